@@ -1,0 +1,257 @@
+"""Realistic, deterministic ids, ARNs and computed attributes for mocked AWS resources.
+
+Values derive from a hash of the logical name, so two runs of the same program produce the same plan.
+Shapes follow AWS: `vpc-0123...` ids, `arn:aws:<service>:<region>:<account>:...` ARNs, load balancer DNS
+names under `elb.amazonaws.com`, ECR repository URLs under `dkr.ecr`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+ALB_HOSTED_ZONE_ID = "Z35SXDOTRQ7X7K"  # us-east-1 ALB zone (Elastic Load Balancing endpoints)
+AVAILABILITY_ZONES = (
+    "us-east-1a",
+    "us-east-1b",
+    "us-east-1c",
+    "us-east-1d",
+    "us-east-1e",
+    "us-east-1f",
+)
+AVAILABILITY_ZONE_IDS = ("use1-az1", "use1-az2", "use1-az4", "use1-az6", "use1-az3", "use1-az5")
+
+
+def digest(seed: str, length: int) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:length]
+
+
+# Resource ids AWS gives with a fixed prefix and 17 hex characters.
+_EC2_ID_PREFIX = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+    "aws:ec2/flowLog:FlowLog": "fl",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+}
+
+
+@dataclass(frozen=True)
+class MockedResource:
+    """What the mock provider answers for one resource: its id and its full state."""
+
+    id: str
+    state: dict[str, Any]
+
+
+def physical_name(typ: str, logical: str, inputs: dict[str, Any]) -> str:
+    """The name AWS would see: the explicit one, else Pulumi's auto-name (logical + '-' + 7 hex)."""
+    for key in ("name", "bucket", "family", "functionName"):
+        if isinstance(inputs.get(key), str):
+            return str(inputs[key])
+    if isinstance(inputs.get("namePrefix"), str):
+        return str(inputs["namePrefix"]) + digest(typ + logical, 26)
+    return f"{logical}-{digest(typ + logical, 7)}"
+
+
+def arn(service: str, resource: str, *, region: str = REGION, account: str = ACCOUNT_ID) -> str:
+    return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+
+def _vpc_like(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    resource_id = f"{_EC2_ID_PREFIX[typ]}-{digest(typ + logical, 17)}"
+    kind = typ.split(":")[-1]
+    state = {"arn": arn("ec2", f"{kind.lower()}/{resource_id}"), "ownerId": ACCOUNT_ID}
+    if typ == "aws:ec2/eip:Eip":
+        state["allocationId"] = resource_id
+        state["publicIp"] = f"3.{int(digest(logical, 2), 16)}.{int(digest(logical + 'x', 2), 16)}.10"
+    if typ == "aws:ec2/vpc:Vpc":
+        state["defaultSecurityGroupId"] = f"sg-{digest(logical + 'default', 17)}"
+        state["mainRouteTableId"] = f"rtb-{digest(logical + 'main', 17)}"
+    if typ in ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+               "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"):  # fmt: skip
+        state["securityGroupRuleId"] = resource_id
+    return MockedResource(resource_id, state)
+
+
+def _kms_key(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    h = digest(typ + logical, 32)
+    key_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+    return MockedResource(key_id, {"arn": arn("kms", f"key/{key_id}"), "keyId": key_id})
+
+
+def _kms_alias(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    return MockedResource(name, {"arn": arn("kms", name), "name": name})
+
+
+def _iam(kind: str) -> Callable[[str, str, dict[str, Any], str], MockedResource]:
+    def build(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+        path = inputs.get("path") or "/"
+        state = {
+            "arn": f"arn:aws:iam::{ACCOUNT_ID}:{kind}{path}{name}",
+            "name": name,
+            "uniqueId": "AROA" + digest(logical, 17).upper(),
+        }
+        return MockedResource(name, state)
+
+    return build
+
+
+def _log_group(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    return MockedResource(name, {"arn": arn("logs", f"log-group:{name}"), "name": name})
+
+
+def _load_balancer(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    suffix = f"app/{name}/{digest(typ + logical, 16)}"
+    scheme = "internal-" if inputs.get("internal") else ""
+    return MockedResource(
+        arn("elasticloadbalancing", f"loadbalancer/{suffix}"),
+        {
+            "arn": arn("elasticloadbalancing", f"loadbalancer/{suffix}"),
+            "arnSuffix": suffix,
+            "dnsName": f"{scheme}{name}-{int(digest(logical, 8), 16) % 10**10}.{REGION}.elb.amazonaws.com",
+            "zoneId": ALB_HOSTED_ZONE_ID,
+            "name": name,
+        },
+    )
+
+
+def _target_group(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    suffix = f"targetgroup/{name}/{digest(typ + logical, 16)}"
+    value = arn("elasticloadbalancing", suffix)
+    return MockedResource(value, {"arn": value, "arnSuffix": suffix, "name": name})
+
+
+def _listener(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    value = arn("elasticloadbalancing", f"listener/app/{logical}/{digest(typ + logical, 16)}")
+    return MockedResource(value, {"arn": value})
+
+
+def _ecr(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    return MockedResource(
+        name,
+        {
+            "arn": arn("ecr", f"repository/{name}"),
+            "name": name,
+            "registryId": ACCOUNT_ID,
+            "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/{name}",
+        },
+    )
+
+
+def _secret(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    value = arn("secretsmanager", f"secret:{name}-{digest(logical, 6)}")
+    return MockedResource(value, {"arn": value, "name": name})
+
+
+def _bucket(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    return MockedResource(
+        name,
+        {
+            "arn": f"arn:aws:s3:::{name}",
+            "bucket": name,
+            "bucketDomainName": f"{name}.s3.amazonaws.com",
+            "bucketRegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com",
+        },
+    )
+
+
+def _ecs(kind: str) -> Callable[[str, str, dict[str, Any], str], MockedResource]:
+    def build(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+        if kind == "task-definition":
+            value = arn("ecs", f"task-definition/{name}:1")
+            return MockedResource(name, {"arn": value, "revision": 1, "family": name})
+        cluster = str(inputs.get("cluster", "")).rsplit("/", 1)[-1]
+        path = f"service/{cluster}/{name}" if kind == "service" else f"{kind}/{name}"
+        return MockedResource(arn("ecs", path), {"arn": arn("ecs", path), "name": name})
+
+    return build
+
+
+def _namespace(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    ns_id = f"ns-{digest(typ + logical, 16)}"
+    return MockedResource(
+        ns_id,
+        {
+            "arn": arn("servicediscovery", f"namespace/{ns_id}"),
+            "hostedZone": "Z" + digest(logical, 20).upper(),
+            "name": name,
+        },
+    )
+
+
+def _discovery_service(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    sid = f"srv-{digest(typ + logical, 16)}"
+    return MockedResource(sid, {"arn": arn("servicediscovery", f"service/{sid}"), "name": name})
+
+
+def _lambda(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    value = arn("lambda", f"function:{name}")
+    invoke = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{value}/invocations"
+    return MockedResource(
+        name, {"arn": value, "invokeArn": invoke, "qualifiedArn": f"{value}:1", "version": "1"}
+    )
+
+
+def _codedeploy(kind: str) -> Callable[[str, str, dict[str, Any], str], MockedResource]:
+    def build(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+        if kind == "application":
+            return MockedResource(name, {"arn": arn("codedeploy", f"application:{name}"), "name": name})
+        group = str(inputs.get("deploymentGroupName", name))
+        app = str(inputs.get("appName", ""))
+        value = arn("codedeploy", f"deploymentgroup:{app}/{group}")
+        return MockedResource(f"{app}:{group}", {"arn": value, "deploymentGroupId": digest(logical, 32)})
+
+    return build
+
+
+def _generic(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    module = typ.split(":")[1].split("/")[0]
+    kind = typ.split(":")[-1]
+    return MockedResource(
+        f"{logical}-{digest(typ + logical, 8)}", {"arn": arn(module, f"{kind.lower()}/{name}")}
+    )
+
+
+_BUILDERS: dict[str, Callable[[str, str, dict[str, Any], str], MockedResource]] = {
+    **dict.fromkeys(_EC2_ID_PREFIX, _vpc_like),
+    "aws:kms/key:Key": _kms_key,
+    "aws:kms/alias:Alias": _kms_alias,
+    "aws:iam/role:Role": _iam("role"),
+    "aws:iam/policy:Policy": _iam("policy"),
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
+    "aws:lb/targetGroup:TargetGroup": _target_group,
+    "aws:lb/listener:Listener": _listener,
+    "aws:ecr/repository:Repository": _ecr,
+    "aws:secretsmanager/secret:Secret": _secret,
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:s3/bucketV2:BucketV2": _bucket,
+    "aws:ecs/cluster:Cluster": _ecs("cluster"),
+    "aws:ecs/service:Service": _ecs("service"),
+    "aws:ecs/taskDefinition:TaskDefinition": _ecs("task-definition"),
+    "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": _namespace,
+    "aws:servicediscovery/service:Service": _discovery_service,
+    "aws:lambda/function:Function": _lambda,
+    "aws:codedeploy/application:Application": _codedeploy("application"),
+    "aws:codedeploy/deploymentGroup:DeploymentGroup": _codedeploy("group"),
+}
+
+
+def mock_resource(typ: str, logical: str, inputs: dict[str, Any]) -> MockedResource:
+    """The id and state the mock provider returns: inputs, then the computed attributes."""
+    name = physical_name(typ, logical, inputs)
+    built = _BUILDERS.get(typ, _generic)(typ, logical, inputs, name)
+    return MockedResource(built.id, {**inputs, **built.state})

@@ -1,0 +1,94 @@
+"""The repository's layers as the offline engine sees them: project, config defaults, example stacks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from offline.engine import DEFAULT_ORGANIZATION, Evaluation, evaluate
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LAYER_ORDER = ("network", "platform", "services")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One Pulumi project under `stacks/`."""
+
+    name: str
+
+    @property
+    def directory(self) -> Path:
+        return REPO_ROOT / "stacks" / self.name
+
+    @property
+    def program(self) -> Path:
+        return self.directory / "__main__.py"
+
+    def _project_file(self) -> dict[str, Any]:
+        return dict(yaml.safe_load((self.directory / "Pulumi.yaml").read_text()))
+
+    @property
+    def project(self) -> str:
+        return str(self._project_file()["name"])
+
+    def config_schema(self) -> dict[str, dict[str, Any]]:
+        """The `config:` block of Pulumi.yaml: key -> {type, default, description}."""
+        return dict(self._project_file().get("config") or {})
+
+    def defaults(self) -> dict[str, Any]:
+        """Config defaults declared in Pulumi.yaml, as the Pulumi CLI would apply them."""
+        return {k: v["default"] for k, v in self.config_schema().items() if "default" in v}
+
+    def stack_config(self, stack: str) -> dict[str, Any]:
+        """Values from `Pulumi.<stack>.yaml`, with this project's namespace stripped."""
+        path = self.directory / f"Pulumi.{stack}.yaml"
+        if not path.exists():
+            return {}
+        raw = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+        prefix = f"{self.project}:"
+        return {k.removeprefix(prefix): v for k, v in raw.items()}
+
+    def stack_name(self, stack: str, organization: str = DEFAULT_ORGANIZATION) -> str:
+        return f"{organization}/{self.project}/{stack}"
+
+
+def evaluate_layer(
+    name: str,
+    *,
+    stack: str = "dev",
+    config: Mapping[str, Any] | None = None,
+    upstream: Mapping[str, Mapping[str, Any]] | None = None,
+    **options: Any,
+) -> Evaluation:
+    """Evaluate `stacks/<name>` offline: Pulumi.yaml defaults, then Pulumi.<stack>.yaml, then `config`."""
+    layer = Layer(name)
+    merged = {**layer.defaults(), **layer.stack_config(stack), **(config or {})}
+    return evaluate(
+        layer.program,
+        project=layer.project,
+        stack=stack,
+        config=merged,
+        upstream=upstream,
+        **options,
+    )
+
+
+def evaluate_all(
+    *,
+    stack: str = "dev",
+    config: Mapping[str, Mapping[str, Any]] | None = None,
+    layers: tuple[str, ...] = LAYER_ORDER,
+) -> dict[str, Evaluation]:
+    """Evaluate layers in deploy order, feeding each one's exports to the next as stack references."""
+    upstream: dict[str, Mapping[str, Any]] = {}
+    results: dict[str, Evaluation] = {}
+    for name in layers:
+        result = evaluate_layer(name, stack=stack, config=(config or {}).get(name), upstream=dict(upstream))
+        upstream[Layer(name).stack_name(stack)] = result.exports
+        results[name] = result
+    return results

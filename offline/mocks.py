@@ -1,0 +1,210 @@
+"""The mock provider and the recording monitor behind the offline engine."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.sync_await import _ensure_event_loop
+
+from offline import fake_aws
+from offline.policy_document import render_policy_document
+
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
+class OfflineInvokeError(RuntimeError):
+    """A program called a function the offline engine does not answer."""
+
+
+class UnknownStackReferenceError(RuntimeError):
+    """A program read a stack whose outputs were not given to the offline engine."""
+
+
+@dataclass
+class OfflineMocks(Mocks):
+    """Answers resource registrations and the invokes the layers use, like AWS would."""
+
+    upstream: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    availability_zones: tuple[str, ...] = fake_aws.AVAILABILITY_ZONES
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    failure: Exception | None = None  # the first error a mock raised, for the engine to report
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.invokes.append((args.token, dict(args.args)))
+        answer = self._answers().get(args.token)
+        if answer is None:
+            self._fail(
+                OfflineInvokeError(
+                    f"the offline engine does not answer invoke {args.token!r}; "
+                    "add it to offline/mocks.py with a realistic result"
+                )
+            )
+        assert answer is not None
+        return answer(dict(args.args)), []
+
+    def _fail(self, error: Exception) -> None:
+        if self.failure is None:
+            self.failure = error
+        raise error
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        if args.typ == STACK_REFERENCE:
+            return self._stack_reference(str(inputs.get("name", args.name)))
+        if args.typ.startswith("pulumi:providers:"):
+            return f"{args.name}-provider-id", inputs
+        mocked = fake_aws.mock_resource(args.typ, args.name, inputs)
+        return mocked.id, mocked.state
+
+    def _stack_reference(self, name: str) -> tuple[str, dict[str, Any]]:
+        if name not in self.upstream:
+            known = ", ".join(sorted(self.upstream)) or "none"
+            self._fail(
+                UnknownStackReferenceError(
+                    f"stack reference {name!r} has no outputs in the offline engine "
+                    f"(known: {known}); evaluate the upstream layer first or pass its outputs"
+                )
+            )
+        outputs = dict(self.upstream[name])
+        return name, {"name": name, "outputs": outputs, "secretOutputNames": []}
+
+    def _answers(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        return {
+            "aws:index/getAvailabilityZones:getAvailabilityZones": self._availability_zones,
+            "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+            "aws:index/getRegion:getRegion": _region,
+            "aws:index/getPartition:getPartition": _partition,
+            "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
+        }
+
+    def _availability_zones(self, args: dict[str, Any]) -> dict[str, Any]:
+        zones = list(self.availability_zones)
+        ids = list(fake_aws.AVAILABILITY_ZONE_IDS[: len(zones)])
+        return {
+            "id": fake_aws.REGION,
+            "names": zones,
+            "zoneIds": ids,
+            "groupNames": [fake_aws.REGION] * len(zones),
+            "state": args.get("state"),
+        }
+
+
+def _caller_identity(args: dict[str, Any]) -> dict[str, Any]:
+    account = fake_aws.ACCOUNT_ID
+    return {
+        "id": account,
+        "accountId": account,
+        "arn": f"arn:aws:iam::{account}:user/offline-engine",
+        "userId": "AIDAOFFLINEENGINE0000",
+    }
+
+
+def _region(args: dict[str, Any]) -> dict[str, Any]:
+    region = fake_aws.REGION
+    return {
+        "id": region,
+        "name": region,
+        "region": region,
+        "endpoint": f"ec2.{region}.amazonaws.com",
+        "description": "US East (N. Virginia)",
+    }
+
+
+def _partition(args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "aws",
+        "partition": "aws",
+        "dnsSuffix": "amazonaws.com",
+        "reverseDnsPrefix": "com.amazonaws",
+    }
+
+
+def _policy_document(args: dict[str, Any]) -> dict[str, Any]:
+    rendered = render_policy_document(args)
+    return {
+        "id": fake_aws.digest(rendered, 10),
+        "json": rendered,
+        "minifiedJson": json.dumps(json.loads(rendered), separators=(",", ":")),
+        **{k: v for k, v in args.items() if v is not None},
+    }
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What a program asked the engine for, resource options included (the mocks never see them)."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    provider: str | None
+    custom: bool
+    dependencies: tuple[str, ...]
+    ignore_changes: tuple[str, ...]
+    replace_on_changes: tuple[str, ...]
+    protect: bool
+    retain_on_delete: bool
+    delete_before_replace: bool
+    inputs: dict[str, Any]
+
+
+class RecordingMonitor(MockMonitor):
+    """A `MockMonitor` that also keeps each `RegisterResource` request's options."""
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        _ensure_event_loop()  # type: ignore[no-untyped-call]
+        registration = Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            provider=request.provider or None,
+            custom=bool(request.custom),
+            dependencies=tuple(request.dependencies),
+            ignore_changes=tuple(request.ignoreChanges),
+            replace_on_changes=tuple(request.replaceOnChanges),
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            inputs=rpc.deserialize_properties(request.object),
+        )
+        with self._lock:
+            self.registrations.append(registration)
+        return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        """Reads (`StackReference`, `.get()`) are recorded like registrations, with no options."""
+        response = super().ReadResource(request)  # type: ignore[no-untyped-call]
+        _ensure_event_loop()  # type: ignore[no-untyped-call]
+        registration = Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            provider=request.provider or None,
+            custom=True,
+            dependencies=tuple(request.dependencies),
+            ignore_changes=(),
+            replace_on_changes=(),
+            protect=False,
+            retain_on_delete=False,
+            delete_before_replace=False,
+            inputs=rpc.deserialize_properties(request.properties),
+        )
+        with self._lock:
+            self.registrations.append(registration)
+        return response

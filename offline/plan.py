@@ -1,0 +1,109 @@
+"""`nox -s plan`: evaluate the layers offline, in deploy order, and report what they would create.
+
+    python -m offline.plan [--stack dev] [--config network:natGateways=perAz] [--out plan.json]
+
+No AWS account and no Pulumi CLI are needed: each layer runs under the offline engine with its example
+stack config, and each layer's exports feed the next one's stack references.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from offline.engine import Evaluation
+from offline.layers import LAYER_ORDER, Layer, evaluate_all
+from shared.errors import ConfigError
+
+
+def available_layers() -> tuple[str, ...]:
+    """The layers of LAYER_ORDER that exist in this checkout."""
+    return tuple(name for name in LAYER_ORDER if Layer(name).program.exists())
+
+
+def parse_overrides(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """`layer:key=value` pairs into per-layer config; values that parse as JSON are decoded."""
+    overrides: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        target, sep, raw = pair.partition("=")
+        layer, colon, key = target.partition(":")
+        if not sep or not colon or layer not in LAYER_ORDER or not key:
+            raise SystemExit(
+                f"--config {pair!r}: expected <layer>:<key>=<value> with layer one of "
+                f"{', '.join(LAYER_ORDER)}, e.g. network:natGateways=perAz"
+            )
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        overrides.setdefault(layer, {})[key] = value if not isinstance(value, int | float) else raw
+    return overrides
+
+
+def layer_report(name: str, evaluation: Evaluation, seconds: float) -> dict[str, Any]:
+    return {
+        "layer": name,
+        "project": evaluation.project,
+        "stack": evaluation.stack,
+        "seconds": round(seconds, 3),
+        "resourceCounts": evaluation.types(),
+        "exports": evaluation.exports,
+        "resources": [
+            {
+                "type": r.type,
+                "name": r.name,
+                "parent": r.parent,
+                "inputs": r.inputs,
+                "ignoreChanges": list(r.ignore_changes),
+                "dependsOn": list(r.dependencies),
+            }
+            for r in evaluation.resources
+        ],
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = []
+    for layer in report["layers"]:
+        total = sum(layer["resourceCounts"].values())
+        lines.append(f"== {layer['layer']} ({layer['project']}/{layer['stack']}): {total} resources")
+        for type_, count in layer["resourceCounts"].items():
+            lines.append(f"   {count:>3}  {type_}")
+        lines.append("   exports:")
+        for key, value in layer["exports"].items():
+            lines.append(f"     {key} = {json.dumps(value)}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--stack", default="dev", help="example stack config to use (Pulumi.<stack>.yaml)")
+    parser.add_argument("--config", action="append", default=[], help="<layer>:<key>=<value>")
+    parser.add_argument("--out", type=Path, default=Path("plan.json"), help="where to write the JSON plan")
+    args = parser.parse_args(argv)
+
+    layers = available_layers()
+    started = time.perf_counter()
+    try:
+        results = evaluate_all(stack=args.stack, config=parse_overrides(args.config), layers=layers)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    elapsed = time.perf_counter() - started
+    report = {
+        "stack": args.stack,
+        "layers": [layer_report(name, results[name], elapsed / len(layers)) for name in layers],
+    }
+    print(render(report))
+    args.out.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\nplan of {len(layers)} layer(s) in {elapsed:.2f}s written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Typed configuration of `stacks/network`."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from shared.config.aws_limits import KMS_DELETION_WINDOW_DAYS, VPC_PREFIX_RANGE
+from shared.config.common import CommonConfig
+from shared.config.reader import ConfigReader
+from shared.config.validators import log_retention
+from shared.errors import ConfigError
+
+NAT_PER_AZ = "perAz"
+NAT_SINGLE = "single"
+MIN_AVAILABILITY_ZONES = 3
+FLOW_LOG_TRAFFIC_TYPES = ("ALL", "ACCEPT", "REJECT")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Every knob of the network layer, with the default a dev stack gets."""
+
+    common: CommonConfig
+    vpc_cidr: ipaddress.IPv4Network  # `vpcCidr`, default 10.0.0.0/16
+    availability_zones: tuple[str, ...]  # `availabilityZones`, default (): look up `azCount` zones
+    az_count: int  # `azCount`, default 3, minimum 3
+    public_subnet_prefix: int  # `publicSubnetPrefix`, default 24: ALBs and NAT gateways only
+    private_subnet_prefix: int  # `privateSubnetPrefix`, default 20: room for 4,091 task ENIs per AZ
+    nat_gateways: str  # `natGateways`, "perAz" (default, survives an AZ outage) or "single" (cheap)
+    flow_log_retention_days: int  # `flowLogRetentionDays`, default 30
+    flow_log_traffic_type: str  # `flowLogTrafficType`, default ALL
+    interface_endpoints: bool  # `interfaceEndpoints`, default false (see README for the cost)
+    kms_deletion_window_days: int  # `kmsDeletionWindowDays`, default 7 (the minimum: destroyable)
+
+    @classmethod
+    def load(cls, reader: ConfigReader | None = None) -> NetworkConfig:
+        reader = reader or ConfigReader.from_pulumi()
+        common = CommonConfig.load(reader)
+        vpc_cidr = reader.cidr("vpcCidr", "10.0.0.0/16")
+        if vpc_cidr.prefixlen not in VPC_PREFIX_RANGE:
+            raise ConfigError("vpcCidr", str(vpc_cidr), "must be between /16 and /28 (AWS's VPC limit)")
+        zones = reader.string_list("availabilityZones", ())
+        az_count = reader.integer("azCount", MIN_AVAILABILITY_ZONES)
+        _check_zones(zones, az_count, common.region)
+        return cls(
+            common=common,
+            vpc_cidr=vpc_cidr,
+            availability_zones=zones,
+            az_count=len(zones) or az_count,
+            public_subnet_prefix=reader.integer("publicSubnetPrefix", 24, minimum=16, maximum=28),
+            private_subnet_prefix=reader.integer("privateSubnetPrefix", 20, minimum=16, maximum=28),
+            nat_gateways=reader.choice("natGateways", NAT_PER_AZ, (NAT_PER_AZ, NAT_SINGLE)),
+            flow_log_retention_days=log_retention(reader, "flowLogRetentionDays"),
+            flow_log_traffic_type=reader.choice("flowLogTrafficType", "ALL", FLOW_LOG_TRAFFIC_TYPES),
+            interface_endpoints=reader.boolean("interfaceEndpoints", False),
+            kms_deletion_window_days=reader.integer(
+                "kmsDeletionWindowDays",
+                7,
+                minimum=KMS_DELETION_WINDOW_DAYS.start,
+                maximum=KMS_DELETION_WINDOW_DAYS.stop - 1,
+            ),
+        )
+
+
+def _check_zones(zones: tuple[str, ...], az_count: int, region: str) -> None:
+    fix = f"pulumi config set --path 'availabilityZones[0]' {region}a (and [1], [2]), or unset it"
+    if az_count < MIN_AVAILABILITY_ZONES:
+        raise ConfigError(
+            "azCount",
+            az_count,
+            f"must be at least {MIN_AVAILABILITY_ZONES}: the platform spreads tasks over 3 AZs",
+            f"pulumi config set azCount {MIN_AVAILABILITY_ZONES}",
+        )
+    if not zones:
+        return
+    if len(set(zones)) < MIN_AVAILABILITY_ZONES:
+        raise ConfigError(
+            "availabilityZones",
+            list(zones),
+            f"must name at least {MIN_AVAILABILITY_ZONES} distinct availability zones",
+            fix,
+        )
+    if len(set(zones)) != len(zones):
+        raise ConfigError("availabilityZones", list(zones), "must not repeat a zone", fix)
+    pattern = re.compile(re.escape(region) + r"[a-z]")
+    stray = [z for z in zones if not pattern.fullmatch(z)]
+    if stray:
+        raise ConfigError(
+            "availabilityZones", list(zones), f"must all be zones of {region}; {stray} are not", fix
+        )

@@ -1,0 +1,64 @@
+"""Checks of values AWS accepts only in certain combinations, shared by the layers' configs."""
+
+from __future__ import annotations
+
+from shared.config.aws_limits import FARGATE_CPU_MEMORY, LOG_RETENTION_DAYS
+from shared.config.reader import ConfigReader
+from shared.errors import ConfigError
+
+
+def log_retention(reader: ConfigReader, key: str, default: int = 30) -> int:
+    """A CloudWatch Logs retention, which AWS accepts only from a fixed list of day counts."""
+    days = reader.integer(key, default)
+    if days not in LOG_RETENTION_DAYS:
+        raise ConfigError(
+            key,
+            days,
+            "must be a CloudWatch Logs retention period: " + ", ".join(str(d) for d in LOG_RETENTION_DAYS),
+            f"pulumi config set {key} 30",
+        )
+    return days
+
+
+def fargate_size(cpu: int, memory: int, *, cpu_key: str, memory_key: str) -> tuple[int, int]:
+    """A task CPU/memory pair that Fargate can place."""
+    if cpu not in FARGATE_CPU_MEMORY:
+        raise ConfigError(
+            cpu_key,
+            cpu,
+            "must be a Fargate CPU size: " + ", ".join(str(c) for c in FARGATE_CPU_MEMORY),
+            f"pulumi config set {cpu_key} 1024",
+        )
+    allowed = FARGATE_CPU_MEMORY[cpu]
+    if memory not in allowed:
+        raise ConfigError(
+            memory_key,
+            memory,
+            f"is not a Fargate memory size for {cpu} CPU units; allowed: "
+            f"{allowed[0]}-{allowed[-1]} MiB in steps of {_step(allowed)}",
+            f"pulumi config set {memory_key} {allowed[0]}",
+        )
+    return cpu, memory
+
+
+def _step(values: tuple[int, ...]) -> int:
+    return values[1] - values[0] if len(values) > 1 else values[0]
+
+
+def capacity_range(minimum: int, maximum: int, *, min_key: str, max_key: str) -> tuple[int, int]:
+    """Auto-scaling bounds: at least one task, and min <= max."""
+    if minimum < 1:
+        raise ConfigError(min_key, minimum, "must be at least 1 task", f"pulumi config set {min_key} 2")
+    if minimum > maximum:
+        raise ConfigError(
+            max_key,
+            maximum,
+            f"must be at least {min_key} ({minimum})",
+            f"raise {max_key} or lower {min_key}: pulumi config set {max_key} {max(minimum, 10)}",
+        )
+    return minimum, maximum
+
+
+def target_percent(reader: ConfigReader, key: str, default: int) -> int:
+    """A target-tracking utilisation target in percent."""
+    return reader.integer(key, default, minimum=1, maximum=100)

@@ -1,0 +1,89 @@
+"""The contract between layers: project names, export names, and typed readers of upstream stacks.
+
+A producer exports with these names and a consumer reads with them, so renaming an output is a change in
+one place that both sides' tests see.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from shared.errors import ConfigError
+
+NETWORK_PROJECT = "payments-network"
+PLATFORM_PROJECT = "payments-platform"
+SERVICES_PROJECT = "payments-services"
+LAYER_PROJECTS = {
+    "network": NETWORK_PROJECT,
+    "platform": PLATFORM_PROJECT,
+    "services": SERVICES_PROJECT,
+}
+
+_STACK_NAME = re.compile(r"[\w.-]+/[\w.-]+/[\w.-]+")
+
+
+class NetworkExports:
+    """What `stacks/network` exports."""
+
+    VPC_ID = "vpcId"
+    VPC_CIDR = "vpcCidr"
+    PUBLIC_SUBNET_IDS = "publicSubnetIds"  # ordered like AVAILABILITY_ZONES
+    PRIVATE_SUBNET_IDS = "privateSubnetIds"  # ordered like AVAILABILITY_ZONES
+    PRIVATE_ROUTE_TABLE_IDS = "privateRouteTableIds"
+    AVAILABILITY_ZONES = "availabilityZones"
+    ALL = (
+        VPC_ID,
+        VPC_CIDR,
+        PUBLIC_SUBNET_IDS,
+        PRIVATE_SUBNET_IDS,
+        PRIVATE_ROUTE_TABLE_IDS,
+        AVAILABILITY_ZONES,
+    )
+
+
+def upstream_stack_name(key: str, configured: str | None, project: str) -> str:
+    """The fully qualified `org/project/stack` to read, from config `key` or by convention.
+
+    The default is the same organization and stack name as the running stack, in the upstream layer's
+    project, so `dev` of every layer reads `dev` of the layer below it.
+    """
+    if configured is None:
+        return f"{pulumi.get_organization()}/{project}/{pulumi.get_stack()}"
+    if not _STACK_NAME.fullmatch(configured):
+        raise ConfigError(
+            key,
+            configured,
+            "must be a fully qualified stack name <org>/<project>/<stack>",
+            f"pulumi config set {key} organization/{project}/dev",
+        )
+    return configured
+
+
+@dataclass(frozen=True)
+class NetworkOutputs:
+    """The network layer's exports, as seen by a downstream layer."""
+
+    vpc_id: pulumi.Output[str]
+    vpc_cidr: pulumi.Output[str]
+    public_subnet_ids: pulumi.Output[list[str]]
+    private_subnet_ids: pulumi.Output[list[str]]
+    availability_zones: pulumi.Output[list[str]]
+
+    @classmethod
+    def from_stack(cls, stack_name: str) -> NetworkOutputs:
+        ref = pulumi.StackReference(stack_name)
+        return cls(
+            vpc_id=_require(ref, NetworkExports.VPC_ID),
+            vpc_cidr=_require(ref, NetworkExports.VPC_CIDR),
+            public_subnet_ids=_require(ref, NetworkExports.PUBLIC_SUBNET_IDS),
+            private_subnet_ids=_require(ref, NetworkExports.PRIVATE_SUBNET_IDS),
+            availability_zones=_require(ref, NetworkExports.AVAILABILITY_ZONES),
+        )
+
+
+def _require(ref: pulumi.StackReference, name: str) -> pulumi.Output[Any]:
+    return ref.require_output(name)

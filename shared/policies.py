@@ -1,0 +1,85 @@
+"""IAM and KMS policy statements more than one layer needs, as `get_policy_document` arguments.
+
+Statements are plain dicts in the provider's argument shape, so a component combines them and renders
+the JSON with `aws.iam.get_policy_document_output`; nothing here formats JSON by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+Statement = dict[str, Any]
+Text = str | pulumi.Output[str]
+
+
+def account_root_key_admin(partition: Text, account_id: Text) -> Statement:
+    """The default key-policy statement: the account's IAM principals administer the key.
+
+    Without it no IAM policy could grant access to the key and it becomes unmanageable (KMS developer
+    guide, "Default key policy"). In a key policy `Resource: "*"` means "this key".
+    """
+    return {
+        "sid": "AccountAdministratorsManageTheKey",
+        "effect": "Allow",
+        "principals": [
+            {
+                "type": "AWS",
+                "identifiers": [pulumi.Output.concat("arn:", partition, ":iam::", account_id, ":root")],
+            }
+        ],
+        "actions": ["kms:*"],
+        "resources": ["*"],
+    }
+
+
+def cloudwatch_logs_key_use(
+    partition: Text, region: Text, account_id: Text, log_group_pattern: Text
+) -> Statement:
+    """Lets CloudWatch Logs in this region use the key, only for log groups matching the pattern.
+
+    Without it, creating the log group fails with "The specified KMS key does not exist or is not
+    allowed" (CloudWatch Logs user guide, "Encrypt log data in CloudWatch Logs using AWS KMS").
+    """
+    return {
+        "sid": "CloudWatchLogsEncryptTheseLogGroups",
+        "effect": "Allow",
+        "principals": [
+            {"type": "Service", "identifiers": [pulumi.Output.concat("logs.", region, ".amazonaws.com")]}
+        ],
+        "actions": [
+            "kms:Encrypt*",
+            "kms:Decrypt*",
+            "kms:ReEncrypt*",
+            "kms:GenerateDataKey*",
+            "kms:Describe*",
+        ],
+        "resources": ["*"],
+        "conditions": [
+            {
+                "test": "ArnLike",
+                "variable": "kms:EncryptionContext:aws:logs:arn",
+                "values": [
+                    pulumi.Output.concat(
+                        "arn:", partition, ":logs:", region, ":", account_id, ":log-group:",
+                        log_group_pattern,
+                    )
+                ],
+            }
+        ],
+    }  # fmt: skip
+
+
+def service_trust(service: str, account_id: Text, source_arn: Text | None = None) -> Statement:
+    """A role trust statement for an AWS service, guarded against the confused-deputy problem."""
+    conditions = [{"test": "StringEquals", "variable": "aws:SourceAccount", "values": [account_id]}]
+    if source_arn is not None:
+        conditions.append({"test": "ArnLike", "variable": "aws:SourceArn", "values": [source_arn]})
+    return {
+        "sid": "TrustedService",
+        "effect": "Allow",
+        "principals": [{"type": "Service", "identifiers": [service]}],
+        "actions": ["sts:AssumeRole"],
+        "conditions": conditions,
+    }

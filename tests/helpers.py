@@ -1,0 +1,40 @@
+"""Small queries over an offline `Evaluation`, shared by the layer tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from offline.engine import Evaluation, RecordedResource
+from offline.schema import is_taggable
+
+__all__ = ["is_taggable"]
+
+
+def policy(document: str) -> dict[str, Any]:
+    """A rendered IAM/KMS policy, parsed."""
+    return dict(json.loads(document))
+
+
+def statements(document: str) -> list[dict[str, Any]]:
+    return list(policy(document)["Statement"])
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def children_of(evaluation: Evaluation, resource: RecordedResource) -> list[RecordedResource]:
+    return evaluation.all(parent=resource.urn)
+
+
+def ancestors(evaluation: Evaluation, resource: RecordedResource) -> list[RecordedResource]:
+    chain = []
+    current = resource
+    while current.parent:
+        try:
+            current = evaluation.by_urn(current.parent)
+        except LookupError:
+            break
+        chain.append(current)
+    return chain
