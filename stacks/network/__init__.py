@@ -1,0 +1,1 @@
+"""The network layer: VPC, subnets in 3 AZs, gateways, routes, flow logs and endpoints."""

@@ -1,0 +1,67 @@
+"""Network layer: VPC across 3 AZs, public/private subnets, NAT, routes, flow logs, endpoints."""
+
+import pulumi
+
+from shared.aws_context import AwsContext
+from shared.config.network import NetworkConfig
+from shared.contracts import NetworkExports
+from shared.provider import aws_provider
+from shared.tags import ServiceTags
+from stacks.network.endpoints import Endpoints, EndpointsArgs
+from stacks.network.flow_logs import FlowLogs, FlowLogsArgs
+from stacks.network.subnet_plan import plan_subnets
+from stacks.network.vpc import Vpc, VpcArgs
+from stacks.network.zones import choose_zones
+
+settings = NetworkConfig.load()
+namer = settings.common.namer
+tags = ServiceTags("network")
+provider = aws_provider(settings.common)
+aws_context = AwsContext.lookup(provider)
+zones = choose_zones(settings, provider)
+subnets = plan_subnets(
+    settings.vpc_cidr, len(zones), settings.public_subnet_prefix, settings.private_subnet_prefix
+)
+in_provider = pulumi.ResourceOptions(provider=provider)
+
+vpc = Vpc(
+    "network",
+    VpcArgs(namer, tags, str(settings.vpc_cidr), zones, subnets, settings.nat_gateways),
+    opts=in_provider,
+)
+FlowLogs(
+    "flow-logs",
+    FlowLogsArgs(
+        namer=namer,
+        tags=tags,
+        vpc_id=vpc.vpc_id,
+        account_id=aws_context.account_id,
+        region=aws_context.region,
+        partition=aws_context.partition,
+        retention_days=settings.flow_log_retention_days,
+        traffic_type=settings.flow_log_traffic_type,
+        kms_deletion_window_days=settings.kms_deletion_window_days,
+    ),
+    opts=in_provider,
+)
+Endpoints(
+    "endpoints",
+    EndpointsArgs(
+        namer=namer,
+        tags=tags,
+        region=aws_context.region,
+        vpc_id=vpc.vpc_id,
+        vpc_cidr=str(settings.vpc_cidr),
+        private_subnet_ids=[s.id for s in vpc.private_subnets],
+        private_route_table_ids=[t.id for t in vpc.private_route_tables],
+        interface_endpoints=settings.interface_endpoints,
+    ),
+    opts=in_provider,
+)
+
+pulumi.export(NetworkExports.VPC_ID, vpc.vpc_id)
+pulumi.export(NetworkExports.VPC_CIDR, vpc.vpc_cidr)
+pulumi.export(NetworkExports.PUBLIC_SUBNET_IDS, vpc.public_subnet_ids)
+pulumi.export(NetworkExports.PRIVATE_SUBNET_IDS, vpc.private_subnet_ids)
+pulumi.export(NetworkExports.PRIVATE_ROUTE_TABLE_IDS, vpc.private_route_table_ids)
+pulumi.export(NetworkExports.AVAILABILITY_ZONES, list(zones))

@@ -1,0 +1,95 @@
+"""VPC endpoints: the free S3 gateway always, the priced interface endpoints when enabled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from shared import naming
+from shared.tags import ServiceTags
+
+HTTPS = 443
+# What Fargate tasks call at start and run time: image manifests (ecr.api, ecr.dkr), logs, secrets, KMS.
+INTERFACE_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms")
+
+
+@dataclass(frozen=True)
+class EndpointsArgs:
+    namer: naming.Namer
+    tags: ServiceTags
+    region: str
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: str
+    private_subnet_ids: list[pulumi.Input[str]]
+    private_route_table_ids: list[pulumi.Input[str]]
+    interface_endpoints: bool
+
+
+class Endpoints(pulumi.ComponentResource):
+    """Keeps AWS API traffic of the private subnets off the NAT gateways."""
+
+    def __init__(self, name: str, args: EndpointsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("payments:network:Endpoints", name, None, opts)
+        names = args.namer
+        child = pulumi.ResourceOptions(parent=self)
+
+        # ECR stores image layers in S3: a gateway endpoint carries those pulls for free.
+        s3_name = names.name(naming.VPC_ENDPOINT, "s3")
+        self.s3 = aws.ec2.VpcEndpoint(
+            s3_name,
+            vpc_id=args.vpc_id,
+            service_name=f"com.amazonaws.{args.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=args.private_route_table_ids,
+            tags=args.tags.for_resource(s3_name),
+            opts=child,
+        )
+
+        self.interface: dict[str, aws.ec2.VpcEndpoint] = {}
+        self.security_group: aws.ec2.SecurityGroup | None = None
+        if args.interface_endpoints:
+            self._interface_endpoints(args)
+        self.register_outputs(
+            {
+                "s3EndpointId": self.s3.id,
+                "interfaceEndpointIds": {k: v.id for k, v in self.interface.items()},
+            }
+        )
+
+    def _interface_endpoints(self, args: EndpointsArgs) -> None:
+        names = args.namer
+        sg_name = names.name(naming.SECURITY_GROUP_NAME, "vpc-endpoints")
+        self.security_group = aws.ec2.SecurityGroup(
+            sg_name,
+            name=sg_name,
+            description="HTTPS from inside the VPC to the interface endpoints",
+            vpc_id=args.vpc_id,
+            tags=args.tags.for_resource(sg_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            names.name(naming.SECURITY_GROUP_NAME, "vpc-endpoints", "https"),
+            security_group_id=self.security_group.id,
+            description="HTTPS from the VPC",
+            ip_protocol="tcp",
+            from_port=HTTPS,
+            to_port=HTTPS,
+            cidr_ipv4=args.vpc_cidr,
+            tags=args.tags.for_resource(),
+            opts=pulumi.ResourceOptions(parent=self.security_group),
+        )
+        for service in INTERFACE_SERVICES:
+            name = names.name(naming.VPC_ENDPOINT, service.replace(".", "-"))
+            self.interface[service] = aws.ec2.VpcEndpoint(
+                name,
+                vpc_id=args.vpc_id,
+                service_name=f"com.amazonaws.{args.region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=args.private_subnet_ids,
+                security_group_ids=[self.security_group.id],
+                tags=args.tags.for_resource(name),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
