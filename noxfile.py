@@ -49,3 +49,9 @@ def tests(session: nox.Session) -> None:
 def plan(session: nox.Session) -> None:
     """Evaluate every layer offline with its example stack and print what it would create."""
     session.run(PYTHON, "-m", "offline.plan", *session.posargs)
+
+
+@nox.session
+def benchmark(session: nox.Session) -> None:
+    """Seconds per layer evaluation, the whole plan and the test suite, next to `import pulumi_aws`."""
+    session.run(PYTHON, "-m", "offline.benchmark", *session.posargs)

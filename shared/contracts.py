@@ -45,6 +45,62 @@ class NetworkExports:
     )
 
 
+class PlatformExports:
+    """What `stacks/platform` exports (DESIGN.md section 2)."""
+
+    CLUSTER_NAME = "clusterName"
+    CLUSTER_ARN = "clusterArn"
+    KMS_KEY_ARN = "kmsKeyArn"
+    NAMESPACE_ID = "namespaceId"
+    NAMESPACE_NAME = "namespaceName"
+    PUBLIC_ALB_ARN = "publicAlbArn"
+    PUBLIC_ALB_DNS_NAME = "publicAlbDnsName"
+    PUBLIC_ALB_ZONE_ID = "publicAlbZoneId"
+    PUBLIC_ALB_SECURITY_GROUP_ID = "publicAlbSecurityGroupId"
+    INTERNAL_ALB_ARN = "internalAlbArn"
+    INTERNAL_ALB_DNS_NAME = "internalAlbDnsName"
+    INTERNAL_ALB_ZONE_ID = "internalAlbZoneId"
+    INTERNAL_ALB_SECURITY_GROUP_ID = "internalAlbSecurityGroupId"
+    CERTIFICATE_ARN = "certificateArn"  # empty string when no certificate is configured
+    SECRET_ARNS = "secretArns"  # {purpose: ARN}
+    ALL = (
+        CLUSTER_NAME,
+        CLUSTER_ARN,
+        KMS_KEY_ARN,
+        NAMESPACE_ID,
+        NAMESPACE_NAME,
+        PUBLIC_ALB_ARN,
+        PUBLIC_ALB_DNS_NAME,
+        PUBLIC_ALB_ZONE_ID,
+        PUBLIC_ALB_SECURITY_GROUP_ID,
+        INTERNAL_ALB_ARN,
+        INTERNAL_ALB_DNS_NAME,
+        INTERNAL_ALB_ZONE_ID,
+        INTERNAL_ALB_SECURITY_GROUP_ID,
+        CERTIFICATE_ARN,
+        SECRET_ARNS,
+    )
+
+
+class ServicesExports:
+    """What `stacks/services` exports; per-service values are maps keyed by service name."""
+
+    REPOSITORY_URLS = "repositoryUrls"
+    SERVICE_NAMES = "serviceNames"
+    CODEDEPLOY_APPLICATION = "codeDeployApplication"
+    DEPLOYMENT_GROUPS = "deploymentGroups"
+    INTERNAL_DNS_NAMES = "internalDnsNames"
+    PUBLIC_URL = "publicUrl"
+    ALL = (
+        REPOSITORY_URLS,
+        SERVICE_NAMES,
+        CODEDEPLOY_APPLICATION,
+        DEPLOYMENT_GROUPS,
+        INTERNAL_DNS_NAMES,
+        PUBLIC_URL,
+    )
+
+
 def upstream_stack_name(key: str, configured: str | None, project: str) -> str:
     """The fully qualified `org/project/stack` to read, from config `key` or by convention.
 
