@@ -95,7 +95,16 @@ class FlowLogs(pulumi.ComponentResource):
                         self.log_group.arn,
                         self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*"),
                     ],
-                }
+                },
+                {
+                    # The delivery service looks its group up before writing (VPC user guide, "IAM
+                    # role for publishing flow logs to CloudWatch Logs"); a list action, so it is
+                    # scoped to the account's log groups in this region, not to one group.
+                    "sid": "FindTheLogGroup",
+                    "effect": "Allow",
+                    "actions": ["logs:DescribeLogGroups"],
+                    "resources": [f"arn:{args.partition}:logs:{args.region}:{args.account_id}:log-group:*"],
+                },
             ]
         )
         self.role_policy = aws.iam.RolePolicy(

@@ -91,7 +91,13 @@ def test_the_flow_log_role_is_trusted_only_by_this_accounts_flow_logs(network):
 def test_the_flow_log_role_may_write_only_to_its_log_group(network):
     group_arn = network.one(LOG_GROUP).state["arn"]
     policy = network.one("aws:iam/rolePolicy:RolePolicy")
-    [write] = statements(policy.inputs["policy"])
+    [write, find] = statements(policy.inputs["policy"])
+    assert find == {
+        "Sid": "FindTheLogGroup",
+        "Effect": "Allow",
+        "Action": "logs:DescribeLogGroups",
+        "Resource": "arn:aws:logs:us-east-1:123456789012:log-group:*",
+    }
     assert write["Effect"] == "Allow"
     assert sorted(as_list(write["Action"])) == [
         "logs:CreateLogStream",
