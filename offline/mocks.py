@@ -164,47 +164,32 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if request.type == "pulumi:pulumi:Stack":
-            return response
-        _ensure_event_loop()  # type: ignore[no-untyped-call]
-        registration = Registration(
-            urn=response.urn,
-            type=request.type,
-            name=request.name,
-            parent=request.parent or None,
-            provider=request.provider or None,
-            custom=bool(request.custom),
-            dependencies=tuple(request.dependencies),
-            ignore_changes=tuple(request.ignoreChanges),
-            replace_on_changes=tuple(request.replaceOnChanges),
-            protect=bool(request.protect),
-            retain_on_delete=bool(request.retainOnDelete),
-            delete_before_replace=bool(request.deleteBeforeReplace),
-            inputs=rpc.deserialize_properties(request.object),
-        )
-        with self._lock:
-            self.registrations.append(registration)
+        if request.type != "pulumi:pulumi:Stack":
+            self._record(response.urn, request, request.object, with_options=True)
         return response
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         """Reads (`StackReference`, `.get()`) are recorded like registrations, with no options."""
         response = super().ReadResource(request)  # type: ignore[no-untyped-call]
+        self._record(response.urn, request, request.properties, with_options=False)
+        return response
+
+    def _record(self, urn: str, request: Any, properties: Any, *, with_options: bool) -> None:
         _ensure_event_loop()  # type: ignore[no-untyped-call]
         registration = Registration(
-            urn=response.urn,
+            urn=urn,
             type=request.type,
             name=request.name,
             parent=request.parent or None,
             provider=request.provider or None,
-            custom=True,
+            custom=bool(request.custom) if with_options else True,
             dependencies=tuple(request.dependencies),
-            ignore_changes=(),
-            replace_on_changes=(),
-            protect=False,
-            retain_on_delete=False,
-            delete_before_replace=False,
-            inputs=rpc.deserialize_properties(request.properties),
+            ignore_changes=tuple(request.ignoreChanges) if with_options else (),
+            replace_on_changes=tuple(request.replaceOnChanges) if with_options else (),
+            protect=bool(request.protect) if with_options else False,
+            retain_on_delete=bool(request.retainOnDelete) if with_options else False,
+            delete_before_replace=bool(request.deleteBeforeReplace) if with_options else False,
+            inputs=rpc.deserialize_properties(properties),
         )
         with self._lock:
             self.registrations.append(registration)
-        return response
