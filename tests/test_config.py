@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from shared.config import ConfigReader, NetworkConfig, ServicesConfig
+from shared.config import ConfigReader, NetworkConfig, PlatformConfig, ServicesConfig
 from shared.config.aws_limits import FARGATE_CPU_MEMORY, LOG_RETENTION_DAYS
 from shared.config.common import CommonConfig
 from shared.errors import ConfigError
@@ -24,6 +24,11 @@ def services(**values) -> ServicesConfig:
     values.setdefault("networkStack", "org/payments-network/dev")
     values.setdefault("platformStack", "org/payments-platform/dev")
     return ServicesConfig.load(reader(**values))
+
+
+def platform(**values) -> PlatformConfig:
+    values.setdefault("networkStack", "org/payments-network/dev")
+    return PlatformConfig.load(reader(**values))
 
 
 def error_of(load, **values) -> ConfigError:
@@ -173,3 +178,61 @@ def test_explicit_zones_set_the_zone_count():
     loaded = network(availabilityZones=["us-east-1d", "us-east-1e", "us-east-1f", "us-east-1a"])
     assert loaded.az_count == 4
     assert loaded.availability_zones == ("us-east-1d", "us-east-1e", "us-east-1f", "us-east-1a")
+
+
+def test_platform_defaults():
+    loaded = platform()
+    assert loaded.container_insights == "enabled"
+    assert loaded.fargate_spot_weight == 0
+    assert loaded.ecs_exec is False
+    assert loaded.namespace_name == "payments-dev.local"
+    assert loaded.allowed_ingress_cidrs == ("0.0.0.0/0",)
+    assert loaded.certificate_arn is None
+    assert loaded.secret_rotation_schedule == "rate(30 days)"
+    assert loaded.log_retention_days == 30
+    assert loaded.kms_deletion_window_days == 7
+
+
+def test_platform_accepts_a_certificate_cidrs_and_a_cron_schedule():
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+    loaded = platform(
+        certificateArn=arn,
+        allowedIngressCidrs=["203.0.113.0/24", "198.51.100.0/24"],
+        secretRotationSchedule="cron(0 4 ? * SUN *)",
+        containerInsights="enhanced",
+        namespaceName="pay",
+        namespaceDomain="internal",
+    )
+    assert loaded.certificate_arn == arn
+    assert loaded.allowed_ingress_cidrs == ("203.0.113.0/24", "198.51.100.0/24")
+    assert loaded.secret_rotation_schedule == "cron(0 4 ? * SUN *)"
+    assert loaded.container_insights == "enhanced"
+    assert loaded.namespace_name == "pay-dev.internal"
+
+
+@pytest.mark.parametrize(
+    ("values", "key", "message"),
+    [
+        ({"containerInsights": "disabled"}, "containerInsights", "must be one of 'enabled', 'enhanced'"),
+        ({"containerInsights": "on"}, "containerInsights", "must be one of 'enabled', 'enhanced'"),
+        ({"allowedIngressCidrs": ["10.0.0.0/33"]}, "allowedIngressCidrs", "must be an IPv4 CIDR block"),
+        ({"allowedIngressCidrs": []}, "allowedIngressCidrs", "at least one CIDR block"),
+        ({"allowedIngressCidrs": "0.0.0.0/0"}, "allowedIngressCidrs", "must be valid JSON"),
+        ({"certificateArn": "arn:aws:acm:us-east-1:123:certificate/x"}, "certificateArn", "ACM certificate"),
+        ({"certificateArn": "my-cert"}, "certificateArn", "must be an ACM certificate ARN"),
+        ({"secretRotationSchedule": "every month"}, "secretRotationSchedule", "must be rate(<n> days)"),
+        ({"secretRotationSchedule": "rate(0 days)"}, "secretRotationSchedule", "in days must be 1-1000"),
+        ({"secretRotationSchedule": "rate(2 hours)"}, "secretRotationSchedule", "in hours must be 4-23"),
+        ({"secretRotationSchedule": "cron(0 4 * *)"}, "secretRotationSchedule", "6-field cron"),
+        ({"fargateSpotWeight": "-1"}, "fargateSpotWeight", "must be at least 0"),
+        ({"ecsExec": "maybe"}, "ecsExec", "must be true or false"),
+        ({"namespaceName": "Pay_Ments"}, "namespaceName", "a private DNS namespace"),
+        ({"accessLogExpirationDays": "0"}, "accessLogExpirationDays", "must be at least 1"),
+        ({"logRetentionDays": "10"}, "logRetentionDays", "must be a CloudWatch Logs retention"),
+    ],
+)
+def test_platform_config_errors_name_the_key(values, key, message):
+    error = error_of(platform, **values)
+    assert error.key == key
+    assert str(error).startswith(f"{key}: ")
+    assert message in str(error)

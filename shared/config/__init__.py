@@ -2,7 +2,8 @@
 
 from shared.config.common import CommonConfig
 from shared.config.network import NetworkConfig
+from shared.config.platform import PlatformConfig
 from shared.config.reader import ConfigReader
 from shared.config.services import ServicesConfig
 
-__all__ = ["CommonConfig", "ConfigReader", "NetworkConfig", "ServicesConfig"]
+__all__ = ["CommonConfig", "ConfigReader", "NetworkConfig", "PlatformConfig", "ServicesConfig"]

@@ -1,0 +1,113 @@
+"""Typed configuration of `stacks/platform`: cluster, load balancers, Cloud Map, KMS, secrets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shared.config.aws_limits import KMS_DELETION_WINDOW_DAYS
+from shared.config.common import CommonConfig
+from shared.config.reader import ConfigReader, parse_cidr
+from shared.config.validators import log_retention
+from shared.contracts import NETWORK_PROJECT, upstream_stack_name
+from shared.errors import ConfigError
+
+CONTAINER_INSIGHTS = ("enabled", "enhanced")  # "disabled" is not offered: the brief requires it on
+_CERTIFICATE_ARN = re.compile(r"arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9a-f-]{36}")
+# Secrets Manager RotationRules.ScheduleExpression: rate(N days|hours) or a 6-field cron().
+_RATE = re.compile(r"rate\((\d+) (day|days|hour|hours)\)")
+_CRON = re.compile(r"cron\((\S+ ){5}\S+\)")
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """Every knob of the platform layer, with the default a dev stack gets."""
+
+    common: CommonConfig
+    network_stack: str  # `networkStack`, default <org>/payments-network/<this stack>
+    container_insights: str  # `containerInsights`, "enabled" (default) or "enhanced"
+    fargate_spot_weight: int  # `fargateSpotWeight`, default 0: share of FARGATE_SPOT vs FARGATE (100)
+    ecs_exec: bool  # `ecsExec`, default false: ECS Exec with encrypted, logged sessions
+    namespace_base: str  # `namespaceName`, default "payments": namespace is <name>-<suffix>.<domain>
+    namespace_domain: str  # `namespaceDomain`, default "local"
+    allowed_ingress_cidrs: tuple[str, ...]  # `allowedIngressCidrs`, default ["0.0.0.0/0"]
+    certificate_arn: str | None  # `certificateArn`, default none: HTTP only
+    access_log_expiration_days: int  # `accessLogExpirationDays`, default 90
+    secret_rotation_schedule: str  # `secretRotationSchedule`, default rate(30 days)
+    log_retention_days: int  # `logRetentionDays`, default 30 (rotation Lambda, ECS Exec)
+    kms_deletion_window_days: int  # `kmsDeletionWindowDays`, default 7
+
+    @property
+    def namespace_name(self) -> str:
+        return self.common.namer.namespace(self.namespace_base, self.namespace_domain)
+
+    @classmethod
+    def load(cls, reader: ConfigReader | None = None) -> PlatformConfig:
+        reader = reader or ConfigReader.from_pulumi()
+        config = cls(
+            common=CommonConfig.load(reader),
+            network_stack=upstream_stack_name(
+                "networkStack", reader.optional_string("networkStack"), NETWORK_PROJECT
+            ),
+            container_insights=reader.choice("containerInsights", "enabled", CONTAINER_INSIGHTS),
+            fargate_spot_weight=reader.integer("fargateSpotWeight", 0, minimum=0, maximum=1000),
+            ecs_exec=reader.boolean("ecsExec", False),
+            namespace_base=reader.string("namespaceName", "payments"),
+            namespace_domain=reader.string("namespaceDomain", "local"),
+            allowed_ingress_cidrs=_cidrs(reader),
+            certificate_arn=_certificate(reader),
+            access_log_expiration_days=reader.integer("accessLogExpirationDays", 90, minimum=1),
+            secret_rotation_schedule=_rotation_schedule(reader),
+            log_retention_days=log_retention(reader, "logRetentionDays"),
+            kms_deletion_window_days=reader.integer(
+                "kmsDeletionWindowDays",
+                7,
+                minimum=KMS_DELETION_WINDOW_DAYS.start,
+                maximum=KMS_DELETION_WINDOW_DAYS.stop - 1,
+            ),
+        )
+        _ = config.namespace_name  # validated now, before any resource exists
+        return config
+
+
+def _cidrs(reader: ConfigReader) -> tuple[str, ...]:
+    cidrs = reader.string_list("allowedIngressCidrs", ["0.0.0.0/0"])
+    if not cidrs:
+        raise ConfigError(
+            "allowedIngressCidrs",
+            [],
+            "must list at least one CIDR block allowed to reach the public load balancer",
+            "pulumi config set --path 'allowedIngressCidrs[0]' 203.0.113.0/24",
+        )
+    return tuple(str(parse_cidr("allowedIngressCidrs", cidr)) for cidr in cidrs)
+
+
+def _certificate(reader: ConfigReader) -> str | None:
+    arn = reader.optional_string("certificateArn")
+    if arn is not None and not _CERTIFICATE_ARN.fullmatch(arn):
+        raise ConfigError(
+            "certificateArn",
+            arn,
+            "must be an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<uuid>",
+            "pulumi config set certificateArn <arn>, or pulumi config rm certificateArn for HTTP only",
+        )
+    return arn
+
+
+def _rotation_schedule(reader: ConfigReader) -> str:
+    key = "secretRotationSchedule"
+    schedule = reader.string(key, "rate(30 days)")
+    fix = f"pulumi config set {key} 'rate(30 days)'"
+    rate = _RATE.fullmatch(schedule)
+    if rate:
+        amount, unit = int(rate.group(1)), rate.group(2)
+        if unit.startswith("day") and not 1 <= amount <= 1000:
+            raise ConfigError(key, schedule, "a rotation rate in days must be 1-1000", fix)
+        if unit.startswith("hour") and not 4 <= amount <= 23:
+            raise ConfigError(key, schedule, "a rotation rate in hours must be 4-23", fix)
+        return schedule
+    if _CRON.fullmatch(schedule):
+        return schedule
+    raise ConfigError(
+        key, schedule, "must be rate(<n> days), rate(<n> hours) or a 6-field cron(...) expression", fix
+    )
