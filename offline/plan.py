@@ -27,7 +27,7 @@ def available_layers() -> tuple[str, ...]:
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """`layer:key=value` pairs into per-layer config; values that parse as JSON are decoded."""
+    """`layer:key=value` pairs into per-layer config; JSON lists and objects are decoded."""
     overrides: dict[str, dict[str, Any]] = {}
     for pair in pairs:
         target, sep, raw = pair.partition("=")
@@ -37,11 +37,14 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
                 f"--config {pair!r}: expected <layer>:<key>=<value> with layer one of "
                 f"{', '.join(LAYER_ORDER)}, e.g. network:natGateways=perAz"
             )
-        try:
-            value: Any = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        overrides.setdefault(layer, {})[key] = value if not isinstance(value, int | float) else raw
+        # Lists and objects are JSON; anything else stays the raw string the Pulumi CLI would store.
+        value: Any = raw
+        if raw.startswith(("[", "{")):
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                raise SystemExit(f"--config {pair!r}: the value is not valid JSON") from None
+        overrides.setdefault(layer, {})[key] = value
     return overrides
 
 

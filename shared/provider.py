@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pulumi
 import pulumi_aws as aws
 
 from shared.config.common import CommonConfig
@@ -18,5 +17,4 @@ def aws_provider(common: CommonConfig) -> aws.Provider:
         f"aws-{common.environment_suffix}",
         region=common.region,
         default_tags=aws.ProviderDefaultTagsArgs(tags=common.provider_default_tags),
-        opts=pulumi.ResourceOptions(),
     )

@@ -39,3 +39,14 @@ def test_bad_config_fails_with_the_deployment_message(tmp_path, capsys):
 def test_a_malformed_override_says_the_expected_form(bad):
     with pytest.raises(SystemExit, match="expected <layer>:<key>=<value>"):
         plan.parse_overrides([bad])
+
+
+def test_overrides_keep_scalars_as_strings_and_decode_json_lists():
+    parsed = plan.parse_overrides(
+        ["network:azCount=4", "network:interfaceEndpoints=true", 'network:availabilityZones=["a","b"]']
+    )
+    assert parsed == {
+        "network": {"azCount": "4", "interfaceEndpoints": "true", "availabilityZones": ["a", "b"]}
+    }
+    with pytest.raises(SystemExit, match="not valid JSON"):
+        plan.parse_overrides(["network:availabilityZones=[a"])
