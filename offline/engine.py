@@ -14,6 +14,7 @@ import runpy
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,12 +148,27 @@ def evaluate(
     def run() -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
+        # Pulumi makes its RPC calls on the loop's default executor, and the mock monitor gives each
+        # worker thread an event loop. Own those loops so they are closed here, not half-torn-down
+        # by the garbage collector at interpreter exit ("Invalid file descriptor: -1").
+        worker_loops: list[asyncio.AbstractEventLoop] = []
+
+        def start_worker() -> None:
+            worker_loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(worker_loop)
+            worker_loops.append(worker_loop)
+
+        executor = ThreadPoolExecutor(thread_name_prefix="offline-rpc", initializer=start_worker)
+        loop.set_default_executor(executor)
         try:
             outcome.evaluation = _run(program, project, stack, organization, raw_config, mocks)
-        except BaseException as error:
+        except BaseException as error:  # handed to the caller's thread, re-raised there
             outcome.error = error
         finally:
             outcome.done.set()
+            executor.shutdown(wait=True)
+            for worker_loop in worker_loops:
+                worker_loop.close()
             loop.close()
 
     thread = threading.Thread(target=run, name=f"offline-{project}-{stack}", daemon=True)
