@@ -53,7 +53,7 @@ def test_every_resource_belongs_to_a_component(network):
         assert any(a.is_component for a in ancestors(network, resource)), resource.name
 
 
-def test_components_expose_their_outputs_as_registered(network):
+def test_the_layer_is_built_from_its_three_components(network):
     components = {r.type for r in network.resources if r.is_component}
     assert components == {
         "payments:network:Vpc",
@@ -88,3 +88,12 @@ def test_every_config_key_read_is_declared_in_pulumi_yaml():
 
     NetworkConfig.load(ConfigReader(lambda key: spy(key) or ("dev" if key == "environmentSuffix" else None)))
     assert set(read) <= declared, set(read) - declared
+
+
+def test_every_key_without_a_default_is_set_by_the_example_stack():
+    """Pulumi requires a value for every Pulumi.yaml key that has no default (pulumi/pulumi#21797),
+    whether the program reads it or not: optional keys need a default there."""
+    layer = Layer("network")
+    required = {k for k, spec in layer.config_schema().items() if "default" not in spec}
+    assert required == {"environmentSuffix"}
+    assert required <= set(layer.stack_config("dev"))
