@@ -13,7 +13,7 @@ import json
 import runpy
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +27,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from offline import fake_aws
-from offline.mocks import OfflineMocks, RecordingMonitor, Registration
+from offline.mocks import OfflineMocks, RecordedInvoke, RecordingMonitor, Registration
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
 DEFAULT_ORGANIZATION = "organization"  # what a `pulumi login --local` backend calls the org
@@ -76,7 +76,7 @@ class Evaluation:
     stack: str
     resources: tuple[RecordedResource, ...]
     exports: dict[str, Any]
-    invokes: tuple[tuple[str, dict[str, Any]], ...]
+    invokes: tuple[RecordedInvoke, ...]
 
     def all(self, type_: str | None = None, *, parent: str | None = None) -> list[RecordedResource]:
         """Resources of `type_` (a full type token), optionally only the children of `parent`."""
@@ -130,6 +130,7 @@ def evaluate(
     project: str,
     stack: str = "dev",
     config: Mapping[str, Any] | None = None,
+    secret_keys: Iterable[str] = (),
     upstream: Mapping[str, Mapping[str, Any]] | None = None,
     availability_zones: tuple[str, ...] = fake_aws.AVAILABILITY_ZONES,
     organization: str = DEFAULT_ORGANIZATION,
@@ -138,12 +139,14 @@ def evaluate(
     """Run `program` (a `__main__.py` path or a callable) offline and return what it registered.
 
     `config` keys without a namespace belong to `project`; values that are not strings are stored the
-    way the Pulumi CLI stores them (JSON). `upstream` maps `org/project/stack` names to their outputs
-    for `pulumi.StackReference`. An exception raised by the program is re-raised here as it was.
+    way the Pulumi CLI stores them (JSON); `secret_keys` are the keys set with `--secret`. `upstream`
+    maps `org/project/stack` names to their outputs for `pulumi.StackReference`. An exception raised
+    by the program is re-raised here as it was.
     """
     mocks = OfflineMocks(upstream=dict(upstream or {}), availability_zones=availability_zones)
     outcome = _Outcome()
     raw_config = {_qualify(project, k): _encode(v) for k, v in (config or {}).items()}
+    secrets = [_qualify(project, k) for k in secret_keys]
 
     def run() -> None:
         loop = asyncio.new_event_loop()
@@ -161,7 +164,7 @@ def evaluate(
         executor = ThreadPoolExecutor(thread_name_prefix="offline-rpc", initializer=start_worker)
         loop.set_default_executor(executor)
         try:
-            outcome.evaluation = _run(program, project, stack, organization, raw_config, mocks)
+            outcome.evaluation = _run(program, project, stack, organization, raw_config, secrets, mocks)
         except BaseException as error:  # handed to the caller's thread, re-raised there
             outcome.error = error
         finally:
@@ -197,6 +200,7 @@ def _run(
     stack: str,
     organization: str,
     raw_config: dict[str, str],
+    secret_keys: list[str],
     mocks: OfflineMocks,
 ) -> Evaluation:
     monitor = RecordingMonitor(mocks)
@@ -211,7 +215,7 @@ def _run(
     # Pending work is tracked in a set that outlives a failed evaluation unless replaced.
     runtime_settings.SETTINGS.outputs = set()
     runtime_settings.SETTINGS.lock = threading.Lock()
-    set_all_config(raw_config)
+    set_all_config(raw_config, secret_keys)
 
     def body() -> None:
         if isinstance(program, Path):

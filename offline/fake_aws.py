@@ -23,6 +23,13 @@ AVAILABILITY_ZONES = (
     "us-east-1e",
     "us-east-1f",
 )
+# Elastic Load Balancing's log-delivery account per region (ELB user guide, "Enable access logs for
+# your Application Load Balancer"); what `aws.elb.get_service_account` returns.
+ELB_LOG_DELIVERY_ACCOUNTS = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-2": "797873946194",
+}
 AVAILABILITY_ZONE_IDS = ("use1-az1", "use1-az2", "use1-az4", "use1-az6", "use1-az3", "use1-az5")
 
 
@@ -217,6 +224,15 @@ def _codedeploy(kind: str) -> Callable[[str, str, dict[str, Any], str], MockedRe
     return build
 
 
+def _random_password(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    # Deterministic, so two plans agree; long enough to look like what random.RandomPassword makes.
+    length = int(inputs.get("length", 32))
+    value = (digest(logical, 64) * (length // 64 + 1))[:length]
+    return MockedResource(
+        f"{logical}-{digest(logical, 8)}", {"result": value, "bcryptHash": "$2a$10$offline"}
+    )
+
+
 def _generic(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
     module = typ.split(":")[1].split("/")[0]
     kind = typ.split(":")[-1]
@@ -247,6 +263,7 @@ _BUILDERS: dict[str, Callable[[str, str, dict[str, Any], str], MockedResource]] 
     "aws:lambda/function:Function": _lambda,
     "aws:codedeploy/application:Application": _codedeploy("application"),
     "aws:codedeploy/deploymentGroup:DeploymentGroup": _codedeploy("group"),
+    "random:index/randomPassword:RandomPassword": _random_password,
 }
 
 

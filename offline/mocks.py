@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
@@ -16,6 +16,14 @@ from offline import fake_aws
 from offline.policy_document import render_policy_document
 
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
+class RecordedInvoke(NamedTuple):
+    """One data-source call: its token, its arguments and the provider reference it went through."""
+
+    token: str
+    args: dict[str, Any]
+    provider: str  # "" when the call used the default provider
 
 
 class OfflineInvokeError(RuntimeError):
@@ -32,11 +40,11 @@ class OfflineMocks(Mocks):
 
     upstream: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     availability_zones: tuple[str, ...] = fake_aws.AVAILABILITY_ZONES
-    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    invokes: list[RecordedInvoke] = field(default_factory=list)
     failure: Exception | None = None  # the first error a mock raised, for the engine to report
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        self.invokes.append((args.token, dict(args.args)))
+        self.invokes.append(RecordedInvoke(args.token, dict(args.args), args.provider or ""))
         answer = self._answers().get(args.token)
         if answer is None:
             self._fail(
@@ -81,6 +89,7 @@ class OfflineMocks(Mocks):
             "aws:index/getRegion:getRegion": _region,
             "aws:index/getPartition:getPartition": _partition,
             "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
+            "aws:elb/getServiceAccount:getServiceAccount": _elb_service_account,
         }
 
     def _availability_zones(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -103,6 +112,12 @@ def _caller_identity(args: dict[str, Any]) -> dict[str, Any]:
         "arn": f"arn:aws:iam::{account}:user/offline-engine",
         "userId": "AIDAOFFLINEENGINE0000",
     }
+
+
+def _elb_service_account(args: dict[str, Any]) -> dict[str, Any]:
+    region = args.get("region") or fake_aws.REGION
+    account = fake_aws.ELB_LOG_DELIVERY_ACCOUNTS[region]
+    return {"id": account, "arn": f"arn:aws:iam::{account}:root", "region": region}
 
 
 def _region(args: dict[str, Any]) -> dict[str, Any]:

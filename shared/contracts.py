@@ -62,7 +62,8 @@ class PlatformExports:
     INTERNAL_ALB_ZONE_ID = "internalAlbZoneId"
     INTERNAL_ALB_SECURITY_GROUP_ID = "internalAlbSecurityGroupId"
     CERTIFICATE_ARN = "certificateArn"  # empty string when no certificate is configured
-    SECRET_ARNS = "secretArns"  # {purpose: ARN}
+    SECRET_ARNS = "secretArns"  # {purpose: ARN}, purposes from SecretPurposes
+    ROTATION_SECURITY_GROUP_ID = "secretRotationSecurityGroupId"  # the database must admit it
     ALL = (
         CLUSTER_NAME,
         CLUSTER_ARN,
@@ -79,7 +80,17 @@ class PlatformExports:
         INTERNAL_ALB_SECURITY_GROUP_ID,
         CERTIFICATE_ARN,
         SECRET_ARNS,
+        ROTATION_SECURITY_GROUP_ID,
     )
+
+
+class SecretPurposes:
+    """The platform's secrets, by what they hold; the keys of `PlatformExports.SECRET_ARNS`."""
+
+    DATABASE_CONNECTION = "databaseConnection"  # JSON: engine, host, port, username, password, dbname
+    PAYMENT_PROVIDER_API_KEY = "paymentProviderApiKey"
+    FRAUD_SCORING_API_KEY = "fraudScoringApiKey"
+    ALL = (DATABASE_CONNECTION, PAYMENT_PROVIDER_API_KEY, FRAUD_SCORING_API_KEY)
 
 
 class ServicesExports:

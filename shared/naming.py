@@ -188,6 +188,11 @@ def _log_path(label: str, parts: tuple[str, ...], suffix: str) -> str:
     return f"/{label}/" + "-".join((*parts, suffix))
 
 
+def _lambda_log_path(label: str, parts: tuple[str, ...], suffix: str) -> str:
+    # Lambda writes to /aws/lambda/<function name>; owning that group keeps it encrypted and retained.
+    return "/aws/lambda/" + _dashed(label, parts, suffix)
+
+
 def _kms_alias(label: str, parts: tuple[str, ...], suffix: str) -> str:
     return "alias/" + _dashed(label, parts, suffix)
 
@@ -226,6 +231,7 @@ ECS_CLUSTER = NameKind("ecs-cluster", ECS_NAME)
 ECS_SERVICE = NameKind("ecs-service", ECS_NAME)
 TASK_FAMILY = NameKind("task", ECS_NAME)
 LAMBDA = NameKind("lambda", LAMBDA_FUNCTION)
+LAMBDA_LOG_GROUP = NameKind("lambda", LOG_GROUP, _lambda_log_path)  # of the LAMBDA with the same parts
 CODEDEPLOY_APP = NameKind("codedeploy", CODEDEPLOY)
 DEPLOYMENT_GROUP = NameKind("deployment-group", CODEDEPLOY)
 ALARM = NameKind("alarm", CLOUDWATCH)
@@ -269,6 +275,10 @@ class Namer:
             recorder.add((kind, parts))
         built = kind.render(kind.label, parts, self.suffix)
         return check(kind.rule, built, key)
+
+    def wildcard(self, kind: NameKind) -> str:
+        """Every name of `kind` in this stack, as an IAM/KMS ARN pattern: `/ecs/*-dev`, `role-*-dev`."""
+        return kind.render(kind.label, ("*",), self.suffix)
 
     def namespace(self, base: str, domain: str, *, key: str = "namespaceName") -> str:
         """A Cloud Map private DNS namespace, `{base}-{suffix}.{domain}`, e.g. payments-dev.local."""

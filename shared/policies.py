@@ -35,9 +35,9 @@ def account_root_key_admin(partition: Text, account_id: Text) -> Statement:
 
 
 def cloudwatch_logs_key_use(
-    partition: Text, region: Text, account_id: Text, log_group_pattern: Text
+    partition: Text, region: Text, account_id: Text, *log_group_patterns: Text
 ) -> Statement:
-    """Lets CloudWatch Logs in this region use the key, only for log groups matching the pattern.
+    """Lets CloudWatch Logs in this region use the key, only for log groups matching the patterns.
 
     Without it, creating the log group fails with "The specified KMS key does not exist or is not
     allowed" (CloudWatch Logs user guide, "Encrypt log data in CloudWatch Logs using AWS KMS").
@@ -62,13 +62,44 @@ def cloudwatch_logs_key_use(
                 "variable": "kms:EncryptionContext:aws:logs:arn",
                 "values": [
                     pulumi.Output.concat(
-                        "arn:", partition, ":logs:", region, ":", account_id, ":log-group:",
-                        log_group_pattern,
+                        "arn:", partition, ":logs:", region, ":", account_id, ":log-group:", pattern
                     )
+                    for pattern in log_group_patterns
                 ],
             }
         ],
-    }  # fmt: skip
+    }
+
+
+def secrets_manager_key_use(region: Text, account_id: Text) -> Statement:
+    """Lets this account's principals use the key through Secrets Manager, and only through it.
+
+    The same shape as the AWS managed `aws/secretsmanager` key's policy: who may read a secret is then
+    decided by the secret's IAM permissions, and the key cannot be used directly outside Secrets
+    Manager (KMS developer guide, "kms:ViaService"; Secrets Manager user guide, "Secret encryption
+    and decryption").
+    """
+    return {
+        "sid": "UseThroughSecretsManagerOnly",
+        "effect": "Allow",
+        "principals": [{"type": "AWS", "identifiers": ["*"]}],
+        "actions": [
+            "kms:Encrypt",
+            "kms:Decrypt",
+            "kms:ReEncrypt*",
+            "kms:GenerateDataKey*",
+            "kms:DescribeKey",
+        ],
+        "resources": ["*"],
+        "conditions": [
+            {"test": "StringEquals", "variable": "kms:CallerAccount", "values": [account_id]},
+            {
+                "test": "StringEquals",
+                "variable": "kms:ViaService",
+                "values": [pulumi.Output.concat("secretsmanager.", region, ".amazonaws.com")],
+            },
+        ],
+    }
 
 
 def service_trust(service: str, account_id: Text, source_arn: Text | None = None) -> Statement:

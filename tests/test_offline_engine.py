@@ -118,7 +118,7 @@ def test_the_invokes_the_layers_use_are_answered():
         "partition": "aws",
         "zones": ["us-east-1a", "us-east-1b"],
     }
-    tokens = [token for token, _ in result.invokes]
+    tokens = [invoke.token for invoke in result.invokes]
     assert "aws:index/getAvailabilityZones:getAvailabilityZones" in tokens
 
 

@@ -25,7 +25,8 @@ def test_plan_prints_every_layer_and_writes_the_json(tmp_path, capsys):
 def test_config_overrides_reach_the_layer(tmp_path):
     out = tmp_path / "plan.json"
     assert plan.main(["--out", str(out), "--config", "network:natGateways=perAz"]) == 0
-    [network] = json.loads(out.read_text())["layers"]
+    network = json.loads(out.read_text())["layers"][0]
+    assert network["layer"] == "network"
     assert network["resourceCounts"]["aws:ec2/natGateway:NatGateway"] == 3
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import pulumi
+
 from shared.config.aws_limits import KMS_DELETION_WINDOW_DAYS
 from shared.config.common import CommonConfig
 from shared.config.reader import ConfigReader, parse_cidr
@@ -17,6 +19,71 @@ _CERTIFICATE_ARN = re.compile(r"arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:
 # Secrets Manager RotationRules.ScheduleExpression: rate(N days|hours) or a 6-field cron().
 _RATE = re.compile(r"rate\((\d+) (day|days|hour|hours)\)")
 _CRON = re.compile(r"cron\((\S+ ){5}\S+\)")
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
+_PG_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # an unquoted PostgreSQL name
+DATABASE_TLS_MODES = ("verify-full", "require", "disable")
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """The PostgreSQL database whose connection the platform's database secret holds.
+
+    The platform does not run the database. With `databaseHost` unset the secret holds a generated
+    placeholder so tasks can start, and its rotation is not attached: Secrets Manager runs the
+    function's testSecret step as soon as rotation is configured, which needs a reachable database.
+    """
+
+    host: str | None  # `databaseHost`, default none
+    port: int  # `databasePort`, default 5432
+    name: str  # `databaseName`, default "payments"
+    username: str  # `databaseUsername`, default "payments_app"
+    password: pulumi.Output[str] | None  # `databasePassword` (secret), required with databaseHost
+    tls: str  # `databaseTls`, default "require": how rotation connects (verify-full, require, disable)
+
+    @property
+    def rotated(self) -> bool:
+        return self.host is not None
+
+    @classmethod
+    def load(cls, reader: ConfigReader) -> DatabaseConfig:
+        host = reader.optional_string("databaseHost")
+        if host is not None and not _HOSTNAME.fullmatch(host):
+            raise ConfigError(
+                "databaseHost",
+                host,
+                "must be a DNS name or IPv4 address",
+                "pulumi config set databaseHost <endpoint>",
+            )
+        password = reader.secret("databasePassword")
+        if host is not None and password is None:
+            raise ConfigError(
+                "databasePassword",
+                None,
+                "is required when databaseHost is set: rotation logs in with it to change it, and a "
+                "generated password would not match the database",
+                "pulumi config set --secret databasePassword <the role's current password>",
+            )
+        return cls(
+            host=host,
+            port=reader.integer("databasePort", 5432, minimum=1, maximum=65535),
+            name=_pg_identifier(reader, "databaseName", "payments"),
+            username=_pg_identifier(reader, "databaseUsername", "payments_app"),
+            password=password,
+            tls=reader.choice("databaseTls", "require", DATABASE_TLS_MODES),
+        )
+
+
+def _pg_identifier(reader: ConfigReader, key: str, default: str) -> str:
+    value = reader.string(key, default)
+    if not _PG_IDENTIFIER.fullmatch(value):
+        raise ConfigError(
+            key,
+            value,
+            "must be a PostgreSQL name: lowercase letters, digits and _, not starting with a digit",
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -36,6 +103,10 @@ class PlatformConfig:
     secret_rotation_schedule: str  # `secretRotationSchedule`, default rate(30 days)
     log_retention_days: int  # `logRetentionDays`, default 30 (rotation Lambda, ECS Exec)
     kms_deletion_window_days: int  # `kmsDeletionWindowDays`, default 7
+    rotation_reserved_concurrency: int  # `rotationReservedConcurrency`, default 2 concurrent rotations
+    database: DatabaseConfig
+    payment_provider_api_key: pulumi.Output[str] | None  # `paymentProviderApiKey` (secret), else random
+    fraud_scoring_api_key: pulumi.Output[str] | None  # `fraudScoringApiKey` (secret), else random
 
     @property
     def namespace_name(self) -> str:
@@ -65,6 +136,10 @@ class PlatformConfig:
                 minimum=KMS_DELETION_WINDOW_DAYS.start,
                 maximum=KMS_DELETION_WINDOW_DAYS.stop - 1,
             ),
+            rotation_reserved_concurrency=reader.integer("rotationReservedConcurrency", 2, minimum=1),
+            database=DatabaseConfig.load(reader),
+            payment_provider_api_key=reader.secret("paymentProviderApiKey"),
+            fraud_scoring_api_key=reader.secret("fraudScoringApiKey"),
         )
         _ = config.namespace_name  # validated now, before any resource exists
         return config

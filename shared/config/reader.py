@@ -11,30 +11,37 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+import pulumi
+
 from shared.errors import ConfigError
 
 T = TypeVar("T")
 RawGet = Callable[[str], str | None]
+IsSecret = Callable[[str], bool]
+HIDDEN = "<hidden>"  # what an error shows in place of a credential
 
 
 class ConfigReader:
     """Reads one Pulumi project's config keys as typed, validated values."""
 
-    def __init__(self, raw: RawGet) -> None:
+    def __init__(self, raw: RawGet, is_secret: IsSecret = lambda key: False) -> None:
         self._raw = raw
+        self._is_secret = is_secret
 
     @classmethod
     def from_pulumi(cls) -> ConfigReader:
         """Read the current project's config (`pulumi config set <key> <value>`)."""
-        import pulumi
+        from pulumi.runtime.config import is_config_secret
 
-        return cls(pulumi.Config().get)
+        config = pulumi.Config()
+        return cls(config.get, lambda key: is_config_secret(config.full_key(key)))
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> ConfigReader:
+    def from_mapping(cls, values: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> ConfigReader:
         """Read from a plain mapping; non-string values are encoded the way Pulumi stores them."""
         encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
-        return cls(encoded.get)
+        secrets = frozenset(secret_keys)
+        return cls(encoded.get, secrets.__contains__)
 
     def raw(self, key: str) -> str | None:
         value = self._raw(key)
@@ -104,6 +111,24 @@ class ConfigReader:
                 f"pulumi config set --path '{key}[0]' <value> (or a JSON list)",
             )
         return tuple(value)
+
+    def secret(self, key: str) -> pulumi.Output[str] | None:
+        """A credential: must be stored with `--secret`, and stays a secret `Output` from here on.
+
+        A plaintext credential in `Pulumi.<stack>.yaml` would sit in git; refusing it is cheaper than
+        rotating it after the fact. The error never shows the value.
+        """
+        value = self.raw(key)
+        if value is None:
+            return None
+        if not self._is_secret(key):
+            raise ConfigError(
+                key,
+                HIDDEN,
+                "holds a credential, so it must be stored encrypted; it is plaintext in the stack config",
+                f"pulumi config rm {key} && pulumi config set --secret {key} <value>",
+            )
+        return pulumi.Output.secret(value)
 
     def cidr(self, key: str, default: str) -> ipaddress.IPv4Network:
         return parse_cidr(key, self.string(key, default))

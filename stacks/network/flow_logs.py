@@ -42,7 +42,8 @@ class FlowLogs(pulumi.ComponentResource):
                 policies.cloudwatch_logs_key_use(
                     args.partition, args.region, args.account_id, log_group_name
                 ),
-            ]
+            ],
+            opts=pulumi.InvokeOutputOptions(parent=self),
         )
         self.key = aws.kms.Key(
             key_name,
@@ -72,7 +73,8 @@ class FlowLogs(pulumi.ComponentResource):
         role_name = names.name(naming.ROLE, "vpc-flow-logs")
         flow_log_arns = f"arn:{args.partition}:ec2:{args.region}:{args.account_id}:vpc-flow-log/*"
         trust = aws.iam.get_policy_document_output(
-            statements=[policies.service_trust(FLOW_LOGS_SERVICE, args.account_id, flow_log_arns)]
+            statements=[policies.service_trust(FLOW_LOGS_SERVICE, args.account_id, flow_log_arns)],
+            opts=pulumi.InvokeOutputOptions(parent=self),
         )
         self.role = aws.iam.Role(
             role_name,
@@ -105,7 +107,8 @@ class FlowLogs(pulumi.ComponentResource):
                     "actions": ["logs:DescribeLogGroups"],
                     "resources": [f"arn:{args.partition}:logs:{args.region}:{args.account_id}:log-group:*"],
                 },
-            ]
+            ],
+            opts=pulumi.InvokeOutputOptions(parent=self),
         )
         self.role_policy = aws.iam.RolePolicy(
             names.name(naming.POLICY, "vpc-flow-logs"),

@@ -73,7 +73,8 @@ def test_a_custom_vpc_cidr_and_explicit_zones_are_honoured():
         "us-east-1f",
     }
     assert all(ipaddress.ip_network(s.inputs["cidrBlock"]).subnet_of(vpc) for s in evaluation.all(SUBNET))
-    assert not any(i[0] == "aws:index/getAvailabilityZones:getAvailabilityZones" for i in evaluation.invokes)
+    zones_lookup = "aws:index/getAvailabilityZones:getAvailabilityZones"
+    assert not any(i.token == zones_lookup for i in evaluation.invokes)
 
 
 def test_the_plan_packs_largest_blocks_first_without_gaps():

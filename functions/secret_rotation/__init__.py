@@ -1,0 +1,1 @@
+"""Secrets Manager rotation for the platform's secrets (API keys and a PostgreSQL connection)."""

@@ -1,0 +1,149 @@
+"""Secrets Manager's rotation protocol: createSecret, setSecret, testSecret, finishSecret.
+
+Secrets Manager calls the function once per step with the same `ClientRequestToken`, and retries a
+step that failed; every step is therefore idempotent. The new value lives under the AWSPENDING label
+until finishSecret moves AWSCURRENT to it (Secrets Manager then labels the old one AWSPREVIOUS).
+Until then nothing a running task reads changes, so a failed testSecret leaves AWSCURRENT untouched.
+See the Secrets Manager user guide, "Lambda rotation functions".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+import boto3
+
+from .strategies import RotationError, Strategy, strategy_for
+
+CURRENT = "AWSCURRENT"
+PENDING = "AWSPENDING"
+PREVIOUS = "AWSPREVIOUS"
+# Secrets Manager's step names, in the order it calls them, and the method that performs each.
+STEPS = {
+    "createSecret": "create_secret",
+    "setSecret": "set_secret",
+    "testSecret": "test_secret",
+    "finishSecret": "finish_secret",
+}
+
+logger = logging.getLogger("secret_rotation")
+logger.setLevel(logging.INFO)
+
+
+def handler(event: dict[str, Any], context: object) -> None:
+    """Lambda entry point: `{"SecretId", "ClientRequestToken", "Step"}` from Secrets Manager."""
+    client = boto3.client("secretsmanager", endpoint_url=os.environ.get("SECRETS_MANAGER_ENDPOINT"))
+    Rotation(client, event["SecretId"], event["ClientRequestToken"]).run(event["Step"])
+
+
+class Rotation:
+    """One rotation of one secret, identified by the version id Secrets Manager chose (the token)."""
+
+    def __init__(self, client: Any, secret_id: str, token: str) -> None:
+        self.client = client
+        self.secret_id = secret_id
+        self.token = token
+
+    def run(self, step: str) -> None:
+        if step not in STEPS:
+            raise RotationError(f"unknown step {step!r}; expected one of {', '.join(STEPS)}")
+        stages = self._stages_of_token()
+        if CURRENT in stages:
+            _log("already current, nothing to do", step=step, secret=self.secret_id)
+            return
+        if PENDING not in stages:
+            raise RotationError(f"version {self.token} of {self.secret_id} is not AWSPENDING")
+        getattr(self, STEPS[step])()
+        _log("step done", step=step, secret=self.secret_id)
+
+    def create_secret(self) -> None:
+        current = self._value(CURRENT)
+        if self._pending_value() is not None:
+            return  # a retry: the pending value was stored by an earlier attempt
+        new_value = self._strategy(current).next_value(current, self._random)
+        self.client.put_secret_value(
+            SecretId=self.secret_id,
+            ClientRequestToken=self.token,
+            SecretString=new_value,
+            VersionStages=[PENDING],
+        )
+
+    def set_secret(self) -> None:
+        pending = self._required_pending()
+        current = self._value(CURRENT)
+        self._strategy(current).apply(pending, current, self._optional_value(PREVIOUS))
+
+    def test_secret(self) -> None:
+        pending = self._required_pending()
+        self._strategy(pending).verify(pending)
+
+    def finish_secret(self) -> None:
+        versions = self._describe().get("VersionIdsToStages", {})
+        current_version = next((v for v, stages in versions.items() if CURRENT in stages), None)
+        if current_version != self.token:
+            self.client.update_secret_version_stage(
+                SecretId=self.secret_id,
+                VersionStage=CURRENT,
+                MoveToVersionId=self.token,
+                RemoveFromVersionId=current_version,
+            )
+        # Leave no AWSPENDING behind, so the next rotation starts from a clean state.
+        self.client.update_secret_version_stage(
+            SecretId=self.secret_id, VersionStage=PENDING, RemoveFromVersionId=self.token
+        )
+
+    def _describe(self) -> dict[str, Any]:
+        return dict(self.client.describe_secret(SecretId=self.secret_id))
+
+    def _stages_of_token(self) -> list[str]:
+        metadata = self._describe()
+        if not metadata.get("RotationEnabled"):
+            raise RotationError(f"rotation is not enabled on {self.secret_id}")
+        versions = metadata.get("VersionIdsToStages", {})
+        if self.token not in versions:
+            raise RotationError(f"{self.secret_id} has no version {self.token} to rotate to")
+        return list(versions[self.token])
+
+    def _value(self, stage: str) -> str:
+        response = self.client.get_secret_value(SecretId=self.secret_id, VersionStage=stage)
+        return str(response["SecretString"])
+
+    def _optional_value(self, stage: str) -> str | None:
+        try:
+            return self._value(stage)
+        except self.client.exceptions.ResourceNotFoundException:
+            return None
+
+    def _pending_value(self) -> str | None:
+        try:
+            response = self.client.get_secret_value(
+                SecretId=self.secret_id, VersionId=self.token, VersionStage=PENDING
+            )
+        except self.client.exceptions.ResourceNotFoundException:
+            return None
+        value = response.get("SecretString")
+        return None if value is None else str(value)
+
+    def _required_pending(self) -> str:
+        value = self._pending_value()
+        if value is None:
+            raise RotationError(
+                f"{self.secret_id} has no AWSPENDING value for version {self.token}; "
+                "createSecret must run first"
+            )
+        return value
+
+    def _strategy(self, value: str) -> Strategy:
+        return strategy_for(value)
+
+    def _random(self, length: int) -> str:
+        response = self.client.get_random_password(PasswordLength=length, ExcludePunctuation=True)
+        return str(response["RandomPassword"])
+
+
+def _log(message: str, **fields: str) -> None:
+    # Structured, and never a secret value: only names, steps and version ids.
+    logger.info(json.dumps({"message": message, **fields}))

@@ -1,0 +1,155 @@
+"""Platform layer: KMS key, ECS cluster, Cloud Map namespace, two ALBs, secrets and their rotation."""
+
+import pulumi
+
+from shared import naming
+from shared.aws_context import AwsContext
+from shared.config.platform import PlatformConfig
+from shared.contracts import NetworkOutputs, PlatformExports
+from shared.provider import aws_provider
+from shared.tags import ServiceTags
+from stacks.platform.access_logs import AccessLogsBucket, AccessLogsBucketArgs
+from stacks.platform.cluster import EcsCluster, EcsClusterArgs
+from stacks.platform.encryption import PlatformKey, PlatformKeyArgs
+from stacks.platform.load_balancer import LoadBalancer, LoadBalancerArgs
+from stacks.platform.secret_rotation import SecretRotation, SecretRotationArgs
+from stacks.platform.secrets import PlatformSecrets, PlatformSecretsArgs
+from stacks.platform.service_discovery import private_namespace
+
+HTTP_PORTS = (80, 443)
+
+settings = PlatformConfig.load()
+namer = settings.common.namer
+tags = ServiceTags("platform")
+provider = aws_provider(settings.common)
+aws_context = AwsContext.lookup(provider)
+network = NetworkOutputs.from_stack(settings.network_stack)
+in_provider = pulumi.ResourceOptions(provider=provider)
+public_alb_name = namer.name(naming.ALB, "public")
+internal_alb_name = namer.name(naming.ALB, "internal")
+
+key = PlatformKey(
+    "platform-key",
+    PlatformKeyArgs(
+        namer,
+        tags,
+        aws_context.account_id,
+        aws_context.region,
+        aws_context.partition,
+        settings.kms_deletion_window_days,
+    ),
+    opts=in_provider,
+)
+cluster = EcsCluster(
+    "cluster",
+    EcsClusterArgs(
+        namer=namer,
+        tags=tags,
+        container_insights=settings.container_insights,
+        fargate_spot_weight=settings.fargate_spot_weight,
+        ecs_exec=settings.ecs_exec,
+        key_arn=key.key_arn,
+        log_retention_days=settings.log_retention_days,
+    ),
+    opts=in_provider,
+)
+namespace = private_namespace(settings.namespace_name, network.vpc_id, tags, in_provider)
+
+access_logs = AccessLogsBucket(
+    "alb-access-logs",
+    AccessLogsBucketArgs(
+        namer=namer,
+        tags=tags,
+        account_id=aws_context.account_id,
+        region=aws_context.region,
+        partition=aws_context.partition,
+        prefixes=(public_alb_name, internal_alb_name),  # each ALB logs under its own name
+        expiration_days=settings.access_log_expiration_days,
+    ),
+    opts=in_provider,
+)
+public_alb = LoadBalancer(
+    "public-alb",
+    LoadBalancerArgs(
+        namer=namer,
+        tags=tags,
+        role="public",
+        internal=False,
+        vpc_id=network.vpc_id,
+        vpc_cidr=network.vpc_cidr,
+        subnet_ids=network.public_subnet_ids,
+        access_logs_bucket=access_logs.bucket_name,
+        access_logs_ready=access_logs.policy,
+        ingress_cidrs=settings.allowed_ingress_cidrs,
+        ingress_ports=HTTP_PORTS,
+    ),
+    opts=in_provider,
+)
+internal_alb = LoadBalancer(
+    "internal-alb",
+    LoadBalancerArgs(
+        namer=namer,
+        tags=tags,
+        role="internal",
+        internal=True,
+        vpc_id=network.vpc_id,
+        vpc_cidr=network.vpc_cidr,
+        subnet_ids=network.private_subnet_ids,
+        access_logs_bucket=access_logs.bucket_name,
+        access_logs_ready=access_logs.policy,
+        # No ingress here: the services layer adds one rule per listener port and caller (DESIGN §3).
+    ),
+    opts=in_provider,
+)
+
+secrets = PlatformSecrets(
+    "secrets",
+    PlatformSecretsArgs(
+        namer=namer,
+        tags=tags,
+        key_arn=key.key_arn,
+        database=settings.database,
+        database_placeholder_host=f"database.{settings.namespace_name}",
+        payment_provider_api_key=settings.payment_provider_api_key,
+        fraud_scoring_api_key=settings.fraud_scoring_api_key,
+    ),
+    opts=in_provider,
+)
+rotation = SecretRotation(
+    "secret-rotation",
+    SecretRotationArgs(
+        namer=namer,
+        tags=tags,
+        account_id=aws_context.account_id,
+        region=aws_context.region,
+        partition=aws_context.partition,
+        key_arn=key.key_arn,
+        vpc_id=network.vpc_id,
+        vpc_cidr=network.vpc_cidr,
+        private_subnet_ids=network.private_subnet_ids,
+        secrets=secrets.rotated,
+        schedule=settings.secret_rotation_schedule,
+        log_retention_days=settings.log_retention_days,
+        reserved_concurrency=settings.rotation_reserved_concurrency,
+        database_port=settings.database.port if settings.database.rotated else None,
+        database_tls=settings.database.tls,
+    ),
+    opts=in_provider,
+)
+
+pulumi.export(PlatformExports.CLUSTER_NAME, cluster.cluster_name)
+pulumi.export(PlatformExports.CLUSTER_ARN, cluster.cluster_arn)
+pulumi.export(PlatformExports.KMS_KEY_ARN, key.key_arn)
+pulumi.export(PlatformExports.NAMESPACE_ID, namespace.id)
+pulumi.export(PlatformExports.NAMESPACE_NAME, namespace.name)
+pulumi.export(PlatformExports.PUBLIC_ALB_ARN, public_alb.arn)
+pulumi.export(PlatformExports.PUBLIC_ALB_DNS_NAME, public_alb.dns_name)
+pulumi.export(PlatformExports.PUBLIC_ALB_ZONE_ID, public_alb.zone_id)
+pulumi.export(PlatformExports.PUBLIC_ALB_SECURITY_GROUP_ID, public_alb.security_group_id)
+pulumi.export(PlatformExports.INTERNAL_ALB_ARN, internal_alb.arn)
+pulumi.export(PlatformExports.INTERNAL_ALB_DNS_NAME, internal_alb.dns_name)
+pulumi.export(PlatformExports.INTERNAL_ALB_ZONE_ID, internal_alb.zone_id)
+pulumi.export(PlatformExports.INTERNAL_ALB_SECURITY_GROUP_ID, internal_alb.security_group_id)
+pulumi.export(PlatformExports.CERTIFICATE_ARN, settings.certificate_arn or "")
+pulumi.export(PlatformExports.SECRET_ARNS, secrets.arns)
+pulumi.export(PlatformExports.ROTATION_SECURITY_GROUP_ID, rotation.security_group_id)

@@ -1,0 +1,130 @@
+"""The S3 bucket both load balancers deliver their access logs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from shared import naming
+from shared.tags import ServiceTags
+
+
+@dataclass(frozen=True)
+class AccessLogsBucketArgs:
+    namer: naming.Namer
+    tags: ServiceTags
+    account_id: str
+    region: str
+    partition: str
+    prefixes: tuple[str, ...]  # one per load balancer; each may write only under its own prefix
+    expiration_days: int  # objects are deleted this many days after delivery
+
+
+class AccessLogsBucket(pulumi.ComponentResource):
+    """Private, SSE-S3, TLS-only, expiring, and writable only by ELB log delivery for this region."""
+
+    def __init__(
+        self, name: str, args: AccessLogsBucketArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("payments:platform:AccessLogsBucket", name, None, opts)
+        # Bucket names are global: the account and region keep two stacks with one suffix apart.
+        bucket_name = args.namer.name(naming.BUCKET, "alb-logs", args.account_id, args.region)
+        self.bucket = aws.s3.Bucket(
+            bucket_name,
+            bucket=bucket_name,
+            force_destroy=True,  # destroy must not stall on delivered log objects
+            tags=args.tags.for_resource(bucket_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        under_bucket = pulumi.ResourceOptions(parent=self.bucket)
+        self.ownership = aws.s3.BucketOwnershipControls(
+            f"{bucket_name}-ownership",
+            bucket=self.bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=under_bucket,
+        )
+        self.public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{bucket_name}-public-access",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=under_bucket,
+        )
+        # ELB log delivery supports only SSE-S3 (AES256), not SSE-KMS (ELB user guide, "Access log
+        # files": "The only server-side encryption option that's supported is Amazon S3-managed keys").
+        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{bucket_name}-encryption",
+            bucket=self.bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"
+                    ),
+                )
+            ],
+            opts=under_bucket,
+        )
+        self.lifecycle = aws.s3.BucketLifecycleConfiguration(
+            f"{bucket_name}-lifecycle",
+            bucket=self.bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-access-logs",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        days=args.expiration_days
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=1
+                    ),
+                )
+            ],
+            opts=under_bucket,
+        )
+
+        # The region's ELB log-delivery account (127311923021 in us-east-1).
+        elb_account = aws.elb.get_service_account_output(
+            region=args.region, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        policy = aws.iam.get_policy_document_output(
+            statements=[
+                {
+                    "sid": "ElbLogDeliveryWritesUnderItsPrefix",
+                    "effect": "Allow",
+                    "principals": [{"type": "AWS", "identifiers": [elb_account.arn]}],
+                    "actions": ["s3:PutObject"],
+                    "resources": [
+                        self.bucket.arn.apply(
+                            lambda arn, prefix=prefix: f"{arn}/{prefix}/AWSLogs/{args.account_id}/*"
+                        )
+                        for prefix in args.prefixes
+                    ],
+                },
+                {
+                    "sid": "DenyInsecureTransport",
+                    "effect": "Deny",
+                    "principals": [{"type": "*", "identifiers": ["*"]}],
+                    "actions": ["s3:*"],
+                    "resources": [self.bucket.arn, self.bucket.arn.apply(lambda arn: f"{arn}/*")],
+                    "conditions": [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}],
+                },
+            ],
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        self.policy = aws.s3.BucketPolicy(
+            f"{bucket_name}-policy",
+            bucket=self.bucket.id,
+            policy=policy.json,
+            # S3 rejects concurrent changes to a bucket's access settings ("OperationAborted").
+            opts=pulumi.ResourceOptions(
+                parent=self.bucket, depends_on=[self.public_access_block, self.ownership]
+            ),
+        )
+
+        self.bucket_name = self.bucket.bucket
+        self.register_outputs({"bucketName": self.bucket_name, "bucketArn": self.bucket.arn})

@@ -1,0 +1,62 @@
+"""The platform's customer-managed KMS key: ECS log groups, Lambda log groups, secrets, ECS Exec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from shared import naming, policies
+from shared.tags import ServiceTags
+
+
+@dataclass(frozen=True)
+class PlatformKeyArgs:
+    namer: naming.Namer
+    tags: ServiceTags
+    account_id: str
+    region: str
+    partition: str
+    deletion_window_days: int  # 7-30; destroy schedules deletion after this many days
+
+
+class PlatformKey(pulumi.ComponentResource):
+    """One key with rotation on, usable by this stack's log groups and through Secrets Manager."""
+
+    def __init__(self, name: str, args: PlatformKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("payments:platform:PlatformKey", name, None, opts)
+        names = args.namer
+        key_name = names.name(naming.KMS_KEY, "platform")
+        # The ECS services' groups (/ecs/<service>-<suffix>, ECS Exec's /ecs/exec-<suffix>) and this
+        # stack's Lambda groups (/aws/lambda/lambda-<function>-<suffix>).
+        log_group_patterns = (names.wildcard(naming.ECS_LOG_GROUP), names.wildcard(naming.LAMBDA_LOG_GROUP))
+        key_policy = aws.iam.get_policy_document_output(
+            statements=[
+                policies.account_root_key_admin(args.partition, args.account_id),
+                policies.cloudwatch_logs_key_use(
+                    args.partition, args.region, args.account_id, *log_group_patterns
+                ),
+                policies.secrets_manager_key_use(args.region, args.account_id),
+            ],
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        self.key = aws.kms.Key(
+            key_name,
+            description=f"Encrypts the log groups, secrets and ECS Exec sessions of {key_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=args.deletion_window_days,
+            policy=key_policy.json,
+            tags=args.tags.for_resource(key_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        alias_name = names.name(naming.KMS_ALIAS_NAME, "platform")
+        self.alias = aws.kms.Alias(
+            alias_name,
+            name=alias_name,
+            target_key_id=self.key.key_id,
+            opts=pulumi.ResourceOptions(parent=self.key),
+        )
+
+        self.key_arn = self.key.arn
+        self.register_outputs({"keyArn": self.key_arn, "aliasName": self.alias.name})

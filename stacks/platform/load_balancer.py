@@ -1,0 +1,108 @@
+"""An Application Load Balancer and its security group, hardened; listeners belong to the services layer.
+
+CodeDeploy rewrites the listeners' default actions during blue/green deployments, so the services
+layer owns them (with `ignore_changes`). This component owns only what never changes with a release.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from shared import naming
+from shared.tags import ServiceTags
+
+
+@dataclass(frozen=True)
+class LoadBalancerArgs:
+    namer: naming.Namer
+    tags: ServiceTags
+    role: str  # "public" or "internal": part of every name
+    internal: bool  # scheme: internal (private subnets) or internet-facing (public subnets)
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: pulumi.Input[str]  # the only egress destination: targets and health checks live here
+    subnet_ids: pulumi.Input[list[str]]  # one per AZ; ALBs need at least two
+    access_logs_bucket: pulumi.Input[str]
+    access_logs_ready: pulumi.Resource  # the bucket policy: ELB checks it can write at creation
+    ingress_cidrs: tuple[str, ...] = ()  # IPv4 blocks allowed in on ingress_ports
+    ingress_ports: tuple[int, ...] = field(default=())
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    """One ALB: invalid headers dropped, access logs on, deletion protection off."""
+
+    def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("payments:platform:LoadBalancer", name, None, opts)
+        names = args.namer
+        child = pulumi.ResourceOptions(parent=self)
+        sg_name = names.name(naming.SECURITY_GROUP_NAME, "alb", args.role)
+        self.security_group = aws.ec2.SecurityGroup(
+            sg_name,
+            name=sg_name,
+            description=f"{args.role} load balancer: listeners in, targets in the VPC out",
+            vpc_id=args.vpc_id,
+            tags=args.tags.for_resource(sg_name),
+            opts=child,
+        )
+        in_group = pulumi.ResourceOptions(parent=self.security_group)
+        # One rule resource per (CIDR, port): inline lists would fight the services layer's rules.
+        for cidr in args.ingress_cidrs:
+            for port in args.ingress_ports:
+                rule_name = f"{sg_name}-in-{port}-{cidr.replace('/', '-')}"
+                aws.vpc.SecurityGroupIngressRule(
+                    rule_name,
+                    security_group_id=self.security_group.id,
+                    cidr_ipv4=cidr,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    description=f"HTTP(S) on {port} from an allowed client range",
+                    tags=args.tags.for_resource(rule_name),
+                    opts=in_group,
+                )
+        egress_name = f"{sg_name}-out-vpc"
+        aws.vpc.SecurityGroupEgressRule(
+            egress_name,
+            security_group_id=self.security_group.id,
+            cidr_ipv4=args.vpc_cidr,
+            ip_protocol="tcp",
+            from_port=0,
+            to_port=65535,
+            description="To targets and their health checks, which are all inside the VPC",
+            tags=args.tags.for_resource(egress_name),
+            opts=in_group,
+        )
+
+        alb_name = names.name(naming.ALB, args.role)
+        self.load_balancer = aws.lb.LoadBalancer(
+            alb_name,
+            name=alb_name,
+            internal=args.internal,
+            load_balancer_type="application",
+            ip_address_type="ipv4",
+            security_groups=[self.security_group.id],
+            subnets=args.subnet_ids,
+            drop_invalid_header_fields=True,
+            enable_deletion_protection=False,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=args.access_logs_bucket, prefix=alb_name, enabled=True
+            ),
+            tags=args.tags.for_resource(alb_name),
+            # CreateLoadBalancer fails with "Access Denied for bucket" unless the policy is in place.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.access_logs_ready]),
+        )
+
+        self.arn = self.load_balancer.arn
+        self.dns_name = self.load_balancer.dns_name
+        self.zone_id = self.load_balancer.zone_id
+        self.security_group_id = self.security_group.id
+        self.register_outputs(
+            {
+                "arn": self.arn,
+                "dnsName": self.dns_name,
+                "zoneId": self.zone_id,
+                "securityGroupId": self.security_group_id,
+            }
+        )

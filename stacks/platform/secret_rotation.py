@@ -1,0 +1,281 @@
+"""The rotation Lambda for the platform's secrets and the schedule that invokes it.
+
+One function rotates every secret: it reads each secret's shape (see `functions/secret_rotation`).
+It runs in the private subnets so it can reach a database in the VPC, with its own security group,
+an encrypted log group, X-Ray tracing and reserved concurrency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from functions.packaging import function_archive
+from shared import naming, policies
+from shared.tags import ServiceTags
+
+FUNCTION_PACKAGE = "secret_rotation"
+FUNCTION_DEPENDENCIES = ("pg8000",)  # pure Python; boto3 ships with the Lambda runtime
+RUNTIME = "python3.12"
+ARCHITECTURE = "arm64"
+TIMEOUT_SECONDS = 60  # a step is a few API calls and at most two database logins
+MEMORY_MB = 256
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+SECRETS_MANAGER_SERVICE = "secretsmanager.amazonaws.com"
+HTTPS = 443
+
+
+@dataclass(frozen=True)
+class SecretRotationArgs:
+    namer: naming.Namer
+    tags: ServiceTags
+    account_id: str
+    region: str
+    partition: str
+    key_arn: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: pulumi.Input[str]
+    private_subnet_ids: pulumi.Input[list[str]]
+    secrets: dict[str, aws.secretsmanager.Secret]  # purpose -> secret to rotate
+    schedule: str  # Secrets Manager ScheduleExpression, e.g. rate(30 days)
+    log_retention_days: int
+    reserved_concurrency: int
+    database_port: int | None  # egress to the database in the VPC; None when no database is rotated
+    database_tls: str  # verify-full, require or disable
+
+
+class SecretRotation(pulumi.ComponentResource):
+    """The function, its role, network and logs, and one rotation schedule per secret."""
+
+    def __init__(
+        self, name: str, args: SecretRotationArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("payments:platform:SecretRotation", name, None, opts)
+        names = args.namer
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        function_name = names.name(naming.LAMBDA, "secret-rotation")
+        log_group_name = names.name(naming.LAMBDA_LOG_GROUP, "secret-rotation")
+        secret_arns = [secret.arn for secret in args.secrets.values()]
+
+        self.security_group = self._security_group(args, child)
+        self.log_group = aws.cloudwatch.LogGroup(
+            log_group_name,
+            name=log_group_name,
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.key_arn,
+            tags=args.tags.for_resource(log_group_name),
+            opts=child,
+        )
+
+        role_name = names.name(naming.ROLE, "secret-rotation")
+        function_arn = f"arn:{args.partition}:lambda:{args.region}:{args.account_id}:function:{function_name}"
+        trust = aws.iam.get_policy_document_output(
+            statements=[policies.service_trust(LAMBDA_SERVICE, args.account_id, function_arn)], opts=invoke
+        )
+        self.role = aws.iam.Role(
+            role_name,
+            name=role_name,
+            assume_role_policy=trust.json,
+            description=f"Runs {function_name}",
+            tags=args.tags.for_resource(role_name),
+            opts=child,
+        )
+        self.role_policy = aws.iam.RolePolicy(
+            names.name(naming.POLICY, "secret-rotation"),
+            role=self.role.id,
+            policy=self._role_policy(args, secret_arns, invoke),
+            opts=pulumi.ResourceOptions(parent=self.role),
+        )
+
+        self.function = aws.lambda_.Function(
+            function_name,
+            name=function_name,
+            description="Rotates the platform's secrets (Secrets Manager's four-step protocol)",
+            role=self.role.arn,
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler=f"{FUNCTION_PACKAGE}.handler.handler",
+            code=function_archive(FUNCTION_PACKAGE, FUNCTION_DEPENDENCIES),
+            timeout=TIMEOUT_SECONDS,
+            memory_size=MEMORY_MB,
+            reserved_concurrent_executions=args.reserved_concurrency,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON", log_group=self.log_group.name
+            ),
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=args.private_subnet_ids, security_group_ids=[self.security_group.id]
+            ),
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={
+                    "SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{args.region}.amazonaws.com",
+                    "DATABASE_TLS": args.database_tls,
+                }
+            ),
+            tags=args.tags.for_resource(function_name),
+            # Its own log group must exist first (else Lambda creates an unencrypted one), and the
+            # role must be able to create network interfaces before the function is placed in the VPC.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.role_policy]),
+        )
+
+        self.rotations: dict[str, aws.secretsmanager.SecretRotation] = {}
+        for purpose, secret in args.secrets.items():
+            permission = aws.lambda_.Permission(
+                f"{function_name}-invoke-{purpose}",
+                function=self.function.name,
+                action="lambda:InvokeFunction",
+                principal=SECRETS_MANAGER_SERVICE,
+                source_arn=secret.arn,  # Secrets Manager may invoke it for this secret only
+                source_account=args.account_id,
+                opts=pulumi.ResourceOptions(parent=self.function),
+            )
+            self.rotations[purpose] = aws.secretsmanager.SecretRotation(
+                f"{function_name}-{purpose}",
+                secret_id=secret.id,
+                rotation_lambda_arn=self.function.arn,
+                rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
+                    schedule_expression=args.schedule
+                ),
+                # The first rotation waits for the schedule; Secrets Manager still runs testSecret now.
+                rotate_immediately=False,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+            )
+
+        self.function_arn = self.function.arn
+        self.security_group_id = self.security_group.id
+        self.register_outputs(
+            {
+                "functionArn": self.function_arn,
+                "securityGroupId": self.security_group_id,
+                "logGroupName": self.log_group.name,
+            }
+        )
+
+    def _security_group(
+        self, args: SecretRotationArgs, child: pulumi.ResourceOptions
+    ) -> aws.ec2.SecurityGroup:
+        sg_name = args.namer.name(naming.SECURITY_GROUP_NAME, "secret-rotation")
+        group = aws.ec2.SecurityGroup(
+            sg_name,
+            name=sg_name,
+            description="Secret rotation Lambda: no ingress; out to AWS APIs and the database",
+            vpc_id=args.vpc_id,
+            tags=args.tags.for_resource(sg_name),
+            opts=child,
+        )
+        in_group = pulumi.ResourceOptions(parent=group)
+        https_name = f"{sg_name}-out-https"
+        aws.vpc.SecurityGroupEgressRule(
+            https_name,
+            security_group_id=group.id,
+            cidr_ipv4="0.0.0.0/0",
+            ip_protocol="tcp",
+            from_port=HTTPS,
+            to_port=HTTPS,
+            description="Secrets Manager API (through the NAT gateway or an interface endpoint)",
+            tags=args.tags.for_resource(https_name),
+            opts=in_group,
+        )
+        if args.database_port is not None:
+            database_name = f"{sg_name}-out-database"
+            aws.vpc.SecurityGroupEgressRule(
+                database_name,
+                security_group_id=group.id,
+                cidr_ipv4=args.vpc_cidr,
+                ip_protocol="tcp",
+                from_port=args.database_port,
+                to_port=args.database_port,
+                description="PostgreSQL in the VPC, to change and test the rotated password",
+                tags=args.tags.for_resource(database_name),
+                opts=in_group,
+            )
+        return group
+
+    def _role_policy(
+        self,
+        args: SecretRotationArgs,
+        secret_arns: list[pulumi.Output[str]],
+        invoke: pulumi.InvokeOutputOptions,
+    ) -> pulumi.Output[str]:
+        regional = f"arn:{args.partition}:ec2:{args.region}:{args.account_id}"
+        document = aws.iam.get_policy_document_output(
+            statements=[
+                {
+                    "sid": "RotateThesePlatformSecrets",
+                    "effect": "Allow",
+                    "actions": [
+                        "secretsmanager:DescribeSecret",
+                        "secretsmanager:GetSecretValue",
+                        "secretsmanager:PutSecretValue",
+                        "secretsmanager:UpdateSecretVersionStage",
+                    ],
+                    "resources": secret_arns,
+                },
+                {
+                    # GetRandomPassword has no resource type (Service Authorization Reference).
+                    "sid": "GenerateRandomValues",
+                    "effect": "Allow",
+                    "actions": ["secretsmanager:GetRandomPassword"],
+                    "resources": ["*"],
+                },
+                {
+                    "sid": "UseTheKeyForTheseSecretsOnly",
+                    "effect": "Allow",
+                    "actions": ["kms:Decrypt", "kms:GenerateDataKey"],
+                    "resources": [args.key_arn],
+                    "conditions": [
+                        {
+                            "test": "StringEquals",
+                            "variable": "kms:EncryptionContext:SecretARN",
+                            "values": secret_arns,
+                        },
+                        {
+                            "test": "StringEquals",
+                            "variable": "kms:ViaService",
+                            "values": [f"secretsmanager.{args.region}.amazonaws.com"],
+                        },
+                    ],
+                },
+                {
+                    "sid": "WriteItsOwnLogs",
+                    "effect": "Allow",
+                    "actions": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "resources": [self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*")],
+                },
+                {
+                    # Lambda attaches the function to the VPC through network interfaces it creates
+                    # with this role (Lambda developer guide, "Giving Lambda functions access to a VPC").
+                    "sid": "ManageItsNetworkInterfaces",
+                    "effect": "Allow",
+                    "actions": [
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    "resources": [
+                        f"{regional}:network-interface/*",
+                        f"{regional}:subnet/*",
+                        f"{regional}:security-group/*",
+                    ],
+                },
+                {
+                    # Describe* and X-Ray's writes support no resource-level permissions.
+                    "sid": "DescribeNetworkAndTrace",
+                    "effect": "Allow",
+                    "actions": [
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeSubnets",
+                        "xray:PutTraceSegments",
+                        "xray:PutTelemetryRecords",
+                    ],
+                    "resources": ["*"],
+                },
+            ],
+            opts=invoke,
+        )
+        json: pulumi.Output[str] = document.json
+        return json

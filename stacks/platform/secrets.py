@@ -1,0 +1,130 @@
+"""The platform's three secrets, encrypted with its key, with initial values that let tasks start.
+
+An initial value comes from `--secret` stack config when given, else from a generated random value
+(kept encrypted in the Pulumi state, never printed). After creation rotation owns the value, so
+Pulumi ignores later changes to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from shared import naming
+from shared.config.platform import DatabaseConfig
+from shared.contracts import SecretPurposes
+from shared.tags import ServiceTags
+
+API_KEY_LENGTH = 48
+DATABASE_PASSWORD_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class PlatformSecretsArgs:
+    namer: naming.Namer
+    tags: ServiceTags
+    key_arn: pulumi.Input[str]
+    database: DatabaseConfig
+    database_placeholder_host: str  # used when database.host is unset
+    payment_provider_api_key: pulumi.Output[str] | None
+    fraud_scoring_api_key: pulumi.Output[str] | None
+
+
+@dataclass(frozen=True)
+class _SecretSpec:
+    purpose: str  # a SecretPurposes value
+    name_part: str  # what the secret is called after "secret-"
+    description: str
+
+
+_SPECS = (
+    _SecretSpec(
+        SecretPurposes.DATABASE_CONNECTION,
+        "database-connection",
+        "PostgreSQL connection as JSON: engine, host, port, username, password, dbname",
+    ),
+    _SecretSpec(
+        SecretPurposes.PAYMENT_PROVIDER_API_KEY, "payment-provider-api-key", "Payment provider API key"
+    ),
+    _SecretSpec(SecretPurposes.FRAUD_SCORING_API_KEY, "fraud-scoring-api-key", "Fraud-scoring API key"),
+)
+
+
+class PlatformSecrets(pulumi.ComponentResource):
+    """The secrets by purpose (`secrets[SecretPurposes.X]`) and which of them rotation may manage."""
+
+    def __init__(
+        self, name: str, args: PlatformSecretsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("payments:platform:PlatformSecrets", name, None, opts)
+        self.secrets: dict[str, aws.secretsmanager.Secret] = {}
+        initial_values = {
+            SecretPurposes.DATABASE_CONNECTION: self._database_connection(args),
+            SecretPurposes.PAYMENT_PROVIDER_API_KEY: self._given_or_random(
+                args, "payment-provider-api-key", args.payment_provider_api_key, API_KEY_LENGTH
+            ),
+            SecretPurposes.FRAUD_SCORING_API_KEY: self._given_or_random(
+                args, "fraud-scoring-api-key", args.fraud_scoring_api_key, API_KEY_LENGTH
+            ),
+        }
+        for spec in _SPECS:
+            secret_name = args.namer.name(naming.SECRET_NAME, spec.name_part)
+            secret = aws.secretsmanager.Secret(
+                secret_name,
+                name=secret_name,
+                description=spec.description,
+                kms_key_id=args.key_arn,
+                recovery_window_in_days=0,  # destroy deletes at once, so a new stack can reuse the name
+                tags=args.tags.for_resource(secret_name),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            aws.secretsmanager.SecretVersion(
+                f"{secret_name}-initial",
+                secret_id=secret.id,
+                secret_string=initial_values[spec.purpose],
+                # Rotation replaces the value after creation; Pulumi must not put the seed back.
+                opts=pulumi.ResourceOptions(parent=secret, ignore_changes=["secretString"]),
+            )
+            self.secrets[spec.purpose] = secret
+
+        # Rotation needs something to rotate against: API keys always, the database only when one is named.
+        self.rotated = {
+            purpose: secret
+            for purpose, secret in self.secrets.items()
+            if purpose != SecretPurposes.DATABASE_CONNECTION or args.database.rotated
+        }
+        self.arns = {purpose: secret.arn for purpose, secret in self.secrets.items()}
+        self.register_outputs({"arns": self.arns})
+
+    def _given_or_random(
+        self, args: PlatformSecretsArgs, part: str, given: pulumi.Output[str] | None, length: int
+    ) -> pulumi.Output[str]:
+        if given is not None:
+            return given
+        generated = random.RandomPassword(
+            f"{part}-seed",  # not an AWS resource: only a logical name, kept in the (encrypted) state
+            length=length,
+            special=False,  # letters and digits: safe in headers, URLs and connection strings
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        result: pulumi.Output[str] = generated.result
+        return result
+
+    def _database_connection(self, args: PlatformSecretsArgs) -> pulumi.Output[str]:
+        database = args.database
+        password = self._given_or_random(
+            args, "database-password", database.password, DATABASE_PASSWORD_LENGTH
+        )
+        return pulumi.Output.json_dumps(
+            {
+                "engine": "postgres",
+                "host": database.host or args.database_placeholder_host,
+                "port": database.port,
+                "username": database.username,
+                "password": password,
+                "dbname": database.name,
+            }
+        )
