@@ -16,8 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pulumi
+
 from offline.engine import Evaluation
 from offline.layers import LAYER_ORDER, Layer, evaluate_all
+from offline.secrets import redact
 from shared.errors import ConfigError
 
 
@@ -61,13 +64,27 @@ def layer_report(name: str, evaluation: Evaluation, seconds: float) -> dict[str,
                 "type": r.type,
                 "name": r.name,
                 "parent": r.parent,
-                "inputs": r.inputs,
+                # Generated or configured credentials never reach the file.
+                "inputs": _jsonable(redact(r.inputs)),
                 "ignoreChanges": list(r.ignore_changes),
                 "dependsOn": list(r.dependencies),
             }
             for r in evaluation.resources
         ],
     }
+
+
+def _jsonable(value: Any) -> Any:
+    """Inputs as JSON: a Lambda archive becomes a list of the files it carries."""
+    if isinstance(value, pulumi.AssetArchive):
+        return {"archive": sorted(value.assets)}
+    if isinstance(value, pulumi.Asset | pulumi.Archive):
+        return {"asset": type(value).__name__}
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 def render(report: dict[str, Any]) -> str:

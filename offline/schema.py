@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import keyword
 from functools import cache
 
 
@@ -16,6 +17,10 @@ def is_taggable(type_token: str) -> bool:
     package, module_path, class_name = type_token.split(":")
     if package != "aws":
         return False
-    module = importlib.import_module("pulumi_aws." + module_path.split("/")[0])
+    module_name = module_path.split("/")[0]
+    # Python keywords get a trailing underscore in the SDK: `aws:lambda/...` lives in `pulumi_aws.lambda_`.
+    module = importlib.import_module(
+        "pulumi_aws." + module_name + ("_" if keyword.iskeyword(module_name) else "")
+    )
     cls = getattr(module, class_name)
     return "tags" in inspect.signature(cls._internal_init).parameters

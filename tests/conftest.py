@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from offline.engine import Evaluation
-from offline.layers import evaluate_layer
+from offline.layers import Layer, evaluate_layer
 
 
 @pytest.fixture(scope="session")
@@ -18,4 +18,49 @@ def network_ha() -> Evaluation:
     return evaluate_layer(
         "network",
         config={"environmentSuffix": "qa-7", "natGateways": "perAz", "interfaceEndpoints": True},
+    )
+
+
+CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+# A platform stack that differs from the example in every knob, with credentials given as secrets.
+PLATFORM_ALT_CONFIG = {
+    "environmentSuffix": "qa-7",
+    "containerInsights": "enhanced",
+    "fargateSpotWeight": 0,
+    "ecsExec": True,
+    "namespaceName": "pay",
+    "namespaceDomain": "internal",
+    "allowedIngressCidrs": ["203.0.113.0/24", "198.51.100.0/24"],
+    "certificateArn": CERTIFICATE_ARN,
+    "accessLogExpirationDays": 30,
+    "secretRotationSchedule": "rate(7 days)",
+    "logRetentionDays": 90,
+    "kmsDeletionWindowDays": 10,
+    "rotationReservedConcurrency": 3,
+    "databaseHost": "payments.cluster-abc.us-east-1.rds.amazonaws.com",
+    "databasePort": 6432,
+    "databaseName": "ledger",
+    "databaseUsername": "ledger_app",
+    "databaseTls": "verify-full",
+    "databasePassword": "current-db-password-0001",
+    "paymentProviderApiKey": "sk_live_provided_key_0001",
+    "fraudScoringApiKey": "fraud-provided-key-0001",
+}
+PLATFORM_ALT_SECRETS = ("databasePassword", "paymentProviderApiKey", "fraudScoringApiKey")
+
+
+@pytest.fixture(scope="session")
+def platform(network: Evaluation) -> Evaluation:
+    """The platform layer's example dev stack on top of the example network."""
+    return evaluate_layer("platform", upstream={Layer("network").stack_name("dev"): network.exports})
+
+
+@pytest.fixture(scope="session")
+def platform_alt(network_ha: Evaluation) -> Evaluation:
+    """The platform layer with every knob changed, a database to rotate and given credentials."""
+    return evaluate_layer(
+        "platform",
+        config=PLATFORM_ALT_CONFIG,
+        secret_keys=PLATFORM_ALT_SECRETS,
+        upstream={Layer("network").stack_name("dev"): network_ha.exports},
     )

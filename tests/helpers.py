@@ -38,3 +38,21 @@ def ancestors(evaluation: Evaluation, resource: RecordedResource) -> list[Record
             break
         chain.append(current)
     return chain
+
+
+NAME_INPUTS = ("name", "bucket", "family", "functionName")
+
+
+def physical_names(resource: RecordedResource) -> list[str]:
+    """The names AWS would see: explicit name inputs and the Name tag."""
+    names = [resource.inputs[k] for k in NAME_INPUTS if isinstance(resource.inputs.get(k), str)]
+    tag_name = (resource.inputs.get("tags") or {}).get("Name")
+    return names + ([tag_name] if tag_name else [])
+
+
+def actions_of(statement: dict[str, Any]) -> list[str]:
+    return as_list(statement.get("Action", []))
+
+
+def resources_of(statement: dict[str, Any]) -> list[str]:
+    return as_list(statement.get("Resource", []))

@@ -16,7 +16,8 @@ Random = Callable[[int], str]  # returns a random string of the given length (Ge
 
 API_KEY_LENGTH = int(os.environ.get("API_KEY_LENGTH", "48"))
 DATABASE_PASSWORD_LENGTH = int(os.environ.get("DATABASE_PASSWORD_LENGTH", "32"))
-_API_KEY = re.compile(r"[A-Za-z0-9]{32,}")
+# Provider keys come in many shapes (sk_live_..., UUIDs); what every usable one has in common.
+_API_KEY = re.compile(r"[\x21-\x7e]{16,}")
 CONNECTION_FIELDS = ("engine", "host", "port", "username", "password", "dbname")
 
 
@@ -45,7 +46,7 @@ class ApiKeyStrategy:
 
     def verify(self, pending: str) -> None:
         if not _API_KEY.fullmatch(pending):
-            raise RotationError("the pending API key is not 32 or more letters and digits")
+            raise RotationError("the pending API key is not 16 or more printable characters without spaces")
 
 
 class PostgresStrategy:

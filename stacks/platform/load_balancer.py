@@ -50,7 +50,10 @@ class LoadBalancer(pulumi.ComponentResource):
         # One rule resource per (CIDR, port): inline lists would fight the services layer's rules.
         for cidr in args.ingress_cidrs:
             for port in args.ingress_ports:
-                rule_name = f"{sg_name}-in-{port}-{cidr.replace('/', '-')}"
+                cidr_label = cidr.replace(".", "-").replace("/", "-")
+                rule_name = names.name(
+                    naming.SECURITY_GROUP_NAME, "alb", args.role, "in", str(port), cidr_label
+                )
                 aws.vpc.SecurityGroupIngressRule(
                     rule_name,
                     security_group_id=self.security_group.id,
@@ -62,7 +65,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     tags=args.tags.for_resource(rule_name),
                     opts=in_group,
                 )
-        egress_name = f"{sg_name}-out-vpc"
+        egress_name = names.name(naming.SECURITY_GROUP_NAME, "alb", args.role, "out", "vpc")
         aws.vpc.SecurityGroupEgressRule(
             egress_name,
             security_group_id=self.security_group.id,

@@ -167,7 +167,7 @@ class SecretRotation(pulumi.ComponentResource):
             opts=child,
         )
         in_group = pulumi.ResourceOptions(parent=group)
-        https_name = f"{sg_name}-out-https"
+        https_name = args.namer.name(naming.SECURITY_GROUP_NAME, "secret-rotation", "out", "https")
         aws.vpc.SecurityGroupEgressRule(
             https_name,
             security_group_id=group.id,
@@ -180,7 +180,7 @@ class SecretRotation(pulumi.ComponentResource):
             opts=in_group,
         )
         if args.database_port is not None:
-            database_name = f"{sg_name}-out-database"
+            database_name = args.namer.name(naming.SECURITY_GROUP_NAME, "secret-rotation", "out", "database")
             aws.vpc.SecurityGroupEgressRule(
                 database_name,
                 security_group_id=group.id,
