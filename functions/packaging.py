@@ -2,7 +2,8 @@
 
 The dependencies come from the project's own virtualenv (they are runtime dependencies in
 pyproject.toml), so `pulumi up` needs no build step and no network. Only source files go in: no
-`__pycache__`, no `.pyc`, no `.dist-info`, so the archive's hash changes only when code changes.
+`__pycache__` and no `.pyc`, so the archive's hash changes only when code changes. Each dependency's
+`.dist-info` goes in too: some read their own version through `importlib.metadata` (scramp does).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pulumi
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent
 _REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_SKIPPED_PARTS = ("__pycache__", ".dist-info")
+_SKIPPED_PARTS = ("__pycache__",)
 
 
 def function_archive(package: str, dependencies: tuple[str, ...] = ()) -> pulumi.AssetArchive:
