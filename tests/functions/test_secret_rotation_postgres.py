@@ -18,7 +18,7 @@ STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
 @pytest.fixture
 def database(postgres, monkeypatch):
-    """A fresh login role and database per test, and its connection as the platform stores it."""
+    """A fresh login role per test, and its connection as the platform stores it."""
     monkeypatch.setenv("DATABASE_TLS", "disable")  # the throwaway server has no certificate
     suffix = uuid.uuid4().hex[:8]
     role, password = f"payments_app_{suffix}", f"initial-{suffix}"
@@ -29,17 +29,15 @@ def database(postgres, monkeypatch):
     admin.run(
         f"CREATE ROLE {pg8000.native.identifier(role)} LOGIN PASSWORD {pg8000.native.literal(password)}"
     )
-    admin.run(f"CREATE DATABASE {pg8000.native.identifier(role)} OWNER {pg8000.native.identifier(role)}")
     connection = {
         "engine": "postgres",
         "host": postgres.host,
         "port": postgres.port,
         "username": role,
         "password": password,
-        "dbname": role,
+        "dbname": "postgres",  # every role may connect to it; a database per test costs 0.3 s
     }
     yield connection
-    admin.run(f"DROP DATABASE {pg8000.native.identifier(role)}")
     admin.run(f"DROP ROLE {pg8000.native.identifier(role)}")
     admin.close()
 
