@@ -50,7 +50,9 @@ class Rotation:
     def run(self, step: str) -> None:
         if step not in STEPS:
             raise RotationError(f"unknown step {step!r}; expected one of {', '.join(STEPS)}")
-        stages = self._stages_of_token()
+        # testSecret only reads. It is also the step Secrets Manager runs while rotation is being
+        # configured with RotateImmediately=false, so it must not depend on RotationEnabled.
+        stages = self._stages_of_token(require_enabled=step != "testSecret")
         if CURRENT in stages:
             _log("already current, nothing to do", step=step, secret=self.secret_id)
             return
@@ -98,9 +100,9 @@ class Rotation:
     def _describe(self) -> dict[str, Any]:
         return dict(self.client.describe_secret(SecretId=self.secret_id))
 
-    def _stages_of_token(self) -> list[str]:
+    def _stages_of_token(self, *, require_enabled: bool) -> list[str]:
         metadata = self._describe()
-        if not metadata.get("RotationEnabled"):
+        if require_enabled and not metadata.get("RotationEnabled"):
             raise RotationError(f"rotation is not enabled on {self.secret_id}")
         versions = metadata.get("VersionIdsToStages", {})
         if self.token not in versions:

@@ -57,6 +57,11 @@ def start_rotation(client, secret_id: str) -> str:
     return token
 
 
+def disable_rotation(client, secret_id: str) -> None:
+    backend = secretsmanager_backends[DEFAULT_ACCOUNT_ID][REGION]
+    backend.secrets[client.describe_secret(SecretId=secret_id)["ARN"]].rotation_enabled = False
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Server]:
     bin_dir = find_bin_dir()

@@ -8,7 +8,7 @@ import pytest
 
 from functions.secret_rotation import handler as rotation
 from functions.secret_rotation.strategies import RotationError
-from tests.functions.conftest import start_rotation
+from tests.functions.conftest import disable_rotation, start_rotation
 
 INITIAL_KEY = "sk_live_initial_value_0123456789"
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
@@ -95,10 +95,22 @@ def test_an_unknown_version_is_refused(secretsmanager, api_key):
         run(secretsmanager, api_key, "00000000-0000-4000-8000-000000000000", "createSecret")
 
 
-def test_a_secret_without_rotation_enabled_is_refused(secretsmanager):
+@pytest.mark.parametrize("step", ["createSecret", "setSecret", "finishSecret"])
+def test_a_step_that_writes_is_refused_when_rotation_is_not_enabled(secretsmanager, step):
     arn = secretsmanager.create_secret(Name="not-rotated", SecretString=INITIAL_KEY)["ARN"]
     with pytest.raises(RotationError, match="rotation is not enabled"):
-        run(secretsmanager, arn, "00000000-0000-4000-8000-000000000000", "createSecret")
+        run(secretsmanager, arn, "00000000-0000-4000-8000-000000000000", step)
+
+
+def test_the_configuration_check_runs_test_secret_before_rotation_is_enabled(secretsmanager, api_key):
+    """RotateSecret with RotateImmediately=false runs testSecret on a copy of the current value."""
+    token = start_rotation(secretsmanager, api_key)
+    secretsmanager.put_secret_value(
+        SecretId=api_key, ClientRequestToken=token, SecretString=INITIAL_KEY, VersionStages=["AWSPENDING"]
+    )
+    disable_rotation(secretsmanager, api_key)
+    run(secretsmanager, api_key, token, "testSecret")
+    assert value(secretsmanager, api_key) == INITIAL_KEY
 
 
 def test_an_unknown_step_is_refused(secretsmanager, api_key):
