@@ -71,9 +71,10 @@ class SecretRotation(pulumi.ComponentResource):
         )
 
         role_name = names.name(naming.ROLE, "secret-rotation")
-        function_arn = f"arn:{args.partition}:lambda:{args.region}:{args.account_id}:function:{function_name}"
+        # aws:SourceAccount only: AWS documents no aws:SourceArn for Lambda assuming its execution
+        # role, and a condition Lambda does not send fails CreateFunction ("cannot be assumed by Lambda").
         trust = aws.iam.get_policy_document_output(
-            statements=[policies.service_trust(LAMBDA_SERVICE, args.account_id, function_arn)], opts=invoke
+            statements=[policies.service_trust(LAMBDA_SERVICE, args.account_id)], opts=invoke
         )
         self.role = aws.iam.Role(
             role_name,
