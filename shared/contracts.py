@@ -154,3 +154,53 @@ class NetworkOutputs:
 
 def _require(ref: pulumi.StackReference, name: str) -> pulumi.Output[Any]:
     return ref.require_output(name)
+
+
+@dataclass(frozen=True)
+class LoadBalancerOutputs:
+    """One of the platform's ALBs, as the services layer sees it."""
+
+    arn: pulumi.Output[str]
+    dns_name: pulumi.Output[str]
+    zone_id: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class PlatformOutputs:
+    """The platform layer's exports, as seen by the services layer."""
+
+    cluster_name: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+    namespace_id: pulumi.Output[str]
+    namespace_name: pulumi.Output[str]
+    public_alb: LoadBalancerOutputs
+    internal_alb: LoadBalancerOutputs
+    certificate_arn: pulumi.Output[str]  # "" when the platform serves HTTP only
+    secret_arns: pulumi.Output[dict[str, str]]  # keyed by SecretPurposes
+
+    @classmethod
+    def from_stack(cls, stack_name: str) -> PlatformOutputs:
+        ref = pulumi.StackReference(stack_name)
+        return cls(
+            cluster_name=_require(ref, PlatformExports.CLUSTER_NAME),
+            cluster_arn=_require(ref, PlatformExports.CLUSTER_ARN),
+            kms_key_arn=_require(ref, PlatformExports.KMS_KEY_ARN),
+            namespace_id=_require(ref, PlatformExports.NAMESPACE_ID),
+            namespace_name=_require(ref, PlatformExports.NAMESPACE_NAME),
+            public_alb=LoadBalancerOutputs(
+                arn=_require(ref, PlatformExports.PUBLIC_ALB_ARN),
+                dns_name=_require(ref, PlatformExports.PUBLIC_ALB_DNS_NAME),
+                zone_id=_require(ref, PlatformExports.PUBLIC_ALB_ZONE_ID),
+                security_group_id=_require(ref, PlatformExports.PUBLIC_ALB_SECURITY_GROUP_ID),
+            ),
+            internal_alb=LoadBalancerOutputs(
+                arn=_require(ref, PlatformExports.INTERNAL_ALB_ARN),
+                dns_name=_require(ref, PlatformExports.INTERNAL_ALB_DNS_NAME),
+                zone_id=_require(ref, PlatformExports.INTERNAL_ALB_ZONE_ID),
+                security_group_id=_require(ref, PlatformExports.INTERNAL_ALB_SECURITY_GROUP_ID),
+            ),
+            certificate_arn=_require(ref, PlatformExports.CERTIFICATE_ARN),
+            secret_arns=_require(ref, PlatformExports.SECRET_ARNS),
+        )

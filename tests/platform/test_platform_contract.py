@@ -138,3 +138,30 @@ def test_the_example_stack_holds_no_credentials():
     assert not {"databasePassword", "paymentProviderApiKey", "fraudScoringApiKey"} & set(
         Layer("platform").stack_config("dev")
     )
+
+
+def test_the_services_layer_reader_sees_every_platform_export(platform):
+    """PlatformOutputs (what the services layer will read) against the platform's real exports."""
+    import pulumi
+
+    from offline.engine import evaluate
+    from shared.contracts import PlatformOutputs
+
+    def program():
+        outputs = PlatformOutputs.from_stack("organization/payments-platform/dev")
+        pulumi.export("cluster", outputs.cluster_name)
+        pulumi.export("internalSg", outputs.internal_alb.security_group_id)
+        pulumi.export("publicDns", outputs.public_alb.dns_name)
+        pulumi.export("secrets", outputs.secret_arns)
+
+    result = evaluate(
+        program,
+        project="payments-services",
+        upstream={"organization/payments-platform/dev": platform.exports},
+    )
+    assert result.exports == {
+        "cluster": platform.exports["clusterName"],
+        "internalSg": platform.exports["internalAlbSecurityGroupId"],
+        "publicDns": platform.exports["publicAlbDnsName"],
+        "secrets": platform.exports["secretArns"],
+    }

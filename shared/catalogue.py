@@ -1,0 +1,126 @@
+"""The service catalogue: the single description of the three services.
+
+The services layer builds task definitions, target groups, listeners and the security-group chain
+from it; the reference apps read their ports, health paths and env/secret names from it. Changing a
+port or adding a secret is a change here, and the tests of both sides see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from shared.contracts import SecretPurposes
+from shared.errors import ConfigError
+
+PUBLIC = "public"
+INTERNAL = "internal"
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service: what it listens on, how it is checked, whom it calls, which secrets it reads."""
+
+    name: str  # also its Cloud Map name and the `Service` tag
+    code: str  # short form for names AWS limits to 32 characters (target groups)
+    container_port: int
+    health_path: str
+    load_balancer: str  # PUBLIC or INTERNAL
+    production_port: int  # the production listener's port on its ALB
+    test_port: int  # the CodeDeploy test listener's port on the same ALB
+    downstream: tuple[str, ...] = ()  # services it calls, by name
+    secrets: Mapping[str, str] = field(default_factory=dict)  # env var -> SecretPurposes value
+
+    def downstream_url_env(self, service: str) -> str:
+        """The env var holding a downstream service's base URL, e.g. PAYMENT_PROCESSOR_URL."""
+        return service.upper().replace("-", "_") + "_URL"
+
+
+API_GATEWAY = ServiceSpec(
+    name="api-gateway",
+    code="api",
+    container_port=8080,
+    health_path="/health",
+    load_balancer=PUBLIC,
+    production_port=80,
+    test_port=8080,
+    downstream=("payment-processor",),
+)
+PAYMENT_PROCESSOR = ServiceSpec(
+    name="payment-processor",
+    code="pay",
+    container_port=8080,
+    health_path="/health",
+    load_balancer=INTERNAL,
+    production_port=8081,
+    test_port=9081,
+    downstream=("fraud-detector",),
+    secrets=MappingProxyType(
+        {
+            "DATABASE_CONNECTION": SecretPurposes.DATABASE_CONNECTION,
+            "PAYMENT_PROVIDER_API_KEY": SecretPurposes.PAYMENT_PROVIDER_API_KEY,
+        }
+    ),
+)
+FRAUD_DETECTOR = ServiceSpec(
+    name="fraud-detector",
+    code="fraud",
+    container_port=8080,
+    health_path="/health",
+    load_balancer=INTERNAL,
+    production_port=8082,
+    test_port=9082,
+    secrets=MappingProxyType({"FRAUD_SCORING_API_KEY": SecretPurposes.FRAUD_SCORING_API_KEY}),
+)
+CATALOGUE: tuple[ServiceSpec, ...] = (API_GATEWAY, PAYMENT_PROCESSOR, FRAUD_DETECTOR)
+
+
+def by_name(name: str, catalogue: Iterable[ServiceSpec] = CATALOGUE) -> ServiceSpec:
+    """The spec of `name`, or a ConfigError listing the services that exist."""
+    specs = {spec.name: spec for spec in catalogue}
+    if name not in specs:
+        raise ConfigError(
+            "service", name, "is not in the service catalogue", f"use one of {', '.join(sorted(specs))}"
+        )
+    return specs[name]
+
+
+def validate(catalogue: Iterable[ServiceSpec] = CATALOGUE) -> tuple[ServiceSpec, ...]:
+    """Check the catalogue as a whole; every layer that reads it calls this first."""
+    specs = tuple(catalogue)
+    names = [s.name for s in specs]
+    _unique("service", names)
+    _unique("service code", [s.code for s in specs])
+    for spec in specs:
+        if spec.load_balancer not in (PUBLIC, INTERNAL):
+            raise ConfigError(
+                f"{spec.name}.load_balancer", spec.load_balancer, f"must be {PUBLIC} or {INTERNAL}"
+            )
+        for label, port in (("container", spec.container_port), ("production", spec.production_port),
+                            ("test", spec.test_port)):  # fmt: skip
+            if not 1 <= port <= 65535:
+                raise ConfigError(f"{spec.name}.{label}_port", port, "must be 1-65535")
+        if not spec.health_path.startswith("/"):
+            raise ConfigError(f"{spec.name}.health_path", spec.health_path, "must start with /")
+        for downstream in spec.downstream:
+            if downstream not in names:
+                raise ConfigError(
+                    f"{spec.name}.downstream", downstream, "is not in the service catalogue",
+                    f"use one of {', '.join(names)}",
+                )  # fmt: skip
+        for env, purpose in spec.secrets.items():
+            if purpose not in SecretPurposes.ALL:
+                raise ConfigError(f"{spec.name}.secrets.{env}", purpose, "is not a platform secret purpose")
+    for balancer in (PUBLIC, INTERNAL):
+        ports = [p for s in specs if s.load_balancer == balancer for p in (s.production_port, s.test_port)]
+        _unique(f"{balancer} listener port", [str(p) for p in ports])
+    return specs
+
+
+def _unique(what: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ConfigError(what, value, "must be unique in the service catalogue")
+        seen.add(value)
