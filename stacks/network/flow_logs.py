@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming, policies
+from shared.log_groups import encrypted_log_group
 from shared.tags import ServiceTags
 
 FLOW_LOGS_SERVICE = "vpc-flow-logs.amazonaws.com"
@@ -61,12 +62,11 @@ class FlowLogs(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self.key),
         )
 
-        self.log_group = aws.cloudwatch.LogGroup(
+        self.log_group = encrypted_log_group(
             log_group_name,
-            name=log_group_name,
-            retention_in_days=args.retention_days,
-            kms_key_id=self.key.arn,
-            tags=args.tags.for_resource(log_group_name),
+            retention_days=args.retention_days,
+            key_arn=self.key.arn,
+            tags=args.tags,
             opts=child,
         )
 

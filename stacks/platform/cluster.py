@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
+from shared.log_groups import encrypted_log_group
 from shared.tags import ServiceTags
 
 FARGATE = "FARGATE"
@@ -38,13 +39,11 @@ class EcsCluster(pulumi.ComponentResource):
         configuration = None
         self.exec_log_group: aws.cloudwatch.LogGroup | None = None
         if args.ecs_exec:
-            exec_log_group_name = names.name(naming.ECS_LOG_GROUP, "exec")
-            self.exec_log_group = aws.cloudwatch.LogGroup(
-                exec_log_group_name,
-                name=exec_log_group_name,
-                retention_in_days=args.log_retention_days,
-                kms_key_id=args.key_arn,
-                tags=args.tags.for_resource(exec_log_group_name),
+            self.exec_log_group = encrypted_log_group(
+                names.name(naming.ECS_LOG_GROUP, "exec"),
+                retention_days=args.log_retention_days,
+                key_arn=args.key_arn,
+                tags=args.tags,
                 opts=child,
             )
             configuration = aws.ecs.ClusterConfigurationArgs(

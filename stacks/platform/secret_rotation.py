@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from functions.packaging import function_archive
 from shared import naming, policies
+from shared.log_groups import encrypted_log_group
 from shared.tags import ServiceTags
 
 FUNCTION_PACKAGE = "secret_rotation"
@@ -61,12 +62,11 @@ class SecretRotation(pulumi.ComponentResource):
         secret_arns = [secret.arn for secret in args.secrets.values()]
 
         self.security_group = self._security_group(args, child)
-        self.log_group = aws.cloudwatch.LogGroup(
+        self.log_group = encrypted_log_group(
             log_group_name,
-            name=log_group_name,
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.key_arn,
-            tags=args.tags.for_resource(log_group_name),
+            retention_days=args.log_retention_days,
+            key_arn=args.key_arn,
+            tags=args.tags,
             opts=child,
         )
 
