@@ -125,13 +125,15 @@ def test_every_config_key_read_is_declared_in_pulumi_yaml():
     assert {"databasePassword", "paymentProviderApiKey", "fraudScoringApiKey"} <= set(read)
 
 
-def test_only_the_suffix_is_required_and_credentials_are_declared_secret():
+def test_only_the_suffix_is_required_and_no_key_is_a_defaulted_secret():
     layer = Layer("platform")
     schema = layer.config_schema()
     assert {k for k, spec in schema.items() if "default" not in spec} == {"environmentSuffix"}
     assert {"environmentSuffix"} <= set(layer.stack_config("dev"))
-    secret_keys = {k for k, spec in schema.items() if spec.get("secret")}
-    assert secret_keys == {"databasePassword", "paymentProviderApiKey", "fraudScoringApiKey"}
+    # `secret: true` with a default fails `pulumi up` (pulumi/pulumi#21865); the program checks instead.
+    assert not [k for k, spec in schema.items() if spec.get("secret") and "default" in spec]
+    for credential in ("databasePassword", "paymentProviderApiKey", "fraudScoringApiKey"):
+        assert schema[credential]["default"] == ""
 
 
 def test_the_example_stack_holds_no_credentials():
