@@ -17,6 +17,13 @@ from shared.errors import ConfigError
 PUBLIC = "public"
 INTERNAL = "internal"
 
+# What every image promises the task definition, and what the apps read (the env contract).
+PORT_ENV = "PORT"  # the port the app listens on: the container port
+SERVICE_NAME_ENV = "SERVICE_NAME"  # the service's catalogue name, for logs and request ids
+CONTAINER_USER = "10001:10001"  # the non-root uid:gid every image creates
+WRITABLE_PATH = "/tmp"  # the one writable mount: the root filesystem is read-only
+HEALTH_PROBE_MODULE = "apps.probe"  # `python -m apps.probe <url>`: exits 0 only on a 2xx answer
+
 
 @dataclass(frozen=True)
 class ServiceSpec:
@@ -32,9 +39,22 @@ class ServiceSpec:
     downstream: tuple[str, ...] = ()  # services it calls, by name
     secrets: Mapping[str, str] = field(default_factory=dict)  # env var -> SecretPurposes value
 
+    @property
+    def internal(self) -> bool:
+        """Behind the internal ALB and named in Cloud Map; never reachable from the internet."""
+        return self.load_balancer == INTERNAL
+
     def downstream_url_env(self, service: str) -> str:
         """The env var holding a downstream service's base URL, e.g. PAYMENT_PROCESSOR_URL."""
         return service.upper().replace("-", "_") + "_URL"
+
+    def health_probe(self) -> tuple[str, ...]:
+        """The container health check: an exec-form command whose program ships in every image.
+
+        Slim Python images have no curl or wget; the probe is a module of the apps package instead.
+        """
+        url = f"http://127.0.0.1:{self.container_port}{self.health_path}"
+        return ("CMD", "python", "-m", HEALTH_PROBE_MODULE, url)
 
 
 API_GATEWAY = ServiceSpec(

@@ -61,7 +61,6 @@ class PlatformExports:
     INTERNAL_ALB_DNS_NAME = "internalAlbDnsName"
     INTERNAL_ALB_ZONE_ID = "internalAlbZoneId"
     INTERNAL_ALB_SECURITY_GROUP_ID = "internalAlbSecurityGroupId"
-    CERTIFICATE_ARN = "certificateArn"  # empty string when no certificate is configured
     SECRET_ARNS = "secretArns"  # {purpose: ARN}, purposes from SecretPurposes
     ROTATION_SECURITY_GROUP_ID = "secretRotationSecurityGroupId"  # the database must admit it
     ALL = (
@@ -78,7 +77,6 @@ class PlatformExports:
         INTERNAL_ALB_DNS_NAME,
         INTERNAL_ALB_ZONE_ID,
         INTERNAL_ALB_SECURITY_GROUP_ID,
-        CERTIFICATE_ARN,
         SECRET_ARNS,
         ROTATION_SECURITY_GROUP_ID,
     )
@@ -177,7 +175,6 @@ class PlatformOutputs:
     namespace_name: pulumi.Output[str]
     public_alb: LoadBalancerOutputs
     internal_alb: LoadBalancerOutputs
-    certificate_arn: pulumi.Output[str]  # "" when the platform serves HTTP only
     secret_arns: pulumi.Output[dict[str, str]]  # keyed by SecretPurposes
 
     @classmethod
@@ -201,6 +198,5 @@ class PlatformOutputs:
                 zone_id=_require(ref, PlatformExports.INTERNAL_ALB_ZONE_ID),
                 security_group_id=_require(ref, PlatformExports.INTERNAL_ALB_SECURITY_GROUP_ID),
             ),
-            certificate_arn=_require(ref, PlatformExports.CERTIFICATE_ARN),
             secret_arns=_require(ref, PlatformExports.SECRET_ARNS),
         )

@@ -236,6 +236,10 @@ CODEDEPLOY_APP = NameKind("codedeploy", CODEDEPLOY)
 DEPLOYMENT_GROUP = NameKind("deployment-group", CODEDEPLOY)
 ALARM = NameKind("alarm", CLOUDWATCH)
 SCALING_POLICY = NameKind("scaling", CLOUDWATCH)
+# Resources AWS gives no name of their own: the name is their logical name and `Name` tag.
+LISTENER = NameKind("listener", TAG_VALUE)
+CLOUD_MAP_SERVICE = NameKind("cloudmap", TAG_VALUE)
+POLICY_ATTACHMENT = NameKind("attachment", TAG_VALUE)
 
 NameRequest = tuple[NameKind, tuple[str, ...]]
 _RECORDERS: list[set[NameRequest]] = []

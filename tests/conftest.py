@@ -31,7 +31,6 @@ PLATFORM_ALT_CONFIG = {
     "namespaceName": "pay",
     "namespaceDomain": "internal",
     "allowedIngressCidrs": ["203.0.113.0/24", "198.51.100.0/24"],
-    "certificateArn": CERTIFICATE_ARN,
     "accessLogExpirationDays": 30,
     "secretRotationSchedule": "rate(7 days)",
     "logRetentionDays": 90,

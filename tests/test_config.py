@@ -187,23 +187,19 @@ def test_platform_defaults():
     assert loaded.ecs_exec is False
     assert loaded.namespace_name == "payments-dev.local"
     assert loaded.allowed_ingress_cidrs == ("0.0.0.0/0",)
-    assert loaded.certificate_arn is None
     assert loaded.secret_rotation_schedule == "rate(30 days)"
     assert loaded.log_retention_days == 30
     assert loaded.kms_deletion_window_days == 7
 
 
-def test_platform_accepts_a_certificate_cidrs_and_a_cron_schedule():
-    arn = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+def test_platform_accepts_cidrs_and_a_cron_schedule():
     loaded = platform(
-        certificateArn=arn,
         allowedIngressCidrs=["203.0.113.0/24", "198.51.100.0/24"],
         secretRotationSchedule="cron(0 4 ? * SUN *)",
         containerInsights="enhanced",
         namespaceName="pay",
         namespaceDomain="internal",
     )
-    assert loaded.certificate_arn == arn
     assert loaded.allowed_ingress_cidrs == ("203.0.113.0/24", "198.51.100.0/24")
     assert loaded.secret_rotation_schedule == "cron(0 4 ? * SUN *)"
     assert loaded.container_insights == "enhanced"
@@ -218,8 +214,6 @@ def test_platform_accepts_a_certificate_cidrs_and_a_cron_schedule():
         ({"allowedIngressCidrs": ["10.0.0.0/33"]}, "allowedIngressCidrs", "must be an IPv4 CIDR block"),
         ({"allowedIngressCidrs": []}, "allowedIngressCidrs", "at least one CIDR block"),
         ({"allowedIngressCidrs": "0.0.0.0/0"}, "allowedIngressCidrs", "must be valid JSON"),
-        ({"certificateArn": "arn:aws:acm:us-east-1:123:certificate/x"}, "certificateArn", "ACM certificate"),
-        ({"certificateArn": "my-cert"}, "certificateArn", "must be an ACM certificate ARN"),
         ({"secretRotationSchedule": "every month"}, "secretRotationSchedule", "must be rate(<n> days)"),
         ({"secretRotationSchedule": "rate(0 days)"}, "secretRotationSchedule", "in days must be 1-1000"),
         ({"secretRotationSchedule": "rate(2 hours)"}, "secretRotationSchedule", "in hours must be 4-23"),

@@ -15,7 +15,6 @@ from shared.contracts import NETWORK_PROJECT, upstream_stack_name
 from shared.errors import ConfigError
 
 CONTAINER_INSIGHTS = ("enabled", "enhanced")  # "disabled" is not offered: the brief requires it on
-_CERTIFICATE_ARN = re.compile(r"arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9a-f-]{36}")
 # Secrets Manager RotationRules.ScheduleExpression: rate(N days|hours) or a 6-field cron().
 _RATE = re.compile(r"rate\((\d+) (day|days|hour|hours)\)")
 _CRON = re.compile(r"cron\((\S+ ){5}\S+\)")
@@ -98,7 +97,6 @@ class PlatformConfig:
     namespace_base: str  # `namespaceName`, default "payments": namespace is <name>-<suffix>.<domain>
     namespace_domain: str  # `namespaceDomain`, default "local"
     allowed_ingress_cidrs: tuple[str, ...]  # `allowedIngressCidrs`, default ["0.0.0.0/0"]
-    certificate_arn: str | None  # `certificateArn`, default none: HTTP only
     access_log_expiration_days: int  # `accessLogExpirationDays`, default 90
     secret_rotation_schedule: str  # `secretRotationSchedule`, default rate(30 days)
     log_retention_days: int  # `logRetentionDays`, default 30 (rotation Lambda, ECS Exec)
@@ -126,7 +124,6 @@ class PlatformConfig:
             namespace_base=reader.string("namespaceName", "payments"),
             namespace_domain=reader.string("namespaceDomain", "local"),
             allowed_ingress_cidrs=_cidrs(reader),
-            certificate_arn=_certificate(reader),
             access_log_expiration_days=reader.integer("accessLogExpirationDays", 90, minimum=1),
             secret_rotation_schedule=_rotation_schedule(reader),
             log_retention_days=log_retention(reader, "logRetentionDays"),
@@ -155,18 +152,6 @@ def _cidrs(reader: ConfigReader) -> tuple[str, ...]:
             "pulumi config set --path 'allowedIngressCidrs[0]' 203.0.113.0/24",
         )
     return tuple(str(parse_cidr("allowedIngressCidrs", cidr)) for cidr in cidrs)
-
-
-def _certificate(reader: ConfigReader) -> str | None:
-    arn = reader.optional_string("certificateArn")
-    if arn is not None and not _CERTIFICATE_ARN.fullmatch(arn):
-        raise ConfigError(
-            "certificateArn",
-            arn,
-            "must be an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<uuid>",
-            "pulumi config set certificateArn <arn>, or pulumi config rm certificateArn for HTTP only",
-        )
-    return arn
 
 
 def _rotation_schedule(reader: ConfigReader) -> str:

@@ -1,13 +1,18 @@
-"""Typed configuration of `stacks/services`: sizing, scaling and release settings of the services."""
+"""Typed configuration of `stacks/services`: images, sizing, scaling, traffic and release settings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
+from shared import catalogue
 from shared.config.common import CommonConfig
 from shared.config.reader import ConfigReader
 from shared.config.validators import capacity_range, fargate_size, log_retention, target_percent
 from shared.contracts import NETWORK_PROJECT, PLATFORM_PROJECT, upstream_stack_name
+from shared.errors import ConfigError
 
 ARCHITECTURES = ("X86_64", "ARM64")
 # The predefined ECS deployment configurations (CodeDeploy user guide, "Deployment configurations on
@@ -19,6 +24,17 @@ ECS_DEPLOYMENT_CONFIGS = (
     "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
     "CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
 )
+_CERTIFICATE_ARN = re.compile(r"arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9a-f-]{36}")
+# Docker's reference grammar (distribution/reference): [host[:port]/]path[:tag][@sha256:digest].
+_TAG = r"[\w][\w.-]{0,127}"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST = (
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::\d+)?/)"
+)
+_IMAGE_REFERENCE = re.compile(
+    rf"{_HOST}?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG})?(?:@sha256:[0-9a-f]{{64}})?"
+)
+_IMAGE_TAG = re.compile(_TAG)
 
 
 @dataclass(frozen=True)
@@ -54,13 +70,43 @@ class ScalingConfig:
 
 
 @dataclass(frozen=True)
+class HealthCheckConfig:
+    """The container health check; ECS's limits (ContainerDefinition.healthCheck) are enforced."""
+
+    interval_seconds: int  # `healthCheckIntervalSeconds`, default 15 (5-300)
+    timeout_seconds: int  # `healthCheckTimeoutSeconds`, default 5 (2-60)
+    retries: int  # `healthCheckRetries`, default 3 (1-10)
+    start_period_seconds: int  # `healthCheckStartPeriodSeconds`, default 30 (0-300)
+
+    @classmethod
+    def load(cls, reader: ConfigReader) -> HealthCheckConfig:
+        interval = reader.integer("healthCheckIntervalSeconds", 15, minimum=5, maximum=300)
+        timeout = reader.integer("healthCheckTimeoutSeconds", 5, minimum=2, maximum=60)
+        if timeout >= interval:
+            raise ConfigError(
+                "healthCheckTimeoutSeconds",
+                timeout,
+                f"must be shorter than healthCheckIntervalSeconds ({interval}), or probes overlap",
+                f"pulumi config set healthCheckTimeoutSeconds {max(2, interval // 3)}",
+            )
+        return cls(
+            interval_seconds=interval,
+            timeout_seconds=timeout,
+            retries=reader.integer("healthCheckRetries", 3, minimum=1, maximum=10),
+            start_period_seconds=reader.integer("healthCheckStartPeriodSeconds", 30, minimum=0, maximum=300),
+        )
+
+
+@dataclass(frozen=True)
 class TaskConfig:
-    """The Fargate task size and platform, the same for every service."""
+    """The Fargate task size, platform and container settings, the same for every service."""
 
     cpu: int  # `taskCpu`, default 1024 CPU units (1 vCPU)
     memory: int  # `taskMemory`, default 2048 MiB
     architecture: str  # `cpuArchitecture`, X86_64 (default) or ARM64
     log_retention_days: int  # `logRetentionDays`, default 30
+    stop_timeout_seconds: int  # `stopTimeoutSeconds`, default 30: SIGTERM to SIGKILL (Fargate max 120)
+    health_check: HealthCheckConfig
 
     @classmethod
     def load(cls, reader: ConfigReader) -> TaskConfig:
@@ -75,7 +121,159 @@ class TaskConfig:
             memory=memory,
             architecture=reader.choice("cpuArchitecture", "X86_64", ARCHITECTURES),
             log_retention_days=log_retention(reader, "logRetentionDays"),
+            stop_timeout_seconds=reader.integer("stopTimeoutSeconds", 30, minimum=2, maximum=120),
+            health_check=HealthCheckConfig.load(reader),
         )
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """Which image each service runs at creation; releases replace it afterwards (CodeDeploy)."""
+
+    default_tag: str  # `imageTag`, default "v1": a tag in the service's own ECR repository
+    overrides: Mapping[str, str] = field(default_factory=dict)  # `images`: {service: tag or reference}
+
+    def source(self, service: str) -> ImageSource:
+        value = self.overrides.get(service, self.default_tag)
+        return ImageSource(reference=value) if "/" in value else ImageSource(tag=value)
+
+    @classmethod
+    def load(cls, reader: ConfigReader) -> ImageConfig:
+        default_tag = reader.string("imageTag", "v1")
+        if not _IMAGE_TAG.fullmatch(default_tag):
+            raise ConfigError(
+                "imageTag",
+                default_tag,
+                "must be an image tag: a letter, digit or _ then up to 127 of those or .-",
+                "pulumi config set imageTag v1",
+            )
+        overrides: object = reader.json_value("images", {})
+        if not isinstance(overrides, dict) or not all(isinstance(v, str) for v in overrides.values()):
+            raise ConfigError(
+                "images",
+                overrides,
+                "must map service names to an image tag or a full image reference",
+                "pulumi config set --path 'images.api-gateway' v2",
+            )
+        names = [spec.name for spec in catalogue.CATALOGUE]
+        for service, value in overrides.items():
+            if service not in names:
+                raise ConfigError(
+                    f"images.{service}",
+                    service,
+                    "is not a service in the catalogue",
+                    f"use one of {', '.join(names)}",
+                )
+            _check_image(f"images.{service}", value)
+        return cls(default_tag, MappingProxyType(dict(overrides)))
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """Exactly one of: a tag in the service's ECR repository, or a full image reference."""
+
+    tag: str | None = None
+    reference: str | None = None
+
+
+def _check_image(key: str, value: str) -> None:
+    pattern = _IMAGE_REFERENCE if "/" in value else _IMAGE_TAG
+    if not pattern.fullmatch(value):
+        raise ConfigError(
+            key,
+            value,
+            "must be an image tag (v2) or a full reference (<registry>/<repository>[:tag][@sha256:<digest>])",
+            f"pulumi config set --path '{key}' v2",
+        )
+
+
+@dataclass(frozen=True)
+class RepositoryConfig:
+    """ECR image retention."""
+
+    untagged_expiry_days: int  # `untaggedImageExpiryDays`, default 7
+    tagged_images_kept: int  # `taggedImagesKept`, default 30: the most recent images kept
+
+    @classmethod
+    def load(cls, reader: ConfigReader) -> RepositoryConfig:
+        return cls(
+            untagged_expiry_days=reader.integer("untaggedImageExpiryDays", 7, minimum=1, maximum=3650),
+            tagged_images_kept=reader.integer("taggedImagesKept", 30, minimum=1, maximum=10000),
+        )
+
+
+@dataclass(frozen=True)
+class TargetHealthConfig:
+    """The ALB's health check of each target; ELB's limits (CreateTargetGroup) are enforced."""
+
+    interval_seconds: int  # `targetHealthIntervalSeconds`, default 15 (5-300)
+    timeout_seconds: int  # `targetHealthTimeoutSeconds`, default 5 (2-120, below the interval)
+    healthy_threshold: int  # `targetHealthyThreshold`, default 2 (2-10) passes to take traffic
+    unhealthy_threshold: int  # `targetUnhealthyThreshold`, default 3 (2-10) failures to lose it
+
+    @classmethod
+    def load(cls, reader: ConfigReader) -> TargetHealthConfig:
+        interval = reader.integer("targetHealthIntervalSeconds", 15, minimum=5, maximum=300)
+        timeout = reader.integer("targetHealthTimeoutSeconds", 5, minimum=2, maximum=120)
+        if timeout >= interval:
+            raise ConfigError(
+                "targetHealthTimeoutSeconds",
+                timeout,
+                f"must be shorter than targetHealthIntervalSeconds ({interval}); ELB rejects it otherwise",
+                f"pulumi config set targetHealthTimeoutSeconds {max(2, interval // 3)}",
+            )
+        return cls(
+            interval_seconds=interval,
+            timeout_seconds=timeout,
+            healthy_threshold=reader.integer("targetHealthyThreshold", 2, minimum=2, maximum=10),
+            unhealthy_threshold=reader.integer("targetUnhealthyThreshold", 3, minimum=2, maximum=10),
+        )
+
+
+@dataclass(frozen=True)
+class TrafficConfig:
+    """Listeners, target groups and the alarms that stop a bad deployment."""
+
+    certificate_arn: str | None  # `certificateArn`, default none: HTTP; with it HTTPS and 80 -> 443
+    deregistration_delay_seconds: int  # `deregistrationDelaySeconds`, default 30 (0-30)
+    health_check_grace_period_seconds: int  # `healthCheckGracePeriodSeconds`, default 60
+    target_5xx_threshold: int  # `target5xxThreshold`, default 5 errors a minute
+    gateway_latency_threshold_ms: int  # `gatewayLatencyThresholdMs`, default 1000: p99 at the ALB
+    alarm_evaluation_minutes: int  # `alarmEvaluationMinutes`, default 2 consecutive breaching minutes
+    target_health: TargetHealthConfig
+
+    @property
+    def tls(self) -> bool:
+        return self.certificate_arn is not None
+
+    @classmethod
+    def load(cls, reader: ConfigReader) -> TrafficConfig:
+        return cls(
+            certificate_arn=_certificate(reader),
+            # Short, so a release's old task set drains fast; payment requests take well under 30 s.
+            deregistration_delay_seconds=reader.integer(
+                "deregistrationDelaySeconds", 30, minimum=0, maximum=30
+            ),
+            health_check_grace_period_seconds=reader.integer(
+                "healthCheckGracePeriodSeconds", 60, minimum=0, maximum=1800
+            ),
+            target_5xx_threshold=reader.integer("target5xxThreshold", 5, minimum=1),
+            gateway_latency_threshold_ms=reader.integer("gatewayLatencyThresholdMs", 1000, minimum=10),
+            alarm_evaluation_minutes=reader.integer("alarmEvaluationMinutes", 2, minimum=1, maximum=60),
+            target_health=TargetHealthConfig.load(reader),
+        )
+
+
+def _certificate(reader: ConfigReader) -> str | None:
+    arn = reader.optional_string("certificateArn")
+    if arn is not None and not _CERTIFICATE_ARN.fullmatch(arn):
+        raise ConfigError(
+            "certificateArn",
+            arn,
+            "must be an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<uuid>",
+            "pulumi config set certificateArn <arn>, or pulumi config rm certificateArn for HTTP only",
+        )
+    return arn
 
 
 @dataclass(frozen=True)
@@ -102,13 +300,18 @@ class ServicesConfig:
     common: CommonConfig
     network_stack: str  # `networkStack`, default <org>/payments-network/<this stack>
     platform_stack: str  # `platformStack`, default <org>/payments-platform/<this stack>
+    fargate_spot_weight: int  # `fargateSpotWeight`, default 0: FARGATE_SPOT share against FARGATE's 1
     task: TaskConfig
+    images: ImageConfig
+    repository: RepositoryConfig
     scaling: ScalingConfig
+    traffic: TrafficConfig
     release: ReleaseConfig
 
     @classmethod
     def load(cls, reader: ConfigReader | None = None) -> ServicesConfig:
         reader = reader or ConfigReader.from_pulumi()
+        catalogue.validate()
         return cls(
             common=CommonConfig.load(reader),
             network_stack=upstream_stack_name(
@@ -117,7 +320,11 @@ class ServicesConfig:
             platform_stack=upstream_stack_name(
                 "platformStack", reader.optional_string("platformStack"), PLATFORM_PROJECT
             ),
+            fargate_spot_weight=reader.integer("fargateSpotWeight", 0, minimum=0, maximum=1000),
             task=TaskConfig.load(reader),
+            images=ImageConfig.load(reader),
+            repository=RepositoryConfig.load(reader),
             scaling=ScalingConfig.load(reader),
+            traffic=TrafficConfig.load(reader),
             release=ReleaseConfig.load(reader),
         )

@@ -87,7 +87,6 @@ def test_exports_are_exactly_the_contract(platform, network):
     assert set(exports) == set(PlatformExports.ALL)
     assert exports["clusterName"] == "ecs-cluster-dev"
     assert exports["namespaceName"] == "payments-dev.local"
-    assert exports["certificateArn"] == ""
     assert set(exports["secretArns"]) == set(SecretPurposes.ALL)
     assert exports["kmsKeyArn"] == platform.one("aws:kms/key:Key").state["arn"]
     albs = {r.inputs["name"]: r for r in platform.all("aws:lb/loadBalancer:LoadBalancer")}
@@ -97,10 +96,6 @@ def test_exports_are_exactly_the_contract(platform, network):
     assert exports["publicAlbSecurityGroupId"] == groups["security-group-alb-public-dev"]
     assert exports["internalAlbSecurityGroupId"] == groups["security-group-alb-internal-dev"]
     assert exports["secretRotationSecurityGroupId"] == groups["security-group-secret-rotation-dev"]
-
-
-def test_the_certificate_is_passed_on_to_the_services_layer(platform_alt):
-    assert platform_alt.exports["certificateArn"].startswith("arn:aws:acm:us-east-1:")
 
 
 def test_pulumi_yaml_defaults_match_the_typed_config_defaults():

@@ -1,0 +1,296 @@
+"""FargateService: everything one catalogue entry needs to run, scale and be released blue/green.
+
+The same component builds api-gateway, payment-processor and fraud-detector; what differs between them
+comes from the catalogue (ports, ALB, callees, secrets) and the stack config, never from code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from shared import naming
+from shared.aws_context import AwsContext
+from shared.catalogue import ServiceSpec
+from shared.config.services import ServicesConfig
+from shared.contracts import LoadBalancerOutputs, NetworkOutputs, PlatformOutputs
+from shared.log_groups import encrypted_log_group
+from shared.tags import ServiceTags
+from stacks.services.alarms import DeploymentAlarms, DeploymentAlarmsArgs
+from stacks.services.codedeploy import CodeDeployApplication, DeploymentGroupArgs, deployment_group
+from stacks.services.discovery import ServiceDnsName, ServiceDnsNameArgs
+from stacks.services.iam import ServiceRoles, ServiceRolesArgs
+from stacks.services.repository import ServiceRepository, ServiceRepositoryArgs
+from stacks.services.scaling import ServiceScaling, ServiceScalingArgs
+from stacks.services.task_definition import TMP_VOLUME, ContainerInputs, container_definition
+from stacks.services.traffic import BlueGreenTraffic, BlueGreenTrafficArgs
+
+# After creation CodeDeploy owns these: releases register revisions, swap target groups and
+# Application Auto Scaling sets the count (DESIGN §3).
+CODEDEPLOY_OWNS = ["taskDefinition", "loadBalancers", "desiredCount"]
+
+
+@dataclass(frozen=True)
+class FargateServiceArgs:
+    spec: ServiceSpec
+    settings: ServicesConfig
+    identity: AwsContext
+    network: NetworkOutputs
+    platform: PlatformOutputs
+    security_group_id: pulumi.Input[str]  # from the SecurityChain
+    downstream_urls: Mapping[str, pulumi.Input[str]]  # env var -> base URL of each callee
+    codedeploy: CodeDeployApplication
+
+    @property
+    def load_balancer(self) -> LoadBalancerOutputs:
+        return self.platform.internal_alb if self.spec.internal else self.platform.public_alb
+
+
+class FargateService(pulumi.ComponentResource):
+    """ECR, logs, roles, task definition, target groups, listeners, DNS, ECS service, scaling, alarms and
+    the CodeDeploy deployment group of one service."""
+
+    def __init__(
+        self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("payments:services:FargateService", name, None, opts)
+        spec, settings = args.spec, args.settings
+        namer = settings.common.namer
+        tags = ServiceTags(spec.name)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.repository = ServiceRepository(
+            f"{name}-repository",
+            ServiceRepositoryArgs(
+                namer=namer,
+                tags=tags,
+                service=spec.name,
+                key_arn=args.platform.kms_key_arn,
+                untagged_expiry_days=settings.repository.untagged_expiry_days,
+                tagged_images_kept=settings.repository.tagged_images_kept,
+            ),
+            opts=child,
+        )
+        self.log_group = encrypted_log_group(
+            namer.name(naming.ECS_LOG_GROUP, spec.name),
+            retention_days=settings.task.log_retention_days,
+            key_arn=args.platform.kms_key_arn,
+            tags=tags,
+            opts=child,
+        )
+        secret_arns = {env: _secret_arn(args.platform, purpose) for env, purpose in spec.secrets.items()}
+        self.roles = ServiceRoles(
+            f"{name}-roles",
+            ServiceRolesArgs(
+                namer=namer,
+                tags=tags,
+                service=spec.name,
+                account_id=args.identity.account_id,
+                region=args.identity.region,
+                partition=args.identity.partition,
+                repository_arn=self.repository.repository_arn,
+                log_group_arn=self.log_group.arn,
+                key_arn=args.platform.kms_key_arn,
+                secret_arns=list(secret_arns.values()),
+            ),
+            opts=child,
+        )
+        self.task_definition = self._task_definition(args, secret_arns)
+        self.traffic = BlueGreenTraffic(
+            f"{name}-traffic",
+            BlueGreenTrafficArgs(
+                namer=namer,
+                tags=tags,
+                spec=spec,
+                vpc_id=args.network.vpc_id,
+                load_balancer_arn=args.load_balancer.arn,
+                certificate_arn=settings.traffic.certificate_arn,
+                deregistration_delay_seconds=settings.traffic.deregistration_delay_seconds,
+                target_health=settings.traffic.target_health,
+            ),
+            opts=child,
+        )
+        self.dns: ServiceDnsName | None = None
+        if spec.internal:
+            self.dns = ServiceDnsName(
+                f"{name}-dns",
+                ServiceDnsNameArgs(
+                    namer=namer,
+                    tags=tags,
+                    service=spec.name,
+                    namespace_id=args.platform.namespace_id,
+                    namespace_name=args.platform.namespace_name,
+                    load_balancer_dns_name=args.load_balancer.dns_name,
+                ),
+                opts=child,
+            )
+        self.service = self._ecs_service(args)
+        self.scaling = ServiceScaling(
+            f"{name}-scaling",
+            ServiceScalingArgs(
+                namer=namer,
+                tags=tags,
+                service=spec.name,
+                cluster_name=args.platform.cluster_name,
+                ecs_service_name=self.service.name,
+                scaling=settings.scaling,
+            ),
+            opts=child,
+        )
+        self.alarms = DeploymentAlarms(
+            f"{name}-alarms",
+            DeploymentAlarmsArgs(
+                namer=namer,
+                tags=tags,
+                service=spec.name,
+                load_balancer_arn=args.load_balancer.arn,
+                blue_target_group_arn_suffix=self.traffic.blue.arn_suffix,
+                green_target_group_arn_suffix=self.traffic.green.arn_suffix,
+                traffic=settings.traffic,
+                edge=not spec.internal,
+            ),
+            opts=child,
+        )
+        self.deployment_group = deployment_group(
+            DeploymentGroupArgs(
+                namer=namer,
+                tags=tags,
+                service=spec.name,
+                application=args.codedeploy,
+                release=settings.release,
+                cluster_name=args.platform.cluster_name,
+                ecs_service_name=self.service.name,
+                target_group_names=(self.traffic.blue.name, self.traffic.green.name),
+                production_listener_arn=self.traffic.production_listener.arn,
+                test_listener_arn=self.traffic.test_listener.arn,
+                alarm_names=self.alarms.alarm_names,
+            ),
+            # CreateDeploymentGroup checks the role's permissions: attach the policy first.
+            pulumi.ResourceOptions(parent=self, depends_on=[args.codedeploy.role_policy]),
+        )
+
+        self.repository_url = self.repository.repository_url
+        self.service_name = self.service.name
+        self.deployment_group_name = self.deployment_group.deployment_group_name
+        self.dns_name: pulumi.Output[str] | None = self.dns.dns_name if self.dns else None
+        self.register_outputs(
+            {
+                "repositoryUrl": self.repository_url,
+                "serviceName": self.service_name,
+                "deploymentGroupName": self.deployment_group_name,
+                "dnsName": self.dns_name,
+            }
+        )
+
+    def _image(self, args: FargateServiceArgs) -> pulumi.Output[str]:
+        source = args.settings.images.source(args.spec.name)
+        if source.reference is not None:
+            return pulumi.Output.from_input(source.reference)
+        return pulumi.Output.concat(self.repository.repository_url, ":", source.tag or "")
+
+    def _task_definition(
+        self, args: FargateServiceArgs, secret_arns: Mapping[str, pulumi.Output[str]]
+    ) -> aws.ecs.TaskDefinition:
+        spec, task = args.spec, args.settings.task
+        family = args.settings.common.namer.name(naming.TASK_FAMILY, spec.name)
+        env_names = list(secret_arns)
+        url_names = list(args.downstream_urls)
+        resolved = pulumi.Output.all(
+            self._image(args),
+            self.log_group.name,
+            args.identity.region,
+            pulumi.Output.all(*secret_arns.values()),
+            pulumi.Output.all(*args.downstream_urls.values()),
+        )
+        definitions = resolved.apply(
+            lambda values: json.dumps(
+                [
+                    container_definition(
+                        spec,
+                        ContainerInputs(
+                            image=values[0],
+                            log_group=values[1],
+                            region=values[2],
+                            secret_arns=dict(zip(env_names, values[3], strict=True)),
+                            downstream_urls=dict(zip(url_names, values[4], strict=True)),
+                            health_check=task.health_check,
+                            stop_timeout_seconds=task.stop_timeout_seconds,
+                        ),
+                    )
+                ]
+            )
+        )
+        return aws.ecs.TaskDefinition(
+            family,
+            family=family,
+            requires_compatibilities=["FARGATE"],
+            network_mode="awsvpc",
+            cpu=str(task.cpu),  # the API takes strings
+            memory=str(task.memory),
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+                operating_system_family="LINUX", cpu_architecture=task.architecture
+            ),
+            execution_role_arn=self.roles.execution_role_arn,
+            task_role_arn=self.roles.task_role_arn,
+            container_definitions=definitions,
+            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=TMP_VOLUME)],  # task storage, for /tmp
+            tags=ServiceTags(spec.name).for_resource(family),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _ecs_service(self, args: FargateServiceArgs) -> aws.ecs.Service:
+        spec, settings = args.spec, args.settings
+        service_name = settings.common.namer.name(naming.ECS_SERVICE, spec.name)
+        strategy = [aws.ecs.ServiceCapacityProviderStrategyArgs(capacity_provider="FARGATE", weight=1)]
+        if settings.fargate_spot_weight:
+            strategy.append(
+                aws.ecs.ServiceCapacityProviderStrategyArgs(
+                    capacity_provider="FARGATE_SPOT", weight=settings.fargate_spot_weight
+                )
+            )
+        return aws.ecs.Service(
+            service_name,
+            name=service_name,
+            cluster=args.platform.cluster_arn,
+            task_definition=self.task_definition.arn,
+            desired_count=settings.scaling.desired_count,
+            # The release command repeats this strategy in every AppSpec, or CodeDeploy drops it
+            # (aws/containers-roadmap#1752).
+            capacity_provider_strategies=strategy,
+            platform_version="LATEST",
+            deployment_controller=aws.ecs.ServiceDeploymentControllerArgs(type="CODE_DEPLOY"),
+            network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+                subnets=args.network.private_subnet_ids,
+                security_groups=[args.security_group_id],
+                assign_public_ip=False,
+            ),
+            load_balancers=[
+                aws.ecs.ServiceLoadBalancerArgs(
+                    target_group_arn=self.traffic.blue.arn,
+                    container_name=spec.name,
+                    container_port=spec.container_port,
+                )
+            ],
+            health_check_grace_period_seconds=settings.traffic.health_check_grace_period_seconds,
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            force_delete=True,  # destroyable without scaling to zero first
+            wait_for_steady_state=False,  # the first image may not be pushed yet; see the README
+            tags=ServiceTags(spec.name).for_resource(service_name),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                ignore_changes=CODEDEPLOY_OWNS,
+                # "The target group does not have an associated load balancer" until the listeners
+                # exist; tasks cannot start until their roles can pull images and read secrets.
+                depends_on=[*self.traffic.listeners, self.roles.execution_policy, self.roles.task_policy],
+            ),
+        )
+
+
+def _secret_arn(platform: PlatformOutputs, purpose: str) -> pulumi.Output[str]:
+    """The ARN of the platform secret kept for `purpose` (a SecretPurposes value)."""
+    return platform.secret_arns.apply(lambda arns: str(arns[purpose]))

@@ -1,0 +1,141 @@
+"""One service's two roles: the execution role ECS uses to start it, and the task role its code runs as.
+
+Both are least privilege for exactly one service: its repository, its log group, its secrets. The only
+`Resource: "*"` allowed is `ecr:GetAuthorizationToken`, which has no resource-level permissions (ECR
+user guide, "Amazon ECR resource-based permissions"), and the task role's blanket deny of `iam:*`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from shared import naming
+from shared.policies import Statement, Text, service_trust
+from shared.tags import ServiceTags
+
+ECS_TASKS = "ecs-tasks.amazonaws.com"
+ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+
+
+def pull_statements(repository_arn: Text) -> list[Statement]:
+    return [
+        {"sid": "AuthenticateToEcr", "effect": "Allow", "actions": ["ecr:GetAuthorizationToken"],
+         "resources": ["*"]},
+        {"sid": "PullThisServiceImages", "effect": "Allow", "actions": ECR_PULL_ACTIONS,
+         "resources": [repository_arn]},
+    ]  # fmt: skip
+
+
+def log_statement(log_group_arn: Text) -> Statement:
+    return {
+        "sid": "WriteThisServiceLogs",
+        "effect": "Allow",
+        "actions": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "resources": [pulumi.Output.concat(log_group_arn, ":log-stream:*")],
+    }
+
+
+def secret_statements(secret_arns: Sequence[Text], key_arn: Text, region: Text) -> list[Statement]:
+    """Read these secrets, and decrypt them with the platform key only through Secrets Manager."""
+    if not secret_arns:
+        return []
+    return [
+        {
+            "sid": "ReadThisServiceSecrets",
+            "effect": "Allow",
+            "actions": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            "resources": list(secret_arns),
+        },
+        {
+            "sid": "DecryptThisServiceSecrets",
+            "effect": "Allow",
+            "actions": ["kms:Decrypt"],
+            "resources": [key_arn],
+            "conditions": [
+                {
+                    "test": "StringEquals",
+                    "variable": "kms:ViaService",
+                    "values": [pulumi.Output.concat("secretsmanager.", region, ".amazonaws.com")],
+                }
+            ],
+        },
+    ]
+
+
+def no_iam_statement() -> Statement:
+    """Application code never manages IAM, whatever else is attached later."""
+    return {"sid": "NeverManageIam", "effect": "Deny", "actions": ["iam:*"], "resources": ["*"]}
+
+
+@dataclass(frozen=True)
+class ServiceRolesArgs:
+    namer: naming.Namer
+    tags: ServiceTags
+    service: str
+    account_id: Text
+    region: Text
+    partition: Text
+    repository_arn: Text
+    log_group_arn: Text
+    key_arn: Text
+    secret_arns: Sequence[Text]  # this service's secrets only, from the catalogue
+
+
+class ServiceRoles(pulumi.ComponentResource):
+    """The execution role and the task role of one service, each with one inline policy."""
+
+    def __init__(self, name: str, args: ServiceRolesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("payments:services:ServiceRoles", name, None, opts)
+        # Only ECS tasks of this account and region may assume them (confused-deputy guard; ECS
+        # developer guide, "Task IAM role").
+        source_arn = pulumi.Output.concat(
+            "arn:", args.partition, ":ecs:", args.region, ":", args.account_id, ":*"
+        )
+        trust = aws.iam.get_policy_document_output(
+            statements=[service_trust(ECS_TASKS, args.account_id, source_arn)],
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        ).json
+        secrets = secret_statements(args.secret_arns, args.key_arn, args.region)
+
+        self.execution_role, self.execution_policy = self._role(
+            args,
+            "execution",
+            trust,
+            [*pull_statements(args.repository_arn), log_statement(args.log_group_arn), *secrets],
+        )
+        self.task_role, self.task_policy = self._role(args, "task", trust, [no_iam_statement(), *secrets])
+
+        self.execution_role_arn = self.execution_role.arn
+        self.task_role_arn = self.task_role.arn
+        self.register_outputs(
+            {"executionRoleArn": self.execution_role_arn, "taskRoleArn": self.task_role_arn}
+        )
+
+    def _role(
+        self, args: ServiceRolesArgs, purpose: str, trust: pulumi.Output[str], statements: list[Statement]
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        role_name = args.namer.name(naming.ROLE, args.service, purpose)
+        role = aws.iam.Role(
+            role_name,
+            name=role_name,
+            assume_role_policy=trust,
+            description=f"{args.service}: {purpose} role",
+            tags=args.tags.for_resource(role_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        policy_name = args.namer.name(naming.POLICY, args.service, purpose)
+        document = aws.iam.get_policy_document_output(
+            statements=statements, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        policy = aws.iam.RolePolicy(
+            policy_name,
+            name=policy_name,
+            role=role.id,
+            policy=document.json,
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+        return role, policy

@@ -1,0 +1,175 @@
+"""The security-group chain of DESIGN §3, built from the catalogue's call graph.
+
+internet -> public ALB (platform: 80/443 from allowed CIDRs) -> api-gateway tasks (container port) ->
+internal ALB (payment-processor's listener ports, from api-gateway only) -> payment-processor tasks ->
+internal ALB (fraud-detector's listener ports, from payment-processor only) -> fraud-detector tasks.
+
+Task groups admit their container port only from their own ALB's group, and send only to the listener
+ports of the services they call plus 443 for AWS APIs. Every rule is its own resource, so rules added by
+another component (the release hooks) never fight an inline list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from shared import naming
+from shared.catalogue import ServiceSpec
+from shared.tags import ServiceTags
+
+HTTPS_PORT = 443
+ANYWHERE = "0.0.0.0/0"
+
+
+def callers_of(spec: ServiceSpec, catalogue: Sequence[ServiceSpec]) -> list[ServiceSpec]:
+    """The services that call `spec`, in catalogue order."""
+    return [caller for caller in catalogue if spec.name in caller.downstream]
+
+
+@dataclass(frozen=True)
+class SecurityChainArgs:
+    namer: naming.Namer
+    catalogue: Sequence[ServiceSpec]
+    vpc_id: pulumi.Input[str]
+    public_alb_security_group_id: pulumi.Input[str]
+    internal_alb_security_group_id: pulumi.Input[str]
+
+
+class SecurityChain(pulumi.ComponentResource):
+    """One security group per service, and every rule that links them to the two ALBs."""
+
+    def __init__(
+        self, name: str, args: SecurityChainArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("payments:services:SecurityChain", name, None, opts)
+        self._args = args
+        self.groups: dict[str, aws.ec2.SecurityGroup] = {}
+        for spec in args.catalogue:
+            group_name = args.namer.name(naming.SECURITY_GROUP_NAME, spec.name)
+            self.groups[spec.name] = aws.ec2.SecurityGroup(
+                group_name,
+                name=group_name,
+                description=f"{spec.name} tasks: container port from their load balancer only",
+                vpc_id=args.vpc_id,
+                tags=ServiceTags(spec.name).for_resource(group_name),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        by_name = {spec.name: spec for spec in args.catalogue}
+        for spec in args.catalogue:
+            self._task_rules(spec, [by_name[d] for d in spec.downstream])
+            if spec.internal:
+                self._internal_listener_rules(spec, callers_of(spec, args.catalogue))
+
+        self.group_ids: Mapping[str, pulumi.Output[str]] = {n: g.id for n, g in self.groups.items()}
+        self.register_outputs({"groupIds": dict(self.group_ids)})
+
+    def _task_rules(self, spec: ServiceSpec, downstream: list[ServiceSpec]) -> None:
+        args = self._args
+        group = self.groups[spec.name]
+        tags = ServiceTags(spec.name)
+        alb_role, alb_group = (
+            ("internal", args.internal_alb_security_group_id)
+            if spec.internal
+            else ("public", args.public_alb_security_group_id)
+        )
+        self._ingress(
+            args.namer.name(
+                naming.SECURITY_GROUP_NAME, spec.name, "in", str(spec.container_port), "alb", alb_role
+            ),
+            group,
+            tags,
+            port=spec.container_port,
+            source=alb_group,
+            description=f"Container port from the {alb_role} load balancer only",
+        )
+        for callee in downstream:
+            self._egress(
+                args.namer.name(
+                    naming.SECURITY_GROUP_NAME, spec.name, "out", str(callee.production_port), callee.name
+                ),
+                group,
+                tags,
+                port=callee.production_port,
+                destination=args.internal_alb_security_group_id,
+                description=f"Calls {callee.name} through its internal listener",
+            )
+        self._egress(
+            args.namer.name(naming.SECURITY_GROUP_NAME, spec.name, "out", str(HTTPS_PORT), "aws"),
+            group,
+            tags,
+            port=HTTPS_PORT,
+            cidr=ANYWHERE,
+            description="AWS APIs (ECR, Secrets Manager, CloudWatch Logs) through NAT or endpoints",
+        )
+
+    def _internal_listener_rules(self, spec: ServiceSpec, callers: list[ServiceSpec]) -> None:
+        """The internal ALB admits each caller on the production listener of what it calls, only."""
+        args = self._args
+        for caller in callers:
+            self._ingress(
+                args.namer.name(
+                    naming.SECURITY_GROUP_NAME,
+                    "alb",
+                    "internal",
+                    "in",
+                    str(spec.production_port),
+                    caller.name,
+                ),
+                None,
+                ServiceTags(spec.name),
+                port=spec.production_port,
+                source=self.groups[caller.name].id,
+                description=f"{caller.name} calls {spec.name}",
+                group_id=args.internal_alb_security_group_id,
+            )
+
+    def _ingress(
+        self,
+        name: str,
+        group: aws.ec2.SecurityGroup | None,
+        tags: ServiceTags,
+        *,
+        port: int,
+        source: pulumi.Input[str],
+        description: str,
+        group_id: pulumi.Input[str] | None = None,
+    ) -> None:
+        aws.vpc.SecurityGroupIngressRule(
+            name,
+            security_group_id=group.id if group is not None else group_id,
+            referenced_security_group_id=source,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=description,
+            tags=tags.for_resource(name),
+            opts=pulumi.ResourceOptions(parent=group or self),
+        )
+
+    def _egress(
+        self,
+        name: str,
+        group: aws.ec2.SecurityGroup,
+        tags: ServiceTags,
+        *,
+        port: int,
+        description: str,
+        destination: pulumi.Input[str] | None = None,
+        cidr: str | None = None,
+    ) -> None:
+        aws.vpc.SecurityGroupEgressRule(
+            name,
+            security_group_id=group.id,
+            referenced_security_group_id=destination,
+            cidr_ipv4=cidr,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=description,
+            tags=tags.for_resource(name),
+            opts=pulumi.ResourceOptions(parent=group),
+        )

@@ -1,0 +1,70 @@
+"""One service's container definition, as the plain JSON RegisterTaskDefinition takes.
+
+`container_definition` is a pure function of resolved values so the tests can validate its output
+against botocore's ECS model (`ContainerDefinition`) and the apps' env contract, with no Pulumi.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shared.catalogue import CONTAINER_USER, PORT_ENV, SERVICE_NAME_ENV, WRITABLE_PATH, ServiceSpec
+from shared.config.services import HealthCheckConfig
+
+TMP_VOLUME = "tmp"
+
+
+@dataclass(frozen=True)
+class ContainerInputs:
+    """The resolved values a container definition needs besides the catalogue entry."""
+
+    image: str
+    log_group: str
+    region: str
+    secret_arns: Mapping[str, str]  # env var -> secret ARN
+    downstream_urls: Mapping[str, str]  # env var -> base URL (a Cloud Map name)
+    health_check: HealthCheckConfig
+    stop_timeout_seconds: int
+
+
+def container_definition(spec: ServiceSpec, inputs: ContainerInputs) -> dict[str, Any]:
+    """The single essential container of `spec`'s task: non-root, read-only, logged, health-checked."""
+    check = inputs.health_check
+    environment = {
+        PORT_ENV: str(spec.container_port),
+        SERVICE_NAME_ENV: spec.name,
+        **inputs.downstream_urls,
+    }
+    return {
+        "name": spec.name,  # also the AppSpec's ContainerName
+        "image": inputs.image,
+        "essential": True,
+        "user": CONTAINER_USER,
+        "readonlyRootFilesystem": True,
+        "mountPoints": [{"sourceVolume": TMP_VOLUME, "containerPath": WRITABLE_PATH, "readOnly": False}],
+        "portMappings": [{"containerPort": spec.container_port, "protocol": "tcp", "name": "http"}],
+        "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+        # Injected by the execution role at start; values never appear in the task definition.
+        "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(inputs.secret_arns.items())],
+        "healthCheck": {
+            "command": list(spec.health_probe()),
+            "interval": check.interval_seconds,
+            "timeout": check.timeout_seconds,
+            "retries": check.retries,
+            "startPeriod": check.start_period_seconds,
+        },
+        "stopTimeout": inputs.stop_timeout_seconds,
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": inputs.log_group,
+                "awslogs-region": inputs.region,
+                "awslogs-stream-prefix": spec.name,
+                "mode": "non-blocking",  # a slow log pipe never blocks payment requests
+                "max-buffer-size": "25m",
+            },
+        },
+        "linuxParameters": {"initProcessEnabled": True},  # reaps zombies, forwards SIGTERM
+    }
