@@ -21,12 +21,13 @@ from shared.errors import ConfigError
 SUFFIX_KEY = "environmentSuffix"
 MAX_SUFFIX_LENGTH = 8
 PULUMI_AUTONAME_LENGTH = 8  # "-" + 7 random hex characters
-_SUFFIX_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+# Single inner hyphens only: ECR repository names reject "--" (CreateRepository, repositoryName).
+_SUFFIX_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 def validate_suffix(value: str) -> str:
     """Return `value` if it can end every name the project makes, else raise `ConfigError`."""
-    fix = f"choose 1-{MAX_SUFFIX_LENGTH} lowercase letters, digits or inner hyphens, e.g. dev or pr-42"
+    fix = f"choose 1-{MAX_SUFFIX_LENGTH} lowercase letters, digits or single inner hyphens, e.g. dev or pr-42"
     if not isinstance(value, str) or not value:
         raise ConfigError(SUFFIX_KEY, value, "the environment suffix is required", fix)
     if len(value) > MAX_SUFFIX_LENGTH:
@@ -40,7 +41,7 @@ def validate_suffix(value: str) -> str:
         raise ConfigError(
             SUFFIX_KEY,
             value,
-            "must use only lowercase letters, digits and hyphens, and not start or end with a hyphen",
+            "must use only lowercase letters, digits and single hyphens, and not start or end with a hyphen",
             fix,
         )
     if len(value.rsplit("-", 1)[-1]) == 6:

@@ -18,11 +18,12 @@ def test_valid_suffixes_are_accepted(suffix):
     ("suffix", "message"),
     [
         ("", "the environment suffix is required"),
-        ("Dev", "only lowercase letters, digits and hyphens"),
+        ("Dev", "only lowercase letters, digits and single hyphens"),
         ("-dev", "not start or end with a hyphen"),
         ("dev-", "not start or end with a hyphen"),
-        ("de_v", "only lowercase letters, digits and hyphens"),
-        ("d.ev", "only lowercase letters, digits and hyphens"),
+        ("de_v", "only lowercase letters, digits and single hyphens"),
+        ("d.ev", "only lowercase letters, digits and single hyphens"),
+        ("0--0", "single hyphens"),  # ECR repository names reject "--"
         ("toolong12", "at most 8 characters"),
         ("abcdef", "must not end in a 6-character segment"),
         ("pr-123456", "at most 8 characters"),

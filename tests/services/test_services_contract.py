@@ -40,7 +40,9 @@ def test_every_taggable_resource_names_its_service(request, fixture, suffix):
 @pytest.mark.parametrize("spec", SPECS)
 def test_everything_a_fargate_service_owns_carries_its_service_tag(services, spec):
     component = services.one("payments:services:FargateService", spec.name)
-    owned = [r for r in services.aws_resources() if component in ancestors(services, r) and is_taggable(r.type)]
+    owned = [
+        r for r in services.aws_resources() if component in ancestors(services, r) and is_taggable(r.type)
+    ]
     assert len(owned) >= 15
     for resource in owned:
         assert resource.inputs["tags"]["Service"] == spec.name, resource.name
@@ -76,7 +78,9 @@ def test_exports_are_exactly_the_contract(services, platform):
     exports = services.exports
     assert set(exports) == set(ServicesExports.ALL)
     names = [spec.name for spec in CATALOGUE]
-    repositories = {r.inputs["name"]: r.state["repositoryUrl"] for r in services.all("aws:ecr/repository:Repository")}
+    repositories = {
+        r.inputs["name"]: r.state["repositoryUrl"] for r in services.all("aws:ecr/repository:Repository")
+    }
     assert exports["repositoryUrls"] == {n: repositories[f"ecr-{n}-dev"] for n in names}
     assert exports["serviceNames"] == {n: f"ecs-service-{n}-dev" for n in names}
     assert exports["codeDeployApplication"] == "codedeploy-payments-dev"
@@ -109,7 +113,9 @@ def test_every_config_key_the_code_reads_is_declared_in_pulumi_yaml():
             read.add(key)
             return super().raw(key)
 
-    ServicesConfig.load(Spy({"environmentSuffix": "dev", "networkStack": "o/p/s", "platformStack": "o/p/s"}.get))
+    ServicesConfig.load(
+        Spy({"environmentSuffix": "dev", "networkStack": "o/p/s", "platformStack": "o/p/s"}.get)
+    )
     declared = set(Layer("services").config_schema())
     # `images` is a map, which Pulumi.yaml's config schema cannot type; it is documented instead.
     assert read - declared == {"images"}

@@ -35,7 +35,9 @@ def arns_of_other_services(evaluation, spec, type_, attribute="arn"):
 @pytest.mark.parametrize(("fixture", "suffix"), STACKS)
 @pytest.mark.parametrize("spec", SPECS)
 @pytest.mark.parametrize("purpose", ["execution", "task"])
-def test_roles_are_per_service_and_trust_only_ecs_tasks_of_this_account(request, fixture, suffix, spec, purpose):
+def test_roles_are_per_service_and_trust_only_ecs_tasks_of_this_account(
+    request, fixture, suffix, spec, purpose
+):
     evaluation = request.getfixturevalue(fixture)
     role = one_owned(evaluation, spec, ROLE, f"-{purpose}-")
     assert role.inputs["name"] == f"role-{spec.name}-{purpose}-{suffix}"
@@ -62,11 +64,14 @@ def test_no_policy_grants_a_wildcard_action_or_another_service_resources(request
     for purpose in ("execution", "task"):
         for statement in policy_of(evaluation, spec, purpose):
             for action in actions_of(statement):
-                assert action != "*" and not action.endswith(":*") or statement["Effect"] == "Deny", action
+                assert (action != "*" and not action.endswith(":*")) or statement["Effect"] == "Deny", action
             for resource in resources_of(statement):
                 assert not any(resource.startswith(arn) for arn in foreign), (purpose, resource)
                 if resource == "*":
-                    assert actions_of(statement) == ["ecr:GetAuthorizationToken"] or statement["Effect"] == "Deny"
+                    assert (
+                        actions_of(statement) == ["ecr:GetAuthorizationToken"]
+                        or statement["Effect"] == "Deny"
+                    )
 
 
 def evaluation_secret_arns(request, fixture):
@@ -75,7 +80,9 @@ def evaluation_secret_arns(request, fixture):
 
 
 @pytest.mark.parametrize("spec", SPECS)
-def test_the_execution_role_pulls_its_repository_writes_its_logs_and_reads_its_secrets(services, platform, spec):
+def test_the_execution_role_pulls_its_repository_writes_its_logs_and_reads_its_secrets(
+    services, platform, spec
+):
     policy = by_sid(policy_of(services, spec, "execution"))
     repository = one_owned(services, spec, "aws:ecr/repository:Repository")
     log_group = one_owned(services, spec, "aws:cloudwatch/logGroup:LogGroup")
@@ -95,7 +102,9 @@ def test_the_execution_role_pulls_its_repository_writes_its_logs_and_reads_its_s
         decrypt = policy["DecryptThisServiceSecrets"]
         assert actions_of(decrypt) == ["kms:Decrypt"]
         assert resources_of(decrypt) == [platform.exports["kmsKeyArn"]]
-        assert decrypt["Condition"]["StringEquals"] == {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+        assert decrypt["Condition"]["StringEquals"] == {
+            "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"
+        }
         assert set(policy) == {
             "AuthenticateToEcr",
             "PullThisServiceImages",

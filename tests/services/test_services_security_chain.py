@@ -96,12 +96,13 @@ def test_the_internet_reaches_each_service_only_through_the_chain(request, fixtu
     pay, frd = by_name("payment-processor"), by_name("fraud-detector")
 
     to_gateway = paths(edges, INTERNET, gateway)
-    assert to_gateway and all(p[1].startswith(public) for p in to_gateway)
+    assert to_gateway
+    assert all(p[1].startswith(public) for p in to_gateway)
     assert paths(edges, INTERNET, processor) == [
-        p + [f"{internal}:{pay.production_port}", processor] for p in to_gateway
+        [*p, f"{internal}:{pay.production_port}", processor] for p in to_gateway
     ]
     assert paths(edges, INTERNET, fraud) == [
-        p + [f"{internal}:{frd.production_port}", fraud] for p in paths(edges, INTERNET, processor)
+        [*p, f"{internal}:{frd.production_port}", fraud] for p in paths(edges, INTERNET, processor)
     ]
 
 
@@ -141,7 +142,8 @@ def test_task_egress_is_downstream_listener_ports_and_https_only(services, platf
     group = one_owned_group(services, spec)
     rules = [r for r in services.all(EGRESS) if r.inputs["securityGroupId"] == group.id]
     seen = {
-        (r.inputs["fromPort"], r.inputs.get("referencedSecurityGroupId") or r.inputs["cidrIpv4"]) for r in rules
+        (r.inputs["fromPort"], r.inputs.get("referencedSecurityGroupId") or r.inputs["cidrIpv4"])
+        for r in rules
     }
     internal = platform.exports["internalAlbSecurityGroupId"]
     assert seen == {(443, "0.0.0.0/0")} | {(by_name(d).production_port, internal) for d in spec.downstream}
@@ -150,7 +152,7 @@ def test_task_egress_is_downstream_listener_ports_and_https_only(services, platf
 
 def test_the_security_groups_have_no_inline_rules(services):
     for group in services.all("aws:ec2/securityGroup:SecurityGroup"):
-        assert "ingress" not in group.inputs and "egress" not in group.inputs, group.name
+        assert not {"ingress", "egress"} & set(group.inputs), group.name
 
 
 def one_owned_group(services, spec):
@@ -160,4 +162,6 @@ def one_owned_group(services, spec):
 def test_the_ecs_services_use_their_own_group(services):
     for spec in CATALOGUE:
         service = one_owned(services, spec, "aws:ecs/service:Service")
-        assert service.inputs["networkConfiguration"]["securityGroups"] == [one_owned_group(services, spec).id]
+        assert service.inputs["networkConfiguration"]["securityGroups"] == [
+            one_owned_group(services, spec).id
+        ]
