@@ -21,7 +21,8 @@ from shared.errors import ConfigError
 SUFFIX_KEY = "environmentSuffix"
 MAX_SUFFIX_LENGTH = 8
 PULUMI_AUTONAME_LENGTH = 8  # "-" + 7 random hex characters
-# Single inner hyphens only: ECR repository names reject "--" (CreateRepository, repositoryName).
+# Single inner hyphens only: with "--" a suffix could end a bucket name in one of S3's reserved
+# endings such as "--x-s3" or "--ol-s3" (S3 user guide, "General purpose bucket naming rules").
 _SUFFIX_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
@@ -125,8 +126,9 @@ IAM_POLICY = NameRule("an IAM policy name", 128, re.compile(r"[\w+=,.@-]+"), "le
 ECR_REPOSITORY = NameRule(
     "an ECR repository name",
     256,
-    re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*"),
-    "lowercase letters, digits and single ._-/ separators",
+    # botocore's ecr model, shape RepositoryName (tests/test_naming.py compares the two).
+    re.compile(r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*"),
+    "lowercase letters, digits and . _ __ - / separators",
     min_length=2,
 )
 LOG_GROUP = NameRule("a log group name", 512, re.compile(r"[\w./#-]+"), "letters, digits and _-./#")

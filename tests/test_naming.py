@@ -78,10 +78,10 @@ LONG = "x" * 300
         (
             naming.ECR_REPOSITORY,
             "Api-Gateway",
-            "lowercase letters, digits and single ._-/ separators",
+            "lowercase letters, digits and . _ __ - / separators",
         ),
         (naming.ECR_REPOSITORY, "a", "must be 2-256 characters"),
-        (naming.ECR_REPOSITORY, "api--gateway", "single ._-/ separators"),
+        (naming.ECR_REPOSITORY, "api-.gateway", ". _ __ - / separators"),
         (naming.SECRET, "secret-db-abcdef", "must not end in '-' plus six characters"),
         (naming.SECRET, "secret db", "may contain only letters, digits and /_+=.@-"),
         (naming.LOG_GROUP, "/ecs/api gateway", "may contain only letters, digits and _-./#"),
@@ -151,3 +151,18 @@ def test_names_requested_while_recording_are_collected_and_only_those():
         Namer("dev").name(naming.CODEDEPLOY_APP, "recorded-here")
     Namer("dev").name(naming.CODEDEPLOY_APP, "after")
     assert requests == {(naming.CODEDEPLOY_APP, ("recorded-here",))}
+
+
+def test_the_ecr_rule_is_botocore_model_pattern():
+    import botocore.session
+
+    shape = botocore.session.get_session().get_service_model("ecr").shape_for("RepositoryName")
+    assert naming.ECR_REPOSITORY.allowed.pattern == shape.metadata["pattern"]
+    assert naming.ECR_REPOSITORY.max_length == shape.metadata["max"]
+    assert naming.ECR_REPOSITORY.min_length == shape.metadata["min"]
+
+
+@pytest.mark.parametrize("suffix", ["a--x-s3", "b--ol-s3"])
+def test_double_hyphen_suffixes_are_refused_because_s3_reserves_such_endings(suffix):
+    with pytest.raises(ConfigError, match="single hyphens"):
+        Namer(suffix)
