@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from shared.contracts import SecretPurposes
 from shared.errors import ConfigError
+from shared.secret_purposes import SecretPurposes
 
 PUBLIC = "public"
 INTERNAL = "internal"

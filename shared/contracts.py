@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 
 from shared.errors import ConfigError
+from shared.secret_purposes import SecretPurposes as SecretPurposes  # re-exported for the layers
 
 NETWORK_PROJECT = "payments-network"
 PLATFORM_PROJECT = "payments-platform"
@@ -80,15 +81,6 @@ class PlatformExports:
         SECRET_ARNS,
         ROTATION_SECURITY_GROUP_ID,
     )
-
-
-class SecretPurposes:
-    """The platform's secrets, by what they hold; the keys of `PlatformExports.SECRET_ARNS`."""
-
-    DATABASE_CONNECTION = "databaseConnection"  # JSON: engine, host, port, username, password, dbname
-    PAYMENT_PROVIDER_API_KEY = "paymentProviderApiKey"
-    FRAUD_SCORING_API_KEY = "fraudScoringApiKey"
-    ALL = (DATABASE_CONNECTION, PAYMENT_PROVIDER_API_KEY, FRAUD_SCORING_API_KEY)
 
 
 class ServicesExports:

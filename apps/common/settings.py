@@ -1,0 +1,89 @@
+"""A service's settings, read from the env names the task definition injects (see `shared.catalogue`).
+
+A missing variable fails at start with the name to set, so a task with a broken definition dies
+at once with a clear log line. It does not fail on its first request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from shared.catalogue import PORT_ENV, SERVICE_NAME_ENV, ServiceSpec, by_name
+
+TIMEOUT_ENV = "DOWNSTREAM_TIMEOUT_SECONDS"
+RETRIES_ENV = "DOWNSTREAM_RETRIES"
+
+
+class SettingsError(RuntimeError):
+    """The environment does not satisfy the service's contract."""
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    spec: ServiceSpec
+    port: int
+    downstream_urls: Mapping[str, str]  # callee name -> base URL
+    secrets: Mapping[str, str]  # env var -> value; never logged
+    downstream_timeout_seconds: float
+    downstream_retries: int
+
+    @classmethod
+    def from_env(
+        cls,
+        service: str,
+        environ: Mapping[str, str] | None = None,
+        *,
+        default_timeout_seconds: float = 2.0,
+        default_retries: int = 2,
+    ) -> ServiceSettings:
+        env = os.environ if environ is None else environ
+        spec = by_name(service)
+        named = env.get(SERVICE_NAME_ENV, spec.name)
+        if named != spec.name:
+            raise SettingsError(f"{SERVICE_NAME_ENV} is {named!r} but this is {spec.name}")
+        return cls(
+            spec=spec,
+            port=_integer(env, PORT_ENV, spec.container_port),
+            downstream_urls={
+                callee: _required(env, spec.downstream_url_env(callee)).rstrip("/")
+                for callee in spec.downstream
+            },
+            secrets={name: _required(env, name) for name in spec.secrets},
+            downstream_timeout_seconds=_number(env, TIMEOUT_ENV, default_timeout_seconds),
+            downstream_retries=_integer(env, RETRIES_ENV, default_retries),
+        )
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "")
+    if not value:
+        raise SettingsError(f"{name} must be set (the task definition injects it)")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative, got {value}")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value

@@ -1,0 +1,1 @@
+"""fraud-detector: deterministic, rule-based risk scores (`rules.py` documents every rule)."""
