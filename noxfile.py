@@ -16,7 +16,7 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.error_on_missing_interpreters = True
 
 PYTHON = sys.executable  # the interpreter nox runs on: the project's .venv
-SOURCES = ["shared", "offline", "stacks", "functions", "apps", "tests", "noxfile.py", "dev.py"]
+SOURCES = ["shared", "offline", "stacks", "functions", "apps", "policy", "tests", "noxfile.py", "dev.py"]
 
 
 @nox.session

@@ -1,0 +1,457 @@
+"""The rules: the brief's compliance requirements and the AWS Foundational Security Best Practices
+(FSBP) controls that apply to this platform, each a plain function over resources.
+
+Property names are the Pulumi input names (camelCase), which is what both `pulumi_policy` and the
+offline engine see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from offline.schema import is_taggable
+from policy.model import ADVISORY, Context, Resource, Rule
+from shared.tags import COST_CENTER, ENVIRONMENT, SERVICE
+
+# Names AWS sees, by input; a resource without any of them is named only by its logical name.
+NAME_INPUTS = ("name", "bucket", "family", "functionName", "deploymentGroupName")
+# Actions AWS defines without resource-level permissions: `Resource: "*"` is the only form that works
+# (Service Authorization Reference, the "Resource types" column is empty for each).
+STAR_RESOURCE_ACTIONS = frozenset(
+    {
+        "ecr:GetAuthorizationToken",
+        "secretsmanager:GetRandomPassword",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+    }
+)
+KEY_POLICY_TYPES = ("aws:kms/key:Key",)  # in a key policy, "*" means "this key"
+POLICY_DOCUMENT_INPUTS = {
+    "aws:iam/rolePolicy:RolePolicy": "policy",
+    "aws:iam/policy:Policy": "policy",
+}
+
+
+def _is(resource: Resource, *types: str) -> bool:
+    return resource.type in types
+
+
+# --- the brief ------------------------------------------------------------------------------------
+
+
+def names_carry_the_suffix(resource: Resource, context: Context) -> list[str]:
+    if not resource.type.startswith("aws:"):
+        return []
+    problems = []
+    if context.suffix not in resource.name:
+        problems.append(f"logical name does not contain the environment suffix {context.suffix!r}")
+    for key in NAME_INPUTS:
+        name = resource.props.get(key)
+        if isinstance(name, str) and context.suffix not in name and not _is_dns_label(resource, key):
+            problems.append(f"{key} {name!r} does not contain the environment suffix {context.suffix!r}")
+    return problems
+
+
+def _is_dns_label(resource: Resource, key: str) -> bool:
+    # A Cloud Map service's name is the bare DNS label; its namespace carries the suffix.
+    return resource.type == "aws:servicediscovery/service:Service" and key == "name"
+
+
+def compliance_tags(resource: Resource, context: Context) -> list[str]:
+    if not resource.type.startswith("aws:") or not is_taggable(resource.type):
+        return []
+    tags = {**resource.provider_default_tags, **(resource.props.get("tags") or {})}
+    return [f"missing the {tag} tag" for tag in (ENVIRONMENT, SERVICE, COST_CENTER) if not tags.get(tag)]
+
+
+def tasks_private_without_public_ip(resource: Resource, context: Context) -> list[str]:
+    if not _is(resource, "aws:ecs/service:Service"):
+        return []
+    if resource.get("networkConfiguration.assignPublicIp") is not False:
+        return ["tasks must not get a public IP (networkConfiguration.assignPublicIp = false)"]
+    return []
+
+
+def task_size_is_one_vcpu_two_gb(resource: Resource, context: Context) -> list[str]:
+    if not _is(resource, "aws:ecs/taskDefinition:TaskDefinition"):
+        return []
+    size = (resource.props.get("cpu"), resource.props.get("memory"))
+    return [] if size == ("1024", "2048") else [f"task size {size} is not 1 vCPU / 2 GB ('1024', '2048')"]
+
+
+def scaling_two_to_ten_at_seventy(resource: Resource, context: Context) -> list[str]:
+    if _is(resource, "aws:appautoscaling/target:Target"):
+        bounds = (resource.props.get("minCapacity"), resource.props.get("maxCapacity"))
+        return [] if bounds == (2, 10) else [f"capacity {bounds} is not min 2 / max 10"]
+    if _is(resource, "aws:appautoscaling/policy:Policy"):
+        config = resource.props.get("targetTrackingScalingPolicyConfiguration") or {}
+        if config.get("targetValue") != 70:
+            return [f"target tracking at {config.get('targetValue')} instead of 70 %"]
+    return []
+
+
+def scaling_tracks_cpu_and_memory(resources: Sequence[Resource], context: Context) -> list[str]:
+    targets = [r for r in resources if _is(r, "aws:appautoscaling/target:Target")]
+    problems = []
+    for target in targets:
+        metrics = {
+            p.get(
+                "targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType"
+            )
+            for p in resources
+            if _is(p, "aws:appautoscaling/policy:Policy")
+            and p.props.get("resourceId") == target.get("resourceId")
+        }
+        for needed in ("ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization"):
+            if needed not in metrics:
+                problems.append(f"{target.name}: no target-tracking policy on {needed}")
+    return problems
+
+
+def log_groups_encrypted_and_retained(resource: Resource, context: Context) -> list[str]:
+    if not _is(resource, "aws:cloudwatch/logGroup:LogGroup"):
+        return []
+    problems = []
+    if not resource.props.get("kmsKeyId"):
+        problems.append("log group is not encrypted with a KMS key (kmsKeyId)")
+    if resource.props.get("retentionInDays") != 30:
+        problems.append(f"retention is {resource.props.get('retentionInDays')} days, not 30")
+    return problems
+
+
+def destroyable(resource: Resource, context: Context) -> list[str]:
+    problems = []
+    if resource.protect:
+        problems.append("protect is set: pulumi destroy would refuse")
+    if resource.retain_on_delete:
+        problems.append("retainOnDelete is set: the resource would outlive the stack")
+    checks: dict[str, tuple[str, Any]] = {
+        "aws:lb/loadBalancer:LoadBalancer": ("enableDeletionProtection", False),
+        "aws:ecr/repository:Repository": ("forceDelete", True),
+        "aws:secretsmanager/secret:Secret": ("recoveryWindowInDays", 0),
+        "aws:s3/bucket:Bucket": ("forceDestroy", True),
+        "aws:servicediscovery/service:Service": ("forceDestroy", True),
+        "aws:ecs/service:Service": ("forceDelete", True),
+    }
+    if resource.type in checks:
+        key, wanted = checks[resource.type]
+        if resource.props.get(key, None if wanted else False) != wanted:
+            problems.append(f"{key} must be {wanted!r} so the stack can be destroyed")
+    return problems
+
+
+def ecr_scanned_with_lifecycle(resources: Sequence[Resource], context: Context) -> list[str]:
+    problems = []
+    pruned = {
+        r.props.get("repository") for r in resources if _is(r, "aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    }
+    for repository in (r for r in resources if _is(r, "aws:ecr/repository:Repository")):
+        if repository.get("imageScanningConfiguration.scanOnPush") is not True:
+            problems.append(f"{repository.name}: images are not scanned on push")
+        if repository.props.get("name") not in pruned:
+            problems.append(f"{repository.name}: no lifecycle policy")
+    return problems
+
+
+def container_insights_on(resource: Resource, context: Context) -> list[str]:
+    if not _is(resource, "aws:ecs/cluster:Cluster"):
+        return []
+    settings = {s.get("name"): s.get("value") for s in resource.props.get("settings") or []}
+    if settings.get("containerInsights") not in ("enabled", "enhanced"):
+        return ["Container Insights is not enabled"]
+    return []
+
+
+def own_task_roles(resources: Sequence[Resource], context: Context) -> list[str]:
+    definitions = [r for r in resources if _is(r, "aws:ecs/taskDefinition:TaskDefinition")]
+    problems = []
+    seen: dict[str, str] = {}
+    for definition in definitions:
+        role = definition.props.get("taskRoleArn")
+        if not role:
+            problems.append(f"{definition.name}: no task role")
+        elif role in seen:
+            problems.append(f"{definition.name}: shares its task role with {seen[role]}")
+        elif role == definition.props.get("executionRoleArn"):
+            problems.append(f"{definition.name}: the task role is the execution role")
+        else:
+            seen[role] = definition.name
+    return problems
+
+
+def blue_green_with_rollback(resources: Sequence[Resource], context: Context) -> list[str]:
+    problems = []
+    groups = [r for r in resources if _is(r, "aws:codedeploy/deploymentGroup:DeploymentGroup")]
+    covered = {g.get("ecsService.serviceName") for g in groups}
+    for group in groups:
+        if group.get("deploymentStyle.deploymentType") != "BLUE_GREEN":
+            problems.append(f"{group.name}: not a BLUE_GREEN deployment")
+        rollback = group.props.get("autoRollbackConfiguration") or {}
+        if not rollback.get("enabled") or "DEPLOYMENT_FAILURE" not in (rollback.get("events") or []):
+            problems.append(f"{group.name}: automatic rollback on DEPLOYMENT_FAILURE is off")
+    for service in (r for r in resources if _is(r, "aws:ecs/service:Service")):
+        if service.get("deploymentController.type") != "CODE_DEPLOY":
+            problems.append(f"{service.name}: not under the CODE_DEPLOY deployment controller")
+        if service.props.get("name") not in covered:
+            problems.append(f"{service.name}: no CodeDeploy deployment group")
+    return problems
+
+
+# --- AWS Foundational Security Best Practices ------------------------------------------------------
+
+
+def _containers(resource: Resource) -> list[dict[str, Any]]:
+    if not _is(resource, "aws:ecs/taskDefinition:TaskDefinition"):
+        return []
+    return list(resource.json("containerDefinitions") or [])
+
+
+def read_only_root_filesystem(resource: Resource, context: Context) -> list[str]:
+    return [
+        f"container {c.get('name')} has a writable root filesystem"
+        for c in _containers(resource)
+        if c.get("readonlyRootFilesystem") is not True
+    ]
+
+
+SECRET_WORDS = ("PASSWORD", "SECRET", "API_KEY", "APIKEY", "TOKEN", "CREDENTIAL", "AWS_ACCESS_KEY_ID")
+
+
+def secrets_not_in_environment(resource: Resource, context: Context) -> list[str]:
+    return [
+        f"container {c.get('name')} passes {e.get('name')} as a plain environment variable; use secrets"
+        for c in _containers(resource)
+        for e in c.get("environment") or []
+        if any(word in str(e.get("name", "")).upper() for word in SECRET_WORDS)
+    ]
+
+
+def ecr_tags_immutable(resource: Resource, context: Context) -> list[str]:
+    if (
+        _is(resource, "aws:ecr/repository:Repository")
+        and resource.props.get("imageTagMutability") != "IMMUTABLE"
+    ):
+        return ["image tags are mutable"]
+    return []
+
+
+def load_balancer_hardening(resource: Resource, context: Context) -> list[str]:
+    if not _is(resource, "aws:lb/loadBalancer:LoadBalancer"):
+        return []
+    problems = []
+    if resource.props.get("dropInvalidHeaderFields") is not True:
+        problems.append("invalid HTTP header fields are not dropped")
+    if resource.get("accessLogs.enabled") is not True:
+        problems.append("access logging is off")
+    return problems
+
+
+def http_redirects_to_https(resources: Sequence[Resource], context: Context) -> list[str]:
+    """Where a load balancer serves HTTPS, its plain-HTTP listeners must only redirect to HTTPS."""
+    listeners = [r for r in resources if _is(r, "aws:lb/listener:Listener")]
+    with_tls = {r.props.get("loadBalancerArn") for r in listeners if r.props.get("protocol") == "HTTPS"}
+    problems = []
+    for listener in listeners:
+        if listener.props.get("protocol") == "HTTP" and listener.props.get("loadBalancerArn") in with_tls:
+            actions = listener.props.get("defaultActions") or []
+            if not actions or any(a.get("type") != "redirect" for a in actions):
+                problems.append(f"{listener.name}: plain HTTP beside HTTPS must redirect to HTTPS")
+    return problems
+
+
+def kms_rotation(resource: Resource, context: Context) -> list[str]:
+    if _is(resource, "aws:kms/key:Key") and resource.props.get("enableKeyRotation") is not True:
+        return ["key rotation is off"]
+    return []
+
+
+def secrets_rotated(resources: Sequence[Resource], context: Context) -> list[str]:
+    rotated = {
+        r.props.get("secretId")
+        for r in resources
+        if _is(r, "aws:secretsmanager/secretRotation:SecretRotation")
+    }
+    return [
+        f"{secret.name}: automatic rotation is not configured"
+        for secret in resources
+        if _is(secret, "aws:secretsmanager/secret:Secret")
+        and (secret.arn is None or secret.arn not in rotated)
+    ]
+
+
+def default_security_group_closed(resource: Resource, context: Context) -> list[str]:
+    if not _is(resource, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"):
+        return []
+    if resource.props.get("ingress") or resource.props.get("egress"):
+        return ["the VPC's default security group has rules"]
+    return []
+
+
+def vpc_flow_logs(resources: Sequence[Resource], context: Context) -> list[str]:
+    logged = {r.props.get("vpcId") for r in resources if _is(r, "aws:ec2/flowLog:FlowLog")}
+    vpcs = [r for r in resources if _is(r, "aws:ec2/vpc:Vpc")]
+    if vpcs and not logged:
+        return [f"{vpc.name}: no flow log" for vpc in vpcs]
+    return []
+
+
+def _statements(resource: Resource) -> list[dict[str, Any]]:
+    key = POLICY_DOCUMENT_INPUTS.get(resource.type)
+    document = resource.json(key) if key else None
+    if not document:
+        return []
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+def iam_no_wildcard_actions(resource: Resource, context: Context) -> list[str]:
+    return [
+        f"allows the wildcard action {action!r}"
+        for statement in _statements(resource)
+        if statement.get("Effect") == "Allow"
+        for action in _as_list(statement.get("Action"))
+        if action == "*" or str(action).endswith(":*")
+    ]
+
+
+def iam_star_resource_only_where_required(resource: Resource, context: Context) -> list[str]:
+    problems = []
+    for statement in _statements(resource):
+        if statement.get("Effect") != "Allow" or "*" not in _as_list(statement.get("Resource")):
+            continue
+        needless = sorted(set(_as_list(statement.get("Action"))) - STAR_RESOURCE_ACTIONS)
+        if needless:
+            problems.append(f'allows {needless} on Resource "*" although they support resource ARNs')
+    return problems
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "names-carry-the-suffix",
+        "brief",
+        "Every resource name contains the environment suffix.",
+        resource_check=names_carry_the_suffix,
+    ),
+    Rule(
+        "compliance-tags",
+        "brief",
+        "Environment, Service and CostCenter tags on every taggable resource.",
+        resource_check=compliance_tags,
+    ),
+    Rule(
+        "tasks-private-no-public-ip",
+        "brief; FSBP ECS.2",
+        "ECS services assign no public IP to their tasks.",
+        resource_check=tasks_private_without_public_ip,
+    ),
+    Rule(
+        "task-size-1vcpu-2gb",
+        "brief",
+        "Task definitions are 1 vCPU / 2 GB.",
+        resource_check=task_size_is_one_vcpu_two_gb,
+    ),
+    Rule(
+        "scaling-2-10-at-70",
+        "brief",
+        "Scaling between 2 and 10 tasks at 70 % CPU and memory.",
+        resource_check=scaling_two_to_ten_at_seventy,
+        stack_check=scaling_tracks_cpu_and_memory,
+    ),
+    Rule(
+        "log-groups-encrypted-30-days",
+        "brief; FSBP CloudWatch.16",
+        "Log groups are KMS-encrypted and keep 30 days.",
+        resource_check=log_groups_encrypted_and_retained,
+    ),
+    Rule(
+        "destroyable",
+        "brief",
+        "No protect, no retain, no deletion protection; force-deletes where needed.",
+        resource_check=destroyable,
+    ),
+    Rule(
+        "ecr-scan-and-lifecycle",
+        "brief; FSBP ECR.1, ECR.3",
+        "ECR repositories scan on push and have a lifecycle policy.",
+        stack_check=ecr_scanned_with_lifecycle,
+    ),
+    Rule(
+        "container-insights",
+        "brief; FSBP ECS.12",
+        "The ECS cluster has Container Insights on.",
+        resource_check=container_insights_on,
+    ),
+    Rule(
+        "own-task-role",
+        "brief",
+        "Each task definition has its own task role, not the execution role.",
+        stack_check=own_task_roles,
+    ),
+    Rule(
+        "blue-green-with-rollback",
+        "brief",
+        "Every ECS service is released blue/green by CodeDeploy with automatic rollback.",
+        stack_check=blue_green_with_rollback,
+    ),
+    Rule(
+        "read-only-root-filesystem",
+        "FSBP ECS.5",
+        "Containers have read-only root filesystems.",
+        resource_check=read_only_root_filesystem,
+    ),
+    Rule(
+        "secrets-not-in-environment",
+        "FSBP ECS.8",
+        "Credentials are injected as secrets, not env vars.",
+        resource_check=secrets_not_in_environment,
+    ),
+    Rule(
+        "ecr-immutable-tags", "FSBP ECR.2", "ECR image tags are immutable.", resource_check=ecr_tags_immutable
+    ),
+    Rule(
+        "alb-hardening",
+        "FSBP ELB.4, ELB.5",
+        "ALBs drop invalid headers and write access logs.",
+        resource_check=load_balancer_hardening,
+    ),
+    Rule(
+        "http-redirects-to-https",
+        "FSBP ELB.1",
+        "Where an ALB has a certificate, plain HTTP only redirects to HTTPS.",
+        stack_check=http_redirects_to_https,
+    ),
+    Rule("kms-rotation", "FSBP KMS.4", "Customer-managed KMS keys rotate.", resource_check=kms_rotation),
+    Rule(
+        "secrets-rotation",
+        "FSBP SecretsManager.1",
+        "Secrets rotate automatically.",
+        stack_check=secrets_rotated,
+        enforcement=ADVISORY,
+    ),
+    Rule(
+        "default-security-group-closed",
+        "FSBP EC2.2",
+        "The default security group has no rules.",
+        resource_check=default_security_group_closed,
+    ),
+    Rule("vpc-flow-logs", "FSBP EC2.6", "The VPC has flow logs.", stack_check=vpc_flow_logs),
+    Rule(
+        "iam-no-wildcard-actions",
+        "FSBP IAM.21",
+        "IAM policies allow no wildcard actions.",
+        resource_check=iam_no_wildcard_actions,
+    ),
+    Rule(
+        "iam-star-resource-only-where-required",
+        "FSBP IAM.1 (spirit)",
+        'IAM policies use Resource "*" only for actions without resource-level permissions.',
+        resource_check=iam_star_resource_only_where_required,
+    ),
+)
