@@ -21,7 +21,9 @@ import pulumi
 from offline.engine import Evaluation
 from offline.layers import LAYER_ORDER, Layer, evaluate_all
 from offline.secrets import redact
+from policy.offline_check import check
 from shared.errors import ConfigError
+from shared.naming import SUFFIX_KEY
 
 
 def available_layers() -> tuple[str, ...]:
@@ -51,7 +53,21 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
     return overrides
 
 
-def layer_report(name: str, evaluation: Evaluation, seconds: float) -> dict[str, Any]:
+def policy_report(evaluation: Evaluation, suffix: str) -> list[dict[str, Any]]:
+    """Every compliance rule over this layer's resources (the same functions as the policy pack)."""
+    return [
+        {
+            "rule": result.rule.name,
+            "source": result.rule.source,
+            "enforcement": result.rule.enforcement,
+            "passed": result.passed,
+            "violations": list(result.violations),
+        }
+        for result in check([evaluation], suffix)
+    ]
+
+
+def layer_report(name: str, evaluation: Evaluation, seconds: float, suffix: str = "") -> dict[str, Any]:
     return {
         "layer": name,
         "project": evaluation.project,
@@ -59,6 +75,7 @@ def layer_report(name: str, evaluation: Evaluation, seconds: float) -> dict[str,
         "seconds": round(seconds, 3),
         "resourceCounts": evaluation.types(),
         "exports": evaluation.exports,
+        "policy": policy_report(evaluation, suffix),
         "resources": [
             {
                 "type": r.type,
@@ -87,6 +104,12 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def suffix_of(layer: str, stack: str, overrides: Sequence[str]) -> str:
+    """The environment suffix the layer was evaluated with: --config, else its stack file."""
+    configured = parse_overrides(overrides).get(layer, {})
+    return str(configured.get(SUFFIX_KEY) or Layer(layer).stack_config(stack).get(SUFFIX_KEY, ""))
+
+
 def render(report: dict[str, Any]) -> str:
     lines = []
     for layer in report["layers"]:
@@ -97,6 +120,13 @@ def render(report: dict[str, Any]) -> str:
         lines.append("   exports:")
         for key, value in layer["exports"].items():
             lines.append(f"     {key} = {json.dumps(value)}")
+        passed = sum(1 for r in layer["policy"] if r["passed"])
+        lines.append(f"   policy: {passed}/{len(layer['policy'])} rules pass")
+        for result in layer["policy"]:
+            for violation in result["violations"]:
+                lines.append(
+                    f"     [{result['enforcement']}] {result['rule']} ({result['source']}): {violation}"
+                )
     return "\n".join(lines)
 
 
@@ -117,7 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     report = {
         "stack": args.stack,
-        "layers": [layer_report(name, results[name], elapsed / len(layers)) for name in layers],
+        "layers": [
+            layer_report(name, results[name], elapsed / len(layers), suffix_of(name, args.stack, args.config))
+            for name in layers
+        ],
     }
     print(render(report))
     args.out.write_text(json.dumps(report, indent=2, default=str))

@@ -22,6 +22,18 @@ def test_plan_prints_every_layer_and_writes_the_json(tmp_path, capsys):
     assert any(r["type"] == "aws:ec2/flowLog:FlowLog" for r in network["resources"])
 
 
+def test_plan_reports_every_rule_per_layer_and_flags_a_departure_from_the_brief(tmp_path, capsys):
+    out = tmp_path / "plan.json"
+    assert plan.main(["--out", str(out), "--config", "services:taskMemory=4096"]) == 0
+    layers = {layer["layer"]: layer for layer in json.loads(out.read_text())["layers"]}
+    for layer in layers.values():
+        assert {r["rule"] for r in layer["policy"]} >= {"names-carry-the-suffix", "compliance-tags"}
+    failing = {r["rule"]: r["violations"] for r in layers["services"]["policy"] if not r["passed"]}
+    assert set(failing) == {"task-size-1vcpu-2gb"}
+    assert all("('1024', '4096')" in v for v in failing["task-size-1vcpu-2gb"])
+    assert "[mandatory] task-size-1vcpu-2gb (brief)" in capsys.readouterr().out
+
+
 def test_config_overrides_reach_the_layer(tmp_path):
     out = tmp_path / "plan.json"
     assert plan.main(["--out", str(out), "--config", "network:natGateways=perAz"]) == 0
