@@ -10,7 +10,7 @@ from types import MappingProxyType
 from shared import catalogue
 from shared.config.common import CommonConfig
 from shared.config.reader import ConfigReader
-from shared.config.validators import capacity_range, fargate_size, log_retention, target_percent
+from shared.config.validators import capacity_range, fargate_size, log_retention, probe_timing, target_percent
 from shared.contracts import NETWORK_PROJECT, PLATFORM_PROJECT, upstream_stack_name
 from shared.errors import ConfigError
 
@@ -80,15 +80,14 @@ class HealthCheckConfig:
 
     @classmethod
     def load(cls, reader: ConfigReader) -> HealthCheckConfig:
-        interval = reader.integer("healthCheckIntervalSeconds", 15, minimum=5, maximum=300)
-        timeout = reader.integer("healthCheckTimeoutSeconds", 5, minimum=2, maximum=60)
-        if timeout >= interval:
-            raise ConfigError(
-                "healthCheckTimeoutSeconds",
-                timeout,
-                f"must be shorter than healthCheckIntervalSeconds ({interval}), or probes overlap",
-                f"pulumi config set healthCheckTimeoutSeconds {max(2, interval // 3)}",
-            )
+        # ECS's ContainerDefinition.healthCheck limits.
+        interval, timeout = probe_timing(
+            reader,
+            interval_key="healthCheckIntervalSeconds",
+            timeout_key="healthCheckTimeoutSeconds",
+            interval=(15, 5, 300),
+            timeout=(5, 2, 60),
+        )
         return cls(
             interval_seconds=interval,
             timeout_seconds=timeout,
@@ -213,15 +212,14 @@ class TargetHealthConfig:
 
     @classmethod
     def load(cls, reader: ConfigReader) -> TargetHealthConfig:
-        interval = reader.integer("targetHealthIntervalSeconds", 15, minimum=5, maximum=300)
-        timeout = reader.integer("targetHealthTimeoutSeconds", 5, minimum=2, maximum=120)
-        if timeout >= interval:
-            raise ConfigError(
-                "targetHealthTimeoutSeconds",
-                timeout,
-                f"must be shorter than targetHealthIntervalSeconds ({interval}); ELB rejects it otherwise",
-                f"pulumi config set targetHealthTimeoutSeconds {max(2, interval // 3)}",
-            )
+        # ELB's CreateTargetGroup limits; ELB itself rejects a timeout that is not below the interval.
+        interval, timeout = probe_timing(
+            reader,
+            interval_key="targetHealthIntervalSeconds",
+            timeout_key="targetHealthTimeoutSeconds",
+            interval=(15, 5, 300),
+            timeout=(5, 2, 120),
+        )
         return cls(
             interval_seconds=interval,
             timeout_seconds=timeout,
