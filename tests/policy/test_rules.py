@@ -195,3 +195,10 @@ def test_the_brief_rules_flag_a_stack_that_departs_from_the_brief(network_ha, pl
 def test_the_pack_reads_the_same_rules():
     source = (Layer("network").directory.parents[1] / "policy" / "__main__.py").read_text()
     assert "from policy.rules import RULES" in source
+
+
+def test_the_naming_rule_refuses_to_pass_without_a_configured_suffix():
+    repository = Resource("aws:ecr/repository:Repository", "ecr-api-dev", {"name": "ecr-api-dev"})
+    assert RULES_BY_NAME["names-carry-the-suffix"].violations([repository], Context(suffix="")) == [
+        "ecr-api-dev: the environmentSuffix policy config is not set (see policy/config.dev.json)"
+    ]
