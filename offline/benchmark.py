@@ -5,7 +5,7 @@
 Reports, each measured in a fresh interpreter so imports are counted honestly:
 - a bare `import pulumi_aws` (the floor every evaluation pays once),
 - each layer's first evaluation (imports included) and its warm median over `--repeat` runs,
-- the whole plan (all layers in deploy order),
+- the whole plan (all layers in deploy order), then its compliance rules and its cost estimate,
 - the full test suite (`pytest -q`), wall clock.
 """
 
@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from offline.layers import REPO_ROOT
+from policy.rules import RULES
 
 _LAYER_PROBE = """
 import json, statistics, sys, time
@@ -44,9 +45,18 @@ for name in layers:
         runs.append(time.perf_counter() - t)
     warm[name] = statistics.median(runs)
 t = time.perf_counter()
-evaluate_all(layers=layers)
+results = evaluate_all(layers=layers)
 plan = time.perf_counter() - t
-print(json.dumps({"first": first, "warm": warm, "plan": plan, "total": time.perf_counter() - started}))
+from offline.plan import cost_report, policy_report
+t = time.perf_counter()
+for name, evaluation in results.items():
+    policy_report(evaluation, "dev")
+policy = time.perf_counter() - t
+t = time.perf_counter()
+cost_report(results)
+cost = time.perf_counter() - t
+print(json.dumps({"first": first, "warm": warm, "plan": plan, "policy": policy, "cost": cost,
+                  "total": time.perf_counter() - started}))
 """
 
 
@@ -93,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{'evaluate ' + name + ' (first, with imports)':<44}{first[name]:>10.3f}")
         print(f"{'evaluate ' + name + f' (warm, median of {args.repeat})':<44}{warm[name]:>10.3f}")
     print(f"{'plan: all layers in order (warm)':<44}{layers['plan']:>10.3f}")
+    print(f"{f'plan: {len(RULES)} compliance rules, all layers':<44}{layers['policy']:>10.3f}")
+    print(f"{'plan: cost estimate from the price table':<44}{layers['cost']:>10.3f}")
     if tests is not None:
         print(f"{'test suite (pytest -q, wall clock)':<44}{tests:>10.3f}")
     return 0

@@ -12,16 +12,17 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
+from offline import cost, pricing
 from offline.engine import Evaluation
 from offline.layers import LAYER_ORDER, Layer, evaluate_all
 from offline.secrets import redact
-from policy.offline_check import check
+from policy.offline_check import check, resources_of
 from shared.errors import ConfigError
 from shared.naming import SUFFIX_KEY
 
@@ -110,6 +111,46 @@ def suffix_of(layer: str, stack: str, overrides: Sequence[str]) -> str:
     return str(configured.get(SUFFIX_KEY) or Layer(layer).stack_config(stack).get(SUFFIX_KEY, ""))
 
 
+def region_of(evaluations: Mapping[str, Evaluation]) -> str:
+    """The region the layers' AWS providers deploy to (the common `region` config)."""
+    regions = {
+        str(provider.inputs.get("region"))
+        for evaluation in evaluations.values()
+        for provider in evaluation.all("pulumi:providers:aws")
+    }
+    if len(regions) != 1:
+        raise pricing.PriceTableError(f"the layers deploy to {sorted(regions)}; cost needs one region")
+    return regions.pop()
+
+
+def cost_report(evaluations: Mapping[str, Evaluation]) -> dict[str, Any]:
+    """The monthly estimate at min and max scale, or why there is none (no table for the region)."""
+    try:
+        table = pricing.load(region_of(evaluations))
+    except pricing.PriceTableError as error:
+        return {"error": str(error)}
+    estimate = cost.estimate({name: resources_of(e) for name, e in evaluations.items()}, table)
+    return estimate.as_json()
+
+
+def render_cost(estimate: dict[str, Any]) -> list[str]:
+    if "error" in estimate:
+        return [f"== cost: not estimated: {estimate['error']}"]
+    lines = [
+        f"== estimated monthly cost, {estimate['region']} prices as of {estimate['pricesAsOf']} "
+        f"({estimate['currency']}, {estimate['hoursPerMonth']:g} h a month, "
+        f"table offline/prices/{estimate['priceTable']})",
+        f"   {'layer':<9} {'item':<44} {'min scale':>10} {'max scale':>10}  basis",
+    ]
+    for line in estimate["lines"]:
+        amounts = f"{line['min']:>10,.2f} {line['max']:>10,.2f}"
+        lines.append(f"   {line['layer']:<9} {line['item']:<44} {amounts}  {line['basis']}")
+    totals = estimate["totals"]
+    lines.append(f"   {'total':<54} {totals['min']:>10,.2f} {totals['max']:>10,.2f}")
+    lines += [f"   note: {caveat}" for caveat in estimate["caveats"]]
+    return lines
+
+
 def render(report: dict[str, Any]) -> str:
     lines = []
     for layer in report["layers"]:
@@ -127,6 +168,8 @@ def render(report: dict[str, Any]) -> str:
                 lines.append(
                     f"     [{result['enforcement']}] {result['rule']} ({result['source']}): {violation}"
                 )
+    if "cost" in report:
+        lines += render_cost(report["cost"])
     return "\n".join(lines)
 
 
@@ -151,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             layer_report(name, results[name], elapsed / len(layers), suffix_of(name, args.stack, args.config))
             for name in layers
         ],
+        "cost": cost_report(results),
     }
     print(render(report))
     args.out.write_text(json.dumps(report, indent=2, default=str))

@@ -34,6 +34,34 @@ def test_plan_reports_every_rule_per_layer_and_flags_a_departure_from_the_brief(
     assert "[mandatory] task-size-1vcpu-2gb (brief)" in capsys.readouterr().out
 
 
+def test_plan_prints_and_writes_the_monthly_cost_from_the_price_table(tmp_path, capsys):
+    out = tmp_path / "plan.json"
+    assert plan.main(["--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    estimate = json.loads(out.read_text())["cost"]
+    assert estimate["region"] == "us-east-1"
+    assert estimate["priceTable"] == "us-east-1.json"
+    assert {line["layer"] for line in estimate["lines"]} == {"network", "platform", "services"}
+    assert estimate["totals"]["min"] == pytest.approx(
+        sum(line["min"] for line in estimate["lines"]), abs=0.05
+    )
+    assert estimate["totals"]["max"] > estimate["totals"]["min"] > 0
+    assert f"prices as of {estimate['pricesAsOf']}" in printed
+    total_row = next(row for row in printed.splitlines() if row.strip().startswith("total "))
+    assert f"{estimate['totals']['min']:,.2f}" in total_row
+    assert f"{estimate['totals']['max']:,.2f}" in total_row
+
+
+def test_plan_says_why_there_is_no_cost_for_a_region_without_a_table(tmp_path, capsys):
+    out = tmp_path / "plan.json"
+    overrides = [f"{layer}:region=eu-west-1" for layer in ("network", "platform", "services")]
+    assert plan.main(["--out", str(out), *[f"--config={o}" for o in overrides]]) == 0
+    assert json.loads(out.read_text())["cost"] == {
+        "error": "no price table for eu-west-1: add prices/eu-west-1.json (tables exist for us-east-1)"
+    }
+    assert "== cost: not estimated: no price table for eu-west-1" in capsys.readouterr().out
+
+
 def test_config_overrides_reach_the_layer(tmp_path):
     out = tmp_path / "plan.json"
     assert plan.main(["--out", str(out), "--config", "network:natGateways=perAz"]) == 0
