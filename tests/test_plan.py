@@ -20,6 +20,13 @@ def test_plan_prints_every_layer_and_writes_the_json(tmp_path, capsys):
     assert network["resourceCounts"]["aws:ec2/subnet:Subnet"] == 6
     assert network["exports"]["vpcCidr"] == "10.0.0.0/16"
     assert any(r["type"] == "aws:ec2/flowLog:FlowLog" for r in network["resources"])
+    # Every layer is there and the example config has no mandatory violation.
+    assert [layer["layer"] for layer in report["layers"]] == ["network", "platform", "services"]
+    for layer in report["layers"]:
+        assert [
+            r["rule"] for r in layer["policy"] if r["enforcement"] == "mandatory" and not r["passed"]
+        ] == []
+        assert f"== {layer['layer']} ({layer['project']}/dev)" in printed
 
 
 def test_plan_reports_every_rule_per_layer_and_flags_a_departure_from_the_brief(tmp_path, capsys):
