@@ -26,6 +26,53 @@ HEALTH_PROBE_MODULE = "apps.probe"  # `python -m apps.probe <url>`: exits 0 only
 
 
 @dataclass(frozen=True)
+class SmokeRequest:
+    """One representative request a release's smoke test sends to the green tasks, and its answer.
+
+    It must have no side effects: a release must not create a payment. The requests below are
+    validated by the real app (a refused payment) or are pure (a fraud score), and the apps' tests
+    send each one to the running service and check this answer.
+    """
+
+    method: str
+    path: str
+    body: Mapping[str, str]
+    headers: Mapping[str, str]
+    expected_status: int
+    expected_key: str  # a key the JSON answer must contain
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "body": dict(self.body),
+            "headers": dict(self.headers),
+            "expectedStatus": self.expected_status,
+            "expectedKey": self.expected_key,
+        }
+
+
+# A payment every service refuses at validation (an unknown currency), so nothing is charged or
+# recorded; it still exercises routing, JSON parsing and validation in the new code.
+_REFUSED_PAYMENT = SmokeRequest(
+    method="POST",
+    path="/payments",
+    body=MappingProxyType({"amount": "1.00", "currency": "XXX", "card_token": "tok_smoketest0000000001"}),
+    headers=MappingProxyType({"Idempotency-Key": "release-smoke-test", "Content-Type": "application/json"}),
+    expected_status=422,
+    expected_key="error",
+)
+_FRAUD_SCORE = SmokeRequest(
+    method="POST",
+    path="/score",
+    body=MappingProxyType({"amount": "1.00", "currency": "USD", "card_token": "tok_smoketest0000000001"}),
+    headers=MappingProxyType({"Content-Type": "application/json"}),
+    expected_status=200,
+    expected_key="score",
+)
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """One service: what it listens on, how it is checked, whom it calls, which secrets it reads."""
 
@@ -36,6 +83,7 @@ class ServiceSpec:
     load_balancer: str  # PUBLIC or INTERNAL
     production_port: int  # the production listener's port on its ALB
     test_port: int  # the CodeDeploy test listener's port on the same ALB
+    smoke: SmokeRequest  # what a release's smoke test asks the green tasks
     downstream: tuple[str, ...] = ()  # services it calls, by name
     secrets: Mapping[str, str] = field(default_factory=dict)  # env var -> SecretPurposes value
 
@@ -66,6 +114,7 @@ API_GATEWAY = ServiceSpec(
     production_port=80,
     test_port=8080,
     downstream=("payment-processor",),
+    smoke=_REFUSED_PAYMENT,
 )
 PAYMENT_PROCESSOR = ServiceSpec(
     name="payment-processor",
@@ -76,6 +125,7 @@ PAYMENT_PROCESSOR = ServiceSpec(
     production_port=8081,
     test_port=9081,
     downstream=("fraud-detector",),
+    smoke=_REFUSED_PAYMENT,
     secrets=MappingProxyType(
         {
             "DATABASE_CONNECTION": SecretPurposes.DATABASE_CONNECTION,
@@ -91,6 +141,7 @@ FRAUD_DETECTOR = ServiceSpec(
     load_balancer=INTERNAL,
     production_port=8082,
     test_port=9082,
+    smoke=_FRAUD_SCORE,
     secrets=MappingProxyType({"FRAUD_SCORING_API_KEY": SecretPurposes.FRAUD_SCORING_API_KEY}),
 )
 CATALOGUE: tuple[ServiceSpec, ...] = (API_GATEWAY, PAYMENT_PROCESSOR, FRAUD_DETECTOR)
