@@ -96,6 +96,16 @@ class ServiceSpec:
         """The env var holding a downstream service's base URL, e.g. PAYMENT_PROCESSOR_URL."""
         return service.upper().replace("-", "_") + "_URL"
 
+    def smoke_endpoint(self, base_url: str, verify_hostname: bool = True) -> dict[str, object]:
+        """This service's entry in the smoke-test hook's TEST_ENDPOINTS (functions/deploy_hooks)."""
+        return {
+            "service": self.name,
+            "baseUrl": base_url,
+            "healthPath": self.health_path,
+            "request": self.smoke.as_json(),
+            "verifyHostname": verify_hostname,
+        }
+
     def health_probe(self) -> tuple[str, ...]:
         """The container health check: an exec-form command whose program ships in every image.
 

@@ -7,6 +7,8 @@ import pytest
 from offline.engine import Evaluation
 from offline.layers import Layer, evaluate_layer
 
+pytest_plugins = ["tests.aws_fakes"]  # the moto fixtures `aws` and `hook_answers`
+
 
 @pytest.fixture(scope="session")
 def network() -> Evaluation:
