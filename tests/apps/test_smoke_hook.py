@@ -14,6 +14,7 @@ import pytest
 from functions.deploy_hooks import smoke_test
 from functions.deploy_hooks.lifecycle import Deployment, HookError
 from shared.catalogue import CATALOGUE, by_name
+from tests.aws_fakes import appspec, codedeploy_group, create_deployment
 
 
 def deployment(group: str) -> Deployment:
@@ -127,8 +128,6 @@ def test_missing_endpoint_configuration_is_a_hook_error():
 
 
 def test_the_handler_reports_the_verdict_for_the_deployments_group(aws, hook_answers, monkeypatch, failing):
-    from tests.aws_fakes import appspec, codedeploy_group, create_deployment
-
     codedeploy_group("codedeploy-payments-dev", "group-fraud-detector")
     deployment_id = create_deployment(
         "codedeploy-payments-dev",
