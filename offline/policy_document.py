@@ -21,6 +21,12 @@ _LIST_FIELDS = (
 )
 
 
+_STATEMENT_FIELDS = frozenset(
+    {"sid", "effect", "actions", "notActions", "resources", "notResources", "principals", "notPrincipals",
+     "conditions"}
+)  # fmt: skip
+
+
 class PolicyDocumentError(ValueError):
     """Arguments the provider's data source would reject."""
 
@@ -40,6 +46,13 @@ def render_policy_document(args: Mapping[str, Any]) -> str:
 
 
 def _statement(raw: Mapping[str, Any], index: int) -> dict[str, Any]:
+    # A plain dict reaches the provider untranslated: `not_resources` would be dropped silently.
+    unknown = sorted(set(raw) - _STATEMENT_FIELDS)
+    if unknown:
+        raise PolicyDocumentError(
+            f"statement {index}: unknown field(s) {', '.join(unknown)}; the provider's names are camelCase "
+            f"({', '.join(sorted(_STATEMENT_FIELDS))})"
+        )
     statement: dict[str, Any] = {}
     if raw.get("sid"):
         statement["Sid"] = raw["sid"]

@@ -26,6 +26,8 @@ STAR_RESOURCE_ACTIONS = frozenset(
         "ec2:DescribeSubnets",
         "xray:PutTelemetryRecords",
         "xray:PutTraceSegments",
+        "ecs:DescribeTaskDefinition",
+        "codedeploy:PutLifecycleEventHookExecutionStatus",
     }
 )
 KEY_POLICY_TYPES = ("aws:kms/key:Key",)  # in a key policy, "*" means "this key"

@@ -36,6 +36,7 @@ class NetworkExports:
     PRIVATE_SUBNET_IDS = "privateSubnetIds"  # ordered like AVAILABILITY_ZONES
     PRIVATE_ROUTE_TABLE_IDS = "privateRouteTableIds"
     AVAILABILITY_ZONES = "availabilityZones"
+    NAT_PUBLIC_IPS = "natPublicIps"  # what the internet sees of the private subnets' traffic
     ALL = (
         VPC_ID,
         VPC_CIDR,
@@ -43,6 +44,7 @@ class NetworkExports:
         PRIVATE_SUBNET_IDS,
         PRIVATE_ROUTE_TABLE_IDS,
         AVAILABILITY_ZONES,
+        NAT_PUBLIC_IPS,
     )
 
 
@@ -92,6 +94,7 @@ class ServicesExports:
     DEPLOYMENT_GROUPS = "deploymentGroups"
     INTERNAL_DNS_NAMES = "internalDnsNames"
     PUBLIC_URL = "publicUrl"
+    RELEASE_HOOKS = "releaseHooks"  # AppSpec hook name (BeforeInstall, ...) -> Lambda function ARN
     ALL = (
         REPOSITORY_URLS,
         SERVICE_NAMES,
@@ -99,6 +102,7 @@ class ServicesExports:
         DEPLOYMENT_GROUPS,
         INTERNAL_DNS_NAMES,
         PUBLIC_URL,
+        RELEASE_HOOKS,
     )
 
 
@@ -129,6 +133,7 @@ class NetworkOutputs:
     public_subnet_ids: pulumi.Output[list[str]]
     private_subnet_ids: pulumi.Output[list[str]]
     availability_zones: pulumi.Output[list[str]]
+    nat_public_ips: pulumi.Output[list[str]]
 
     @classmethod
     def from_stack(cls, stack_name: str) -> NetworkOutputs:
@@ -139,6 +144,7 @@ class NetworkOutputs:
             public_subnet_ids=_require(ref, NetworkExports.PUBLIC_SUBNET_IDS),
             private_subnet_ids=_require(ref, NetworkExports.PRIVATE_SUBNET_IDS),
             availability_zones=_require(ref, NetworkExports.AVAILABILITY_ZONES),
+            nat_public_ips=_require(ref, NetworkExports.NAT_PUBLIC_IPS),
         )
 
 

@@ -181,6 +181,13 @@ DNS_NAME = NameRule(
     "dot-separated labels of lowercase letters, digits and inner hyphens, 63 characters at most each",
 )
 DNS_LABEL = NameRule("a DNS label", 63, re.compile(_DNS_LABEL), "lowercase letters, digits and inner hyphens")
+PREFIX_LIST = NameRule(
+    "a managed prefix list name",
+    255,
+    re.compile(r"[\w .:/=+@-]+"),
+    "letters, digits, spaces and _.:/=+@-",
+    forbidden_prefixes=("com.amazonaws",),
+)
 
 
 def _dashed(label: str, parts: tuple[str, ...], suffix: str) -> str:
@@ -239,6 +246,7 @@ CODEDEPLOY_APP = NameKind("codedeploy", CODEDEPLOY)
 DEPLOYMENT_GROUP = NameKind("deployment-group", CODEDEPLOY)
 ALARM = NameKind("alarm", CLOUDWATCH)
 SCALING_POLICY = NameKind("scaling", CLOUDWATCH)
+PREFIX_LIST_NAME = NameKind("prefix-list", PREFIX_LIST)
 # Resources AWS gives no name of their own: the name is their logical name and `Name` tag.
 LISTENER = NameKind("listener", TAG_VALUE)
 CLOUD_MAP_SERVICE = NameKind("cloudmap", TAG_VALUE)

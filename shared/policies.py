@@ -114,3 +114,48 @@ def service_trust(service: str, account_id: Text, source_arn: Text | None = None
         "actions": ["sts:AssumeRole"],
         "conditions": conditions,
     }
+
+
+def lambda_network_interfaces(partition: Text, region: Text, account_id: Text) -> Statement:
+    """What Lambda does with a function's role to place it in a VPC: manage its network interfaces.
+
+    Lambda developer guide, "Giving Lambda functions access to resources in an Amazon VPC"; these
+    actions accept the regional interface, subnet and security group ARNs.
+    """
+    regional = pulumi.Output.concat("arn:", partition, ":ec2:", region, ":", account_id)
+    return {
+        "sid": "ManageItsNetworkInterfaces",
+        "effect": "Allow",
+        "actions": [
+            "ec2:CreateNetworkInterface",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses",
+        ],
+        "resources": [
+            pulumi.Output.concat(regional, ":network-interface/*"),
+            pulumi.Output.concat(regional, ":subnet/*"),
+            pulumi.Output.concat(regional, ":security-group/*"),
+        ],
+    }
+
+
+def lambda_describe_and_trace(in_vpc: bool) -> Statement:
+    """X-Ray's writes, and for a function in a VPC the EC2 Describe calls: none has a resource type."""
+    describe = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"] if in_vpc else []
+    return {
+        "sid": "DescribeNetworkAndTrace" if in_vpc else "Trace",
+        "effect": "Allow",
+        "actions": [*describe, "xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+        "resources": ["*"],
+    }
+
+
+def write_own_logs(log_group_arn: pulumi.Output[str]) -> Statement:
+    """Streams and events in one log group; the group itself is created by Pulumi, not the function."""
+    return {
+        "sid": "WriteItsOwnLogs",
+        "effect": "Allow",
+        "actions": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "resources": [log_group_arn.apply(lambda arn: f"{arn}:log-stream:*")],
+    }

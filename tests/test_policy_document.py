@@ -61,6 +61,8 @@ def test_override_documents_replace_statements_with_the_same_sid():
         ({"effect": "Maybe", "actions": ["s3:GetObject"]}, "effect must be Allow or Deny"),
         ({"resources": ["*"]}, "needs actions or notActions"),
         ({"actions": ["a:b"], "notActions": ["c:d"]}, "actions and notActions are exclusive"),
+        # A snake_case key in a plain dict is passed through untranslated and ignored by the provider.
+        ({"actions": ["a:b"], "not_resources": ["x"]}, "unknown field\\(s\\) not_resources"),
     ],
 )
 def test_arguments_the_provider_rejects_are_rejected(statement, message):

@@ -274,12 +274,20 @@ def _certificate(reader: ConfigReader) -> str | None:
     return arn
 
 
+SCAN_SEVERITIES = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # ECR's, lowest first
+MAX_SCAN_WAIT_SECONDS = 780  # the gate's timeout is this plus 60 s, under Lambda's 900 s limit
+
+
 @dataclass(frozen=True)
 class ReleaseConfig:
-    """How CodeDeploy shifts traffic to a new task set."""
+    """How CodeDeploy shifts traffic to a new task set, and how the release hooks judge it."""
 
     deployment_config: str  # `deploymentConfig`, default CodeDeployDefault.ECSAllAtOnce
     termination_wait_minutes: int  # `terminationWaitMinutes`, default 5: old tasks kept for rollback
+    scan_severity_threshold: str  # `scanSeverityThreshold`, default HIGH: findings at or above fail
+    scan_wait_seconds: int  # `scanWaitSeconds`, default 300: how long the gate waits for a running scan
+    smoke_timeout_seconds: int  # `smokeTimeoutSeconds`, default 5: per smoke-test request
+    hook_reserved_concurrency: int  # `hookReservedConcurrency`, default 2 per hook function
 
     @classmethod
     def load(cls, reader: ConfigReader) -> ReleaseConfig:
@@ -288,6 +296,13 @@ class ReleaseConfig:
                 "deploymentConfig", ECS_DEPLOYMENT_CONFIGS[0], ECS_DEPLOYMENT_CONFIGS
             ),
             termination_wait_minutes=reader.integer("terminationWaitMinutes", 5, minimum=0, maximum=2880),
+            scan_severity_threshold=reader.choice("scanSeverityThreshold", "HIGH", SCAN_SEVERITIES),
+            # Lambda stops a function at 900 s; the gate needs time left to report its verdict.
+            scan_wait_seconds=reader.integer(
+                "scanWaitSeconds", 300, minimum=0, maximum=MAX_SCAN_WAIT_SECONDS
+            ),
+            smoke_timeout_seconds=reader.integer("smokeTimeoutSeconds", 5, minimum=1, maximum=60),
+            hook_reserved_concurrency=reader.integer("hookReservedConcurrency", 2, minimum=1),
         )
 
 

@@ -97,6 +97,7 @@ class Vpc(pulumi.ComponentResource):
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in self.public_subnets])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
         self.private_route_table_ids = pulumi.Output.all(*[t.id for t in self.private_route_tables])
+        self.nat_public_ips = pulumi.Output.all(*[eip.public_ip for eip in self.nat_eips])
         self.register_outputs(
             {
                 "vpcId": self.vpc_id,
@@ -104,6 +105,7 @@ class Vpc(pulumi.ComponentResource):
                 "publicSubnetIds": self.public_subnet_ids,
                 "privateSubnetIds": self.private_subnet_ids,
                 "privateRouteTableIds": self.private_route_table_ids,
+                "natPublicIps": self.nat_public_ips,
             }
         )
 
@@ -126,6 +128,7 @@ class Vpc(pulumi.ComponentResource):
         names = self._args.namer
         count = 1 if self._args.nat_gateways == NAT_SINGLE else len(self._args.zones)
         gateways = []
+        self.nat_eips: list[aws.ec2.Eip] = []
         for index in range(count):
             zone = self._args.zones[index]
             eip_name = names.name(naming.ELASTIC_IP, "nat", zone)
@@ -135,6 +138,7 @@ class Vpc(pulumi.ComponentResource):
                 tags=self._args.tags.for_resource(eip_name),
                 opts=pulumi.ResourceOptions(parent=self.vpc),
             )
+            self.nat_eips.append(eip)
             nat_name = names.name(naming.NAT_GATEWAY, zone)
             gateways.append(
                 aws.ec2.NatGateway(

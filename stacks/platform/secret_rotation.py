@@ -201,7 +201,6 @@ class SecretRotation(pulumi.ComponentResource):
         secret_arns: list[pulumi.Output[str]],
         invoke: pulumi.InvokeOutputOptions,
     ) -> pulumi.Output[str]:
-        regional = f"arn:{args.partition}:ec2:{args.region}:{args.account_id}"
         document = aws.iam.get_policy_document_output(
             statements=[
                 {
@@ -240,41 +239,9 @@ class SecretRotation(pulumi.ComponentResource):
                         },
                     ],
                 },
-                {
-                    "sid": "WriteItsOwnLogs",
-                    "effect": "Allow",
-                    "actions": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "resources": [self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*")],
-                },
-                {
-                    # Lambda attaches the function to the VPC through network interfaces it creates
-                    # with this role (Lambda developer guide, "Giving Lambda functions access to a VPC").
-                    "sid": "ManageItsNetworkInterfaces",
-                    "effect": "Allow",
-                    "actions": [
-                        "ec2:CreateNetworkInterface",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:AssignPrivateIpAddresses",
-                        "ec2:UnassignPrivateIpAddresses",
-                    ],
-                    "resources": [
-                        f"{regional}:network-interface/*",
-                        f"{regional}:subnet/*",
-                        f"{regional}:security-group/*",
-                    ],
-                },
-                {
-                    # Describe* and X-Ray's writes support no resource-level permissions.
-                    "sid": "DescribeNetworkAndTrace",
-                    "effect": "Allow",
-                    "actions": [
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeSubnets",
-                        "xray:PutTraceSegments",
-                        "xray:PutTelemetryRecords",
-                    ],
-                    "resources": ["*"],
-                },
+                policies.write_own_logs(self.log_group.arn),
+                policies.lambda_network_interfaces(args.partition, args.region, args.account_id),
+                policies.lambda_describe_and_trace(in_vpc=True),
             ],
             opts=invoke,
         )

@@ -10,6 +10,7 @@ from shared.provider import aws_provider
 from shared.tags import ServiceTags
 from stacks.services.codedeploy import CodeDeployApplication, CodeDeployApplicationArgs
 from stacks.services.fargate_service import FargateService, FargateServiceArgs
+from stacks.services.release_hooks import HookTarget, ReleaseHooks, ReleaseHooksArgs
 from stacks.services.security_chain import SecurityChain, SecurityChainArgs
 from stacks.services.traffic import ListenerPlan
 from stacks.services.urls import downstream_urls, public_url
@@ -56,6 +57,38 @@ services = {
     for spec in CATALOGUE
 }
 edge = next(spec for spec in CATALOGUE if not spec.internal)
+hooks = ReleaseHooks(
+    "release-hooks",
+    ReleaseHooksArgs(
+        namer=namer,
+        account_id=aws_context.account_id,
+        region=aws_context.region,
+        partition=aws_context.partition,
+        release=settings.release,
+        log_retention_days=settings.task.log_retention_days,
+        key_arn=platform.kms_key_arn,
+        vpc_id=network.vpc_id,
+        private_subnet_ids=network.private_subnet_ids,
+        nat_public_ips=network.nat_public_ips,
+        public_alb_security_group_id=platform.public_alb.security_group_id,
+        internal_alb_security_group_id=platform.internal_alb.security_group_id,
+        application_name=codedeploy.name,
+        codedeploy_role_name=codedeploy.role.name,
+        targets={
+            spec.name: HookTarget(
+                spec=spec,
+                plan=services[spec.name].traffic.plan,
+                load_balancer_dns_name=(
+                    platform.internal_alb if spec.internal else platform.public_alb
+                ).dns_name,
+                deployment_group_name=services[spec.name].deployment_group_name,
+                repository_arn=services[spec.name].repository.repository_arn,
+            )
+            for spec in CATALOGUE
+        },
+    ),
+    opts=in_provider,
+)
 
 pulumi.export(ServicesExports.REPOSITORY_URLS, {n: s.repository_url for n, s in services.items()})
 pulumi.export(ServicesExports.SERVICE_NAMES, {n: s.service_name for n, s in services.items()})
@@ -65,6 +98,7 @@ pulumi.export(
     ServicesExports.INTERNAL_DNS_NAMES,
     {n: s.dns_name for n, s in services.items() if s.dns_name is not None},
 )
+pulumi.export(ServicesExports.RELEASE_HOOKS, hooks.function_arns)
 pulumi.export(
     ServicesExports.PUBLIC_URL,
     public_url(

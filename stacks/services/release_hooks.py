@@ -1,0 +1,381 @@
+"""The two Lambda functions every release's AppSpec names (`functions/deploy_hooks`), and who may run them.
+
+- BeforeInstall, the scan gate: reads the deployment's task definition and the images' ECR scans.
+- AfterAllowTestTraffic, the smoke test: calls the green task set through each test listener. It runs
+  in the private subnets with its own security group. The internal ALB admits that group on the
+  internal test ports. The public ALB admits the NAT gateways' addresses on the public test port,
+  through a managed prefix list: the smoke test reaches the public ALB the way the internet does.
+
+Each function has its own role, an encrypted log group with retention, X-Ray tracing and reserved
+concurrency. No resource policy lets anyone invoke them. CodeDeploy's managed ECS policy allows
+`lambda:InvokeFunction` on every function in the account, so the CodeDeploy role gets an explicit
+deny on every function except these two.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from functions.packaging import function_archive
+from shared import naming, policies
+from shared.catalogue import ServiceSpec
+from shared.config.services import ReleaseConfig
+from shared.log_groups import encrypted_log_group
+from shared.tags import ServiceTags
+from stacks.services.traffic import ListenerPlan
+
+FUNCTION_PACKAGE = "deploy_hooks"
+RUNTIME = "python3.12"
+ARCHITECTURE = "arm64"
+MEMORY_MB = 256
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+HTTPS_PORT = 443
+ANYWHERE = "0.0.0.0/0"
+SCAN_POLL_SECONDS = 10
+REPORT_MARGIN_SECONDS = 60  # the gate's timeout beyond its scan wait, to read and to report
+NAT_PREFIX_LIST_MAX_ENTRIES = 6  # one per NAT gateway; a reference counts this many SG rules
+BEFORE_INSTALL = "BeforeInstall"
+AFTER_ALLOW_TEST_TRAFFIC = "AfterAllowTestTraffic"
+
+
+@dataclass(frozen=True)
+class HookTarget:
+    """One service as the hooks see it."""
+
+    spec: ServiceSpec
+    plan: ListenerPlan
+    load_balancer_dns_name: pulumi.Input[str]
+    deployment_group_name: pulumi.Input[str]
+    repository_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class ReleaseHooksArgs:
+    namer: naming.Namer
+    account_id: str
+    region: str
+    partition: str
+    release: ReleaseConfig
+    log_retention_days: int
+    key_arn: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: pulumi.Input[list[str]]
+    nat_public_ips: pulumi.Input[list[str]]
+    public_alb_security_group_id: pulumi.Input[str]
+    internal_alb_security_group_id: pulumi.Input[str]
+    application_name: pulumi.Input[str]
+    codedeploy_role_name: pulumi.Input[str]
+    targets: Mapping[str, HookTarget]
+
+
+class ReleaseHooks(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ReleaseHooksArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("payments:services:ReleaseHooks", name, None, opts)
+        self._args = args
+        self._tags = ServiceTags("services")
+        self._invoke = pulumi.InvokeOutputOptions(parent=self)
+        group_arns = [self._deployment_group_arn(t.deployment_group_name) for t in args.targets.values()]
+
+        self.security_group = self._smoke_test_network()
+        release = args.release
+        self.scan_gate = self._function(
+            "scan-gate",
+            handler="scan_gate.handler",
+            description="BeforeInstall: fails a release whose images lack a clean ECR scan",
+            timeout=release.scan_wait_seconds + REPORT_MARGIN_SECONDS,
+            environment={
+                "SEVERITY_THRESHOLD": release.scan_severity_threshold,
+                "SCAN_WAIT_SECONDS": str(release.scan_wait_seconds),
+                "SCAN_POLL_SECONDS": str(SCAN_POLL_SECONDS),
+            },
+            statements=[
+                *self._hook_statements(group_arns),
+                {
+                    # DescribeTaskDefinition has no resource type (Service Authorization Reference).
+                    "sid": "ReadTheReleasedTaskDefinition",
+                    "effect": "Allow",
+                    "actions": ["ecs:DescribeTaskDefinition"],
+                    "resources": ["*"],
+                },
+                {
+                    "sid": "ReadScansOfTheseRepositories",
+                    "effect": "Allow",
+                    "actions": ["ecr:DescribeImageScanFindings", "ecr:DescribeImages"],
+                    "resources": [t.repository_arn for t in args.targets.values()],
+                },
+            ],
+        )
+        self.smoke_test = self._function(
+            "smoke-test",
+            handler="smoke_test.handler",
+            description="AfterAllowTestTraffic: calls the green task set through the test listener",
+            # Two requests, each bounded by the timeout, and the CodeDeploy calls around them.
+            timeout=2 * release.smoke_timeout_seconds + 20,
+            environment={
+                "TEST_ENDPOINTS": self._test_endpoints(),
+                "REQUEST_TIMEOUT_SECONDS": str(release.smoke_timeout_seconds),
+            },
+            statements=[
+                *self._hook_statements(group_arns),
+                policies.lambda_network_interfaces(args.partition, args.region, args.account_id),
+            ],
+            in_vpc=True,
+        )
+        self._only_these_for_codedeploy()
+
+        self.function_arns: dict[str, pulumi.Output[str]] = {
+            BEFORE_INSTALL: self.scan_gate.arn,
+            AFTER_ALLOW_TEST_TRAFFIC: self.smoke_test.arn,
+        }
+        self.register_outputs({"functionArns": self.function_arns, "securityGroupId": self.security_group.id})
+
+    # --- functions -----------------------------------------------------------------------------
+
+    def _function(
+        self,
+        purpose: str,
+        *,
+        handler: str,
+        description: str,
+        timeout: int,
+        environment: Mapping[str, pulumi.Input[str]],
+        statements: list[policies.Statement],
+        in_vpc: bool = False,
+    ) -> aws.lambda_.Function:
+        args, names, tags = self._args, self._args.namer, self._tags
+        child = pulumi.ResourceOptions(parent=self)
+        function_name = names.name(naming.LAMBDA, purpose)
+        log_group = encrypted_log_group(
+            names.name(naming.LAMBDA_LOG_GROUP, purpose),
+            retention_days=args.log_retention_days,
+            key_arn=args.key_arn,
+            tags=tags,
+            opts=child,
+        )
+        role_name = names.name(naming.ROLE, purpose)
+        # aws:SourceAccount only: Lambda sends no aws:SourceArn when it assumes an execution role.
+        role = aws.iam.Role(
+            role_name,
+            name=role_name,
+            assume_role_policy=aws.iam.get_policy_document_output(
+                statements=[policies.service_trust(LAMBDA_SERVICE, args.account_id)], opts=self._invoke
+            ).json,
+            description=f"Runs {function_name}",
+            tags=tags.for_resource(role_name),
+            opts=child,
+        )
+        document = aws.iam.get_policy_document_output(
+            statements=[
+                *statements,
+                policies.write_own_logs(log_group.arn),
+                policies.lambda_describe_and_trace(in_vpc=in_vpc),
+            ],
+            opts=self._invoke,
+        )
+        role_policy = aws.iam.RolePolicy(
+            names.name(naming.POLICY, purpose),
+            role=role.id,
+            policy=document.json,
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+        vpc_config = None
+        if in_vpc:
+            vpc_config = aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=args.private_subnet_ids, security_group_ids=[self.security_group.id]
+            )
+        return aws.lambda_.Function(
+            function_name,
+            name=function_name,
+            description=description,
+            role=role.arn,
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler=f"{FUNCTION_PACKAGE}.{handler}",
+            code=function_archive(FUNCTION_PACKAGE),  # boto3 ships with the runtime
+            timeout=timeout,
+            memory_size=MEMORY_MB,
+            reserved_concurrent_executions=args.release.hook_reserved_concurrency,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
+            vpc_config=vpc_config,
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(environment)),
+            tags=tags.for_resource(function_name),
+            # Its log group first (else Lambda creates an unencrypted one), and a role able to run it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
+        )
+
+    def _hook_statements(self, group_arns: list[pulumi.Output[str]]) -> list[policies.Statement]:
+        return [
+            {
+                "sid": "ReadDeploymentsOfTheseGroups",
+                "effect": "Allow",
+                "actions": ["codedeploy:GetDeployment"],
+                "resources": group_arns,
+            },
+            {
+                # No resource type: the call is authorised by the hook execution id it carries.
+                "sid": "ReportTheHookVerdict",
+                "effect": "Allow",
+                "actions": ["codedeploy:PutLifecycleEventHookExecutionStatus"],
+                "resources": ["*"],
+            },
+        ]
+
+    def _deployment_group_arn(self, group_name: pulumi.Input[str]) -> pulumi.Output[str]:
+        args = self._args
+        return pulumi.Output.concat(
+            "arn:", args.partition, ":codedeploy:", args.region, ":", args.account_id,
+            ":deploymentgroup:", args.application_name, "/", group_name,
+        )  # fmt: skip
+
+    def _test_endpoints(self) -> pulumi.Output[str]:
+        """TEST_ENDPOINTS: deployment group -> the service's test listener and smoke request."""
+        entries = []
+        for target in self._args.targets.values():
+            scheme = target.plan.protocol.lower()
+            url = pulumi.Output.concat(
+                scheme, "://", target.load_balancer_dns_name, ":", str(target.plan.test_port)
+            )
+            # The certificate names the service's domain, not the ALB's DNS name: check the chain only.
+            verify_hostname = scheme != "https"
+            entries.append(
+                pulumi.Output.all(target.deployment_group_name, url).apply(
+                    lambda pair, spec=target.spec, verify=verify_hostname: (
+                        pair[0],
+                        spec.smoke_endpoint(pair[1], verify_hostname=verify),
+                    )
+                )
+            )
+        return pulumi.Output.all(*entries).apply(lambda pairs: json.dumps(dict(pairs), sort_keys=True))
+
+    # --- who may invoke ------------------------------------------------------------------------
+
+    def _only_these_for_codedeploy(self) -> None:
+        names = self._args.namer
+        arns = [self.scan_gate.arn, self.smoke_test.arn]
+        document = aws.iam.get_policy_document_output(
+            statements=[
+                {
+                    "sid": "InvokeOnlyTheReleaseHooks",
+                    "effect": "Deny",
+                    "actions": ["lambda:InvokeFunction"],
+                    # The functions and their versions or aliases; everything else is denied.
+                    "notResources": [*arns, *[arn.apply(lambda a: f"{a}:*") for arn in arns]],
+                }
+            ],
+            opts=self._invoke,
+        )
+        aws.iam.RolePolicy(
+            names.name(naming.POLICY, "codedeploy", "hooks-only"),
+            role=self._args.codedeploy_role_name,
+            policy=document.json,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    # --- network -------------------------------------------------------------------------------
+
+    def _smoke_test_network(self) -> aws.ec2.SecurityGroup:
+        args, names, tags = self._args, self._args.namer, self._tags
+        group_name = names.name(naming.SECURITY_GROUP_NAME, "smoke-test")
+        group = aws.ec2.SecurityGroup(
+            group_name,
+            name=group_name,
+            description="Release smoke test: no ingress; out to the test listeners and AWS APIs",
+            vpc_id=args.vpc_id,
+            tags=tags.for_resource(group_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        in_group = pulumi.ResourceOptions(parent=group)
+        https_name = names.name(naming.SECURITY_GROUP_NAME, "smoke-test", "out", str(HTTPS_PORT), "aws")
+        aws.vpc.SecurityGroupEgressRule(
+            https_name,
+            security_group_id=group.id,
+            cidr_ipv4=ANYWHERE,
+            ip_protocol="tcp",
+            from_port=HTTPS_PORT,
+            to_port=HTTPS_PORT,
+            description="CodeDeploy API (through the NAT gateway)",
+            tags=tags.for_resource(https_name),
+            opts=in_group,
+        )
+        nat_list: aws.ec2.ManagedPrefixList | None = None
+        for target in args.targets.values():
+            port, service = target.plan.test_port, target.spec.name
+            out_name = names.name(naming.SECURITY_GROUP_NAME, "smoke-test", "out", str(port), service)
+            if target.spec.internal:
+                aws.vpc.SecurityGroupEgressRule(
+                    out_name,
+                    security_group_id=group.id,
+                    referenced_security_group_id=args.internal_alb_security_group_id,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    description=f"{service}'s test listener on the internal ALB",
+                    tags=tags.for_resource(out_name),
+                    opts=in_group,
+                )
+                in_name = names.name(
+                    naming.SECURITY_GROUP_NAME, "alb", "internal", "in", str(port), "smoke-test"
+                )
+                aws.vpc.SecurityGroupIngressRule(
+                    in_name,
+                    security_group_id=args.internal_alb_security_group_id,
+                    referenced_security_group_id=group.id,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    description=f"The release smoke test calls {service}'s green tasks",
+                    tags=tags.for_resource(in_name),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                continue
+            # The public ALB resolves to public addresses: the call leaves through the NAT gateways.
+            aws.vpc.SecurityGroupEgressRule(
+                out_name,
+                security_group_id=group.id,
+                cidr_ipv4=ANYWHERE,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"{service}'s test listener on the public ALB, through NAT",
+                tags=tags.for_resource(out_name),
+                opts=in_group,
+            )
+            nat_list = nat_list or self._nat_prefix_list()
+            in_name = names.name(naming.SECURITY_GROUP_NAME, "alb", "public", "in", str(port), "smoke-test")
+            aws.vpc.SecurityGroupIngressRule(
+                in_name,
+                security_group_id=args.public_alb_security_group_id,
+                prefix_list_id=nat_list.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=f"The release smoke test calls {service}'s green tasks, from the NAT addresses",
+                tags=tags.for_resource(in_name),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return group
+
+    def _nat_prefix_list(self) -> aws.ec2.ManagedPrefixList:
+        """The NAT gateways' addresses; a list, since their number is the network layer's choice."""
+        args, names = self._args, self._args.namer
+        list_name = names.name(naming.PREFIX_LIST_NAME, "nat")
+        entries = pulumi.Output.from_input(args.nat_public_ips).apply(
+            lambda ips: [
+                aws.ec2.ManagedPrefixListEntryArgs(cidr=f"{ip}/32", description="NAT gateway") for ip in ips
+            ]
+        )
+        return aws.ec2.ManagedPrefixList(
+            list_name,
+            name=list_name,
+            address_family="IPv4",
+            max_entries=NAT_PREFIX_LIST_MAX_ENTRIES,
+            entries=entries,
+            tags=self._tags.for_resource(list_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
