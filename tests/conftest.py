@@ -105,6 +105,10 @@ SERVICES_ALT_CONFIG: dict[str, Any] = {
     "alarmEvaluationMinutes": 3,
     "deploymentConfig": "CodeDeployDefault.ECSCanary10Percent5Minutes",
     "terminationWaitMinutes": 15,
+    "scanSeverityThreshold": "CRITICAL",
+    "scanWaitSeconds": 120,
+    "smokeTimeoutSeconds": 3,
+    "hookReservedConcurrency": 1,
 }
 
 

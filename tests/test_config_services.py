@@ -77,6 +77,10 @@ def test_an_image_is_a_tag_or_a_full_reference(value, expected):
         ({"taggedImagesKept": "0"}, "taggedImagesKept", "at least 1"),
         ({"fargateSpotWeight": "-1"}, "fargateSpotWeight", "at least 0"),
         ({"platformStack": "payments-platform"}, "platformStack", "<org>/<project>/<stack>"),
+        ({"scanSeverityThreshold": "SEVERE"}, "scanSeverityThreshold", "must be one of"),
+        ({"scanWaitSeconds": "900"}, "scanWaitSeconds", "at most 780"),
+        ({"smokeTimeoutSeconds": "0"}, "smokeTimeoutSeconds", "at least 1"),
+        ({"hookReservedConcurrency": "0"}, "hookReservedConcurrency", "at least 1"),
     ],
 )
 def test_bad_services_config_names_the_key_and_the_fix(values, key, message):

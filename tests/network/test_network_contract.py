@@ -97,3 +97,15 @@ def test_every_key_without_a_default_is_set_by_the_example_stack():
     required = {k for k, spec in layer.config_schema().items() if "default" not in spec}
     assert required == {"environmentSuffix"}
     assert required <= set(layer.stack_config("dev"))
+
+
+@pytest.mark.parametrize(("fixture", "gateways"), [("network", 1), ("network_ha", 3)])
+def test_nat_public_ips_are_the_gateways_elastic_ips_in_zone_order(request, fixture, gateways):
+    evaluation = request.getfixturevalue(fixture)
+    eips = evaluation.all("aws:ec2/eip:Eip")
+    by_allocation = {eip.state["allocationId"]: eip.state["publicIp"] for eip in eips}
+    nat_ips = [
+        by_allocation[nat.inputs["allocationId"]] for nat in evaluation.all("aws:ec2/natGateway:NatGateway")
+    ]
+    assert len(nat_ips) == gateways
+    assert sorted(evaluation.exports["natPublicIps"]) == sorted(nat_ips)
