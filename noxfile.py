@@ -16,7 +16,18 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.error_on_missing_interpreters = True
 
 PYTHON = sys.executable  # the interpreter nox runs on: the project's .venv
-SOURCES = ["shared", "offline", "stacks", "functions", "apps", "policy", "tests", "noxfile.py", "dev.py"]
+SOURCES = [
+    "shared",
+    "offline",
+    "stacks",
+    "functions",
+    "apps",
+    "policy",
+    "release",
+    "tests",
+    "noxfile.py",
+    "dev.py",
+]
 
 
 @nox.session
@@ -67,3 +78,9 @@ def local(session: nox.Session) -> None:
 def loadtest(session: nox.Session) -> None:
     """Throughput and p50/p99 latency of POST /payments through all three services on loopback."""
     session.run(PYTHON, "-m", "apps.loadtest", *session.posargs)
+
+
+@nox.session
+def release(session: nox.Session) -> None:
+    """Release an image through CodeDeploy blue/green: `-- <stack> <service> <image> [--no-wait]`."""
+    session.run(PYTHON, "-m", "release.cli", *session.posargs)

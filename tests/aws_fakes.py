@@ -20,7 +20,7 @@ from moto import mock_aws
 from moto.codedeploy.models import codedeploy_backends
 from moto.codedeploy.responses import CodeDeployResponse
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.core.responses import EmptyResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.ecr.models import ecr_backends
 from moto.ecs.models import ecs_backends
 
@@ -28,9 +28,40 @@ REGION = "us-east-1"
 ACCOUNT = DEFAULT_ACCOUNT_ID
 
 
+# deployment id -> the ECS target's lifecycle events, as ListDeploymentTargets/GetDeploymentTarget show them
+LIFECYCLE_EVENTS: dict[str, list[dict[str, str]]] = {}
+
+
+def set_lifecycle_events(deployment_id: str, events: list[tuple[str, str]]) -> None:
+    LIFECYCLE_EVENTS[deployment_id] = [{"lifecycleEventName": n, "status": s} for n, s in events]
+
+
+def _list_deployment_targets(self: CodeDeployResponse) -> ActionResult:
+    deployment_id = self._get_param("deploymentId")
+    self.codedeploy_backend.get_deployment(deployment_id)
+    return ActionResult({"targetIds": ["ecs-target"] if deployment_id in LIFECYCLE_EVENTS else []})
+
+
+def _get_deployment_target(self: CodeDeployResponse) -> ActionResult:
+    deployment_id = self._get_param("deploymentId")
+    target = {
+        "deploymentTargetType": "ECSTarget",
+        "ecsTarget": {"lifecycleEvents": LIFECYCLE_EVENTS[deployment_id]},
+    }
+    return ActionResult({"deploymentTarget": target})
+
+
 @pytest.fixture
 def aws(monkeypatch) -> Iterator[None]:
-    """Fake credentials and moto for every AWS API in the test."""
+    """Fake credentials and moto for every AWS API in the test.
+
+    moto has no ListDeploymentTargets or GetDeploymentTarget: they answer from LIFECYCLE_EVENTS.
+    """
+    LIFECYCLE_EVENTS.clear()
+    monkeypatch.setattr(
+        CodeDeployResponse, "list_deployment_targets", _list_deployment_targets, raising=False
+    )
+    monkeypatch.setattr(CodeDeployResponse, "get_deployment_target", _get_deployment_target, raising=False)
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

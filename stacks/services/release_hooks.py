@@ -235,22 +235,7 @@ class ReleaseHooks(pulumi.ComponentResource):
 
     def _test_endpoints(self) -> pulumi.Output[str]:
         """TEST_ENDPOINTS: deployment group -> the service's test listener and smoke request."""
-        entries = []
-        for target in self._args.targets.values():
-            scheme = target.plan.protocol.lower()
-            url = pulumi.Output.concat(
-                scheme, "://", target.load_balancer_dns_name, ":", str(target.plan.test_port)
-            )
-            # The certificate names the service's domain, not the ALB's DNS name: check the chain only.
-            verify_hostname = scheme != "https"
-            entries.append(
-                pulumi.Output.all(target.deployment_group_name, url).apply(
-                    lambda pair, spec=target.spec, verify=verify_hostname: (
-                        pair[0],
-                        spec.smoke_endpoint(pair[1], verify_hostname=verify),
-                    )
-                )
-            )
+        entries = [_test_endpoint(target) for target in self._args.targets.values()]
         return pulumi.Output.all(*entries).apply(lambda pairs: json.dumps(dict(pairs), sort_keys=True))
 
     # --- who may invoke ------------------------------------------------------------------------
@@ -379,3 +364,16 @@ class ReleaseHooks(pulumi.ComponentResource):
             tags=self._tags.for_resource(list_name),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _test_endpoint(target: HookTarget) -> pulumi.Output[tuple[str, dict[str, object]]]:
+    """(deployment group, its TEST_ENDPOINTS entry) for one service."""
+    scheme = target.plan.protocol.lower()
+    url = pulumi.Output.concat(scheme, "://", target.load_balancer_dns_name, ":", str(target.plan.test_port))
+    # The certificate names the service's domain, not the ALB's DNS name: the chain is still checked.
+    verify_hostname = scheme != "https"
+
+    def entry(pair: list[str]) -> tuple[str, dict[str, object]]:
+        return pair[0], target.spec.smoke_endpoint(pair[1], verify_hostname=verify_hostname)
+
+    return pulumi.Output.all(target.deployment_group_name, url).apply(entry)

@@ -1,0 +1,1 @@
+"""`payments-release`: release a new image of one service through its CodeDeploy blue/green group."""
