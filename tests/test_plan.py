@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import pytest
@@ -9,13 +11,20 @@ import pytest
 from offline import plan
 
 
-def test_plan_prints_every_layer_and_writes_the_json(tmp_path, capsys):
-    out = tmp_path / "plan.json"
-    assert plan.main(["--out", str(out)]) == 0
-    printed = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def example_plan(tmp_path_factory) -> tuple[str, dict]:
+    """`plan` of the example stacks, run once: (what it printed, the JSON file it wrote)."""
+    out = tmp_path_factory.mktemp("plan") / "plan.json"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert plan.main(["--out", str(out)]) == 0
+    return printed.getvalue(), json.loads(out.read_text())
+
+
+def test_plan_prints_every_layer_and_writes_the_json(example_plan):
+    printed, report = example_plan
     assert "== network (payments-network/dev):" in printed
     assert "aws:ec2/subnet:Subnet" in printed
-    report = json.loads(out.read_text())
     [network] = [layer for layer in report["layers"] if layer["layer"] == "network"]
     assert network["resourceCounts"]["aws:ec2/subnet:Subnet"] == 6
     assert network["exports"]["vpcCidr"] == "10.0.0.0/16"
@@ -41,11 +50,9 @@ def test_plan_reports_every_rule_per_layer_and_flags_a_departure_from_the_brief(
     assert "[mandatory] task-size-1vcpu-2gb (brief)" in capsys.readouterr().out
 
 
-def test_plan_prints_and_writes_the_monthly_cost_from_the_price_table(tmp_path, capsys):
-    out = tmp_path / "plan.json"
-    assert plan.main(["--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    estimate = json.loads(out.read_text())["cost"]
+def test_plan_prints_and_writes_the_monthly_cost_from_the_price_table(example_plan):
+    printed, report = example_plan
+    estimate = report["cost"]
     assert estimate["region"] == "us-east-1"
     assert estimate["priceTable"] == "us-east-1.json"
     assert {line["layer"] for line in estimate["lines"]} == {"network", "platform", "services"}
