@@ -232,3 +232,10 @@ def test_codedeploy_may_invoke_the_two_hooks_and_nothing_else(services):
 
 def test_the_gates_severities_are_the_configs():
     assert SEVERITIES == SCAN_SEVERITIES
+
+
+@pytest.mark.parametrize("fixture", ["services", "services_alt"])
+def test_the_smoke_test_environment_fits_lambdas_4_kb_limit(request, fixture):
+    # Lambda refuses environment variables above 4 KB in total (keys and values).
+    variables = function(request.getfixturevalue(fixture), "smoke-test").inputs["environment"]["variables"]
+    assert sum(len(k) + len(v) for k, v in variables.items()) < 4096
