@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from release import cli
+from release.appspec import appspec
 from release.targets import Targets
 from tests.aws_fakes import (
     ACCOUNT,
@@ -185,8 +186,6 @@ def test_the_appspec_names_the_revision_container_network_strategy_and_hooks(dep
 
 
 def test_a_service_without_network_configuration_gets_none_in_the_appspec():
-    from release.appspec import appspec
-
     spec = appspec({"capacityProviderStrategy": []}, "arn:td", "api-gateway", 8080, {})
     assert "NetworkConfiguration" not in spec["Resources"][0]["TargetService"]["Properties"]
     assert "CapacityProviderStrategy" not in spec["Resources"][0]["TargetService"]["Properties"]
