@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from functions.packaging import function_archive
 from shared import naming, policies
 from shared.log_groups import encrypted_log_group
+from shared.security_rules import tcp_egress
 from shared.tags import ServiceTags
 
 FUNCTION_PACKAGE = "secret_rotation"
@@ -169,28 +170,24 @@ class SecretRotation(pulumi.ComponentResource):
         )
         in_group = pulumi.ResourceOptions(parent=group)
         https_name = args.namer.name(naming.SECURITY_GROUP_NAME, "secret-rotation", "out", "https")
-        aws.vpc.SecurityGroupEgressRule(
+        tcp_egress(
             https_name,
-            security_group_id=group.id,
-            cidr_ipv4="0.0.0.0/0",
-            ip_protocol="tcp",
-            from_port=HTTPS,
-            to_port=HTTPS,
+            group_id=group.id,
+            port=HTTPS,
+            to_cidr="0.0.0.0/0",
             description="Secrets Manager API (through the NAT gateway or an interface endpoint)",
-            tags=args.tags.for_resource(https_name),
+            tags=args.tags,
             opts=in_group,
         )
         if args.database_port is not None:
             database_name = args.namer.name(naming.SECURITY_GROUP_NAME, "secret-rotation", "out", "database")
-            aws.vpc.SecurityGroupEgressRule(
+            tcp_egress(
                 database_name,
-                security_group_id=group.id,
-                cidr_ipv4=args.vpc_cidr,
-                ip_protocol="tcp",
-                from_port=args.database_port,
-                to_port=args.database_port,
+                group_id=group.id,
+                port=args.database_port,
+                to_cidr=args.vpc_cidr,
                 description="PostgreSQL in the VPC, to change and test the rotated password",
-                tags=args.tags.for_resource(database_name),
+                tags=args.tags,
                 opts=in_group,
             )
         return group

@@ -26,6 +26,7 @@ from shared import naming, policies
 from shared.catalogue import ServiceSpec
 from shared.config.services import ReleaseConfig
 from shared.log_groups import encrypted_log_group
+from shared.security_rules import tcp_egress, tcp_ingress
 from shared.tags import ServiceTags
 from stacks.services.traffic import ListenerPlan
 
@@ -275,74 +276,61 @@ class ReleaseHooks(pulumi.ComponentResource):
             tags=tags.for_resource(group_name),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        in_group = pulumi.ResourceOptions(parent=group)
-        https_name = names.name(naming.SECURITY_GROUP_NAME, "smoke-test", "out", str(HTTPS_PORT), "aws")
-        aws.vpc.SecurityGroupEgressRule(
-            https_name,
-            security_group_id=group.id,
-            cidr_ipv4=ANYWHERE,
-            ip_protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
+        in_group, in_self = pulumi.ResourceOptions(parent=group), pulumi.ResourceOptions(parent=self)
+        tcp_egress(
+            names.name(naming.SECURITY_GROUP_NAME, "smoke-test", "out", str(HTTPS_PORT), "aws"),
+            group_id=group.id,
+            port=HTTPS_PORT,
+            to_cidr=ANYWHERE,
             description="CodeDeploy API (through the NAT gateway)",
-            tags=tags.for_resource(https_name),
+            tags=tags,
             opts=in_group,
         )
         nat_list: aws.ec2.ManagedPrefixList | None = None
         for target in args.targets.values():
             port, service = target.plan.test_port, target.spec.name
             out_name = names.name(naming.SECURITY_GROUP_NAME, "smoke-test", "out", str(port), service)
+            balancer = "internal" if target.spec.internal else "public"
+            in_name = names.name(naming.SECURITY_GROUP_NAME, "alb", balancer, "in", str(port), "smoke-test")
             if target.spec.internal:
-                aws.vpc.SecurityGroupEgressRule(
+                tcp_egress(
                     out_name,
-                    security_group_id=group.id,
-                    referenced_security_group_id=args.internal_alb_security_group_id,
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
+                    group_id=group.id,
+                    port=port,
+                    to_group=args.internal_alb_security_group_id,
                     description=f"{service}'s test listener on the internal ALB",
-                    tags=tags.for_resource(out_name),
+                    tags=tags,
                     opts=in_group,
                 )
-                in_name = names.name(
-                    naming.SECURITY_GROUP_NAME, "alb", "internal", "in", str(port), "smoke-test"
-                )
-                aws.vpc.SecurityGroupIngressRule(
+                tcp_ingress(
                     in_name,
-                    security_group_id=args.internal_alb_security_group_id,
-                    referenced_security_group_id=group.id,
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
+                    group_id=args.internal_alb_security_group_id,
+                    port=port,
+                    from_group=group.id,
                     description=f"The release smoke test calls {service}'s green tasks",
-                    tags=tags.for_resource(in_name),
-                    opts=pulumi.ResourceOptions(parent=self),
+                    tags=tags,
+                    opts=in_self,
                 )
                 continue
             # The public ALB resolves to public addresses: the call leaves through the NAT gateways.
-            aws.vpc.SecurityGroupEgressRule(
+            tcp_egress(
                 out_name,
-                security_group_id=group.id,
-                cidr_ipv4=ANYWHERE,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
+                group_id=group.id,
+                port=port,
+                to_cidr=ANYWHERE,
                 description=f"{service}'s test listener on the public ALB, through NAT",
-                tags=tags.for_resource(out_name),
+                tags=tags,
                 opts=in_group,
             )
             nat_list = nat_list or self._nat_prefix_list()
-            in_name = names.name(naming.SECURITY_GROUP_NAME, "alb", "public", "in", str(port), "smoke-test")
-            aws.vpc.SecurityGroupIngressRule(
+            tcp_ingress(
                 in_name,
-                security_group_id=args.public_alb_security_group_id,
-                prefix_list_id=nat_list.id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
+                group_id=args.public_alb_security_group_id,
+                port=port,
+                from_prefix_list=nat_list.id,
                 description=f"The release smoke test calls {service}'s green tasks, from the NAT addresses",
-                tags=tags.for_resource(in_name),
-                opts=pulumi.ResourceOptions(parent=self),
+                tags=tags,
+                opts=in_self,
             )
         return group
 

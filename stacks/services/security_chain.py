@@ -19,6 +19,7 @@ import pulumi_aws as aws
 
 from shared import naming
 from shared.catalogue import ServiceSpec
+from shared.security_rules import tcp_egress, tcp_ingress
 from shared.tags import ServiceTags
 
 HTTPS_PORT = 443
@@ -138,15 +139,16 @@ class SecurityChain(pulumi.ComponentResource):
         description: str,
         group_id: pulumi.Input[str] | None = None,
     ) -> None:
-        aws.vpc.SecurityGroupIngressRule(
+        target = group.id if group is not None else group_id
+        if target is None:
+            raise ValueError(f"{name}: give the group or its id")
+        tcp_ingress(
             name,
-            security_group_id=group.id if group is not None else group_id,
-            referenced_security_group_id=source,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
+            group_id=target,
+            port=port,
+            from_group=source,
             description=description,
-            tags=tags.for_resource(name),
+            tags=tags,
             opts=pulumi.ResourceOptions(parent=group or self),
         )
 
@@ -161,15 +163,13 @@ class SecurityChain(pulumi.ComponentResource):
         destination: pulumi.Input[str] | None = None,
         cidr: str | None = None,
     ) -> None:
-        aws.vpc.SecurityGroupEgressRule(
+        tcp_egress(
             name,
-            security_group_id=group.id,
-            referenced_security_group_id=destination,
-            cidr_ipv4=cidr,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
+            group_id=group.id,
+            port=port,
+            to_group=destination,
+            to_cidr=cidr,
             description=description,
-            tags=tags.for_resource(name),
+            tags=tags,
             opts=pulumi.ResourceOptions(parent=group),
         )
