@@ -3,6 +3,7 @@ pulumi-aws is large, and the Pulumi CLI itself expects that one virtualenv (stac
 
     nox -s lint typecheck tests     # what CI runs
     nox -s plan                     # offline plan of every layer
+    nox -s up -- dev                # a real deployment (Pulumi CLI, AWS credentials): see deploy/cli.py
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ SOURCES = [
     "apps",
     "policy",
     "release",
+    "deploy",
     "tests",
     "noxfile.py",
     "dev.py",
@@ -84,3 +86,45 @@ def loadtest(session: nox.Session) -> None:
 def release(session: nox.Session) -> None:
     """Release an image through CodeDeploy blue/green: `-- <stack> <service> <image> [--no-wait]`."""
     session.run(PYTHON, "-m", "release.cli", *session.posargs)
+
+
+# Real deployments through the Automation API; `-- <stack> [--layer L]` after the session name.
+DEPLOY_COMMANDS = {
+    "init": "Create the stacks of every layer: config from Pulumi.dev.yaml, credentials as secrets.",
+    "preview": "Preview every layer in deploy order (or --layer L): what `up` would change.",
+    "up": "Deploy network -> platform -> services (or --layer L, once its upstream stacks exist).",
+    "destroy": "Tear down services -> platform -> network (--yes; --layer L refuses a layer still in use).",
+    "outputs": "Print each layer's outputs, secrets hidden (--json for a machine-readable map).",
+}
+
+
+def _deploy_session(command: str, description: str) -> None:
+    def run(session: nox.Session) -> None:
+        session.run(PYTHON, "-m", "deploy.cli", command, *session.posargs)
+
+    run.__doc__ = description
+    nox.session(name=command)(run)
+
+
+for _command, _description in DEPLOY_COMMANDS.items():
+    _deploy_session(_command, _description)
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """Deploy all layers to a real AWS account under a throwaway suffix, check them, destroy them.
+
+    Opt-in: runs only with PAYMENTS_INTEGRATION=1, AWS credentials, the Pulumi CLI and Docker.
+    """
+    session.run(
+        PYTHON,
+        "-m",
+        "pytest",
+        "-m",
+        "integration",
+        "-rs",
+        "-p",
+        "no:xdist",
+        *session.posargs,
+        "tests/integration",
+    )

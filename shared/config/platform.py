@@ -23,6 +23,11 @@ _HOSTNAME = re.compile(
 )
 _PG_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # an unquoted PostgreSQL name
 DATABASE_TLS_MODES = ("verify-full", "require", "disable")
+DATABASE_PASSWORD_KEY = "databasePassword"
+PAYMENT_PROVIDER_API_KEY_KEY = "paymentProviderApiKey"
+FRAUD_SCORING_API_KEY_KEY = "fraudScoringApiKey"
+# Every key that holds a credential: read only with `ConfigReader.secret`, set only with `--secret`.
+CREDENTIAL_KEYS = (DATABASE_PASSWORD_KEY, PAYMENT_PROVIDER_API_KEY_KEY, FRAUD_SCORING_API_KEY_KEY)
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class DatabaseConfig:
                 "must be a DNS name or IPv4 address",
                 "pulumi config set databaseHost <endpoint>",
             )
-        password = reader.secret("databasePassword")
+        password = reader.secret(DATABASE_PASSWORD_KEY)
         if host is not None and password is None:
             raise ConfigError(
                 "databasePassword",
@@ -135,8 +140,8 @@ class PlatformConfig:
             ),
             rotation_reserved_concurrency=reader.integer("rotationReservedConcurrency", 2, minimum=1),
             database=DatabaseConfig.load(reader),
-            payment_provider_api_key=reader.secret("paymentProviderApiKey"),
-            fraud_scoring_api_key=reader.secret("fraudScoringApiKey"),
+            payment_provider_api_key=reader.secret(PAYMENT_PROVIDER_API_KEY_KEY),
+            fraud_scoring_api_key=reader.secret(FRAUD_SCORING_API_KEY_KEY),
         )
         _ = config.namespace_name  # validated now, before any resource exists
         return config

@@ -1,0 +1,1 @@
+"""Real deployments: ordered preview / up / destroy / outputs across the layers (Automation API)."""
