@@ -94,9 +94,11 @@ def _outputs(raw: Mapping[str, Any]) -> dict[str, StackOutput]:
 
 
 def _tail(error: Exception, lines: int = 3) -> str:
-    """The last lines of a CLI error: the part that says what went wrong."""
-    text = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return " | ".join(text[-lines:]) or type(error).__name__
+    """What went wrong, from a CLI error: its `error:` lines, else the last lines it printed."""
+    text = [line.strip().removeprefix("stderr:").strip() for line in str(error).splitlines()]
+    errors = [line for line in text if line.startswith("error:")]
+    kept = errors or [line for line in text if line and not line.startswith(("code:", "stdout:"))]
+    return " | ".join(kept[-lines:]) or type(error).__name__
 
 
 class AutomationStack:

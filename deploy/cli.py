@@ -23,7 +23,9 @@ from collections.abc import Callable, Sequence
 
 from deploy.backend import AutomationBackend, Backend
 from deploy.preflight import (
+    AwsIdentity,
     PreflightError,
+    check_aws,
     check_cli,
     check_login,
     check_secrets_provider,
@@ -87,6 +89,7 @@ def main(
     out: Callable[[str], None] = lambda line: print(line, flush=True),
     ask: Callable[[str], str] = input,
     interactive: bool | None = None,
+    aws_check: Callable[[str], AwsIdentity] = check_aws,
 ) -> int:
     args = parse(argv)
     chosen = backend or AutomationBackend(secrets_provider=args.secrets_provider)
@@ -100,7 +103,7 @@ def main(
         as_json = args.command == "outputs" and args.json
         # With --json, stdout carries only the JSON, so it can be piped; progress goes to stderr.
         progress = (lambda line: print(line, file=sys.stderr, flush=True)) if as_json else out
-        results = Deployer(chosen, out=progress).run(
+        results = Deployer(chosen, out=progress, aws_check=aws_check).run(
             args.command, args.stack, args.layer, remove_stacks=args.remove_stack
         )
     except (PreflightError, SetupError, UnknownLayerError) as error:

@@ -29,7 +29,7 @@ from deploy.stacks import (
     upstream_config_key,
     upstream_stacks,
 )
-from offline.layers import Layer
+from offline.layers import Layer, read_yaml
 from shared.config.common import DEFAULT_REGION
 from shared.config.network import NetworkConfig
 from shared.config.platform import PlatformConfig
@@ -104,11 +104,9 @@ def check_login(backend: Backend) -> Identity:
 
 def _config_values(layer: str, stack: str) -> tuple[dict[str, Any], set[str], str | None]:
     """Pulumi.yaml defaults overlaid with the stack file; which keys are encrypted; its secrets provider."""
-    import yaml
-
     definition = Layer(layer)
     path = definition.directory / f"Pulumi.{stack}.yaml"
-    document = yaml.safe_load(path.read_text()) or {}
+    document = read_yaml(path) or {}
     prefix = f"{definition.project}:"
     values: dict[str, Any] = dict(definition.defaults())
     secret_keys: set[str] = set()

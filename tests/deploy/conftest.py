@@ -47,7 +47,11 @@ def write_stack(repo: Path, layer: str, stack: str, **config: object) -> Path:
 
 
 def full(layer: str, stack: str = "dev") -> str:
-    project = {"network": "payments-network", "platform": "payments-platform", "services": "payments-services"}
+    project = {
+        "network": "payments-network",
+        "platform": "payments-platform",
+        "services": "payments-services",
+    }
     return f"{ORG}/{project[layer]}/{stack}"
 
 
