@@ -1,0 +1,339 @@
+"""The deployer's least-privilege policies (deploy/iam/*.json): valid IAM, every action a real one (from
+botocore's service models), every resource type the layers create covered, and every name the layers
+give inside the ARN patterns the policies scope to."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+
+import botocore.session
+import pytest
+
+from offline.layers import REPO_ROOT, evaluate_all
+
+POLICY_DIR = REPO_ROOT / "deploy" / "iam"
+MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted (IAM quotas)
+BOTOCORE_SERVICE = {"elasticloadbalancing": "elbv2", "tag": "resourcegroupstaggingapi"}
+# IAM action names that are not their API operation's name (Service Authorization Reference), mapped to
+# the operation they authorize, which must still exist. PassRole authorizes no operation of its own.
+ACTION_OPERATION = {
+    "iam:PassRole": None,
+    "lambda:InvokeFunction": "Invoke",
+    "s3:ListBucket": "ListObjectsV2",
+    "s3:GetBucketPublicAccessBlock": "GetPublicAccessBlock",
+    "s3:PutBucketPublicAccessBlock": "PutPublicAccessBlock",
+    "s3:GetEncryptionConfiguration": "GetBucketEncryption",
+    "s3:PutEncryptionConfiguration": "PutBucketEncryption",
+    "s3:GetLifecycleConfiguration": "GetBucketLifecycleConfiguration",
+    "s3:PutLifecycleConfiguration": "PutBucketLifecycleConfiguration",
+    "s3:GetBucketCORS": "GetBucketCors",
+    "s3:GetAccelerateConfiguration": "GetBucketAccelerateConfiguration",
+    "s3:GetReplicationConfiguration": "GetBucketReplication",
+    "s3:GetBucketObjectLockConfiguration": "GetObjectLockConfiguration",
+}
+# What the provider calls to create and to delete each resource type the layers declare. A new type in
+# a layer fails test_every_resource_type_is_known until its actions are here and in the policies.
+LIFECYCLE_ACTIONS = {
+    "aws:appautoscaling/policy:Policy": (
+        "application-autoscaling:PutScalingPolicy",
+        "application-autoscaling:DeleteScalingPolicy",
+    ),
+    "aws:appautoscaling/target:Target": (
+        "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:DeregisterScalableTarget",
+    ),
+    "aws:cloudwatch/logGroup:LogGroup": ("logs:CreateLogGroup", "logs:DeleteLogGroup"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"),
+    "aws:codedeploy/application:Application": (
+        "codedeploy:CreateApplication",
+        "codedeploy:DeleteApplication",
+    ),
+    "aws:codedeploy/deploymentGroup:DeploymentGroup": (
+        "codedeploy:CreateDeploymentGroup",
+        "codedeploy:DeleteDeploymentGroup",
+    ),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": (
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupEgress",
+    ),
+    "aws:ec2/eip:Eip": ("ec2:AllocateAddress", "ec2:ReleaseAddress"),
+    "aws:ec2/flowLog:FlowLog": ("ec2:CreateFlowLogs", "ec2:DeleteFlowLogs"),
+    "aws:ec2/internetGateway:InternetGateway": ("ec2:CreateInternetGateway", "ec2:DeleteInternetGateway"),
+    "aws:ec2/managedPrefixList:ManagedPrefixList": (
+        "ec2:CreateManagedPrefixList",
+        "ec2:DeleteManagedPrefixList",
+    ),
+    "aws:ec2/natGateway:NatGateway": ("ec2:CreateNatGateway", "ec2:DeleteNatGateway"),
+    "aws:ec2/route:Route": ("ec2:CreateRoute", "ec2:DeleteRoute"),
+    "aws:ec2/routeTable:RouteTable": ("ec2:CreateRouteTable", "ec2:DeleteRouteTable"),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": (
+        "ec2:AssociateRouteTable",
+        "ec2:DisassociateRouteTable",
+    ),
+    "aws:ec2/securityGroup:SecurityGroup": ("ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup"),
+    "aws:ec2/subnet:Subnet": ("ec2:CreateSubnet", "ec2:DeleteSubnet"),
+    "aws:ec2/vpc:Vpc": ("ec2:CreateVpc", "ec2:DeleteVpc"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ("ec2:CreateVpcEndpoint", "ec2:DeleteVpcEndpoints"),
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": ("ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy"),
+    "aws:ecr/repository:Repository": ("ecr:CreateRepository", "ecr:DeleteRepository"),
+    "aws:ecs/cluster:Cluster": ("ecs:CreateCluster", "ecs:DeleteCluster"),
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": (
+        "ecs:PutClusterCapacityProviders",
+        "ecs:PutClusterCapacityProviders",
+    ),
+    "aws:ecs/service:Service": ("ecs:CreateService", "ecs:DeleteService"),
+    "aws:ecs/taskDefinition:TaskDefinition": ("ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition"),
+    "aws:iam/role:Role": ("iam:CreateRole", "iam:DeleteRole"),
+    "aws:iam/rolePolicy:RolePolicy": ("iam:PutRolePolicy", "iam:DeleteRolePolicy"),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("iam:AttachRolePolicy", "iam:DetachRolePolicy"),
+    "aws:kms/alias:Alias": ("kms:CreateAlias", "kms:DeleteAlias"),
+    "aws:kms/key:Key": ("kms:CreateKey", "kms:ScheduleKeyDeletion"),
+    "aws:lambda/function:Function": ("lambda:CreateFunction", "lambda:DeleteFunction"),
+    "aws:lambda/permission:Permission": ("lambda:AddPermission", "lambda:RemovePermission"),
+    "aws:lb/listener:Listener": (
+        "elasticloadbalancing:CreateListener",
+        "elasticloadbalancing:DeleteListener",
+    ),
+    "aws:lb/loadBalancer:LoadBalancer": (
+        "elasticloadbalancing:CreateLoadBalancer",
+        "elasticloadbalancing:DeleteLoadBalancer",
+    ),
+    "aws:lb/targetGroup:TargetGroup": (
+        "elasticloadbalancing:CreateTargetGroup",
+        "elasticloadbalancing:DeleteTargetGroup",
+    ),
+    "aws:s3/bucket:Bucket": ("s3:CreateBucket", "s3:DeleteBucket"),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (
+        "s3:PutLifecycleConfiguration",
+        "s3:PutLifecycleConfiguration",
+    ),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": (
+        "s3:PutBucketOwnershipControls",
+        "s3:PutBucketOwnershipControls",
+    ),
+    "aws:s3/bucketPolicy:BucketPolicy": ("s3:PutBucketPolicy", "s3:DeleteBucketPolicy"),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketPublicAccessBlock",
+    ),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+        "s3:PutEncryptionConfiguration",
+        "s3:PutEncryptionConfiguration",
+    ),
+    "aws:secretsmanager/secret:Secret": ("secretsmanager:CreateSecret", "secretsmanager:DeleteSecret"),
+    "aws:secretsmanager/secretRotation:SecretRotation": (
+        "secretsmanager:RotateSecret",
+        "secretsmanager:CancelRotateSecret",
+    ),
+    "aws:secretsmanager/secretVersion:SecretVersion": (
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecret",
+    ),
+    "aws:servicediscovery/instance:Instance": (
+        "servicediscovery:RegisterInstance",
+        "servicediscovery:DeregisterInstance",
+    ),
+    "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": (
+        "servicediscovery:CreatePrivateDnsNamespace",
+        "servicediscovery:DeleteNamespace",
+    ),
+    "aws:servicediscovery/service:Service": (
+        "servicediscovery:CreateService",
+        "servicediscovery:DeleteService",
+    ),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (
+        "ec2:AuthorizeSecurityGroupEgress",
+        "ec2:RevokeSecurityGroupEgress",
+    ),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:RevokeSecurityGroupIngress",
+    ),
+}
+
+
+def documents() -> dict[str, dict]:
+    return {path.name: json.loads(path.read_text()) for path in sorted(POLICY_DIR.glob("*.json"))}
+
+
+def statements() -> list[dict]:
+    return [s for doc in documents().values() for s in doc["Statement"]]
+
+
+def as_list(value):
+    return [value] if isinstance(value, str) else list(value)
+
+
+def granted(action: str) -> list[dict]:
+    """The statements whose actions (wildcards included) cover `action`."""
+    return [s for s in statements() if any(fnmatch.fnmatchcase(action, a) for a in as_list(s["Action"]))]
+
+
+@pytest.fixture(scope="module")
+def layers():
+    """Both example shapes of every layer: dev, and the HA network with endpoints."""
+    return [
+        *evaluate_all().values(),
+        *evaluate_all(config={"network": {"natGateways": "perAz", "interfaceEndpoints": True}}).values(),
+    ]
+
+
+@pytest.fixture(scope="module")
+def operations() -> dict[str, set[str]]:
+    session = botocore.session.get_session()
+    prefixes = {a.split(":")[0] for s in statements() for a in as_list(s["Action"])}
+    return {p: set(session.get_service_model(BOTOCORE_SERVICE.get(p, p)).operation_names) for p in prefixes}
+
+
+def test_there_are_two_documents_each_within_the_managed_policy_size_limit():
+    sizes = {name: len(re.sub(r"\s", "", (POLICY_DIR / name).read_text())) for name in documents()}
+    assert set(sizes) == {"deployer-foundation.json", "deployer-workloads.json"}
+    assert all(size <= MANAGED_POLICY_LIMIT for size in sizes.values()), sizes
+
+
+def test_every_statement_is_an_allow_with_a_unique_sid_and_no_service_wildcard():
+    sids = [s["Sid"] for s in statements()]
+    assert len(sids) == len(set(sids))
+    for doc in documents().values():
+        assert doc["Version"] == "2012-10-17"
+    for statement in statements():
+        assert statement["Effect"] == "Allow"
+        assert set(statement) <= {"Sid", "Effect", "Action", "Resource", "Condition"}
+        for action in as_list(statement["Action"]):
+            assert action != "*"
+            assert not action.endswith(":*"), action
+            verb = action.split(":")[1]
+            # Only read-only families may be wildcards.
+            assert "*" not in verb or verb.startswith(("Describe", "Get", "List")), action
+
+
+def test_every_action_is_a_real_api_operation(operations):
+    for statement in statements():
+        for action in as_list(statement["Action"]):
+            prefix, verb = action.split(":")
+            if "*" in verb:
+                assert fnmatch.filter(operations[prefix], verb), f"{action} matches no operation"
+            elif action in ACTION_OPERATION:
+                operation = ACTION_OPERATION[action]
+                assert operation is None or operation in operations[prefix], action
+            else:
+                assert verb in operations[prefix], f"{action} is not an operation of {prefix}"
+
+
+def test_every_resource_type_is_known(layers):
+    declared = {r.type for e in layers for r in e.resources if r.type.startswith("aws:")}
+    declared.discard("pulumi:providers:aws")
+    assert declared - set(LIFECYCLE_ACTIONS) == set(), "add its create/delete actions to LIFECYCLE_ACTIONS"
+
+
+@pytest.mark.parametrize(("resource_type", "actions"), sorted(LIFECYCLE_ACTIONS.items()))
+def test_the_policies_can_create_and_delete_every_resource_type(resource_type, actions):
+    for action in actions:
+        assert granted(action), f"{resource_type} needs {action}"
+
+
+def resource_patterns(action: str) -> list[str]:
+    return [r for s in granted(action) for r in as_list(s["Resource"])]
+
+
+def arn_allowed(arn: str, action: str) -> bool:
+    return any(
+        fnmatch.fnmatchcase(arn, pattern.replace(":*:", ":123456789012:"))
+        for pattern in resource_patterns(action)
+    )
+
+
+NAMED = {
+    # type: (name input, action, ARN from name)
+    "aws:iam/role:Role": ("name", "iam:CreateRole", "arn:aws:iam::123456789012:role/{}"),
+    "aws:cloudwatch/logGroup:LogGroup": (
+        "name",
+        "logs:CreateLogGroup",
+        "arn:aws:logs:us-east-1:123456789012:log-group:{}",
+    ),
+    "aws:lambda/function:Function": (
+        "name",
+        "lambda:CreateFunction",
+        "arn:aws:lambda:us-east-1:123456789012:function:{}",
+    ),
+    "aws:secretsmanager/secret:Secret": (
+        "name",
+        "secretsmanager:CreateSecret",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:{}-AbCdEf",
+    ),
+    "aws:ecr/repository:Repository": (
+        "name",
+        "ecr:CreateRepository",
+        "arn:aws:ecr:us-east-1:123456789012:repository/{}",
+    ),
+    "aws:s3/bucket:Bucket": ("bucket", "s3:CreateBucket", "arn:aws:s3:::{}"),
+    "aws:kms/alias:Alias": ("name", "kms:CreateAlias", "arn:aws:kms:us-east-1:123456789012:{}"),
+    "aws:ecs/cluster:Cluster": ("name", "ecs:CreateCluster", "arn:aws:ecs:us-east-1:123456789012:cluster/{}"),
+    "aws:lb/loadBalancer:LoadBalancer": (
+        "name",
+        "elasticloadbalancing:CreateLoadBalancer",
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/{}/50dc6c495c0c9188",
+    ),
+}
+
+
+def test_every_name_the_layers_give_is_inside_the_policies_resource_patterns(layers):
+    checked = 0
+    for evaluation in layers:
+        for resource in evaluation.resources:
+            if resource.type not in NAMED:
+                continue
+            key, action, template = NAMED[resource.type]
+            arn = template.format(resource.inputs[key])
+            assert arn_allowed(arn, action), f"{action} on {arn} is not allowed"
+            checked += 1
+    assert checked > 30
+
+
+def test_target_groups_are_auto_named_inside_the_tg_pattern(layers):
+    groups = [r for e in layers for r in e.resources if r.type == "aws:lb/targetGroup:TargetGroup"]
+    assert groups
+    for group in groups:
+        # Pulumi auto-names from the logical name plus 8 characters (DESIGN.md section 4).
+        arn = (
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+            f"targetgroup/{group.name}abcd1234/73e2d6bc24d8a067"
+        )
+        assert arn_allowed(arn, "elasticloadbalancing:CreateTargetGroup"), arn
+
+
+def test_roles_are_passed_only_to_the_services_that_trust_them(layers):
+    (statement,) = granted("iam:PassRole")
+    allowed = set(statement["Condition"]["StringEquals"]["iam:PassedToService"])
+    trusted = set()
+    for evaluation in layers:
+        for role in evaluation.all("aws:iam/role:Role"):
+            for trust in json.loads(role.inputs["assumeRolePolicy"])["Statement"]:
+                trusted.update(as_list(trust["Principal"]["Service"]))
+    assert trusted == allowed
+
+
+def test_only_the_codedeploy_managed_policy_can_be_attached(layers):
+    (statement,) = granted("iam:AttachRolePolicy")
+    condition = statement["Condition"]["ArnEquals"]["iam:PolicyARN"]
+    attached = {
+        r.inputs["policyArn"]
+        for e in layers
+        for r in e.all("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    }
+    assert attached == {condition}
+
+
+def test_regional_statements_pin_the_deploy_region():
+    for statement in statements():
+        resources = as_list(statement["Resource"])
+        if resources == ["*"] and "iam:" not in json.dumps(statement["Action"]):
+            assert statement["Condition"]["StringEquals"]["aws:RequestedRegion"] == "us-east-1", statement[
+                "Sid"
+            ]
+        for resource in resources:
+            parts = resource.split(":")
+            if resource != "*" and parts[2] not in ("iam", "s3"):
+                assert parts[3] == "us-east-1", resource
