@@ -8,6 +8,7 @@ links between layers (an upstream must exist; a downstream with resources blocks
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -150,7 +151,7 @@ def check_stack_config(layer: str, stack: str, *, validate: bool = True) -> Stac
         )
     try:
         if validate:
-            CONFIG_LOADERS[layer](ConfigReader.from_mapping(values, secret_keys))
+            _run_loader(layer, ConfigReader.from_mapping(values, secret_keys))
     except ConfigError as error:
         raise PreflightError(f"{directory}/Pulumi.{stack}.yaml: {error} (in {directory})") from None
     return StackSettings(
@@ -160,6 +161,25 @@ def check_stack_config(layer: str, stack: str, *, validate: bool = True) -> Stac
         region=str(values.get("region") or DEFAULT_REGION),
         secrets_provider=provider,
     )
+
+
+def _run_loader(layer: str, reader: ConfigReader) -> None:
+    """Run a layer's config loader outside a Pulumi program.
+
+    Credentials become `pulumi.Output`s, which need an event loop; give them a private one and
+    settle it, so nothing leaks into the caller's loop or warns at exit.
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        CONFIG_LOADERS[layer](reader)
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+        asyncio.set_event_loop(None)
 
 
 def check_stack_configs(layers: tuple[str, ...], stack: str) -> list[StackSettings]:
