@@ -31,7 +31,7 @@ class NetworkConfig:
     nat_gateways: str  # `natGateways`, "perAz" (default, survives an AZ outage) or "single" (cheap)
     flow_log_retention_days: int  # `flowLogRetentionDays`, default 30
     flow_log_traffic_type: str  # `flowLogTrafficType`, default ALL
-    interface_endpoints: bool  # `interfaceEndpoints`, default false (see README for the cost)
+    interface_endpoints: bool  # `interfaceEndpoints`, default false (cost: stacks/network/README.md)
     kms_deletion_window_days: int  # `kmsDeletionWindowDays`, default 7 (the minimum: destroyable)
 
     @classmethod

@@ -296,7 +296,7 @@ def test_target_groups_are_auto_named_inside_the_tg_pattern(layers):
     groups = [r for e in layers for r in e.resources if r.type == "aws:lb/targetGroup:TargetGroup"]
     assert groups
     for group in groups:
-        # Pulumi auto-names from the logical name plus 8 characters (DESIGN.md section 4).
+        # Pulumi auto-names from the logical name plus 8 characters (docs/architecture.md, naming).
         arn = (
             "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
             f"targetgroup/{group.name}abcd1234/73e2d6bc24d8a067"

@@ -27,7 +27,7 @@ def test_the_example_stacks_have_no_mandatory_violation(results):
 
 def test_the_only_advisory_finding_is_the_unrotated_database_secret(results):
     advisory = [v for r in results if r.rule.enforcement == ADVISORY for v in r.violations]
-    # Rotating it needs a database to log in to (databaseHost); see the platform section of the README.
+    # Rotating it needs a database to log in to (databaseHost); see stacks/platform/README.md.
     assert advisory == ["secret-database-connection-dev: automatic rotation is not configured"]
 
 
