@@ -6,17 +6,22 @@
     python3 dev.py -- -s up -- dev    # any nox arguments after "--"
 
 It creates `.venv` (the virtualenv every `stacks/*/Pulumi.yaml` names) on first use and reinstalls the
-project whenever pyproject.toml changes. Needs only Python 3.11+.
+project whenever pyproject.toml changes. Needs only Python 3.11+. The exit code is the command's own
+(0 ok, 1 failed, 2 refused, 3 timed out); an unknown session name is refused (2) with the valid ones.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
+import re
+import signal
 import subprocess
 import sys
 import venv
 from pathlib import Path
+from types import FrameType
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -47,6 +52,73 @@ def ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
+def run_forwarding(command: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> int:
+    """Run `command`, pass SIGTERM/SIGINT/SIGHUP on to it, and return only once it has exited.
+
+    A signal that kills the child comes back as 128 + its number, as a shell would report it.
+    """
+    child = subprocess.Popen(command, cwd=cwd, env=env)
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    forwarded = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    previous = {signum: signal.signal(signum, forward) for signum in forwarded}
+    try:
+        code = child.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 128 - code if code < 0 else code
+
+
+def nox_command(*args: str) -> list[str]:
+    return [str(venv_python()), "-m", "nox", "--no-venv", "-f", str(ROOT / "noxfile.py"), *args]
+
+
+def known_sessions() -> list[str]:
+    """Every session the noxfile defines (nox's JSON listing holds only the default ones)."""
+    listing = subprocess.run(nox_command("--list"), cwd=ROOT, capture_output=True, text=True)
+    if listing.returncode != 0:
+        return []
+    found = (re.match(r"^[*-] (\S+)", line) for line in listing.stdout.splitlines())
+    return sorted({match.group(1) for match in found if match})
+
+
+def unknown_sessions(requested: list[str]) -> str | None:
+    """A one-paragraph refusal for session names nox does not know, with the closest valid ones."""
+    sessions = known_sessions()
+    if not sessions:
+        return None
+    unknown = [name for name in requested if name not in sessions]
+    if not unknown:
+        return None
+    lines = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sessions, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        lines.append(f"unknown session {name!r}{hint}")
+    lines.append("valid: " + ", ".join(sessions))
+    return "\n".join(lines)
+
+
+def requested_sessions(nox_args: list[str]) -> list[str]:
+    """The session names after -s/--session, up to the first option or `--`."""
+    names: list[str] = []
+    collecting = False
+    for arg in nox_args:
+        if arg == "--":
+            break
+        if arg in ("-s", "--session", "--sessions"):
+            collecting = True
+        elif arg.startswith("-"):
+            collecting = False
+        elif collecting:
+            names.append(arg)
+    return names
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
@@ -58,17 +130,12 @@ def main(argv: list[str]) -> int:
         nox_args = [*SHORTCUTS[argv[0]], *argv[1:]]
     else:
         nox_args = ["-s", *argv]
+    refusal = unknown_sessions(requested_sessions(nox_args))
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     env = {**os.environ, "PATH": f"{venv_python().parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    command = [
-        str(venv_python()),
-        "-m",
-        "nox",
-        "--no-venv",
-        "-f",
-        str(ROOT / "noxfile.py"),
-        *nox_args,
-    ]
-    return subprocess.run(command, cwd=ROOT, env=env).returncode
+    return run_forwarding(nox_command(*nox_args), cwd=ROOT, env=env)
 
 
 if __name__ == "__main__":
