@@ -65,6 +65,12 @@ class Layer:
         prefix = f"{self.project}:"
         return {k.removeprefix(prefix): v for k, v in raw.items()}
 
+    def known_stacks(self) -> tuple[str, ...]:
+        """The stacks with a `Pulumi.<stack>.yaml` in this layer's folder."""
+        return tuple(
+            sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in self.directory.glob("Pulumi.*.yaml"))
+        )
+
     def stack_name(self, stack: str, organization: str = DEFAULT_ORGANIZATION) -> str:
         return f"{organization}/{self.project}/{stack}"
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from shared.config.aws_limits import KMS_DELETION_WINDOW_DAYS, VPC_PREFIX_RANGE
 from shared.config.common import CommonConfig
+from shared.config.declared import refuse_unknown_keys
 from shared.config.reader import ConfigReader
 from shared.config.validators import log_retention
 from shared.errors import ConfigError
@@ -37,6 +38,7 @@ class NetworkConfig:
     @classmethod
     def load(cls, reader: ConfigReader | None = None) -> NetworkConfig:
         reader = reader or ConfigReader.from_pulumi()
+        refuse_unknown_keys("network", reader)
         common = CommonConfig.load(reader)
         vpc_cidr = reader.cidr("vpcCidr", "10.0.0.0/16")
         if vpc_cidr.prefixlen not in VPC_PREFIX_RANGE:

@@ -9,6 +9,7 @@ import pulumi
 
 from shared.config.aws_limits import KMS_DELETION_WINDOW_DAYS
 from shared.config.common import CommonConfig
+from shared.config.declared import refuse_unknown_keys
 from shared.config.reader import ConfigReader, parse_cidr
 from shared.config.validators import log_retention
 from shared.contracts import NETWORK_PROJECT, upstream_stack_name
@@ -118,6 +119,7 @@ class PlatformConfig:
     @classmethod
     def load(cls, reader: ConfigReader | None = None) -> PlatformConfig:
         reader = reader or ConfigReader.from_pulumi()
+        refuse_unknown_keys("platform", reader)
         config = cls(
             common=CommonConfig.load(reader),
             network_stack=upstream_stack_name(

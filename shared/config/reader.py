@@ -18,15 +18,19 @@ from shared.errors import ConfigError
 T = TypeVar("T")
 RawGet = Callable[[str], str | None]
 IsSecret = Callable[[str], bool]
+PresentKeys = Callable[[], Iterable[str]]
 HIDDEN = "<hidden>"  # what an error shows in place of a credential
 
 
 class ConfigReader:
     """Reads one Pulumi project's config keys as typed, validated values."""
 
-    def __init__(self, raw: RawGet, is_secret: IsSecret = lambda key: False) -> None:
+    def __init__(
+        self, raw: RawGet, is_secret: IsSecret = lambda key: False, present: PresentKeys = tuple
+    ) -> None:
         self._raw = raw
         self._is_secret = is_secret
+        self._present = present
 
     @classmethod
     def from_pulumi(cls) -> ConfigReader:
@@ -34,14 +38,22 @@ class ConfigReader:
         from pulumi.runtime.config import is_config_secret
 
         config = pulumi.Config()
-        return cls(config.get, lambda key: is_config_secret(config.full_key(key)))
+        return cls(config.get, lambda key: is_config_secret(config.full_key(key)), _project_keys)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> ConfigReader:
         """Read from a plain mapping; non-string values are encoded the way Pulumi stores them."""
         encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
         secrets = frozenset(secret_keys)
-        return cls(encoded.get, secrets.__contains__)
+        return cls(encoded.get, secrets.__contains__, encoded.keys)
+
+    def present_keys(self) -> frozenset[str]:
+        """Every key the stack sets (this project's namespace, without its prefix)."""
+        return frozenset(self._present())
+
+    def shown_value(self, key: str) -> str | None:
+        """The raw value as an error may show it: a secret is never shown."""
+        return HIDDEN if self._is_secret(key) else self.raw(key)
 
     def raw(self, key: str) -> str | None:
         value = self._raw(key)
@@ -132,6 +144,15 @@ class ConfigReader:
 
     def cidr(self, key: str, default: str) -> ipaddress.IPv4Network:
         return parse_cidr(key, self.string(key, default))
+
+
+def _project_keys() -> list[str]:
+    """The current project's keys in the program's config (`<project>:<key>` in Pulumi's settings)."""
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    prefix = f"{pulumi.get_project()}:"
+    every = {**get_config_env(), **CONFIG.get()}
+    return [key.removeprefix(prefix) for key in every if key.startswith(prefix)]
 
 
 def parse_cidr(key: str, value: str) -> ipaddress.IPv4Network:

@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 from shared import catalogue
 from shared.config.common import CommonConfig
+from shared.config.declared import refuse_unknown_keys
 from shared.config.reader import ConfigReader
 from shared.config.validators import capacity_range, fargate_size, log_retention, probe_timing, target_percent
 from shared.contracts import NETWORK_PROJECT, PLATFORM_PROJECT, upstream_stack_name
@@ -324,6 +325,7 @@ class ServicesConfig:
     @classmethod
     def load(cls, reader: ConfigReader | None = None) -> ServicesConfig:
         reader = reader or ConfigReader.from_pulumi()
+        refuse_unknown_keys("services", reader)
         catalogue.validate()
         return cls(
             common=CommonConfig.load(reader),
