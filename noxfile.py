@@ -108,6 +108,12 @@ def plan(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """Regenerate the committed docs/architecture.svg from the example plan (a test checks it)."""
+    run_command(session, "-m", "offline.diagram", *session.posargs)
+
+
+@nox.session
 def benchmark(session: nox.Session) -> None:
     """Seconds per layer evaluation, the whole plan and the test suite, next to `import pulumi_aws`."""
     run_command(session, "-m", "offline.benchmark", *session.posargs)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pulumi
 
-from offline import cost, pricing
+from offline import cost, diagram, pricing
 from offline.engine import Evaluation
 from offline.layers import LAYER_ORDER, Layer, evaluate_all
 from offline.secrets import redact
@@ -235,7 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     print(render(report))
     args.out.write_text(json.dumps(report, indent=2, default=str))
-    print(f"\nplan of {len(layers)} layer(s) in {elapsed:.2f}s written to {args.out}")
+    picture = args.out.with_suffix(".svg")
+    picture.write_text(diagram.svg_of(report))
+    print(
+        f"\nplan of {len(layers)} layer(s) in {elapsed:.2f}s written to {args.out}; the picture to {picture}"
+    )
     return 0
 
 
