@@ -109,8 +109,8 @@ def plan(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Regenerate the committed docs/architecture.svg from the example plan (a test checks it)."""
-    run_command(session, "-m", "offline.diagram", *session.posargs)
+    """Regenerate the committed generated files: Pulumi.yaml config blocks, config tables, the picture."""
+    run_command(session, "-m", "offline.docs", *session.posargs)
 
 
 @nox.session

@@ -11,9 +11,10 @@ from typing import Any
 import yaml
 
 from offline.engine import DEFAULT_ORGANIZATION, Evaluation, evaluate
+from shared.layers import LAYERS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-LAYER_ORDER = ("network", "platform", "services")
+LAYER_ORDER = LAYERS
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
 
 

@@ -1,41 +1,38 @@
-"""The config keys each layer declares, and the refusal of any other key.
+"""The refusal of any config key a layer does not declare, with the declared key it resembles.
 
-A misspelled key (`maxCapacty`) would otherwise be ignored in silence and its default used. The
-declaration is the layer's `Pulumi.yaml` `config:` block, the same file the Pulumi CLI reads, plus the
-few keys whose type that block cannot express (a map).
+The Pulumi CLI checks only the keys a project declares and passes any other one through in silence
+(`mergeConfig` and `validateStackConfigValues` in pulumi/pulumi, sdk/go/common/workspace/config.go),
+so a misspelled `maxCapacty` would leave maxCapacity at its default. The program refuses it instead,
+which covers `pulumi up`, `plan` and preflight alike.
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
-from pathlib import Path
 
-import yaml
-
+from shared.config.keys import LAYER_KEYS
 from shared.config.reader import ConfigReader
 from shared.errors import ConfigError
-
-STACKS_DIRECTORY = Path(__file__).resolve().parents[2] / "stacks"
-
-# Keys a layer reads that Pulumi.yaml cannot declare: it has no map type (pulumi/pulumi#16056).
-UNDECLARABLE_KEYS: dict[str, frozenset[str]] = {"services": frozenset({"images"})}
+from shared.layers import Layer
 
 
-@functools.cache
-def declared_keys(layer: str) -> frozenset[str]:
-    """The keys of `stacks/<layer>/Pulumi.yaml`'s `config:` block, plus the undeclarable ones."""
-    project_file = STACKS_DIRECTORY / layer / "Pulumi.yaml"
-    schema = (yaml.safe_load(project_file.read_text()) or {}).get("config") or {}
-    # Namespaced entries ("aws:region: us-east-1") set another package's value; they declare nothing.
-    own = frozenset(key for key in schema if ":" not in key)
-    return own | UNDECLARABLE_KEYS.get(layer, frozenset())
+def declared_keys(layer: Layer) -> frozenset[str]:
+    """The keys `shared/config/keys.py` declares for the layer."""
+    return frozenset(LAYER_KEYS[layer])
 
 
-def refuse_unknown_keys(layer: str, reader: ConfigReader) -> None:
+def layer_reader(layer: Layer, reader: ConfigReader) -> ConfigReader:
+    """`reader` bound to the layer's declarations, once no undeclared key is set."""
+    bound = reader.declared(LAYER_KEYS[layer])
+    refuse_unknown_keys(layer, bound)
+    return bound
+
+
+def refuse_unknown_keys(layer: Layer, reader: ConfigReader) -> None:
     """Raise a ConfigError for the first key the layer does not declare, with the closest known key."""
     known = declared_keys(layer)
     for key in sorted(reader.present_keys()):
+        # Other packages' keys (aws:region) are theirs to check; `images.api-gateway` is a path in `images`.
         if ":" in key or key.split(".", 1)[0] in known:
             continue
         close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
@@ -44,5 +41,5 @@ def refuse_unknown_keys(layer: str, reader: ConfigReader) -> None:
             key,
             reader.shown_value(key),
             f"is not a config key of the {layer} layer; {hint}",
-            f"pulumi config rm {key}, then set the intended key (stacks/{layer}/Pulumi.yaml declares them)",
+            f"pulumi config rm {key}, then set the intended key (stacks/{layer}/README.md lists them)",
         )

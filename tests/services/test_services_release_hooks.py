@@ -8,7 +8,7 @@ import pytest
 
 from functions.deploy_hooks.scan_gate import SEVERITIES
 from shared.catalogue import CATALOGUE, by_name
-from shared.config.services import SCAN_SEVERITIES
+from shared.config.keys import SCAN_SEVERITIES
 from tests.helpers import actions_of, as_list, resources_of, statements
 from tests.services.conftest import STACKS
 
