@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, get_args
 
 from shared.config.aws_limits import KMS_DELETION_WINDOW_DAYS
 from shared.layers import LAYERS, Layer
@@ -61,7 +61,8 @@ class Key:
 
 # The Fargate, CloudWatch Logs and ECS values each key is checked against live in aws_limits.py.
 ARCHITECTURES = ("X86_64", "ARM64")
-CONTAINER_INSIGHTS = ("enabled", "enhanced")  # "disabled" is not offered: the platform requires it on
+ContainerInsights = Literal["enabled", "enhanced"]  # "disabled" is not offered: the platform requires it on
+CONTAINER_INSIGHTS: tuple[ContainerInsights, ...] = get_args(ContainerInsights)
 NAT_GATEWAYS = ("perAz", "single")
 FLOW_LOG_TRAFFIC_TYPES = ("ALL", "ACCEPT", "REJECT")
 DATABASE_TLS_MODES = ("verify-full", "require", "disable")

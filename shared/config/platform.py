@@ -9,6 +9,7 @@ import pulumi
 
 from shared.config.common import CommonConfig
 from shared.config.declared import layer_reader
+from shared.config.keys import CONTAINER_INSIGHTS, ContainerInsights
 from shared.config.reader import ConfigReader, parse_cidr
 from shared.config.validators import log_retention
 from shared.contracts import NETWORK_PROJECT, upstream_stack_name
@@ -94,7 +95,7 @@ class PlatformConfig:
 
     common: CommonConfig
     network_stack: str  # `networkStack`
-    container_insights: str  # `containerInsights`
+    container_insights: ContainerInsights  # `containerInsights`
     fargate_spot_weight: int  # `fargateSpotWeight`: share of FARGATE_SPOT vs FARGATE (100)
     ecs_exec: bool  # `ecsExec`: ECS Exec with encrypted, logged sessions
     namespace_base: str  # `namespaceName`: namespace is <name>-<suffix>.<domain>
@@ -121,7 +122,7 @@ class PlatformConfig:
             network_stack=upstream_stack_name(
                 "networkStack", reader.optional_string("networkStack"), NETWORK_PROJECT
             ),
-            container_insights=reader.choice("containerInsights"),
+            container_insights=_insights(reader.choice("containerInsights")),
             fargate_spot_weight=reader.integer("fargateSpotWeight"),
             ecs_exec=reader.boolean("ecsExec"),
             namespace_base=reader.string("namespaceName"),
@@ -138,6 +139,11 @@ class PlatformConfig:
         )
         _ = config.namespace_name  # validated now, before any resource exists
         return config
+
+
+def _insights(level: str) -> ContainerInsights:
+    """The level `choice` has already checked, typed as the closed set it belongs to."""
+    return next(known for known in CONTAINER_INSIGHTS if known == level)
 
 
 def _cidrs(reader: ConfigReader) -> tuple[str, ...]:
