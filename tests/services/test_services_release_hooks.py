@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from functions.deploy_hooks.scan_gate import SEVERITIES
+from functions.release_hooks.scan_gate import SEVERITIES
 from shared.catalogue import CATALOGUE, by_name
 from shared.config.keys import SCAN_SEVERITIES
 from tests.helpers import actions_of, as_list, resources_of, statements
@@ -70,9 +70,9 @@ def test_each_hook_is_traced_reserved_and_logs_to_its_own_encrypted_group(reques
 @pytest.mark.parametrize(("purpose", "module"), [("scan-gate", "scan_gate"), ("smoke-test", "smoke_test")])
 def test_the_handler_is_in_the_archive_the_function_ships(services, purpose, module):
     hook = function(services, purpose)
-    assert hook.inputs["handler"] == f"deploy_hooks.{module}.handler"
+    assert hook.inputs["handler"] == f"release_hooks.{module}.handler"
     archive = hook.inputs["code"]
-    assert {"deploy_hooks/lifecycle.py", f"deploy_hooks/{module}.py"} <= set(archive.assets)
+    assert {"release_hooks/lifecycle.py", f"release_hooks/{module}.py"} <= set(archive.assets)
 
 
 @pytest.mark.parametrize("fixture", ["services", "services_alt"])
