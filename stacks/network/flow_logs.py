@@ -100,12 +100,13 @@ class FlowLogs(pulumi.ComponentResource):
                 },
                 {
                     # The delivery service looks its group up before writing (VPC user guide, "IAM
-                    # role for publishing flow logs to CloudWatch Logs"); a list action, so it is
-                    # scoped to the account's log groups in this region, not to one group.
+                    # role for publishing flow logs to CloudWatch Logs"). DescribeLogGroups has no
+                    # resource type (Service Authorization Reference, CloudWatch Logs): only "*"
+                    # matches it; a log-group ARN here would never be honoured.
                     "sid": "FindTheLogGroup",
                     "effect": "Allow",
                     "actions": ["logs:DescribeLogGroups"],
-                    "resources": [f"arn:{args.partition}:logs:{args.region}:{args.account_id}:log-group:*"],
+                    "resources": ["*"],
                 },
             ],
             opts=pulumi.InvokeOutputOptions(parent=self),
