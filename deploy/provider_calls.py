@@ -8,11 +8,13 @@ request context the call carries (region, kms:ViaService, iam:PassedToService, r
 
 from __future__ import annotations
 
+import fnmatch
 import functools
+import itertools
 import json
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -143,7 +145,13 @@ def provider_calls(table: Mapping[str, Row]) -> list[PlannedCall]:
     ]
 
 
-def requests(call: str, row: Row, resource: RecordedResource | None, plan: PlanIndex | None) -> list[Request]:
+def requests(
+    call: str,
+    row: Row,
+    resource: RecordedResource | None,
+    plan: PlanIndex | None,
+    each: str | None = None,
+) -> list[Request]:
     """One table call as IAM requests, one per ARN it names (IAM authorizes each resource)."""
     action, arns, context, tagged = parse_call(call)
     entry = lookup(action)
@@ -151,10 +159,10 @@ def requests(call: str, row: Row, resource: RecordedResource | None, plan: PlanI
         raise ValueError(
             f"{row.resource_type}: {action!r} is no IAM action (Service Authorization Reference)"
         )
-    values = _Values(resource, plan)
+    values = Values(resource, plan, each)
     full_context: dict[str, ContextValue] = {**_region_context()}
     for key, template in context.items():
-        full_context[key] = values.render(template) or ""
+        full_context[key] = values.render(template)
     if tagged and resource is not None and plan is not None:
         tags = plan.tags(resource)
         full_context.update({f"aws:RequestTag/{k}": v for k, v in tags.items()})
@@ -162,8 +170,7 @@ def requests(call: str, row: Row, resource: RecordedResource | None, plan: PlanI
     if entry.needs_star or arns == ["*"]:
         resources = ["*"]
     else:
-        rendered = [values.render(t) for t in (arns or row.arn.split(","))]
-        resources = [r for r in rendered if r is not None]
+        resources = [arn for template in (arns or row.arn.split(",")) for arn in values.render_all(template)]
         if not arns:
             # The row's ARNs are what the resource touches; IAM checks those of the action's types.
             resources = [r for r in resources if entry.resource_types_matching(r)] or resources
@@ -196,64 +203,177 @@ def _region_context() -> dict[str, ContextValue]:
     return {"aws:RequestedRegion": fake_aws.REGION}
 
 
-class _Values:
-    """Placeholder values for one planned resource."""
+class Values:
+    """Placeholder values for one planned resource (and, for run-time calls, one `for_each` item)."""
 
-    def __init__(self, resource: RecordedResource | None, plan: PlanIndex | None) -> None:
+    def __init__(
+        self, resource: RecordedResource | None, plan: PlanIndex | None, each: str | None = None
+    ) -> None:
         self.resource = resource
         self.plan = plan
+        self.each = each
 
-    def render(self, template: str) -> str | None:
-        """The template with its placeholders filled; None when an optional (`?`) one has no value."""
-        missing = False
+    def render(self, template: str) -> str:
+        """The template with its placeholders filled, which must give exactly one value."""
+        rendered = self.render_all(template)
+        if len(rendered) != 1:
+            raise ValueError(f"{template!r} gives {len(rendered)} values where one is needed")
+        return rendered[0]
 
-        def fill(match: re.Match[str]) -> str:
-            nonlocal missing
-            key = match.group(1)
-            optional = key.endswith("?")
-            value = self._value(key.rstrip("?"))
-            if value is None:
-                if not optional:
-                    raise KeyError(f"no value for {{{key}}} in {template!r}")
-                missing = True
-                return ""
-            return value
+    def render_all(self, template: str) -> list[str]:
+        """Every filling of the template: a list value gives one result per item; an absent optional
+        (`?`) placeholder gives none; an absent required one is an error."""
+        keys = _PLACEHOLDER.findall(template)
+        choices: list[list[str]] = []
+        for key in keys:
+            found = self.values(key.rstrip("?"))
+            if found is None:
+                if key.endswith("?"):
+                    return []
+                raise KeyError(f"no value for {{{key}}} in {template!r}")
+            choices.append(found)
+        results = []
+        for combination in itertools.product(*choices):
+            results.append(_fill(template, combination))
+        return results
 
-        rendered = _PLACEHOLDER.sub(fill, template)
-        return None if missing else rendered
-
-    def _value(self, key: str) -> str | None:
+    def values(self, key: str) -> list[str] | None:
         constants = {"partition": "aws", "region": fake_aws.REGION, "account": fake_aws.ACCOUNT_ID}
         if key in constants:
-            return constants[key]
+            return [constants[key]]
         if key.startswith("svc:"):
             service = key.removeprefix("svc:")
             region = "" if service in ("iam", "s3") else fake_aws.REGION
             account = "" if service == "s3" else fake_aws.ACCOUNT_ID
-            return f"arn:aws:{service}:{region}:{account}"
+            return [f"arn:aws:{service}:{region}:{account}"]
+        if key == "each" or key.startswith("each>"):
+            return self._hops([self.each] if self.each else None, key.split(">")[1:])
+        if key.startswith("all:"):
+            return self._all(key.removeprefix("all:"))
         resource = self.resource
         if resource is None:
             return None
+        if key in DERIVED:
+            return DERIVED[key](resource, self.plan)  # [] when the consumer names none: no call
         if key == "id":
-            return resource.id
+            return [resource.id]
         if key == "name":
-            return _physical_name(resource)
+            return [_physical_name(resource)]
         if key == "arn":
-            return _text(resource.state.get("arn"))
+            return _texts(resource.state.get("arn"))
         if key.startswith("in:"):
-            return _text(_dig(resource.inputs, key.removeprefix("in:")))
+            return _texts(_dig(resource.inputs, key.removeprefix("in:")))
         if key.startswith("st:"):
-            return _text(_dig(resource.state, key.removeprefix("st:")))
-        if key.startswith("ref:") and self.plan is not None:
+            return _texts(_dig(resource.state, key.removeprefix("st:")))
+        if key.startswith("ref:"):
             first, *hops = key.removeprefix("ref:").split(">")
-            value = _text(_dig(resource.inputs, first))
-            for hop in hops:
-                if value is None:
-                    return None
-                target = self.plan.find(value)
-                value = _text(_dig(target.inputs, hop) or _dig(target.state, hop))
-            return value
+            return self._hops(_texts(_dig(resource.inputs, first)), hops)
         raise KeyError(f"unknown placeholder {{{key}}}")
+
+    def _hops(self, start: list[str] | None, hops: list[str]) -> list[str] | None:
+        """Follow attributes from resource to resource: each value names the next resource (id or ARN)."""
+        current = start
+        for hop in hops:
+            if current is None or self.plan is None:
+                return None
+            found: list[str] = []
+            for value in current:
+                target = self.plan.find(value)
+                found.extend(_texts(_dig(target.inputs, hop)) or _texts(_dig(target.state, hop)) or [])
+            current = found or None
+        return current
+
+    def _all(self, spec: str) -> list[str] | None:
+        """`<type>[~<name glob>][><attribute>]`: every planned resource of a type, or an attribute of each."""
+        if self.plan is None:
+            return None
+        selector, _, attribute = spec.partition(">")
+        resource_type, _, glob = selector.partition("~")
+        found = []
+        for resource in self.plan.resources():
+            if resource.type != resource_type or not fnmatch.fnmatchcase(
+                _physical_name(resource), glob or "*"
+            ):
+                continue
+            value = _dig(resource.inputs, attribute) if attribute else resource.state.get("arn")
+            found.extend(_texts(value) or [])
+        return sorted(set(found)) or None
+
+
+def _fill(template: str, values: Sequence[str]) -> str:
+    """The template with its placeholders replaced, in order, by `values`."""
+    fills = iter(values)
+    return _PLACEHOLDER.sub(lambda _: next(fills), template)
+
+
+def _containers(resource: RecordedResource) -> list[dict[str, Any]]:
+    raw = resource.inputs.get("containerDefinitions") or "[]"
+    return list(json.loads(raw) if isinstance(raw, str) else raw)
+
+
+def _ecr_repositories(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
+    """The account's ECR repositories the containers' images come from (public images need no call)."""
+    registry = f"{fake_aws.ACCOUNT_ID}.dkr.ecr.{fake_aws.REGION}.amazonaws.com/"
+    repositories = set()
+    for container in _containers(resource):
+        image = str(container.get("image", ""))
+        if image.startswith(registry):
+            name = image.removeprefix(registry).split("@")[0].split(":")[0]
+            repositories.add(f"arn:aws:ecr:{fake_aws.REGION}:{fake_aws.ACCOUNT_ID}:repository/{name}")
+    return sorted(repositories)
+
+
+def _awslogs_groups(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
+    groups = {
+        f"arn:aws:logs:{fake_aws.REGION}:{fake_aws.ACCOUNT_ID}:log-group:{options['awslogs-group']}"
+        for container in _containers(resource)
+        if (options := (container.get("logConfiguration") or {}).get("options") or {}).get("awslogs-group")
+    }
+    return sorted(groups)
+
+
+def _container_secrets(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
+    return sorted(
+        {
+            _secret_arn(str(secret["valueFrom"]))
+            for c in _containers(resource)
+            for secret in c.get("secrets") or []
+        }
+    )
+
+
+def _secret_arn(value_from: str) -> str:
+    """`arn:...:secret:name-AbCdEf[:json-key:version-stage:version-id]` -> the secret's ARN."""
+    return ":".join(value_from.split(":")[:7])
+
+
+def _container_secret_keys(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
+    if plan is None:
+        return []
+    keys = {plan.find(arn).inputs.get("kmsKeyId") for arn in _container_secrets(resource, plan)}
+    return sorted(str(k) for k in keys if k)
+
+
+def _release_repositories(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
+    """The repositories of the consumer's service (same Service tag): where releases take images from."""
+    service = (resource.inputs.get("tags") or {}).get("Service")
+    if plan is None or not service:
+        return []
+    return sorted(
+        str(r.state["arn"])
+        for r in plan.resources()
+        if r.type == "aws:ecr/repository:Repository"
+        and (r.inputs.get("tags") or {}).get("Service") == service
+    )
+
+
+DERIVED: dict[str, Callable[[RecordedResource, PlanIndex | None], list[str]]] = {
+    "release_repositories": _release_repositories,
+    "ecr_repositories": _ecr_repositories,
+    "awslogs_groups": _awslogs_groups,
+    "container_secrets": _container_secrets,
+    "container_secret_keys": _container_secret_keys,
+}
 
 
 def _physical_name(resource: RecordedResource) -> str:
@@ -275,9 +395,16 @@ def _dig(data: Any, path: str) -> Any:
     return data
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
+def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _texts(value: Any) -> list[str] | None:
+    """A value as strings: a list gives its items; None or an empty list gives None."""
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return [_text(v) for v in value] or None
+    return [_text(value)]

@@ -86,17 +86,18 @@ class FlowLogs(pulumi.ComponentResource):
         write_policy = aws.iam.get_policy_document_output(
             statements=[
                 {
+                    # CreateLogStream and PutLogEvents act on log streams, DescribeLogStreams on the
+                    # group (Service Authorization Reference, CloudWatch Logs): each on its own ARN.
                     "sid": "WriteThisLogGroupOnly",
                     "effect": "Allow",
-                    "actions": [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                    "resources": [
-                        self.log_group.arn,
-                        self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*"),
-                    ],
+                    "actions": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "resources": [self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*")],
+                },
+                {
+                    "sid": "ListThisLogGroupsStreams",
+                    "effect": "Allow",
+                    "actions": ["logs:DescribeLogStreams"],
+                    "resources": [self.log_group.arn],
                 },
                 {
                     # The delivery service looks its group up before writing (VPC user guide, "IAM

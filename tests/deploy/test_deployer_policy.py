@@ -12,7 +12,7 @@ import re
 import botocore.session
 import pytest
 
-from offline.layers import REPO_ROOT, evaluate_all
+from offline.layers import REPO_ROOT
 
 POLICY_DIR = REPO_ROOT / "deploy" / "iam"
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted (IAM quotas)
@@ -56,12 +56,9 @@ def granted(action: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def layers():
-    """Both example shapes of every layer: dev, and the HA network with endpoints."""
-    return [
-        *evaluate_all().values(),
-        *evaluate_all(config={"network": {"natGateways": "perAz", "interfaceEndpoints": True}}).values(),
-    ]
+def layers(network, platform, services, network_ha, platform_alt, services_alt):
+    """Every layer in the example stacks and the alternative ones (HA network with endpoints)."""
+    return [network, platform, services, network_ha, platform_alt, services_alt]
 
 
 @pytest.fixture(scope="module")
