@@ -172,3 +172,33 @@ def test_the_call_grammar():
     row = Row("t", "s", "*", dict.fromkeys(PHASES, ()))
     with pytest.raises(ValueError, match="'ec2:CreateVpcs' is no IAM action"):
         requests("ec2:CreateVpcs", row, None, None)
+
+
+def alternatives(name: str) -> str:
+    """SAR resource types that are forms of one resource (listener/app, listener/net, ...) count once."""
+    return name.split("/")[0]
+
+
+def test_every_call_names_an_arn_of_each_resource_type_the_sar_requires(
+    network_ha, platform_alt, services_alt
+):
+    table = load_table()
+    plan = PlanIndex([network_ha, platform_alt, services_alt])
+    missing = set()
+    for resource in plan.resources():
+        row = table[resource.type]
+        for phase in PHASES:
+            for call in row.calls[phase]:
+                found = requests(call, row, resource, plan)
+                action = lookup(found[0].action) if found else None
+                if action is None or found[0].resource == "*":
+                    continue
+                covered = {
+                    alternatives(t.name) for r in found for t in action.resource_types_matching(r.resource)
+                }
+                required = {alternatives(t.name) for t in action.resource_types if t.required}
+                if required - covered:
+                    missing.add(
+                        f"{resource.type} {phase} {action.qualified}: no ARN of {sorted(required - covered)}"
+                    )
+    assert sorted(missing) == []
