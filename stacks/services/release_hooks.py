@@ -106,7 +106,7 @@ class ReleaseHooks(pulumi.ComponentResource):
                 {
                     "sid": "ReadScansOfTheseRepositories",
                     "effect": "Allow",
-                    "actions": ["ecr:DescribeImageScanFindings", "ecr:DescribeImages"],
+                    "actions": ["ecr:DescribeImageScanFindings"],
                     "resources": [t.repository_arn for t in args.targets.values()],
                 },
             ],
