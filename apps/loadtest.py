@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 
-import httpx
+import aiohttp
 
 from apps.local import LocalStack, free_port, running
 from shared.catalogue import CATALOGUE
@@ -30,16 +30,19 @@ async def drive(url: str, requests: int, concurrency: int) -> tuple[list[float],
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(requests):
         queue.put_nowait(n)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as client:
 
         async def worker() -> None:
             nonlocal failures
             while not queue.empty():
                 queue.get_nowait()
                 started = time.perf_counter()
-                answer = await client.post(url, json=PAYMENT, headers={"Idempotency-Key": uuid.uuid4().hex})
-                if answer.status_code == 201:
+                async with client.post(
+                    url, json=PAYMENT, headers={"Idempotency-Key": uuid.uuid4().hex}
+                ) as answer:
+                    await answer.read()
+                if answer.status == 201:
                     latencies.append((time.perf_counter() - started) * 1000)
                 else:
                     failures += 1

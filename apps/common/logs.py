@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
@@ -11,10 +10,14 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 REQUEST_ID_HEADER = "X-Request-Id"
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
-_STANDARD = set(vars(logging.makeLogRecord({})))
+# Record attributes that are not ours to log: the standard ones, and uvicorn's `color_message`
+# (the message again with ANSI colour codes, meant for a terminal, not for CloudWatch).
+_NOT_LOGGED = {*vars(logging.makeLogRecord({})), "color_message"}
 
 
 def request_id() -> str:
@@ -41,10 +44,12 @@ class JsonFormatter(logging.Formatter):
             "request_id": request_id(),
             "message": record.getMessage(),
         }
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
+        entry.update(
+            {k: v for k, v in vars(record).items() if k not in _NOT_LOGGED and not k.startswith("_")}
+        )
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return orjson.dumps(entry, default=str).decode()
 
 
 def configure(service: str, level: str = "INFO") -> logging.Logger:
@@ -58,5 +63,4 @@ def configure(service: str, level: str = "INFO") -> logging.Logger:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs each request once
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     return logging.getLogger(service)
