@@ -59,6 +59,12 @@ def main(argv: list[str]) -> int:
     else:
         nox_args = ["-s", *argv]
     env = {**os.environ, "PATH": f"{venv_python().parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    if argv[0] == "local":
+        # The runner takes this process's place, so a SIGTERM or SIGHUP sent to `dev.py local`
+        # reaches the runner, which stops the services (nox would die and leave them running).
+        python = str(venv_python())
+        os.chdir(ROOT)
+        os.execve(python, [python, "-m", "apps.local", *argv[1:]], env)
     command = [
         str(venv_python()),
         "-m",

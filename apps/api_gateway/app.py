@@ -20,6 +20,9 @@ from apps.common.web import Request, Response, Service, error
 REPLAYED_HEADER = "Idempotent-Replayed"  # set by payment-processor on an idempotent replay
 # What payment-processor answers that we pass on as is; anything else is a 502.
 PASSED_ON = frozenset({200, 201, 400, 422, 503, 504})
+# Longer than payment-processor's own worst case (3 attempts of 1 s against fraud-detector).
+DEFAULT_TIMEOUT_SECONDS = 5.0
+DEFAULT_RETRIES = 1
 log = logging.getLogger("api-gateway")
 
 

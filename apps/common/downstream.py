@@ -52,6 +52,12 @@ class DownstreamTimeoutError(DownstreamError):
     code = "downstream_timeout"
 
 
+def worst_case_seconds(timeout_seconds: float, retries: int) -> float:
+    """The longest `post_json` can take: every attempt times out and every backoff is its longest."""
+    backoffs = sum(BACKOFF_BASE_SECONDS * 2**attempt for attempt in range(1, retries + 1))
+    return (retries + 1) * timeout_seconds + backoffs
+
+
 @dataclass(frozen=True)
 class Answer:
     """A callee's answer, read in full: status, headers (case-insensitive) and the raw body."""

@@ -24,6 +24,8 @@ from apps.payment_processor.ledger import KeyReusedError, Ledger
 
 DECLINE_THRESHOLD_ENV = "FRAUD_DECLINE_THRESHOLD"
 REPLAYED_HEADER = "Idempotent-Replayed"
+DEFAULT_TIMEOUT_SECONDS = 1.0  # per attempt against fraud-detector
+DEFAULT_RETRIES = 2
 log = logging.getLogger("payment-processor")
 
 
