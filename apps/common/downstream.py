@@ -54,7 +54,7 @@ class DownstreamTimeoutError(DownstreamError):
 
 def worst_case_seconds(timeout_seconds: float, retries: int) -> float:
     """The longest `post_json` can take: every attempt times out and every backoff is its longest."""
-    backoffs = sum(BACKOFF_BASE_SECONDS * 2**attempt for attempt in range(1, retries + 1))
+    backoffs: float = sum(BACKOFF_BASE_SECONDS * 2.0**attempt for attempt in range(1, retries + 1))
     return (retries + 1) * timeout_seconds + backoffs
 
 
