@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
-from shared.catalogue import CATALOGUE, PORT_ENV, SERVICE_NAME_ENV, ServiceSpec
+from shared.catalogue import CATALOGUE, PORT_ENV, SERVICE_NAME_ENV, ServiceSpec, by_name
 from shared.secret_purposes import SecretPurposes
 
 # Local stand-ins for the platform's secrets, by purpose: not credentials for anything real.
@@ -113,19 +113,29 @@ class LocalStack:
             )
         # Callees first, so a caller's first request finds them up.
         for spec in reversed(CATALOGUE):
-            if spec.name in self.skip:
-                continue
-            env = {**os.environ, **service_env(spec, self.ports, self.extra_env.get(spec.name, {}))}
-            output = subprocess.DEVNULL if self.quiet else None
-            self.processes[spec.name] = subprocess.Popen(
-                [sys.executable, "-m", MODULES[spec.name]],
-                env=env,
-                stdout=output,
-                stderr=output,
-                process_group=0,  # signals reach a service only through the runner
-            )
+            if spec.name not in self.skip:
+                self._spawn(spec)
         for name in self.processes:
             self.wait_healthy(name)
+
+    def restart(self, service: str) -> None:
+        """Start `service` again after it died or was killed (the fault tests' recovery)."""
+        old = self.processes.pop(service)
+        if old.poll() is None:
+            raise RuntimeError(f"{service} is still running (pid {old.pid})")
+        self._spawn(by_name(service))
+        self.wait_healthy(service)
+
+    def _spawn(self, spec: ServiceSpec) -> None:
+        env = {**os.environ, **service_env(spec, self.ports, self.extra_env.get(spec.name, {}))}
+        output = subprocess.DEVNULL if self.quiet else None
+        self.processes[spec.name] = subprocess.Popen(
+            [sys.executable, "-m", MODULES[spec.name]],
+            env=env,
+            stdout=output,
+            stderr=output,
+            process_group=0,  # signals reach a service only through the runner
+        )
 
     def wait_healthy(self, service: str) -> None:
         spec = next(s for s in CATALOGUE if s.name == service)
