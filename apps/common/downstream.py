@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from yarl import URL
 
 from apps.common.logs import REQUEST_ID_HEADER, request_id
 
@@ -93,9 +94,17 @@ class Downstream:
     retries: int
     session: aiohttp.ClientSession
     _timeout: aiohttp.ClientTimeout = field(init=False, repr=False)
+    _urls: dict[str, URL] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
+
+    def _url(self, path: str) -> URL:
+        """Parsed once per path: aiohttp would otherwise parse the URL string on every call."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = URL(self.base_url + path)
+        return url
 
     async def post_json(
         self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
@@ -114,7 +123,7 @@ class Downstream:
                 await asyncio.sleep(random.uniform(0, BACKOFF_BASE_SECONDS * 2**attempt))
             try:
                 async with self.session.post(
-                    self.base_url + path, data=payload, headers=sent, timeout=self._timeout
+                    self._url(path), data=payload, headers=sent, timeout=self._timeout
                 ) as response:
                     answer = Answer(response.status, response.headers, await response.read())
             except TimeoutError:  # aiohttp's timeouts are asyncio.TimeoutError, which is TimeoutError

@@ -8,18 +8,17 @@ payment path crosses three services, so every microsecond spent per request is p
 2. refuses a URL over `max_url_bytes` (414) or headers over `max_header_bytes` (431);
 3. for a request with a body: refuses a content type other than JSON (415), a `Content-Length` over
    `max_body_bytes` before reading a byte of it (413), then reads the body while counting, so a
-   chunked body is refused (413) as soon as it passes the cap, and a body that does not arrive within
-   `body_timeout_seconds` is refused (408);
+   chunked body is refused (413) as soon as it passes the cap (the server, `apps.common.serve`,
+   cuts off headers or a body that arrive too slowly, with 408);
 4. routes to the handler (404, 405 otherwise), turns a `DownstreamError` into 503/504, anything
    unexpected into a logged 500; a 503 or 504 always carries `Retry-After`;
-5. logs one JSON line per request.
+5. logs one JSON line per request, with what the handler adds (`Response.log`).
 
 Every error body has the same shape: `{"error": code, "message": ..., ...details}`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,12 +29,11 @@ from typing import Any
 import orjson
 
 from apps.common.downstream import DownstreamError
-from apps.common.logs import REQUEST_ID_HEADER, bind_request_id
+from apps.common.logs import REQUEST_ID_HEADER, AccessLog, bind_request_id
 
 RETRY_AFTER_SECONDS = 1  # what a 503/504 tells the caller to wait before retrying
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 JSON_MEDIA_TYPE = "application/json"
-log = logging.getLogger("access")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,11 +58,22 @@ class RequestLimits:
     keep_alive_seconds: int = 65
 
 
+class Headers:
+    """A request's headers by lowercase name, decoded only when read (most are never read)."""
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._raw = dict(raw)  # the server gives lowercase names; a repeated header keeps its last
+
+    def get(self, name: str) -> str | None:
+        value = self._raw.get(name.encode("latin-1"))
+        return None if value is None else value.decode("latin-1")
+
+
 @dataclass(frozen=True)
 class Request:
     method: str
     path: str
-    headers: Mapping[str, str]  # lowercase names
+    headers: Headers
     body: bytes
 
 
@@ -74,6 +83,7 @@ class Response:
     body: Any  # anything orjson serializes
     headers: Mapping[str, str] = field(default_factory=dict)
     close: bool = False  # close the connection after answering (a body was left unread)
+    log: Mapping[str, Any] = field(default_factory=dict)  # added to the request's one log line
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -113,6 +123,7 @@ class Service:
         self.routes: dict[tuple[str, str], Handler] = {("GET", health_path): self._health, **routes}
         self.paths = {path for _, path in self.routes}
         self.service_log = logging.getLogger(name)
+        self.access_log = AccessLog(name)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -139,7 +150,7 @@ class Service:
         await send({"type": "lifespan.shutdown.complete"})
 
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        headers = Headers(scope["headers"])
         rid = bind_request_id(headers.get("x-request-id"))
         started = time.perf_counter()
         try:
@@ -160,17 +171,17 @@ class Service:
             response = error(500, "internal_error", "unexpected error; see the logs with this request id")
         if response is not None:
             await _send(send, response, rid)
-        log.info(
-            "request",
-            extra={
+        self.access_log.write(
+            {
                 "method": scope["method"],
                 "path": scope["path"],
                 "status": response.status if response else 499,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            },
+                **(response.log if response else {}),
+            }
         )
 
-    async def _respond(self, scope: dict[str, Any], headers: dict[str, str], receive: Any) -> Response:
+    async def _respond(self, scope: dict[str, Any], headers: Headers, receive: Any) -> Response:
         limits = self.limits
         if len(scope["raw_path"]) + len(scope["query_string"]) > limits.max_url_bytes:
             return error(414, "url_too_long", f"the URL is longer than {limits.max_url_bytes} bytes")
@@ -187,7 +198,7 @@ class Service:
             return error(404, "not_found", f"no route for {path}")
         body = b""
         if method in BODY_METHODS:
-            media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+            media_type = (headers.get("content-type") or "").partition(";")[0].strip().lower()
             if media_type != JSON_MEDIA_TYPE:
                 return error(
                     415,
@@ -198,7 +209,7 @@ class Service:
             body = await self._body(headers, receive)
         return await handler(Request(method, path, headers, body))
 
-    async def _body(self, headers: dict[str, str], receive: Any) -> bytes:
+    async def _body(self, headers: Headers, receive: Any) -> bytes:
         cap = self.limits.max_body_bytes
         too_large = error(413, "body_too_large", f"the body is larger than {cap} bytes", close=True)
         declared = headers.get("content-length")
@@ -206,28 +217,17 @@ class Service:
             raise _RefusedError(too_large)  # before reading a byte of it
         chunks: list[bytes] = []
         size = 0
-        try:
-            async with asyncio.timeout(self.limits.body_timeout_seconds):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        raise _ClientGoneError
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > cap:
-                        raise _RefusedError(too_large)
-                    chunks.append(chunk)
-                    if not message.get("more_body", False):
-                        return b"".join(chunks)
-        except TimeoutError:
-            raise _RefusedError(
-                error(
-                    408,
-                    "request_timeout",
-                    f"the body did not arrive within {self.limits.body_timeout_seconds:g} s",
-                    close=True,
-                )
-            ) from None
+        while True:  # a body that stops arriving is cut off by the server (serve.bounded_protocol)
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _ClientGoneError
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > cap:
+                raise _RefusedError(too_large)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
 
 async def _send(send: Any, response: Response, rid: str) -> None:

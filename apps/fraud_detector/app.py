@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 
 from apps.common.payments import InvalidRequestError, parse_body, payment_request
 from apps.common.settings import ServiceSettings
 from apps.common.web import Request, Response, Service, error
 from apps.fraud_detector.rules import score
-
-log = logging.getLogger("fraud-detector")
 
 
 def build(settings: ServiceSettings) -> Service:
@@ -25,10 +22,12 @@ def build(settings: ServiceSettings) -> Service:
             return error(bad.status, "invalid_request", str(bad), fields=bad.fields)
         result = score(payment)
         card_ref = hmac.new(key, payment.card_token.encode(), hashlib.sha256).hexdigest()[:16]
-        log.info(
-            "scored", extra={"score": result.value, "reasons": list(result.reasons), "card_ref": card_ref}
+        reasons = list(result.reasons)
+        return Response(
+            200,
+            {"score": result.value, "reasons": reasons},
+            log={"score": result.value, "reasons": reasons, "card_ref": card_ref},
         )
-        return Response(200, {"score": result.value, "reasons": list(result.reasons)})
 
     return Service(
         settings.spec.name,

@@ -91,11 +91,11 @@ def build(settings: ServiceSettings, threshold: int | None = None) -> Service:
             return error(
                 422, "idempotency_key_reused", f"{IDEMPOTENCY_HEADER} was already used for another payment"
             )
-        log.info("payment", extra={"status": outcome.result["status"], "replayed": outcome.replayed})
         return Response(
             200 if outcome.replayed else 201,
             outcome.result,
             {REPLAYED_HEADER: str(outcome.replayed).lower()},
+            log={"payment_status": outcome.result["status"], "replayed": outcome.replayed},
         )
 
     return Service(
