@@ -52,7 +52,8 @@ def build(settings: ServiceSettings) -> Service:
             log.error("unexpected answer", extra={"downstream_status": answer.status})
             return error(502, "bad_gateway", f"payment-processor answered {answer.status}")
         replayed = answer.headers.get(REPLAYED_HEADER)
-        return Response(answer.status, answer.json(), {REPLAYED_HEADER: replayed} if replayed else {})
+        # payment-processor's JSON is passed on as received: parsing and re-encoding it changes nothing.
+        return Response(answer.status, answer.body, {REPLAYED_HEADER: replayed} if replayed else {})
 
     return Service(
         settings.spec.name,

@@ -80,7 +80,7 @@ class Request:
 @dataclass(frozen=True)
 class Response:
     status: int
-    body: Any  # anything orjson serializes
+    body: Any  # anything orjson serializes, or bytes that already are JSON (passed on as they are)
     headers: Mapping[str, str] = field(default_factory=dict)
     close: bool = False  # close the connection after answering (a body was left unread)
     log: Mapping[str, Any] = field(default_factory=dict)  # added to the request's one log line
@@ -97,7 +97,7 @@ def error(status: int, code: str, message: str, *, close: bool = False, **detail
 
 class _RefusedError(Exception):
     def __init__(self, response: Response) -> None:
-        super().__init__(response.body["message"])
+        super().__init__(str(response.body["message"]))
         self.response = response
 
 
@@ -231,7 +231,7 @@ class Service:
 
 
 async def _send(send: Any, response: Response, rid: str) -> None:
-    payload = orjson.dumps(response.body)
+    payload = response.body if isinstance(response.body, bytes) else orjson.dumps(response.body)
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(payload)).encode()),

@@ -42,5 +42,10 @@ def test_a_service_started_locally_logs_json_only_and_listens_on_loopback():
     assert all("\x1b" not in line for line in lines)
     entries = [json.loads(line) for line in lines]
     assert not [entry for entry in entries if "color_message" in entry]
+    [access] = [entry for entry in entries if entry["message"] == "request"]  # the health checks'
+    assert access["service"] == "fraud-detector"
+    assert access["method"] == "GET"
+    assert access["status"] == 200
+    assert len(access["request_id"]) == 32
     running = [entry["message"] for entry in entries if "Uvicorn running on" in entry["message"]]
     assert running == [f"Uvicorn running on http://127.0.0.1:{stack.ports[spec.name]} (Press CTRL+C to quit)"]
