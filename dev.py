@@ -3,6 +3,7 @@
 
     python3 dev.py plan     # the offline plan of all layers (no AWS account, no Pulumi CLI)
     python3 dev.py tests    # lint, type check and the test suite
+    python3 dev.py plan --suffix qa   # a session's own arguments follow its name ("--" optional)
     python3 dev.py -- -s up -- dev    # any nox arguments after "--"
 
 It creates `.venv` (the virtualenv every `stacks/*/Pulumi.yaml` names) on first use and reinstalls the
@@ -86,9 +87,24 @@ def known_sessions() -> list[str]:
     return sorted({match.group(1) for match in found if match})
 
 
-def unknown_sessions(requested: list[str]) -> str | None:
+def split_sessions(argv: list[str], sessions: list[str]) -> tuple[list[str], list[str]]:
+    """`plan --suffix qa` -> (["plan"], ["--suffix", "qa"]); `lint typecheck` -> two sessions.
+
+    The first word is always a session (a typo is refused by name); later words are sessions only
+    while they name one; the rest, after an optional `--`, is the command's own arguments.
+    """
+    names = [argv[0]]
+    rest = argv[1:]
+    while rest and not rest[0].startswith("-") and rest[0] in [*sessions, *SHORTCUTS]:
+        names.append(rest.pop(0))
+    if rest[:1] == ["--"]:
+        rest = rest[1:]
+    return names, rest
+
+
+def unknown_sessions(requested: list[str], sessions: list[str] | None = None) -> str | None:
     """A one-paragraph refusal for session names nox does not know, with the closest valid ones."""
-    sessions = known_sessions()
+    sessions = sorted({*(known_sessions() if sessions is None else sessions), *SHORTCUTS})
     if not sessions:
         return None
     unknown = [name for name in requested if name not in sessions]
@@ -126,11 +142,13 @@ def main(argv: list[str]) -> int:
     ensure_environment()
     if argv[0] == "--":
         nox_args = argv[1:]
-    elif argv[0] in SHORTCUTS:
-        nox_args = [*SHORTCUTS[argv[0]], *argv[1:]]
+        refusal = unknown_sessions(requested_sessions(nox_args))
     else:
-        nox_args = ["-s", *argv]
-    refusal = unknown_sessions(requested_sessions(nox_args))
+        sessions = known_sessions()
+        names, posargs = split_sessions(argv, sessions)
+        refusal = unknown_sessions(names, sessions)
+        expanded = [part for name in names for part in SHORTCUTS.get(name, ["-s", name])[1:]]
+        nox_args = ["-s", *expanded, *(["--", *posargs] if posargs else [])]
     if refusal is not None:
         print(refusal, file=sys.stderr)
         return 2

@@ -54,6 +54,19 @@ def test_requested_sessions_stop_at_the_first_option_or_the_posargs():
     assert requested(["--list"]) == []
 
 
+def test_a_sessions_own_arguments_follow_its_name_with_or_without_a_double_dash():
+    split = load_dev().split_sessions
+    sessions = ["plan", "lint", "typecheck", "tests", "local", "release"]
+    assert split(["plan", "--suffix", "qa"], sessions) == (["plan"], ["--suffix", "qa"])
+    assert split(["plan", "--", "--suffix", "qa"], sessions) == (["plan"], ["--suffix", "qa"])
+    assert split(["lint", "typecheck"], sessions) == (["lint", "typecheck"], [])
+    assert split(["release", "dev", "api-gateway", "v2"], sessions) == (
+        ["release"],
+        ["dev", "api-gateway", "v2"],
+    )
+    assert split(["plna"], sessions) == (["plna"], [])
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_run_forwarding_passes_the_signal_on_and_returns_after_the_child_has_exited(tmp_path, signum):
     marker = tmp_path / "stopped"

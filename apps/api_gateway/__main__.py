@@ -1,7 +1,8 @@
-from apps.api_gateway.app import build
+from apps.api_gateway.app import DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECONDS, build
 from apps.common.serve import serve
 from apps.common.settings import ServiceSettings
 
-# Longer than payment-processor's own worst case (3 attempts of 1 s against fraud-detector).
-settings = ServiceSettings.from_env("api-gateway", default_timeout_seconds=5.0, default_retries=1)
+settings = ServiceSettings.from_env(
+    "api-gateway", default_timeout_seconds=DEFAULT_TIMEOUT_SECONDS, default_retries=DEFAULT_RETRIES
+)
 serve(build(settings), settings)

@@ -12,15 +12,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
+import orjson
+from yarl import URL
 
 from apps.common.logs import REQUEST_ID_HEADER, request_id
 
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 BACKOFF_BASE_SECONDS = 0.05
+# Connections kept open to one callee. Idle ones close after 15 s, before the callee's own 65 s
+# keep-alive timeout, so a request is never sent on a connection the callee is closing.
+MAX_CONNECTIONS = 100
+IDLE_SECONDS = 15.0
 log = logging.getLogger(__name__)
 
 
@@ -45,6 +53,37 @@ class DownstreamTimeoutError(DownstreamError):
     code = "downstream_timeout"
 
 
+def worst_case_seconds(timeout_seconds: float, retries: int) -> float:
+    """The longest `post_json` can take: every attempt times out and every backoff is its longest."""
+    backoffs: float = sum(BACKOFF_BASE_SECONDS * 2.0**attempt for attempt in range(1, retries + 1))
+    return (retries + 1) * timeout_seconds + backoffs
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A callee's answer, read in full: status, headers (case-insensitive) and the raw body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+@asynccontextmanager
+async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
+    """One pooled client per process: connections are reused across requests (keep-alive)."""
+    connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=IDLE_SECONDS)
+    async with aiohttp.ClientSession(
+        connector=connector,
+        cookie_jar=aiohttp.DummyCookieJar(),  # service-to-service calls carry no cookies
+        auto_decompress=False,
+        skip_auto_headers=("User-Agent",),
+    ) as session:
+        yield session
+
+
 @dataclass
 class Downstream:
     """One callee, by its base URL (a Cloud Map name in AWS, loopback locally)."""
@@ -53,32 +92,48 @@ class Downstream:
     base_url: str
     timeout_seconds: float
     retries: int
-    client: httpx.AsyncClient
+    session: aiohttp.ClientSession
+    _timeout: aiohttp.ClientTimeout = field(init=False, repr=False)
+    _urls: dict[str, URL] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
+
+    def _url(self, path: str) -> URL:
+        """Parsed once per path: aiohttp would otherwise parse the URL string on every call."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = URL(self.base_url + path)
+        return url
 
     async def post_json(
         self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
-    ) -> httpx.Response:
+    ) -> Answer:
         """The callee's answer, unless it stayed unavailable or slow through every attempt."""
         attempts = self.retries + 1
+        payload = orjson.dumps(body)
+        sent = {
+            **(headers or {}),
+            "Content-Type": "application/json",
+            REQUEST_ID_HEADER: request_id(),
+        }
         last: DownstreamError = DownstreamUnavailableError(self.service, "not called")
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(random.uniform(0, BACKOFF_BASE_SECONDS * 2**attempt))
             try:
-                response = await self.client.post(
-                    f"{self.base_url}{path}",
-                    json=body,
-                    headers={**(headers or {}), REQUEST_ID_HEADER: request_id()},
-                    timeout=self.timeout_seconds,
-                )
-            except httpx.TimeoutException:
+                async with self.session.post(
+                    self._url(path), data=payload, headers=sent, timeout=self._timeout
+                ) as response:
+                    answer = Answer(response.status, response.headers, await response.read())
+            except TimeoutError:  # aiohttp's timeouts are asyncio.TimeoutError, which is TimeoutError
                 last = DownstreamTimeoutError(self.service, f"no answer within {self.timeout_seconds:g}s")
-            except httpx.TransportError as error:
+            except aiohttp.ClientError as error:
                 last = DownstreamUnavailableError(self.service, f"cannot connect ({type(error).__name__})")
             else:
-                if response.status_code not in RETRYABLE_STATUSES or _reported_by_callee(response):
-                    return response
-                last = DownstreamUnavailableError(self.service, f"answered {response.status_code}")
+                if answer.status not in RETRYABLE_STATUSES or _reported_by_callee(answer):
+                    return answer
+                last = DownstreamUnavailableError(self.service, f"answered {answer.status}")
             log.warning(
                 "downstream call failed",
                 extra={
@@ -91,10 +146,10 @@ class Downstream:
         raise last
 
 
-def _reported_by_callee(response: httpx.Response) -> bool:
+def _reported_by_callee(answer: Answer) -> bool:
     """A 5xx our callee produced itself about a service further down, rather than its absence."""
     try:
-        body = response.json()
-    except ValueError:
+        body = answer.json()
+    except orjson.JSONDecodeError:
         return False
     return isinstance(body, dict) and str(body.get("error", "")).startswith("downstream_")

@@ -1,26 +1,34 @@
 """The payment request: parsed and validated once, identically in api-gateway and payment-processor.
 
-Amounts are decimal strings ("12.50"), never JSON floats, with no more decimal places than the
-currency's ISO 4217 minor unit. A card is referred to by a token, never by its number.
+An amount is a canonical decimal string: ASCII digits, no sign, exponent, underscore, whitespace or
+leading zero, and at most the currency's ISO 4217 minor unit of decimals ("12.50" or "12.5" in USD,
+"500" in JPY, never "1e3", " 12.50", "0012.50" or a JSON number). It is echoed with exactly the
+currency's decimals ("12.5" becomes "12.50"), so one amount has one spelling, and one fingerprint.
+A card is referred to by a token, never by its number.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
+
+import orjson
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_AMOUNT = Decimal("1000000")
-# ISO 4217 codes accepted, with their minor units (decimal places).
+# The ISO 4217 codes accepted, with their minor unit (decimal places) from the ISO 4217 list
+# (https://www.six-group.com/en/products-services/financial-information/data-standards.html);
+# tests/apps check every entry against the `iso4217` package's copy of that list.
 CURRENCIES: dict[str, int] = {
     "AUD": 2, "BHD": 3, "BRL": 2, "CAD": 2, "CHF": 2, "CNY": 2, "CZK": 2, "DKK": 2, "EUR": 2, "GBP": 2,
     "HKD": 2, "HUF": 2, "INR": 2, "JOD": 3, "JPY": 0, "KRW": 0, "KWD": 3, "MXN": 2, "NOK": 2, "NZD": 2,
     "OMR": 3, "PLN": 2, "SEK": 2, "SGD": 2, "TND": 3, "USD": 2, "ZAR": 2,
 }  # fmt: skip
+# [0-9] rather than \d: \d also matches other scripts' digits ("\uff11\uff12", full-width "12").
+_CANONICAL_AMOUNT = re.compile(r"(?:0|[1-9][0-9]{0,15})(?:\.([0-9]{1,16}))?")
 _TOKEN = re.compile(r"tok_[A-Za-z0-9]{16,64}")
 _CARD_NUMBER = re.compile(r"[\d -]{12,23}")
 _IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{8,255}")
@@ -42,11 +50,15 @@ class PaymentRequest:
     card_token: str
 
     def as_json(self) -> dict[str, str]:
-        return {"amount": str(self.amount), "currency": self.currency, "card_token": self.card_token}
+        return {"amount": self.canonical_amount(), "currency": self.currency, "card_token": self.card_token}
+
+    def canonical_amount(self) -> str:
+        """The amount with exactly the currency's minor-unit decimals: "12.50" USD, "500" JPY."""
+        return f"{self.amount:.{CURRENCIES[self.currency]}f}"
 
     def fingerprint(self) -> str:
         """Identifies the request's content, to tell a retry from a reuse of its idempotency key."""
-        return hashlib.sha256(json.dumps(self.as_json(), sort_keys=True).encode()).hexdigest()
+        return hashlib.sha256(orjson.dumps(self.as_json(), option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def idempotency_key(value: str | None) -> str:
@@ -63,8 +75,8 @@ def idempotency_key(value: str | None) -> str:
 
 def parse_body(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         raise InvalidRequestError(400, "the body must be JSON") from None
     if not isinstance(body, dict):
         raise InvalidRequestError(400, "the body must be a JSON object")
@@ -96,17 +108,21 @@ def _amount(value: object, places: int, problems: dict[str, str]) -> Decimal | N
     if not isinstance(value, str):
         problems["amount"] = 'must be a decimal string such as "12.50" (not a JSON number)'
         return None
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        problems["amount"] = f"must be a decimal number, got {value!r}"
+    canonical = _CANONICAL_AMOUNT.fullmatch(value)
+    if canonical is None:
+        problems["amount"] = (
+            f'must be a canonical decimal string such as "12.50", got {value[:40]!r}: ASCII digits '
+            "and an optional decimal point; no sign, exponent, spaces, underscores or leading zeros"
+        )
         return None
-    if not amount.is_finite() or amount <= 0:
+    decimals = canonical.group(1) or ""
+    amount = Decimal(value)
+    if len(decimals) > places:
+        problems["amount"] = f"has more than {places} decimal places for this currency"
+    elif amount <= 0:
         problems["amount"] = "must be greater than 0"
     elif amount > MAX_AMOUNT:
         problems["amount"] = f"must be at most {MAX_AMOUNT}"
-    elif -amount.as_tuple().exponent > places:  # type: ignore[operator]
-        problems["amount"] = f"has more than {places} decimal places for this currency"
     else:
         return amount
     return None

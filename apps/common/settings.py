@@ -6,14 +6,25 @@ at once with a clear log line. It does not fail on its first request.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from apps.common.web import RequestLimits
 from shared.catalogue import PORT_ENV, SERVICE_NAME_ENV, ServiceSpec, by_name
 
 TIMEOUT_ENV = "DOWNSTREAM_TIMEOUT_SECONDS"
 RETRIES_ENV = "DOWNSTREAM_RETRIES"
+# Loopback unless told otherwise: the images set 0.0.0.0, so only a container listens on every address.
+LISTEN_HOST_ENV = "LISTEN_HOST"
+LOCAL_LISTEN_HOST = "127.0.0.1"
+MAX_BODY_BYTES_ENV = "MAX_BODY_BYTES"
+MAX_URL_BYTES_ENV = "MAX_URL_BYTES"
+MAX_HEADER_BYTES_ENV = "MAX_HEADER_BYTES"
+HEADER_TIMEOUT_ENV = "HEADER_TIMEOUT_SECONDS"
+BODY_TIMEOUT_ENV = "BODY_TIMEOUT_SECONDS"
+KEEP_ALIVE_ENV = "KEEP_ALIVE_SECONDS"
 
 
 class SettingsError(RuntimeError):
@@ -28,6 +39,8 @@ class ServiceSettings:
     secrets: Mapping[str, str]  # env var -> value; never logged
     downstream_timeout_seconds: float
     downstream_retries: int
+    listen_host: str
+    limits: RequestLimits
 
     @classmethod
     def from_env(
@@ -53,7 +66,29 @@ class ServiceSettings:
             secrets={name: _required(env, name) for name in spec.secrets},
             downstream_timeout_seconds=_number(env, TIMEOUT_ENV, default_timeout_seconds),
             downstream_retries=_integer(env, RETRIES_ENV, default_retries),
+            listen_host=_address(env, LISTEN_HOST_ENV, LOCAL_LISTEN_HOST),
+            limits=_limits(env),
         )
+
+
+def _limits(env: Mapping[str, str]) -> RequestLimits:
+    default = RequestLimits()
+    return RequestLimits(
+        max_body_bytes=_integer(env, MAX_BODY_BYTES_ENV, default.max_body_bytes, minimum=1),
+        max_url_bytes=_integer(env, MAX_URL_BYTES_ENV, default.max_url_bytes, minimum=1),
+        max_header_bytes=_integer(env, MAX_HEADER_BYTES_ENV, default.max_header_bytes, minimum=1),
+        header_timeout_seconds=_number(env, HEADER_TIMEOUT_ENV, default.header_timeout_seconds),
+        body_timeout_seconds=_number(env, BODY_TIMEOUT_ENV, default.body_timeout_seconds),
+        keep_alive_seconds=_integer(env, KEEP_ALIVE_ENV, default.keep_alive_seconds, minimum=1),
+    )
+
+
+def _address(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name) or default
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        raise SettingsError(f"{name} must be an IP address such as 127.0.0.1, got {raw!r}") from None
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -63,7 +98,7 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _integer(env: Mapping[str, str], name: str, default: int) -> int:
+def _integer(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -71,8 +106,8 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 0:
-        raise SettingsError(f"{name} must not be negative, got {value}")
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
     return value
 
 

@@ -1,103 +1,246 @@
-"""The ASGI plumbing every service shares: request ids, access logs, JSON errors, `GET /health`."""
+"""The ASGI plumbing every service shares: bounded requests, request ids, access logs, JSON errors.
+
+A deliberately small ASGI application instead of a framework: each service has two routes, and the
+payment path crosses three services, so every microsecond spent per request is paid three times
+(docs/benchmarks.md). What it does, in order, for each HTTP request:
+
+1. binds the request id (the caller's `X-Request-Id` when well formed) and echoes it;
+2. refuses a URL over `max_url_bytes` (414) or headers over `max_header_bytes` (431);
+3. for a request with a body: refuses a content type other than JSON (415), a `Content-Length` over
+   `max_body_bytes` before reading a byte of it (413), then reads the body while counting, so a
+   chunked body is refused (413) as soon as it passes the cap (the server, `apps.common.serve`,
+   cuts off headers or a body that arrive too slowly, with 408);
+4. routes to the handler (404, 405 otherwise), turns a `DownstreamError` into 503/504, anything
+   unexpected into a logged 500; a 503 or 504 always carries `Retry-After`;
+5. logs one JSON line per request, with what the handler adds (`Response.log`).
+
+Every error body has the same shape: `{"error": code, "message": ..., ...details}`.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+import orjson
 
 from apps.common.downstream import DownstreamError
-from apps.common.logs import REQUEST_ID_HEADER, bind_request_id
+from apps.common.logs import REQUEST_ID_HEADER, AccessLog, bind_request_id
 
-log = logging.getLogger("access")
+RETRY_AFTER_SECONDS = 1  # what a 503/504 tells the caller to wait before retrying
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+JSON_MEDIA_TYPE = "application/json"
 
 
-def error(status: int, code: str, message: str, **details: Any) -> JSONResponse:
+@dataclass(frozen=True, kw_only=True)
+class RequestLimits:
+    """What one request may cost a service; each field comes from an env variable (see settings).
+
+    max_body_bytes: the largest body read, default 16 KiB (a payment is about 100 bytes).
+    max_url_bytes: the longest path plus query string, default 2 KiB.
+    max_header_bytes: the sum of all header names and values, default 16 KiB.
+    header_timeout_seconds: from a connection's (or a request's) first byte to its last header
+        line, default 10 s; the connection is closed after it.
+    body_timeout_seconds: from the last header line to the body's last byte, default 10 s (408).
+    keep_alive_seconds: how long an idle connection stays open, default 65 s: longer than the
+        ALB's 60 s idle timeout, so the ALB, not the task, closes idle connections.
+    """
+
+    max_body_bytes: int = 16_384
+    max_url_bytes: int = 2_048
+    max_header_bytes: int = 16_384
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 10.0
+    keep_alive_seconds: int = 65
+
+
+class Headers:
+    """A request's headers by lowercase name, decoded only when read (most are never read)."""
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._raw = dict(raw)  # the server gives lowercase names; a repeated header keeps its last
+
+    def get(self, name: str) -> str | None:
+        value = self._raw.get(name.encode("latin-1"))
+        return None if value is None else value.decode("latin-1")
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: Headers
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: Any  # anything orjson serializes, or bytes that already are JSON (passed on as they are)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    close: bool = False  # close the connection after answering (a body was left unread)
+    log: Mapping[str, Any] = field(default_factory=dict)  # added to the request's one log line
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+Lifespan = Callable[[], AbstractAsyncContextManager[None]]
+
+
+def error(status: int, code: str, message: str, *, close: bool = False, **details: Any) -> Response:
     """Every error body has the same shape: {"error": code, "message": ..., ...details}."""
-    return JSONResponse({"error": code, "message": message, **details}, status_code=status)
+    return Response(status, {"error": code, "message": message, **details}, close=close)
 
 
-class RequestContext:
-    """Pure ASGI middleware: binds the request id, echoes it, and logs one line per request."""
+class _RefusedError(Exception):
+    def __init__(self, response: Response) -> None:
+        super().__init__(str(response.body["message"]))
+        self.response = response
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        rid = bind_request_id(headers.get(REQUEST_ID_HEADER.lower()))
-        started = time.perf_counter()
-        status = 500
+class _ClientGoneError(Exception):
+    """The client disconnected before sending its whole body: there is no one to answer."""
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (REQUEST_ID_HEADER.lower().encode(), rid.encode()),
-                ]
-            await send(message)
 
+class Service:
+    """An ASGI application: `routes` maps (method, path) to a handler; `lifespan` opens clients."""
+
+    def __init__(
+        self,
+        name: str,
+        routes: Mapping[tuple[str, str], Handler],
+        *,
+        limits: RequestLimits,
+        health_path: str = "/health",
+        lifespan: Lifespan | None = None,
+    ) -> None:
+        self.name = name
+        self.limits = limits
+        self.lifespan = lifespan
+        self.routes: dict[tuple[str, str], Handler] = {("GET", health_path): self._health, **routes}
+        self.paths = {path for _, path in self.routes}
+        self.service_log = logging.getLogger(name)
+        self.access_log = AccessLog(name)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _health(self, request: Request) -> Response:
+        return Response(200, {"status": "ok", "service": self.name})
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        await receive()  # lifespan.startup
+        resources = AsyncExitStack()
         try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            log.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
+            if self.lifespan is not None:
+                await resources.enter_async_context(self.lifespan())
+        except Exception as failed:
+            self.service_log.exception("startup failed")
+            await send({"type": "lifespan.startup.failed", "message": str(failed)})
+            return
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # lifespan.shutdown
+        await resources.aclose()
+        await send({"type": "lifespan.shutdown.complete"})
+
+    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = Headers(scope["headers"])
+        rid = bind_request_id(headers.get("x-request-id"))
+        started = time.perf_counter()
+        try:
+            response = await self._respond(scope, headers, receive)
+        except _RefusedError as refused:
+            response = refused.response
+        except _ClientGoneError:
+            response = None
+        except DownstreamError as failed:
+            response = error(
+                failed.status,
+                failed.code,
+                f"{failed.service} did not answer: {failed.detail}",
+                downstream=failed.service,
             )
-
-
-def create_app(
-    service: str,
-    routes: Sequence[BaseRoute],
-    lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
-    health_path: str = "/health",
-) -> ASGIApp:
-    """A Starlette app with the service's routes plus a cheap health check with no downstream calls."""
-
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "service": service})
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return error(exc.status_code, "http_error", str(exc.detail))
-
-    async def downstream_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, DownstreamError)
-        return error(
-            exc.status, exc.code, f"{exc.service} did not answer: {exc.detail}", downstream=exc.service
+        except Exception:
+            self.service_log.exception("unhandled error")
+            response = error(500, "internal_error", "unexpected error; see the logs with this request id")
+        if response is not None:
+            await _send(send, response, rid)
+        self.access_log.write(
+            {
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": response.status if response else 499,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                **(response.log if response else {}),
+            }
         )
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        logging.getLogger(service).exception("unhandled error")
-        return error(500, "internal_error", "unexpected error; see the logs with this request id")
+    async def _respond(self, scope: dict[str, Any], headers: Headers, receive: Any) -> Response:
+        limits = self.limits
+        if len(scope["raw_path"]) + len(scope["query_string"]) > limits.max_url_bytes:
+            return error(414, "url_too_long", f"the URL is longer than {limits.max_url_bytes} bytes")
+        if sum(len(name) + len(value) for name, value in scope["headers"]) > limits.max_header_bytes:
+            return error(
+                431, "headers_too_large", f"the headers are larger than {limits.max_header_bytes} bytes"
+            )
+        method, path = scope["method"], scope["path"]
+        handler = self.routes.get((method, path))
+        if handler is None:
+            if path in self.paths:
+                allowed = ", ".join(sorted(m for m, p in self.routes if p == path))
+                return error(405, "method_not_allowed", f"{path} accepts {allowed}")
+            return error(404, "not_found", f"no route for {path}")
+        body = b""
+        if method in BODY_METHODS:
+            media_type = (headers.get("content-type") or "").partition(";")[0].strip().lower()
+            if media_type != JSON_MEDIA_TYPE:
+                return error(
+                    415,
+                    "unsupported_media_type",
+                    f"the body must be sent as Content-Type: {JSON_MEDIA_TYPE}",
+                    close=True,
+                )
+            body = await self._body(headers, receive)
+        return await handler(Request(method, path, headers, body))
 
-    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
-        HTTPException: http_error,
-        DownstreamError: downstream_error,
-        Exception: unexpected,
-    }
-    app = Starlette(
-        routes=[Route(health_path, health, methods=["GET"]), *routes],
-        exception_handlers=handlers,
-        lifespan=lifespan,
-    )
-    return RequestContext(app)
+    async def _body(self, headers: Headers, receive: Any) -> bytes:
+        cap = self.limits.max_body_bytes
+        too_large = error(413, "body_too_large", f"the body is larger than {cap} bytes", close=True)
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            raise _RefusedError(too_large)  # before reading a byte of it
+        chunks: list[bytes] = []
+        size = 0
+        while True:  # a body that stops arriving is cut off by the server (serve.bounded_protocol)
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _ClientGoneError
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > cap:
+                raise _RefusedError(too_large)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+async def _send(send: Any, response: Response, rid: str) -> None:
+    payload = response.body if isinstance(response.body, bytes) else orjson.dumps(response.body)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        (REQUEST_ID_HEADER.lower().encode(), rid.encode()),
+    ]
+    headers.extend((name.lower().encode(), value.encode()) for name, value in response.headers.items())
+    if response.status in (503, 504) and "retry-after" not in {n.lower() for n in response.headers}:
+        headers.append((b"retry-after", str(RETRY_AFTER_SECONDS).encode()))
+    if response.close:
+        headers.append((b"connection", b"close"))  # uvicorn then closes instead of reading on
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

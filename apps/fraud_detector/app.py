@@ -4,39 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
-
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from starlette.types import ASGIApp
 
 from apps.common.payments import InvalidRequestError, parse_body, payment_request
 from apps.common.settings import ServiceSettings
-from apps.common.web import create_app, error
+from apps.common.web import Request, Response, Service, error
 from apps.fraud_detector.rules import score
 
-log = logging.getLogger("fraud-detector")
 
-
-def build(settings: ServiceSettings) -> ASGIApp:
+def build(settings: ServiceSettings) -> Service:
     # The scoring key keys a fingerprint of the token, so logs can correlate cards without holding them.
     key = settings.secrets["FRAUD_SCORING_API_KEY"].encode()
 
     async def score_payment(request: Request) -> Response:
         try:
-            payment = payment_request(parse_body(await request.body()))
+            payment = payment_request(parse_body(request.body))
         except InvalidRequestError as bad:
             return error(bad.status, "invalid_request", str(bad), fields=bad.fields)
         result = score(payment)
         card_ref = hmac.new(key, payment.card_token.encode(), hashlib.sha256).hexdigest()[:16]
-        log.info(
-            "scored", extra={"score": result.value, "reasons": list(result.reasons), "card_ref": card_ref}
+        reasons = list(result.reasons)
+        return Response(
+            200,
+            {"score": result.value, "reasons": reasons},
+            log={"score": result.value, "reasons": reasons, "card_ref": card_ref},
         )
-        return JSONResponse({"score": result.value, "reasons": list(result.reasons)})
 
-    return create_app(
+    return Service(
         settings.spec.name,
-        [Route("/score", score_payment, methods=["POST"])],
+        {("POST", "/score"): score_payment},
+        limits=settings.limits,
         health_path=settings.spec.health_path,
     )

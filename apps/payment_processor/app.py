@@ -10,14 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from starlette.types import ASGIApp
-
-from apps.common.downstream import Downstream, DownstreamUnavailableError
+from apps.common.downstream import Downstream, DownstreamUnavailableError, http_session
 from apps.common.payments import (
     IDEMPOTENCY_HEADER,
     InvalidRequestError,
@@ -26,11 +19,13 @@ from apps.common.payments import (
     payment_request,
 )
 from apps.common.settings import ServiceSettings, SettingsError
-from apps.common.web import create_app, error
+from apps.common.web import Request, Response, Service, error
 from apps.payment_processor.ledger import KeyReusedError, Ledger
 
 DECLINE_THRESHOLD_ENV = "FRAUD_DECLINE_THRESHOLD"
 REPLAYED_HEADER = "Idempotent-Replayed"
+DEFAULT_TIMEOUT_SECONDS = 1.0  # per attempt against fraud-detector
+DEFAULT_RETRIES = 2
 log = logging.getLogger("payment-processor")
 
 
@@ -50,36 +45,36 @@ def database_host(settings: ServiceSettings) -> str:
         raise SettingsError("DATABASE_CONNECTION must be the platform's JSON connection secret") from None
 
 
-def build(settings: ServiceSettings, threshold: int | None = None) -> ASGIApp:
+def build(settings: ServiceSettings, threshold: int | None = None) -> Service:
     threshold = decline_threshold() if threshold is None else threshold
     host = database_host(settings)
     ledger = Ledger()
     state: dict[str, Downstream] = {}
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with httpx.AsyncClient() as client:
+    async def lifespan() -> AsyncIterator[None]:
+        async with http_session() as session:
             state["fraud"] = Downstream(
                 "fraud-detector",
                 settings.downstream_urls["fraud-detector"],
                 settings.downstream_timeout_seconds,
                 settings.downstream_retries,
-                client,
+                session,
             )
             log.info("ready", extra={"database_host": host, "decline_threshold": threshold})
             yield
 
     async def create_payment(request: Request) -> Response:
         try:
-            key = idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
-            payment = payment_request(parse_body(await request.body()))
+            key = idempotency_key(request.headers.get(IDEMPOTENCY_HEADER.lower()))
+            payment = payment_request(parse_body(request.body))
         except InvalidRequestError as bad:
             return error(bad.status, "invalid_request", str(bad), fields=bad.fields)
 
         async def process() -> dict[str, Any]:
             answer = await state["fraud"].post_json("/score", payment.as_json())
-            if answer.status_code != 200:
-                raise DownstreamUnavailableError("fraud-detector", f"answered {answer.status_code}")
+            if answer.status != 200:
+                raise DownstreamUnavailableError("fraud-detector", f"answered {answer.status}")
             risk = answer.json()
             approved = int(risk["score"]) < threshold
             return {
@@ -96,16 +91,17 @@ def build(settings: ServiceSettings, threshold: int | None = None) -> ASGIApp:
             return error(
                 422, "idempotency_key_reused", f"{IDEMPOTENCY_HEADER} was already used for another payment"
             )
-        log.info("payment", extra={"status": outcome.result["status"], "replayed": outcome.replayed})
-        return JSONResponse(
+        return Response(
+            200 if outcome.replayed else 201,
             outcome.result,
-            status_code=200 if outcome.replayed else 201,
-            headers={REPLAYED_HEADER: str(outcome.replayed).lower()},
+            {REPLAYED_HEADER: str(outcome.replayed).lower()},
+            log={"payment_status": outcome.result["status"], "replayed": outcome.replayed},
         )
 
-    return create_app(
+    return Service(
         settings.spec.name,
-        [Route("/payments", create_payment, methods=["POST"])],
-        lifespan=lifespan,
+        {("POST", "/payments"): create_payment},
+        limits=settings.limits,
         health_path=settings.spec.health_path,
+        lifespan=lifespan,
     )

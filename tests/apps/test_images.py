@@ -94,3 +94,9 @@ def test_image_requirements_pin_the_apps_extra_exactly():
         assert requirement.name in pinned
         assert requirement.specifier.contains(pinned[requirement.name]), requirement
         assert installed(requirement.name) == pinned[requirement.name]  # tests run what images ship
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_only_the_image_listens_on_every_address(spec):
+    settings = " ".join(args for keyword, args in instructions(dockerfile(spec)) if keyword == "ENV")
+    assert "LISTEN_HOST=0.0.0.0" in settings.split()

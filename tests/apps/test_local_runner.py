@@ -1,23 +1,56 @@
-"""`payments-local` prints the gateway URL and stops all three services on Ctrl-C."""
+"""`dev.py local` and `payments-local`: signals stop every service; a port in use is refused."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
-from apps.local import free_port
+import pytest
+
+from apps.local import LocalStack, default_ports, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_ctrl_c_stops_every_service_and_exits_zero():
-    base = free_port()
+def base_port() -> int:
+    """A base port whose three ports are free (a free port's neighbours usually are)."""
+    for _ in range(20):
+        base = free_port()
+        if base + 2 < 65536 and all(_free(base + n) for n in range(3)):
+            return base
+    raise AssertionError("no three free consecutive ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+def start(command: list[str], base: int) -> subprocess.Popen[str]:
     runner = subprocess.Popen(
-        [sys.executable, "-m", "apps.local", "--base-port", str(base)],
+        [*command, "--base-port", str(base)],
+        cwd=ROOT,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # its own process group, like a terminal's foreground job
     )
@@ -26,17 +59,61 @@ def test_ctrl_c_stops_every_service_and_exits_zero():
     for line in runner.stdout:
         if line.startswith("api-gateway: "):
             assert line.split()[1] == f"http://127.0.0.1:{base}"
-            break
+            return runner
         assert time.monotonic() < deadline
-    with urllib.request.urlopen(f"http://127.0.0.1:{base}/health", timeout=5) as answer:
-        assert answer.status == 200
-    os.killpg(runner.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground group
-    rest, _ = runner.communicate(timeout=30)
-    assert runner.returncode == 0
-    assert "stopping..." in rest
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{base}/health", timeout=2)
-    except OSError:
-        pass  # nothing listens any more
+    raise AssertionError(f"the runner exited with {runner.wait()} before printing the gateway URL")
+
+
+RUNNER = [sys.executable, "-m", "apps.local"]
+DEV_LOCAL = [sys.executable, str(ROOT / "dev.py"), "local"]
+
+
+@pytest.mark.parametrize(
+    ("command", "signum", "whole_group"),
+    [
+        pytest.param(RUNNER, signal.SIGINT, True, id="ctrl-c-to-the-terminal-group"),
+        pytest.param(DEV_LOCAL, signal.SIGTERM, False, id="sigterm-to-dev.py-local"),
+        pytest.param(RUNNER, signal.SIGHUP, False, id="sighup-to-the-runner"),
+    ],
+)
+def test_a_stop_signal_stops_every_service_before_the_runner_exits_zero(command, signum, whole_group):
+    base = base_port()
+    runner = start(command, base)
+    assert answers(base)
+    if whole_group:
+        os.killpg(runner.pid, signum)  # what Ctrl-C sends: the whole foreground group
     else:
-        raise AssertionError("api-gateway still answers after Ctrl-C")
+        runner.send_signal(signum)
+    rest, _ = runner.communicate(timeout=40)
+    assert runner.returncode == 0, rest
+    assert "stopping..." in rest
+    for port in default_ports(base).values():
+        assert _free(port), f"port {port} is still taken after the runner exited"
+
+
+def test_a_port_in_use_is_refused_with_exit_2_naming_base_port():
+    base = base_port()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", base + 1))
+        squatter.listen()
+        done = subprocess.run(
+            [*RUNNER, "--base-port", str(base)], cwd=ROOT, capture_output=True, text=True, timeout=30
+        )
+    assert done.returncode == 2
+    assert "--base-port" in done.stderr
+    assert str(base + 1) in done.stderr
+    assert "api-gateway: " not in done.stdout  # no banner: nothing was started
+    assert not answers(base)
+
+
+def test_the_stack_refuses_ports_in_use_before_starting_anything():
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        stack = LocalStack(
+            {"api-gateway": taken, "payment-processor": free_port(), "fraud-detector": free_port()}
+        )
+        with pytest.raises(RuntimeError, match="--base-port"):
+            stack.start()
+    assert stack.processes == {}

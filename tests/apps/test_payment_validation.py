@@ -18,10 +18,11 @@ GOOD = {"amount": "12.50", "currency": "USD", "card_token": "tok_424242424242424
     [
         ({"amount": None}, "amount", "decimal string"),
         ({"amount": 12.5}, "amount", "not a JSON number"),
-        ({"amount": "twelve"}, "amount", "must be a decimal number"),
+        ({"amount": "twelve"}, "amount", "canonical decimal string"),
         ({"amount": "0"}, "amount", "greater than 0"),
-        ({"amount": "-5.00"}, "amount", "greater than 0"),
-        ({"amount": "NaN"}, "amount", "greater than 0"),
+        ({"amount": "0.00"}, "amount", "greater than 0"),
+        ({"amount": "-5.00"}, "amount", "no sign"),
+        ({"amount": "NaN"}, "amount", "canonical decimal string"),
         ({"amount": "1.234"}, "amount", "more than 2 decimal places"),
         ({"amount": "1000000.01"}, "amount", "at most 1000000"),
         ({"currency": None}, "currency", "ISO 4217"),
@@ -75,3 +76,51 @@ def test_every_problem_is_reported_at_once():
     with pytest.raises(InvalidRequestError) as caught:
         payment_request({"amount": "-1", "currency": "ABC", "card_token": "x"})
     assert set(caught.value.fields) == {"amount", "currency", "card_token"}
+
+
+# Amounts today's main approved (and echoed as "1E+3"), or, for "012.50", replayed as "12.50".
+NOT_CANONICAL = [
+    "1e3",
+    "1E2",
+    "1_000",
+    " 12.50",
+    "12.50 ",
+    "0012.50",
+    "012.50",
+    "\uff11\uff12.\uff15\uff10",
+    "+12.50",
+    "12.",
+    ".5",
+]
+
+
+@pytest.mark.parametrize("amount", NOT_CANONICAL)
+def test_a_non_canonical_amount_is_a_422_naming_the_amount(stack, amount):
+    answer = post(
+        f"{stack.url('api-gateway')}/payments",
+        {**GOOD, "amount": amount},
+        {"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert answer.status == 422
+    assert set(answer.body["fields"]) == {"amount"}
+    assert "canonical decimal string" in answer.body["fields"]["amount"]
+
+
+def test_a_leading_zero_does_not_replay_the_payment_of_the_same_key(stack):
+    key = uuid.uuid4().hex
+    first = post(f"{stack.url('api-gateway')}/payments", GOOD, {"Idempotency-Key": key})
+    assert first.status == 201
+    again = post(
+        f"{stack.url('api-gateway')}/payments", {**GOOD, "amount": "012.50"}, {"Idempotency-Key": key}
+    )
+    assert again.status == 422
+
+
+def test_the_amount_is_echoed_with_the_currency_minor_unit(stack):
+    answer = post(
+        f"{stack.url('api-gateway')}/payments",
+        {**GOOD, "amount": "12.5"},
+        {"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert answer.status == 201
+    assert answer.body["amount"] == "12.50"

@@ -88,3 +88,26 @@ def test_the_app_started_with_the_task_env_passes_the_task_health_check(services
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_stopping_task_drains_before_sigkill_and_after_the_target_group_drained(services):
+    """ECS deregisters the target, waits for the target group's drain, sends SIGTERM, then SIGKILL
+    after stopTimeout. The service's own drain must fit between SIGTERM and SIGKILL, and cover the
+    longest request it can be serving (every downstream attempt timing out)."""
+    from apps.api_gateway.app import DEFAULT_RETRIES as GATEWAY_RETRIES
+    from apps.api_gateway.app import DEFAULT_TIMEOUT_SECONDS as GATEWAY_TIMEOUT
+    from apps.common.downstream import worst_case_seconds
+    from apps.common.serve import GRACEFUL_SHUTDOWN_SECONDS
+    from apps.payment_processor.app import DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECONDS
+
+    processor_worst = worst_case_seconds(DEFAULT_TIMEOUT_SECONDS, DEFAULT_RETRIES)
+    assert processor_worst < GATEWAY_TIMEOUT  # the gateway outwaits the processor's own retries
+    longest_request = worst_case_seconds(GATEWAY_TIMEOUT, GATEWAY_RETRIES)
+    assert longest_request < GRACEFUL_SHUTDOWN_SECONDS
+    for spec in CATALOGUE:
+        assert container(services, spec)["stopTimeout"] > GRACEFUL_SHUTDOWN_SECONDS
+    groups = services.all("aws:lb/targetGroup:TargetGroup")
+    assert groups
+    for group in groups:
+        # Slow enough for an in-flight payment to finish at the ALB before ECS sends SIGTERM.
+        assert longest_request <= group.inputs["deregistrationDelay"] <= 300
