@@ -140,6 +140,13 @@ class BlueGreenTraffic(pulumi.ComponentResource):
                 aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self.blue.arn)
             ],
             tags=args.tags.for_resource(name),
-            # CodeDeploy switches the forward target between blue and green on every release.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=CODEDEPLOY_OWNS),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # CodeDeploy switches the forward target between blue and green on every release.
+                ignore_changes=CODEDEPLOY_OWNS,
+                # After an odd number of releases the listener forwards to green: it must go before
+                # either group, or DeleteTargetGroup fails with ResourceInUse (the AWS provider retries
+                # that for 2 minutes only: terraform-provider-aws, internal/service/elbv2/target_group.go).
+                depends_on=[self.blue, self.green],
+            ),
         )

@@ -1,0 +1,138 @@
+"""The services layer as it stands after a release: traffic on green, a newer task definition running.
+
+A second `up` must propose nothing AWS refuses and replace no target group; `destroy` must delete
+every user before what it uses. The rules come from botocore's ECS model and the AWS provider's source
+(see offline/live.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import botocore.session
+import pytest
+
+from offline.live import (
+    LISTENER,
+    SERVICE,
+    SERVICE_INPUT_TO_UPDATE_MEMBER,
+    TARGET_GROUP,
+    UPDATABLE_ON_CODE_DEPLOY,
+    after_release,
+    colours,
+    second_up,
+    unordered_deletes,
+)
+from shared.catalogue import CATALOGUE
+from tests.conftest import EXTRA_TASK_GROUP
+from tests.services.conftest import SPECS, one_owned
+
+
+def test_the_updateservice_rules_are_the_ones_botocore_documents():
+    operation = botocore.session.get_session().get_service_model("ecs").operation_model("UpdateService")
+    assert set(SERVICE_INPUT_TO_UPDATE_MEMBER.values()) <= set(operation.input_shape.members)
+    doc = re.sub(r"<[^>]+>", "", operation.documentation)
+    [rule] = re.findall(r"blue/green \(CODE_DEPLOY\) deployment controller, only (.+?) can be updated", doc)
+    phrases = {
+        "desiredCount": "desired count",
+        "deploymentConfiguration": "deployment configuration",
+        "healthCheckGracePeriodSeconds": "health check grace period",
+        "placementConstraints": "task placement constraints",
+        "placementStrategy": "strategies",
+        "enableECSManagedTags": "enable ECS managed tags",
+        "propagateTags": "propagate tags",
+    }
+    assert set(phrases) == UPDATABLE_ON_CODE_DEPLOY
+    for phrase in phrases.values():
+        assert phrase in rule
+    for refused in ("network configuration", "platform version", "load balancer", "task definition"):
+        assert refused not in rule
+
+
+@pytest.mark.parametrize("releases", [1, 2])
+def test_after_releases_destroy_deletes_every_user_before_what_it_uses(services, releases):
+    assert unordered_deletes(services, after_release(services, releases)) == []
+
+
+def test_after_a_release_the_listeners_forward_to_green(services, services_released):
+    for spec in CATALOGUE:
+        service = one_owned(services, spec, SERVICE)
+        _, green = colours(services, service)
+        listeners = [
+            r for r in services.all(LISTENER) if f"-{spec.name}-" in r.name and "redirect" not in r.name
+        ]
+        for listener in listeners:
+            [action] = services_released[f"{LISTENER}::{listener.name}"]["defaultActions"]
+            assert action["targetGroupArn"] == green.state["arn"]
+
+
+def test_the_destroy_check_catches_a_listener_that_depends_on_blue_only(services, services_released):
+    broken = []
+    greens = {colours(services, s)[1].urn for s in services.all(SERVICE)}
+    for resource in services.resources:
+        if resource.type == LISTENER:
+            resource = dataclasses.replace(
+                resource, dependencies=tuple(d for d in resource.dependencies if d not in greens)
+            )
+        broken.append(resource)
+    evaluation = dataclasses.replace(services, resources=tuple(broken))
+    found = unordered_deletes(evaluation, services_released)
+    assert found
+    assert {usage.used for usage in found} <= greens
+
+
+def test_a_second_up_after_a_release_proposes_no_change(services, services_released):
+    assert second_up(services_released, services) == []
+
+
+def test_config_changes_after_a_release_are_nothing_aws_refuses(services_changed, services_released):
+    changes = second_up(services_released, services_changed)
+    assert changes  # the alt knobs do change things in place
+    assert [c for c in changes if c.refused] == []
+    assert [c for c in changes if c.replaces] == []
+
+
+def test_no_config_change_replaces_a_target_group(services_changed, services_released):
+    groups = {c.resource: c for c in second_up(services_released, services_changed)}
+    for resource in services_changed.all(TARGET_GROUP):
+        change = groups.get(f"{TARGET_GROUP}::{resource.name}")
+        assert change is None or not change.replaces, change
+
+
+def test_the_check_catches_a_service_that_would_send_network_changes_to_updateservice(
+    services_changed, services_released
+):
+    unguarded = tuple(
+        dataclasses.replace(r, ignore_changes=("taskDefinition", "loadBalancers", "desiredCount"))
+        if r.type == SERVICE
+        else r
+        for r in services_changed.resources
+    )
+    changes = second_up(services_released, dataclasses.replace(services_changed, resources=unguarded))
+    refused = {key for change in changes for key in change.refused}
+    assert {"networkConfiguration", "platformVersion", "capacityProviderStrategies"} <= refused
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_up_says_which_services_need_a_release(services, services_changed, spec):
+    assert services.exports["pendingReleases"][spec.name] == []
+    assert services_changed.exports["pendingReleases"][spec.name] == [
+        "networkConfiguration",
+        "platformVersion",
+        "capacityProviderStrategy",
+    ]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_release_settings_carry_the_desired_network_platform_and_strategy(services_changed, spec):
+    settings = services_changed.exports["releaseSettings"][spec.name]
+    awsvpc = settings["networkConfiguration"]["awsvpcConfiguration"]
+    assert awsvpc["securityGroups"][1:] == [EXTRA_TASK_GROUP]
+    assert awsvpc["assignPublicIp"] == "DISABLED"
+    assert len(awsvpc["subnets"]) == 3
+    assert settings["platformVersion"] == "1.4.0"
+    assert settings["capacityProviderStrategy"] == [
+        {"capacityProvider": "FARGATE", "weight": 1, "base": 0},
+        {"capacityProvider": "FARGATE_SPOT", "weight": 3, "base": 0},
+    ]
