@@ -118,6 +118,7 @@ class Run:
             out=self.lines.append,
             clock=lambda: self.now,
             sleep=self.sleep,
+            outputs=lambda stack: None,  # no Pulumi CLI: the running service's settings
         )
 
     @property
