@@ -34,7 +34,7 @@ from stacks.services.release_settings import (
 )
 from stacks.services.repository import ServiceRepository, ServiceRepositoryArgs
 from stacks.services.scaling import ServiceScaling, ServiceScalingArgs
-from stacks.services.task_definition import TMP_VOLUME, ContainerInputs, container_definition
+from stacks.services.task_definition import ContainerInputs, container_definition, volumes
 from stacks.services.traffic import BlueGreenTraffic, BlueGreenTrafficArgs
 
 # After creation CodeDeploy owns these: releases register revisions, swap target groups and
@@ -228,6 +228,7 @@ class FargateService(pulumi.ComponentResource):
             args.identity.region,
             pulumi.Output.all(*secret_arns.values()),
             pulumi.Output.all(*args.downstream_urls.values()),
+            args.platform.ecs_exec,
         )
         definitions = resolved.apply(
             lambda values: json.dumps(
@@ -242,6 +243,7 @@ class FargateService(pulumi.ComponentResource):
                             downstream_urls=dict(zip(url_names, values[4], strict=True)),
                             health_check=task.health_check,
                             stop_timeout_seconds=task.stop_timeout_seconds,
+                            execute_command=bool(values[5]),
                         ),
                     )
                 ]
@@ -260,7 +262,9 @@ class FargateService(pulumi.ComponentResource):
             execution_role_arn=self.roles.execution_role_arn,
             task_role_arn=self.roles.task_role_arn,
             container_definitions=definitions,
-            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=TMP_VOLUME)],  # task storage, for /tmp
+            volumes=args.platform.ecs_exec.apply(  # task storage: /tmp, and ECS Exec's paths when on
+                lambda on: [{"name": name} for name in volumes(bool(on))]
+            ),
             tags=ServiceTags(spec.name).for_resource(family),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -92,8 +92,7 @@ def exec_statements(
         {"sid": "EcsExecWriteSessionLogs", "effect": "Allow",
          "actions": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
          "resources": [f"{group}:log-stream:*", f"{group}:*"]},
-        {"sid": "EcsExecSessionKey", "effect": "Allow", "actions": ["kms:Decrypt", "kms:GenerateDataKey"],
-         "resources": [key_arn]},
+        {"sid": "EcsExecSessionKey", "effect": "Allow", "actions": ["kms:Decrypt"], "resources": [key_arn]},
     ]  # fmt: skip
 
 
