@@ -14,8 +14,8 @@ from shared.catalogue import CONTAINER_USER, PORT_ENV, SERVICE_NAME_ENV, WRITABL
 from shared.config.services import HealthCheckConfig
 
 TMP_VOLUME = "tmp"
-# ECS Exec's SSM agent writes to these at start; with a read-only root filesystem they must be
-# writable volumes or the agent crashes (aws/containers-roadmap#1359, aws-containers/amazon-ecs-exec-checker#21).
+# ECS Exec's SSM agent writes to these at start; with a read-only root filesystem they must be writable
+# volumes or the agent crashes (aws/containers-roadmap#1359; aws-containers/amazon-ecs-exec-checker#21).
 EXEC_VOLUMES = {
     "exec-managed-agents": "/managed-agents",
     "exec-ssm-lib": "/var/lib/amazon/ssm",
