@@ -14,6 +14,7 @@ import botocore.session
 import pytest
 
 from offline.live import (
+    FORCES_NEW,
     LISTENER,
     SERVICE,
     SERVICE_INPUT_TO_UPDATE_MEMBER,
@@ -26,7 +27,7 @@ from offline.live import (
 )
 from shared.catalogue import CATALOGUE
 from tests.conftest import EXTRA_TASK_GROUP
-from tests.services.conftest import SPECS, one_owned
+from tests.services.conftest import SPECS, one_owned, owned_by
 
 
 def test_the_updateservice_rules_are_the_ones_botocore_documents():
@@ -136,3 +137,23 @@ def test_release_settings_carry_the_desired_network_platform_and_strategy(servic
         {"capacityProvider": "FARGATE", "weight": 1, "base": 0},
         {"capacityProvider": "FARGATE_SPOT", "weight": 3, "base": 0},
     ]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_every_argument_that_replaces_a_target_group_is_set_explicitly(services, spec):
+    for group in owned_by(services, spec, TARGET_GROUP):
+        forcing = FORCES_NEW[TARGET_GROUP] - {"name", "namePrefix"}  # auto-named: Pulumi keeps the name
+        assert forcing <= set(group.inputs), forcing - set(group.inputs)
+        assert group.inputs["port"] == spec.container_port  # from the catalogue, not config
+
+
+def test_the_check_reports_a_target_group_a_change_would_replace(services, services_released):
+    moved = tuple(
+        dataclasses.replace(r, inputs={**r.inputs, "port": r.inputs["port"] + 1})
+        if r.type == TARGET_GROUP
+        else r
+        for r in services.resources
+    )
+    changes = second_up(services_released, dataclasses.replace(services, resources=moved))
+    replaced = [c for c in changes if c.replaces == ("port",)]
+    assert len(replaced) == len(services.all(TARGET_GROUP))
