@@ -25,6 +25,7 @@ from offline.live import (
     second_up,
     unordered_deletes,
 )
+from offline.plan import blocking, change_report, render_change
 from shared.catalogue import CATALOGUE
 from tests.conftest import EXTRA_TASK_GROUP
 from tests.services.conftest import SPECS, one_owned, owned_by
@@ -157,3 +158,34 @@ def test_the_check_reports_a_target_group_a_change_would_replace(services, servi
     changes = second_up(services_released, dataclasses.replace(services, resources=moved))
     replaced = [c for c in changes if c.replaces == ("port",)]
     assert len(replaced) == len(services.all(TARGET_GROUP))
+
+
+def test_plan_change_lists_the_changes_and_the_services_that_need_a_release(services, services_changed):
+    report = change_report({"services": services}, {"services": services_changed})
+    assert set(report["services"]["pendingReleases"]) == {spec.name for spec in CATALOGUE}
+    assert not blocking(report)
+    text = "\n".join(render_change(report))
+    assert (
+        "needs a release: payment-processor (networkConfiguration, platformVersion, capacityProviderStrategy)"
+        in text
+    )
+
+
+def test_plan_change_blocks_what_aws_refuses_or_a_replaced_target_group():
+    refused = {
+        "services": {
+            "changes": [{"resource": f"{SERVICE}::s", "keys": ["x"], "replaces": [], "refused": ["x"]}]
+        }
+    }
+    replaced = {
+        "services": {
+            "changes": [
+                {"resource": f"{TARGET_GROUP}::t", "keys": ["port"], "replaces": ["port"], "refused": []}
+            ]
+        }
+    }
+    assert blocking(refused)
+    assert blocking(replaced)
+    assert "REFUSED by AWS: x" in "\n".join(
+        render_change({k: {**v, "pendingReleases": {}} for k, v in refused.items()})
+    )
