@@ -124,3 +124,20 @@ def test_unreadable_outputs_are_refused_before_anything_changes(running, tmp_pat
     assert code == cli.REFUSED
     assert "cannot read stack outputs" in "\n".join(lines)
     assert task_sets() == []
+
+
+def test_without_a_pulumi_cli_the_outputs_are_not_read(monkeypatch):
+    from deploy.backend import AutomationBackend
+    from release.settings import from_pulumi
+
+    monkeypatch.setattr(AutomationBackend, "cli_version", lambda self: None)
+    assert from_pulumi("dev") is None
+
+
+def test_release_settings_with_an_unknown_field_are_refused():
+    from release.settings import desired_settings
+    from release.targets import ReleaseError
+
+    outputs = {"releaseSettings": {"payment-processor": {"taskDefinition": "arn:x"}}}
+    with pytest.raises(ReleaseError, match="unknown fields"):
+        desired_settings(outputs, "payment-processor", lambda line: None)
