@@ -39,6 +39,8 @@ def from_file(path: str) -> OutputsReader:
 
 def from_pulumi(stack: str) -> Mapping[str, Any] | None:
     """The services stack's outputs through the Pulumi Automation API, or None without a usable CLI."""
+    from pulumi import automation as auto
+
     from deploy.backend import AutomationBackend, NotLoggedInError, StackMissingError
 
     backend = AutomationBackend()
@@ -46,8 +48,8 @@ def from_pulumi(stack: str) -> Mapping[str, Any] | None:
         return None
     try:
         outputs = backend.open_stack("services", stack, create=False).outputs()
-    except (NotLoggedInError, StackMissingError):
-        return None
+    except (NotLoggedInError, StackMissingError, auto.CommandError):
+        return None  # not logged in, no such stack, or a CLI error: the caller says what it keeps
     return {name: output.value for name, output in outputs.items()}
 
 
