@@ -28,6 +28,13 @@ STAR_RESOURCE_ACTIONS = frozenset(
         "xray:PutTraceSegments",
         "ecs:DescribeTaskDefinition",
         "codedeploy:PutLifecycleEventHookExecutionStatus",
+        # ECS Exec in a task role, as the ECS developer guide gives them ("Monitor Amazon ECS
+        # containers with ECS Exec", IAM permissions required for ECS Exec).
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+        "logs:DescribeLogGroups",
     }
 )
 KEY_POLICY_TYPES = ("aws:kms/key:Key",)  # in a key policy, "*" means "this key"
