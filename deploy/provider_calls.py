@@ -367,7 +367,40 @@ def _release_repositories(resource: RecordedResource, plan: PlanIndex | None) ->
     )
 
 
+def _exec_configurations(resource: RecordedResource, plan: PlanIndex | None) -> list[dict[str, Any]]:
+    """The clusters' ECS Exec settings, when this task definition runs the exec agent (its volumes)."""
+    volumes = {str(v.get("name")) for v in resource.inputs.get("volumes") or []}
+    if plan is None or not any(name.startswith("exec-") for name in volumes):
+        return []
+    return [
+        execute
+        for r in plan.resources()
+        if r.type == "aws:ecs/cluster:Cluster"
+        and (execute := ((r.inputs.get("configuration") or {}).get("executeCommandConfiguration") or {}))
+    ]
+
+
+def _exec_on(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
+    """`*` once when ECS Exec runs in the task (its channels have no resource type), else nothing."""
+    return ["*"] if _exec_configurations(resource, plan) else []
+
+
+def _exec_log_groups(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
+    return sorted(
+        f"arn:aws:logs:{fake_aws.REGION}:{fake_aws.ACCOUNT_ID}:log-group:{group}"
+        for execute in _exec_configurations(resource, plan)
+        if (group := (execute.get("logConfiguration") or {}).get("cloudWatchLogGroupName"))
+    )
+
+
+def _exec_keys(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
+    return sorted({str(e["kmsKeyId"]) for e in _exec_configurations(resource, plan) if e.get("kmsKeyId")})
+
+
 DERIVED: dict[str, Callable[[RecordedResource, PlanIndex | None], list[str]]] = {
+    "exec_on": _exec_on,
+    "exec_log_groups": _exec_log_groups,
+    "exec_keys": _exec_keys,
     "release_repositories": _release_repositories,
     "ecr_repositories": _ecr_repositories,
     "awslogs_groups": _awslogs_groups,

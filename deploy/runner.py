@@ -15,6 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from deploy import task_definitions
 from deploy.backend import Backend, OperationError, StackMissingError, StackOutput
 from deploy.preflight import (
     AwsIdentity,
@@ -170,7 +173,24 @@ class Deployer:
             return LayerResult(name, full, SKIPPED, detail="no such stack: nothing to destroy")
         selected = self._backend.open_stack(name, context.stack, create=False)
         selected.destroy(self._out, context.remove_stacks)
-        return LayerResult(name, full, SUCCEEDED, detail="stack removed" if context.remove_stacks else "")
+        detail = "stack removed" if context.remove_stacks else ""
+        if name == "services":
+            # Releases registered revisions Pulumi never knew; with the services gone, none is in use.
+            settings = check_stack_config(name, context.stack, validate=False)
+            try:
+                removal = task_definitions.remove_release_revisions(
+                    settings.region, settings.suffix, self._out
+                )
+            except (BotoCoreError, ClientError) as error:
+                return LayerResult(
+                    name,
+                    full,
+                    FAILED,
+                    detail=f"destroyed, but its task definitions remain ({error}); run destroy again",
+                )
+            if removal.failures:
+                return LayerResult(name, full, FAILED, detail=f"task definitions left: {removal.failures}")
+        return LayerResult(name, full, SUCCEEDED, detail=detail)
 
 
 def _shown(value: Any, width: int = 100) -> str:

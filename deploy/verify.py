@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from deploy.task_definitions import families
+
 Clients = Callable[[str], Any]  # service name -> boto3 client
 
 
@@ -100,6 +102,18 @@ def leftovers(clients: Clients, suffix: str, environment: str | None = None) -> 
         found += [g["arn"] for g in page["logGroups"] if g["logGroupName"].endswith(ending)]
     for page in clients("ecr").get_paginator("describe_repositories").paginate():
         found += [r["repositoryArn"] for r in page["repositories"] if r["repositoryName"].endswith(ending)]
+    # Revisions releases registered: ACTIVE or INACTIVE ones are left overs; DELETE_IN_PROGRESS ones
+    # are on their way out (ECS removes them once nothing uses them).
+    ecs = clients("ecs")
+    for family in families(suffix):
+        for status in ("ACTIVE", "INACTIVE"):
+            pages = ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status=status)
+            found += [
+                arn
+                for page in pages
+                for arn in page["taskDefinitionArns"]
+                if arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family
+            ]
     return sorted(set(found))
 
 

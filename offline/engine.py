@@ -135,15 +135,19 @@ def evaluate(
     availability_zones: tuple[str, ...] = fake_aws.AVAILABILITY_ZONES,
     organization: str = DEFAULT_ORGANIZATION,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    live: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Evaluation:
     """Run `program` (a `__main__.py` path or a callable) offline and return what it registered.
 
     `config` keys without a namespace belong to `project`; values that are not strings are stored the
     way the Pulumi CLI stores them (JSON); `secret_keys` are the keys set with `--secret`. `upstream`
     maps `org/project/stack` names to their outputs for `pulumi.StackReference`. An exception raised
-    by the program is re-raised here as it was.
+    by the program is re-raised here as it was. `live` is the state of a stack that already exists
+    ("type::name" -> what AWS reports), for a second `up` (see `offline.live`).
     """
-    mocks = OfflineMocks(upstream=dict(upstream or {}), availability_zones=availability_zones)
+    mocks = OfflineMocks(
+        upstream=dict(upstream or {}), availability_zones=availability_zones, live=dict(live or {})
+    )
     outcome = _Outcome()
     raw_config = {_qualify(project, k): _encode(v) for k, v in (config or {}).items()}
     secrets = [_qualify(project, k) for k in secret_keys]

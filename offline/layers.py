@@ -102,12 +102,21 @@ def evaluate_all(
     stack: str = "dev",
     config: Mapping[str, Mapping[str, Any]] | None = None,
     layers: tuple[str, ...] = LAYER_ORDER,
+    live: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> dict[str, Evaluation]:
-    """Evaluate layers in deploy order, feeding each one's exports to the next as stack references."""
+    """Evaluate layers in deploy order, feeding each one's exports to the next as stack references.
+
+    `live` holds, per layer, the state of a stack that already exists (see `offline.live`)."""
     upstream: dict[str, Mapping[str, Any]] = {}
     results: dict[str, Evaluation] = {}
     for name in layers:
-        result = evaluate_layer(name, stack=stack, config=(config or {}).get(name), upstream=dict(upstream))
+        result = evaluate_layer(
+            name,
+            stack=stack,
+            config=(config or {}).get(name),
+            upstream=dict(upstream),
+            live=(live or {}).get(name),
+        )
         upstream[Layer(name).stack_name(stack)] = result.exports
         results[name] = result
     return results

@@ -42,6 +42,14 @@ class OfflineMocks(Mocks):
     availability_zones: tuple[str, ...] = fake_aws.AVAILABILITY_ZONES
     invokes: list[RecordedInvoke] = field(default_factory=list)
     failure: Exception | None = None  # the first error a mock raised, for the engine to report
+    # A stack that already exists: "type::name" -> the state AWS reports for that resource (what a
+    # refresh reads). Keys the resource's `ignore_changes` names keep that state, as Pulumi keeps them.
+    live: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    _options: threading.local = field(default_factory=threading.local)
+
+    def registering(self, ignore_changes: tuple[str, ...]) -> None:
+        """The options of the registration this thread is about to answer (set by the monitor)."""
+        self._options.ignore_changes = ignore_changes
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.invokes.append(RecordedInvoke(args.token, dict(args.args), args.provider or ""))
@@ -68,7 +76,12 @@ class OfflineMocks(Mocks):
         if args.typ.startswith("pulumi:providers:"):
             return f"{args.name}-provider-id", inputs
         mocked = fake_aws.mock_resource(args.typ, args.name, inputs)
-        return mocked.id, mocked.state
+        live = self.live.get(f"{args.typ}::{args.name}")
+        if live is None:
+            return mocked.id, mocked.state
+        ignored = {path.split(".")[0].split("[")[0] for path in getattr(self._options, "ignore_changes", ())}
+        kept = {key: live[key] for key in ignored if key in live}
+        return mocked.id, {**mocked.state, **kept}
 
     def _stack_reference(self, name: str) -> tuple[str, dict[str, Any]]:
         if name not in self.upstream:
@@ -178,6 +191,8 @@ class RecordingMonitor(MockMonitor):
         self._lock = threading.Lock()
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        if isinstance(self.mocks, OfflineMocks):
+            self.mocks.registering(tuple(request.ignoreChanges))
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self._record(response.urn, request, request.object, with_options=True)

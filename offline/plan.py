@@ -1,6 +1,7 @@
 """`nox -s plan`: evaluate the layers offline, in deploy order, and report what they would create.
 
     python -m offline.plan [--stack dev] [--suffix qa] [--config network:natGateways=perAz] [--out plan.json]
+    python -m offline.plan --change --config services:fargateSpotWeight=2   # on a live, released stack
 
 No AWS account and no Pulumi CLI are needed: each layer runs under the offline engine with its example
 stack config, and each layer's exports feed the next one's stack references.
@@ -21,6 +22,7 @@ import pulumi
 from offline import cost, diagram, pricing
 from offline.engine import Evaluation
 from offline.layers import LAYER_ORDER, Layer, evaluate_all
+from offline.live import after_release, second_up, state_of
 from offline.secrets import redact
 from policy.offline_check import check, resources_of
 from shared.errors import ConfigError
@@ -202,12 +204,67 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def change_report(before: Mapping[str, Evaluation], after: Mapping[str, Evaluation]) -> dict[str, Any]:
+    """What a second `up` with the new config does to the stack `before` describes, after a release."""
+    report: dict[str, Any] = {}
+    for name, evaluation in after.items():
+        live = after_release(before[name]) if name == "services" else state_of(before[name])
+        changes = second_up(live, evaluation)
+        report[name] = {
+            "changes": [
+                {
+                    "resource": c.resource,
+                    "keys": list(c.keys),
+                    "replaces": list(c.replaces),
+                    "refused": list(c.refused),
+                }
+                for c in changes
+            ],
+            "pendingReleases": {
+                k: v for k, v in (evaluation.exports.get("pendingReleases") or {}).items() if v
+            },
+        }
+    return report
+
+
+def render_change(report: Mapping[str, Any]) -> list[str]:
+    lines = ["", "== change on a live stack (after one release of every service)"]
+    for name, layer in report.items():
+        lines.append(f"   {name}: {len(layer['changes'])} resource(s) change")
+        for change in layer["changes"]:
+            notes = []
+            if change["refused"]:
+                notes.append(f"REFUSED by AWS: {', '.join(change['refused'])}")
+            if change["replaces"]:
+                notes.append(f"REPLACED: {', '.join(change['replaces'])}")
+            lines.append(
+                f"     {change['resource']}: {', '.join(change['keys'])} {'; '.join(notes)}".rstrip()
+            )
+        for service, fields in layer["pendingReleases"].items():
+            lines.append(f"     needs a release: {service} ({', '.join(fields)})")
+    return lines
+
+
+def blocking(report: Mapping[str, Any]) -> bool:
+    """A change AWS refuses, or one that replaces a resource a release depends on."""
+    return any(
+        change["refused"] or (change["replaces"] and "targetGroup" in change["resource"])
+        for layer in report.values()
+        for change in layer["changes"]
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--stack", default="dev", help="example stack config to use (Pulumi.<stack>.yaml)")
     parser.add_argument("--suffix", help="environmentSuffix for every layer (instead of the stack files')")
     parser.add_argument("--config", action="append", default=[], help="<layer>:<key>=<value>")
     parser.add_argument("--out", type=Path, default=Path("plan.json"), help="where to write the JSON plan")
+    parser.add_argument(
+        "--change",
+        action="store_true",
+        help="apply --config to the stack as deployed and released once; exit 1 if AWS would refuse it",
+    )
     args = parser.parse_args(argv)
 
     layers = available_layers()
@@ -217,7 +274,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         check_stacks_exist(args.stack, layers)
         check_one_suffix({name: suffix_of(name, args.stack, args.config) for name in layers})
-        results = evaluate_all(stack=args.stack, config=parse_overrides(args.config), layers=layers)
+        # --change: the stack as deployed (its own config, under the same suffix) and released once.
+        deployed = parse_overrides([c for c in args.config if c.split("=", 1)[0].endswith(f":{SUFFIX_KEY}")])
+        before = evaluate_all(stack=args.stack, config=deployed, layers=layers) if args.change else None
+        live = None
+        if before is not None:
+            live = {
+                name: after_release(result) if name == "services" else state_of(result)
+                for name, result in before.items()
+            }
+        results = evaluate_all(
+            stack=args.stack, config=parse_overrides(args.config), layers=layers, live=live
+        )
     except PlanRefusedError as refusal:
         print(f"plan refused: {refusal}", file=sys.stderr)
         return 2
@@ -233,14 +301,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         ],
         "cost": cost_report(results),
     }
+    if before is not None:
+        report["change"] = change_report(before, results)
     print(render(report))
+    if before is not None:
+        print("\n".join(render_change(report["change"])))
     args.out.write_text(json.dumps(report, indent=2, default=str))
     picture = args.out.with_suffix(".svg")
     picture.write_text(diagram.svg_of(report))
     print(
         f"\nplan of {len(layers)} layer(s) in {elapsed:.2f}s written to {args.out}; the picture to {picture}"
     )
-    return 0
+    return 1 if before is not None and blocking(report["change"]) else 0
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.exceptions import HTTPClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
 
 from release.deploy import SUCCEEDED, Release
+from release.settings import OutputsReader, desired_settings, from_file, from_pulumi
 from release.targets import ReleaseError, Targets
 
 OK, FAILED, REFUSED, TIMED_OUT = 0, 1, 2, 3
@@ -34,6 +35,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("service", help="api-gateway, payment-processor or fraud-detector")
     parser.add_argument("image", help="tag (v2), digest (sha256:...) or <repository uri>:<tag>|@<digest>")
     parser.add_argument("--region", help="default: the stack's region config, else us-east-1")
+    parser.add_argument(
+        "--outputs",
+        help="the services stack's outputs as JSON (`pulumi stack output --json`); default: read them "
+        "with the Pulumi CLI",
+    )
     parser.add_argument("--no-wait", action="store_true", help="return once the deployment is created")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to follow it (default 3600)")
     parser.add_argument("--poll", type=float, default=15, help="seconds between status checks (default 15)")
@@ -46,13 +52,16 @@ def main(
     out: Callable[[str], None] = print,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    outputs: OutputsReader | None = None,
 ) -> int:
     args = parse(argv)
     make = clients or (lambda service, region: boto3.client(service, region_name=region))
+    read_outputs = from_file(args.outputs) if args.outputs else (outputs or from_pulumi)
     try:
         targets = Targets.resolve(args.stack, args.service, args.region)
+        desired = desired_settings(read_outputs(args.stack), args.service, out)
         release = Release(targets, lambda service: make(service, targets.region), out, clock, sleep)
-        deployment_id, task_definition, image = release.start(args.image)
+        deployment_id, task_definition, image = release.start(args.image, desired)
     except ReleaseError as error:
         out(f"release refused: {error}")
         return REFUSED

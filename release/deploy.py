@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,8 +140,12 @@ class Release:
             request["tags"] = current["tags"]
         return str(self.ecs.register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"])
 
-    def start(self, image: str) -> tuple[str, str, str]:
-        """Checks, then the revision and the deployment: (deployment id, task definition ARN, image)."""
+    def start(self, image: str, desired: Mapping[str, Any] | None = None) -> tuple[str, str, str]:
+        """Checks, then the revision and the deployment: (deployment id, task definition ARN, image).
+
+        `desired` (the stack's `releaseSettings` for this service) overrides the running service's
+        network configuration, platform version and capacity provider strategy in the AppSpec.
+        """
         t = self.targets
         account = self.account()
         service = self.running_service()
@@ -163,7 +167,7 @@ class Release:
             hook: f"arn:{partition}:lambda:{t.region}:{account}:function:{name}"
             for hook, name in t.hook_functions.items()
         }
-        spec = appspec(service, task_definition, t.spec.name, int(port), hooks)
+        spec = appspec({**service, **(desired or {})}, task_definition, t.spec.name, int(port), hooks)
         deployment_id = str(
             self.codedeploy.create_deployment(
                 applicationName=t.application,

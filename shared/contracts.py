@@ -66,6 +66,7 @@ class PlatformExports:
     INTERNAL_ALB_SECURITY_GROUP_ID = "internalAlbSecurityGroupId"
     SECRET_ARNS = "secretArns"  # {purpose: ARN}, purposes from SecretPurposes
     ROTATION_SECURITY_GROUP_ID = "secretRotationSecurityGroupId"  # the database must admit it
+    ECS_EXEC_LOG_GROUP_NAME = "ecsExecLogGroupName"  # "" when ECS Exec is off (`ecsExec`)
     ALL = (
         CLUSTER_NAME,
         CLUSTER_ARN,
@@ -82,6 +83,7 @@ class PlatformExports:
         INTERNAL_ALB_SECURITY_GROUP_ID,
         SECRET_ARNS,
         ROTATION_SECURITY_GROUP_ID,
+        ECS_EXEC_LOG_GROUP_NAME,
     )
 
 
@@ -95,6 +97,10 @@ class ServicesExports:
     INTERNAL_DNS_NAMES = "internalDnsNames"
     PUBLIC_URL = "publicUrl"
     RELEASE_HOOKS = "releaseHooks"  # AppSpec hook name (BeforeInstall, ...) -> Lambda function ARN
+    # What releases carry to each service, in DescribeServices' shape (stacks/services/release_settings.py)
+    RELEASE_SETTINGS = "releaseSettings"
+    PENDING_RELEASES = "pendingReleases"  # service -> fields that reach it only with its next release
+    TASK_FAMILIES = "taskFamilies"  # service -> task definition family (destroy deregisters its revisions)
     ALL = (
         REPOSITORY_URLS,
         SERVICE_NAMES,
@@ -103,6 +109,9 @@ class ServicesExports:
         INTERNAL_DNS_NAMES,
         PUBLIC_URL,
         RELEASE_HOOKS,
+        RELEASE_SETTINGS,
+        PENDING_RELEASES,
+        TASK_FAMILIES,
     )
 
 
@@ -174,6 +183,12 @@ class PlatformOutputs:
     public_alb: LoadBalancerOutputs
     internal_alb: LoadBalancerOutputs
     secret_arns: pulumi.Output[dict[str, str]]  # keyed by SecretPurposes
+    ecs_exec_log_group_name: pulumi.Output[str]  # "" when ECS Exec is off
+
+    @property
+    def ecs_exec(self) -> pulumi.Output[bool]:
+        """Whether the platform set ECS Exec up (cluster configuration and its log group)."""
+        return self.ecs_exec_log_group_name.apply(bool)
 
     @classmethod
     def from_stack(cls, stack_name: str) -> PlatformOutputs:
@@ -197,4 +212,8 @@ class PlatformOutputs:
                 security_group_id=_require(ref, PlatformExports.INTERNAL_ALB_SECURITY_GROUP_ID),
             ),
             secret_arns=_require(ref, PlatformExports.SECRET_ARNS),
+            # Optional: platform stacks deployed before ECS Exec existed do not export it.
+            ecs_exec_log_group_name=ref.get_output(PlatformExports.ECS_EXEC_LOG_GROUP_NAME).apply(
+                lambda name: str(name or "")
+            ),
         )

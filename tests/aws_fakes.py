@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from moto.codedeploy.models import codedeploy_backends
+from moto.codedeploy.models import CodeDeployBackend, codedeploy_backends
 from moto.codedeploy.responses import CodeDeployResponse
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.responses import ActionResult, EmptyResult
@@ -101,6 +101,69 @@ def hook_answers(monkeypatch) -> HookAnswers:
     return answers
 
 
+@pytest.fixture
+def codedeploy_starts_task_sets(monkeypatch) -> None:
+    """moto's CreateDeployment only records the deployment; CodeDeploy's first ECS step is to create the
+    replacement task set from the AppSpec's TargetService properties. This does that step in moto's ECS.
+
+    The deployment group must name its ECS service (`ecsServices`), as the services layer's groups do.
+    """
+    original = CodeDeployBackend.create_deployment
+
+    def create_deployment(self: CodeDeployBackend, application_name: str, deployment_group_name: str,
+                          revision: dict[str, Any], *args: Any, **kwargs: Any) -> str:  # fmt: skip
+        deployment_id = original(self, application_name, deployment_group_name, revision, *args, **kwargs)
+        group = self.deployment_groups[application_name][deployment_group_name]
+        [target] = group.ecs_services
+        spec = json.loads(revision["appSpecContent"]["content"])
+        properties = spec["Resources"][0]["TargetService"]["Properties"]
+        awsvpc = (properties.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration")
+        ecs_backends[ACCOUNT][REGION].create_task_set(
+            service=target["serviceName"],
+            cluster_str=target["clusterName"],
+            task_definition=properties["TaskDefinition"],
+            external_id=deployment_id,
+            network_configuration={
+                "awsvpcConfiguration": {
+                    "subnets": awsvpc["Subnets"],
+                    "securityGroups": awsvpc["SecurityGroups"],
+                    "assignPublicIp": awsvpc["AssignPublicIp"],
+                }
+            }
+            if awsvpc
+            else None,
+            launch_type="FARGATE",
+            capacity_provider_strategy=[
+                {"capacityProvider": s["CapacityProvider"], "weight": s["Weight"], "base": s["Base"]}
+                for s in properties.get("CapacityProviderStrategy", [])
+            ],
+            platform_version=properties.get("PlatformVersion"),
+        )
+        return str(deployment_id)
+
+    monkeypatch.setattr(CodeDeployBackend, "create_deployment", create_deployment)
+
+
+def create_network(monkeypatch, subnet_ids: list[str], group_ids: list[str]) -> None:
+    """Put into moto's EC2 the subnets and security groups an offline `up` gave these ids to, so moto's
+    ECS (which checks that a service's subnets and groups exist) accepts them. moto draws ids at
+    random; each create here takes the next given id instead."""
+    import moto.ec2.models.security_groups as security_groups
+    import moto.ec2.models.subnets as subnets
+
+    ec2 = boto3.client("ec2", region_name=REGION)
+    # A VPC comes with a default group (and moto's default VPC with subnets): made before the patch.
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    ids = iter([*subnet_ids, *group_ids])
+    subnet_id, group_id = subnets.random_subnet_id, security_groups.random_security_group_id
+    monkeypatch.setattr(subnets, "random_subnet_id", lambda: next(ids, None) or subnet_id())
+    monkeypatch.setattr(security_groups, "random_security_group_id", lambda: next(ids, None) or group_id())
+    for index, _ in enumerate(subnet_ids):
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{index}.0/24")
+    for index, _ in enumerate(group_ids):
+        ec2.create_security_group(GroupName=f"group-{index}", Description="offline up", VpcId=vpc)
+
+
 def push_image(repository: str, tag: str) -> str:
     """Push a distinct image under `tag`; returns its digest."""
     layer = "sha256:" + hashlib.sha256(f"{repository}:{tag}".encode()).hexdigest()
@@ -164,13 +227,15 @@ def appspec(task_definition_arn: str) -> str:
     )
 
 
-def codedeploy_group(application: str, group: str) -> None:
+def codedeploy_group(application: str, group: str, cluster: str = "", service: str = "") -> None:
     codedeploy = boto3.client("codedeploy", region_name=REGION)
     codedeploy.create_application(applicationName=application, computePlatform="ECS")
+    ecs = {"ecsServices": [{"clusterName": cluster, "serviceName": service}]} if service else {}
     codedeploy.create_deployment_group(
         applicationName=application,
         deploymentGroupName=group,
         serviceRoleArn=f"arn:aws:iam::{ACCOUNT}:role/role-codedeploy-dev",
+        **ecs,
     )
 
 

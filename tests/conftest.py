@@ -6,6 +6,7 @@ import pytest
 
 from offline.engine import Evaluation
 from offline.layers import Layer, evaluate_layer
+from offline.live import after_release
 
 pytest_plugins = ["tests.aws_fakes"]  # the moto fixtures `aws` and `hook_answers`
 
@@ -134,4 +135,36 @@ def services_alt(network_ha: Evaluation, platform_alt: Evaluation) -> Evaluation
             Layer("network").stack_name("dev"): network_ha.exports,
             Layer("platform").stack_name("dev"): platform_alt.exports,
         },
+    )
+
+
+# Config changes a live stack may take: every services knob the alt stack turns, on the dev suffix,
+# plus the settings only a release can carry (an extra task security group, a pinned platform version).
+EXTRA_TASK_GROUP = "sg-0a1b2c3d4e5f60718"
+SERVICES_CHANGED_CONFIG: dict[str, Any] = {
+    **{k: v for k, v in SERVICES_ALT_CONFIG.items() if k != "environmentSuffix"},
+    "taskSecurityGroupIds": [EXTRA_TASK_GROUP],
+    "platformVersion": "1.4.0",
+}
+
+
+@pytest.fixture(scope="session")
+def services_released(services: Evaluation) -> dict[str, dict[str, Any]]:
+    """The dev services stack as AWS holds it after one release of every service (traffic on green)."""
+    return after_release(services)
+
+
+@pytest.fixture(scope="session")
+def services_changed(
+    network: Evaluation, platform: Evaluation, services_released: dict[str, dict[str, Any]]
+) -> Evaluation:
+    """A second `up` of the released dev stack with SERVICES_CHANGED_CONFIG."""
+    return evaluate_layer(
+        "services",
+        config=SERVICES_CHANGED_CONFIG,
+        upstream={
+            Layer("network").stack_name("dev"): network.exports,
+            Layer("platform").stack_name("dev"): platform.exports,
+        },
+        live=services_released,
     )

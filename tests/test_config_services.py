@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shared.config.services import ImageSource
@@ -21,6 +23,14 @@ def test_defaults():
     assert svc.task.stop_timeout_seconds == 30
     assert (svc.repository.untagged_expiry_days, svc.repository.tagged_images_kept) == (7, 30)
     assert svc.fargate_spot_weight == 0
+    assert svc.platform_version == "LATEST"
+    assert svc.task_security_group_ids == ()
+
+
+def test_release_carried_settings_are_read():
+    svc = services(platformVersion="1.4.0", taskSecurityGroupIds='["sg-0123456789abcdef0", "sg-01234567"]')
+    assert svc.platform_version == "1.4.0"
+    assert svc.task_security_group_ids == ("sg-0123456789abcdef0", "sg-01234567")
 
 
 @pytest.mark.parametrize(
@@ -76,6 +86,19 @@ def test_an_image_is_a_tag_or_a_full_reference(value, expected):
         ({"untaggedImageExpiryDays": "0"}, "untaggedImageExpiryDays", "at least 1"),
         ({"taggedImagesKept": "0"}, "taggedImagesKept", "at least 1"),
         ({"fargateSpotWeight": "-1"}, "fargateSpotWeight", "at least 0"),
+        ({"platformVersion": "1.4"}, "platformVersion", "LATEST or a Fargate platform version"),
+        ({"taskSecurityGroupIds": '["sg-xyz"]'}, "taskSecurityGroupIds", "security group ids (sg-...)"),
+        ({"taskSecurityGroupIds": '"sg-01234567"'}, "taskSecurityGroupIds", "a list of strings"),
+        (
+            {"taskSecurityGroupIds": '["sg-01234567", "sg-01234567"]'},
+            "taskSecurityGroupIds",
+            "at most 4 distinct groups",
+        ),
+        (
+            {"taskSecurityGroupIds": json.dumps([f"sg-0000000{i}" for i in range(1, 6)])},
+            "taskSecurityGroupIds",
+            "at most 4 distinct groups",
+        ),
         ({"platformStack": "payments-platform"}, "platformStack", "<org>/<project>/<stack>"),
         ({"scanSeverityThreshold": "SEVERE"}, "scanSeverityThreshold", "must be one of"),
         ({"scanWaitSeconds": "900"}, "scanWaitSeconds", "at most 780"),

@@ -327,7 +327,19 @@ SERVICES_KEYS = (
         default=0,
         minimum=0,
         maximum=1000,
-        description="FARGATE_SPOT weight against FARGATE's 1 in each service's capacity provider strategy",
+        description="FARGATE_SPOT weight against FARGATE's 1 (reaches tasks with the next release)",
+    ),
+    Key(
+        name="platformVersion",
+        type="string",
+        default="LATEST",
+        description="Fargate platform version, LATEST or x.y.z (reaches tasks with the next release)",
+    ),
+    Key(
+        name="taskSecurityGroupIds",
+        type="array",
+        default=(),
+        description="Up to 4 extra security groups for every task (reach tasks with the next release)",
     ),
     Key(
         name="logRetentionDays",

@@ -26,6 +26,9 @@ _IMAGE_REFERENCE = re.compile(
     rf"{_HOST}?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG})?(?:@sha256:[0-9a-f]{{64}})?"
 )
 _IMAGE_TAG = re.compile(_TAG)
+_SECURITY_GROUP_ID = re.compile(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+# Fargate platform versions (ECS developer guide, "Fargate Linux platform versions"): LATEST or x.y.z.
+_PLATFORM_VERSION = re.compile(r"LATEST|\d+\.\d+\.\d+")
 
 
 @dataclass(frozen=True)
@@ -287,6 +290,8 @@ class ServicesConfig:
     network_stack: str  # `networkStack`
     platform_stack: str  # `platformStack`
     fargate_spot_weight: int  # `fargateSpotWeight`: FARGATE_SPOT share against FARGATE's 1
+    platform_version: str  # `platformVersion`: the Fargate platform version
+    task_security_group_ids: tuple[str, ...]  # `taskSecurityGroupIds`: extra task groups
     task: TaskConfig
     images: ImageConfig
     repository: RepositoryConfig
@@ -307,6 +312,8 @@ class ServicesConfig:
                 "platformStack", reader.optional_string("platformStack"), PLATFORM_PROJECT
             ),
             fargate_spot_weight=reader.integer("fargateSpotWeight"),
+            platform_version=_platform_version(reader),
+            task_security_group_ids=_task_security_groups(reader),
             task=TaskConfig.load(reader),
             images=ImageConfig.load(reader),
             repository=RepositoryConfig.load(reader),
@@ -314,3 +321,37 @@ class ServicesConfig:
             traffic=TrafficConfig.load(reader),
             release=ReleaseConfig.load(reader),
         )
+
+
+def _platform_version(reader: ConfigReader) -> str:
+    value = reader.string("platformVersion")
+    if not _PLATFORM_VERSION.fullmatch(value):
+        raise ConfigError(
+            "platformVersion",
+            value,
+            "must be LATEST or a Fargate platform version such as 1.4.0",
+            "pulumi config set platformVersion LATEST",
+        )
+    return value
+
+
+# A task ENI takes at most 5 security groups (ECS API reference, AwsVpcConfiguration); the chain adds one.
+MAX_EXTRA_TASK_SECURITY_GROUPS = 4
+
+
+def _task_security_groups(reader: ConfigReader) -> tuple[str, ...]:
+    """Groups every service's tasks join besides their own chain group (e.g. one a database admits)."""
+    groups = reader.string_list("taskSecurityGroupIds")
+    fix = "pulumi config set --path 'taskSecurityGroupIds[0]' sg-0123456789abcdef0"
+    for group in groups:
+        if not _SECURITY_GROUP_ID.fullmatch(group):
+            raise ConfigError("taskSecurityGroupIds", group, "must be security group ids (sg-...)", fix)
+    if len(groups) > MAX_EXTRA_TASK_SECURITY_GROUPS or len(set(groups)) != len(groups):
+        raise ConfigError(
+            "taskSecurityGroupIds",
+            list(groups),
+            f"must be at most {MAX_EXTRA_TASK_SECURITY_GROUPS} distinct groups (a task takes 5, "
+            "its own chain group included)",
+            fix,
+        )
+    return groups

@@ -152,3 +152,7 @@ pulumi.export(PlatformExports.INTERNAL_ALB_ZONE_ID, internal_alb.zone_id)
 pulumi.export(PlatformExports.INTERNAL_ALB_SECURITY_GROUP_ID, internal_alb.security_group_id)
 pulumi.export(PlatformExports.SECRET_ARNS, secrets.arns)
 pulumi.export(PlatformExports.ROTATION_SECURITY_GROUP_ID, rotation.security_group_id)
+pulumi.export(
+    PlatformExports.ECS_EXEC_LOG_GROUP_NAME,
+    cluster.exec_log_group.name if cluster.exec_log_group is not None else "",
+)

@@ -99,6 +99,9 @@ pulumi.export(
     {n: s.dns_name for n, s in services.items() if s.dns_name is not None},
 )
 pulumi.export(ServicesExports.RELEASE_HOOKS, hooks.function_arns)
+pulumi.export(ServicesExports.RELEASE_SETTINGS, {n: s.release_settings for n, s in services.items()})
+pulumi.export(ServicesExports.PENDING_RELEASES, {n: s.pending_release for n, s in services.items()})
+pulumi.export(ServicesExports.TASK_FAMILIES, {n: s.task_family for n, s in services.items()})
 pulumi.export(
     ServicesExports.PUBLIC_URL,
     public_url(

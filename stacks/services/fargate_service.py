@@ -24,9 +24,17 @@ from stacks.services.alarms import DeploymentAlarms, DeploymentAlarmsArgs
 from stacks.services.codedeploy import CodeDeployApplication, DeploymentGroupArgs, deployment_group
 from stacks.services.discovery import ServiceDnsName, ServiceDnsNameArgs
 from stacks.services.iam import ServiceRoles, ServiceRolesArgs
+from stacks.services.release_settings import (
+    RELEASE_CARRIES,
+    SET_AT_CREATION,
+    CapacityShare,
+    ReleaseSettingsArgs,
+    desired,
+    pending,
+)
 from stacks.services.repository import ServiceRepository, ServiceRepositoryArgs
 from stacks.services.scaling import ServiceScaling, ServiceScalingArgs
-from stacks.services.task_definition import TMP_VOLUME, ContainerInputs, container_definition
+from stacks.services.task_definition import ContainerInputs, container_definition, volumes
 from stacks.services.traffic import BlueGreenTraffic, BlueGreenTrafficArgs
 
 # After creation CodeDeploy owns these: releases register revisions, swap target groups and
@@ -96,6 +104,7 @@ class FargateService(pulumi.ComponentResource):
                 log_group_arn=self.log_group.arn,
                 key_arn=args.platform.kms_key_arn,
                 secret_arns=list(secret_arns.values()),
+                exec_log_group_name=args.platform.ecs_exec_log_group_name,
             ),
             opts=child,
         )
@@ -128,7 +137,18 @@ class FargateService(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+        self.release_settings_args = ReleaseSettingsArgs(
+            subnets=args.network.private_subnet_ids,
+            security_groups=[args.security_group_id, *settings.task_security_group_ids],
+            platform_version=settings.platform_version,
+            strategy=_strategy(settings.fargate_spot_weight),
+            execute_command=args.platform.ecs_exec,
+        )
         self.service = self._ecs_service(args)
+        self.release_settings = desired(self.release_settings_args)
+        self.pending_release = pending(
+            spec.name, self.release_settings, self.service, self.release_settings_args.execute_command
+        )
         self.scaling = ServiceScaling(
             f"{name}-scaling",
             ServiceScalingArgs(
@@ -173,6 +193,7 @@ class FargateService(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[args.codedeploy.role_policy]),
         )
 
+        self.task_family = self.task_definition.family
         self.repository_url = self.repository.repository_url
         self.service_name = self.service.name
         self.deployment_group_name = self.deployment_group.deployment_group_name
@@ -183,6 +204,8 @@ class FargateService(pulumi.ComponentResource):
                 "serviceName": self.service_name,
                 "deploymentGroupName": self.deployment_group_name,
                 "dnsName": self.dns_name,
+                "releaseSettings": self.release_settings,
+                "pendingRelease": self.pending_release,
             }
         )
 
@@ -205,6 +228,7 @@ class FargateService(pulumi.ComponentResource):
             args.identity.region,
             pulumi.Output.all(*secret_arns.values()),
             pulumi.Output.all(*args.downstream_urls.values()),
+            args.platform.ecs_exec,
         )
         definitions = resolved.apply(
             lambda values: json.dumps(
@@ -219,6 +243,7 @@ class FargateService(pulumi.ComponentResource):
                             downstream_urls=dict(zip(url_names, values[4], strict=True)),
                             health_check=task.health_check,
                             stop_timeout_seconds=task.stop_timeout_seconds,
+                            execute_command=bool(values[5]),
                         ),
                     )
                 ]
@@ -237,7 +262,9 @@ class FargateService(pulumi.ComponentResource):
             execution_role_arn=self.roles.execution_role_arn,
             task_role_arn=self.roles.task_role_arn,
             container_definitions=definitions,
-            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=TMP_VOLUME)],  # task storage, for /tmp
+            volumes=args.platform.ecs_exec.apply(  # task storage: /tmp, and ECS Exec's paths when on
+                lambda on: [{"name": name} for name in volumes(bool(on))]
+            ),
             tags=ServiceTags(spec.name).for_resource(family),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -245,13 +272,7 @@ class FargateService(pulumi.ComponentResource):
     def _ecs_service(self, args: FargateServiceArgs) -> aws.ecs.Service:
         spec, settings = args.spec, args.settings
         service_name = settings.common.namer.name(naming.ECS_SERVICE, spec.name)
-        strategy = [aws.ecs.ServiceCapacityProviderStrategyArgs(capacity_provider="FARGATE", weight=1)]
-        if settings.fargate_spot_weight:
-            strategy.append(
-                aws.ecs.ServiceCapacityProviderStrategyArgs(
-                    capacity_provider="FARGATE_SPOT", weight=settings.fargate_spot_weight
-                )
-            )
+        release = self.release_settings_args
         return aws.ecs.Service(
             service_name,
             name=service_name,
@@ -260,14 +281,20 @@ class FargateService(pulumi.ComponentResource):
             desired_count=settings.scaling.desired_count,
             # The release command repeats this strategy in every AppSpec, or CodeDeploy drops it
             # (aws/containers-roadmap#1752).
-            capacity_provider_strategies=strategy,
-            platform_version="LATEST",
+            capacity_provider_strategies=[
+                aws.ecs.ServiceCapacityProviderStrategyArgs(
+                    capacity_provider=share.capacity_provider, weight=share.weight, base=share.base or None
+                )
+                for share in release.strategy
+            ],
+            platform_version=release.platform_version,
             deployment_controller=aws.ecs.ServiceDeploymentControllerArgs(type="CODE_DEPLOY"),
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-                subnets=args.network.private_subnet_ids,
-                security_groups=[args.security_group_id],
+                subnets=release.subnets,
+                security_groups=list(release.security_groups),
                 assign_public_ip=False,
             ),
+            enable_execute_command=release.execute_command,
             load_balancers=[
                 aws.ecs.ServiceLoadBalancerArgs(
                     target_group_arn=self.traffic.blue.arn,
@@ -283,12 +310,27 @@ class FargateService(pulumi.ComponentResource):
             tags=ServiceTags(spec.name).for_resource(service_name),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                ignore_changes=CODEDEPLOY_OWNS,
+                # What UpdateService refuses on a CODE_DEPLOY service reaches it through a release.
+                ignore_changes=[*CODEDEPLOY_OWNS, *RELEASE_CARRIES, *SET_AT_CREATION],
                 # "The target group does not have an associated load balancer" until the listeners
-                # exist; tasks cannot start until their roles can pull images and read secrets.
-                depends_on=[*self.traffic.listeners, self.roles.execution_policy, self.roles.task_policy],
+                # exist; tasks cannot start until their roles can pull images and read secrets. After
+                # an odd number of releases the tasks sit in green: the service goes before it.
+                depends_on=[
+                    *self.traffic.listeners,
+                    self.traffic.green,
+                    self.roles.execution_policy,
+                    self.roles.task_policy,
+                ],
             ),
         )
+
+
+def _strategy(fargate_spot_weight: int) -> list[CapacityShare]:
+    """FARGATE with weight 1, plus FARGATE_SPOT at `fargate_spot_weight` when it is above 0."""
+    shares = [CapacityShare(capacity_provider="FARGATE", weight=1)]
+    if fargate_spot_weight:
+        shares.append(CapacityShare(capacity_provider="FARGATE_SPOT", weight=fargate_spot_weight))
+    return shares
 
 
 def _secret_arn(platform: PlatformOutputs, purpose: str) -> pulumi.Output[str]:

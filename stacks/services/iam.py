@@ -68,6 +68,36 @@ def secret_statements(secret_arns: Sequence[Text], key_arn: Text, region: Text) 
     ]
 
 
+# ECS Exec: the SSM agent in the task opens its channels with the task role, and writes the session
+# to the cluster's exec log group encrypted with the platform key (ECS developer guide, "Monitor Amazon
+# ECS containers with ECS Exec", IAM permissions). ssmmessages and logs:DescribeLogGroups have no
+# resource-level permissions (Service Authorization Reference).
+SSM_MESSAGES_ACTIONS = [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+]
+
+
+def exec_statements(
+    log_group_name: str, key_arn: str, region: str, account_id: str, partition: str
+) -> list[Statement]:
+    """What ECS Exec needs in the task role; none when the platform has no exec log group."""
+    if not log_group_name:
+        return []
+    group = f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}"
+    return [
+        {"sid": "EcsExecChannels", "effect": "Allow", "actions": SSM_MESSAGES_ACTIONS, "resources": ["*"]},
+        {"sid": "EcsExecFindLogGroup", "effect": "Allow", "actions": ["logs:DescribeLogGroups"],
+         "resources": ["*"]},
+        {"sid": "EcsExecWriteSessionLogs", "effect": "Allow",
+         "actions": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+         "resources": [f"{group}:log-stream:*", f"{group}:*"]},
+        {"sid": "EcsExecSessionKey", "effect": "Allow", "actions": ["kms:Decrypt"], "resources": [key_arn]},
+    ]  # fmt: skip
+
+
 def no_iam_statement() -> Statement:
     """Application code never manages IAM, whatever else is attached later."""
     return {"sid": "NeverManageIam", "effect": "Deny", "actions": ["iam:*"], "resources": ["*"]}
@@ -85,6 +115,7 @@ class ServiceRolesArgs:
     log_group_arn: Text
     key_arn: Text
     secret_arns: Sequence[Text]  # this service's secrets only, from the catalogue
+    exec_log_group_name: Text = ""  # the platform's ECS Exec log group; "" when ECS Exec is off
 
 
 class ServiceRoles(pulumi.ComponentResource):
@@ -110,8 +141,13 @@ class ServiceRoles(pulumi.ComponentResource):
             [*pull_statements(args.repository_arn), log_statement(args.log_group_arn), *secrets],
         )
         # The services' code makes no AWS call (their secrets arrive as environment variables through
-        # the execution role), so the task role allows nothing and denies IAM.
-        self.task_role, self.task_policy = self._role(args, "task", trust, [no_iam_statement()])
+        # the execution role), so the task role denies IAM and allows only ECS Exec's channels, and
+        # those only where the platform enables ECS Exec.
+        exec_access = pulumi.Output.all(
+            args.exec_log_group_name, args.key_arn, args.region, args.account_id, args.partition
+        ).apply(lambda values: exec_statements(*(str(v) for v in values)))
+        task_statements = exec_access.apply(lambda extra: [no_iam_statement(), *extra])
+        self.task_role, self.task_policy = self._role(args, "task", trust, task_statements)
 
         self.execution_role_arn = self.execution_role.arn
         self.task_role_arn = self.task_role.arn
@@ -120,7 +156,11 @@ class ServiceRoles(pulumi.ComponentResource):
         )
 
     def _role(
-        self, args: ServiceRolesArgs, purpose: str, trust: pulumi.Output[str], statements: list[Statement]
+        self,
+        args: ServiceRolesArgs,
+        purpose: str,
+        trust: pulumi.Output[str],
+        statements: pulumi.Input[list[Statement]],
     ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
         role_name = args.namer.name(naming.ROLE, args.service, purpose)
         role = aws.iam.Role(
@@ -143,3 +183,8 @@ class ServiceRoles(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=role),
         )
         return role, policy
+
+
+def _resolved(statement: Statement) -> pulumi.Output[Statement]:
+    """A statement whose Output values (ARNs, regions) are resolved, to combine with computed ones."""
+    return pulumi.Output.from_input(statement)

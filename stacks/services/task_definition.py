@@ -14,6 +14,13 @@ from shared.catalogue import CONTAINER_USER, PORT_ENV, SERVICE_NAME_ENV, WRITABL
 from shared.config.services import HealthCheckConfig
 
 TMP_VOLUME = "tmp"
+# ECS Exec's SSM agent writes to these at start; with a read-only root filesystem they must be writable
+# volumes or the agent crashes (aws/containers-roadmap#1359; aws-containers/amazon-ecs-exec-checker#21).
+EXEC_VOLUMES = {
+    "exec-managed-agents": "/managed-agents",
+    "exec-ssm-lib": "/var/lib/amazon/ssm",
+    "exec-ssm-log": "/var/log/amazon/ssm",
+}
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class ContainerInputs:
     downstream_urls: Mapping[str, str]  # env var -> base URL (a Cloud Map name)
     health_check: HealthCheckConfig
     stop_timeout_seconds: int
+    execute_command: bool = False  # ECS Exec on: the SSM agent's paths become writable volumes
 
 
 def container_definition(spec: ServiceSpec, inputs: ContainerInputs) -> dict[str, Any]:
@@ -43,7 +51,10 @@ def container_definition(spec: ServiceSpec, inputs: ContainerInputs) -> dict[str
         "essential": True,
         "user": CONTAINER_USER,
         "readonlyRootFilesystem": True,
-        "mountPoints": [{"sourceVolume": TMP_VOLUME, "containerPath": WRITABLE_PATH, "readOnly": False}],
+        "mountPoints": [
+            {"sourceVolume": volume, "containerPath": path, "readOnly": False}
+            for volume, path in volumes(inputs.execute_command).items()
+        ],
         "portMappings": [{"containerPort": spec.container_port, "protocol": "tcp", "name": "http"}],
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
         # Injected by the execution role at start; values never appear in the task definition.
@@ -68,3 +79,8 @@ def container_definition(spec: ServiceSpec, inputs: ContainerInputs) -> dict[str
         },
         "linuxParameters": {"initProcessEnabled": True},  # reaps zombies, forwards SIGTERM
     }
+
+
+def volumes(execute_command: bool) -> dict[str, str]:
+    """Task-storage volumes and where the container mounts them: /tmp, plus ECS Exec's paths when on."""
+    return {TMP_VOLUME: WRITABLE_PATH, **(EXEC_VOLUMES if execute_command else {})}

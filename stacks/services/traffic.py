@@ -23,6 +23,15 @@ HTTPS_PORT = 443
 # Application Load Balancer", ELB user guide).
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 CODEDEPLOY_OWNS = ["defaultActions"]
+# A replaced target group is never attached: the listeners ignore their default actions and the service
+# its load balancers, so the old group stays in use (ResourceInUse) and releases target a group no
+# listener uses. So every argument that forces a replacement (terraform-provider-aws,
+# internal/service/elbv2/target_group.go: ForceNew) is set here, from a constant, the catalogue (code,
+# not config) or the network stack's VPC; none comes from config or a provider default.
+TARGET_TYPE = "ip"  # awsvpc tasks register by IP
+TARGET_PROTOCOL = "HTTP"
+TARGET_PROTOCOL_VERSION = "HTTP1"  # ELB's default for HTTP groups, pinned so a default change cannot replace
+TARGET_IP_ADDRESS_TYPE = "ipv4"
 
 
 @dataclass(frozen=True)
@@ -105,11 +114,12 @@ class BlueGreenTraffic(pulumi.ComponentResource):
         logical = args.namer.name(naming.TARGET_GROUP_NAME, spec.code, colour)
         return aws.lb.TargetGroup(
             logical,
-            target_type="ip",  # awsvpc tasks register by IP
-            protocol="HTTP",
+            target_type=TARGET_TYPE,
+            protocol=TARGET_PROTOCOL,
+            protocol_version=TARGET_PROTOCOL_VERSION,
             port=spec.container_port,
             vpc_id=args.vpc_id,
-            ip_address_type="ipv4",
+            ip_address_type=TARGET_IP_ADDRESS_TYPE,
             deregistration_delay=args.deregistration_delay_seconds,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
                 enabled=True,
@@ -140,6 +150,13 @@ class BlueGreenTraffic(pulumi.ComponentResource):
                 aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self.blue.arn)
             ],
             tags=args.tags.for_resource(name),
-            # CodeDeploy switches the forward target between blue and green on every release.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=CODEDEPLOY_OWNS),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # CodeDeploy switches the forward target between blue and green on every release.
+                ignore_changes=CODEDEPLOY_OWNS,
+                # After an odd number of releases the listener forwards to green: it must go before
+                # either group, or DeleteTargetGroup fails with ResourceInUse (the AWS provider retries
+                # that for 2 minutes only: terraform-provider-aws, internal/service/elbv2/target_group.go).
+                depends_on=[self.blue, self.green],
+            ),
         )

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 import offline.layers
+from deploy import task_definitions
 from deploy.backend import Identity, NotLoggedInError, OperationError, StackMissingError, StackOutput
 from deploy.preflight import AwsIdentity
 from deploy.stacks import StackId
@@ -147,3 +148,16 @@ def aws_ok(region: str) -> AwsIdentity:
 @pytest.fixture
 def passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "correct horse battery staple")
+
+
+@pytest.fixture(autouse=True)
+def task_definition_removals(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Destroy's clean-up of release revisions, recorded instead of sent to ECS: (region, suffix)."""
+    calls: list[tuple[str, str]] = []
+
+    def remove(region: str, suffix: str, out):
+        calls.append((region, suffix))
+        return task_definitions.Removal()
+
+    monkeypatch.setattr(task_definitions, "remove_release_revisions", remove)
+    return calls

@@ -7,6 +7,7 @@ import json
 import boto3
 import pytest
 
+from deploy.task_definitions import families, remove_revisions
 from deploy.verify import http_answer, leftovers, running_tasks
 from tests.aws_fakes import REGION
 
@@ -35,6 +36,22 @@ def test_roles_log_groups_repositories_and_tagged_resources_with_the_suffix_are_
     assert any("/ecs/api-gateway-it-ab12" in arn for arn in found)
     assert any(arn.endswith("repository/ecr-fraud-detector-it-ab12") for arn in found)
     assert any(arn.endswith(f"vpc/{vpc}") for arn in found)
+
+
+def test_task_definition_revisions_are_left_overs_until_deleted(aws):
+    ecs = clients("ecs")
+    container = [{"name": "app", "image": "example:1", "memory": 512}]
+    first, second = (
+        ecs.register_task_definition(family="task-api-gateway-it-ab12", containerDefinitions=container)[
+            "taskDefinition"
+        ]["taskDefinitionArn"]
+        for _ in range(2)
+    )
+    ecs.register_task_definition(family="task-api-gateway-dev", containerDefinitions=container)
+    ecs.deregister_task_definition(taskDefinition=second)
+    assert leftovers(clients, "it-ab12") == sorted([first, second])
+    remove_revisions(ecs, families("it-ab12"), lambda line: None)
+    assert leftovers(clients, "it-ab12") == []
 
 
 def test_a_key_scheduled_for_deletion_is_not_a_left_over(aws):

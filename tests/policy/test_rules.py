@@ -206,6 +206,7 @@ def test_the_brief_rules_flag_a_stack_that_departs_from_the_brief(network_ha, pl
     assert not results["log-groups-encrypted-30-days"].passed  # 90-day retention
     assert results["http-redirects-to-https"].passed  # with a certificate, 80 redirects
     assert results["iam-no-wildcard-actions"].passed
+    assert results["iam-star-resource-only-where-required"].passed  # ECS Exec's channels included
 
 
 def test_the_pack_reads_the_same_rules():

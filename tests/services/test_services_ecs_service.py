@@ -62,9 +62,17 @@ def test_count_grace_and_spot_come_from_config(services_alt):
 
 
 @pytest.mark.parametrize("spec", SPECS)
-def test_pulumi_leaves_task_definition_target_groups_and_count_to_codedeploy(services, spec):
+def test_pulumi_leaves_to_codedeploy_and_releases_what_updateservice_refuses(services, spec):
     service = one_owned(services, spec, SERVICE)
-    assert set(service.ignore_changes) == {"taskDefinition", "loadBalancers", "desiredCount"}
+    assert set(service.ignore_changes) == {
+        "taskDefinition",
+        "loadBalancers",
+        "desiredCount",
+        "networkConfiguration",
+        "platformVersion",
+        "capacityProviderStrategies",
+        "enableExecuteCommand",
+    }
 
 
 @pytest.mark.parametrize("spec", SPECS)
