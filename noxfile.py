@@ -97,8 +97,13 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite; extra arguments go to pytest (nox -s tests -- -k naming)."""
-    session.run(project_python(), "-m", "pytest", *session.posargs)
+    """The test suite on every core; extra arguments go to pytest (nox -s tests -- -k naming).
+
+    pytest-xdist runs one worker per core unless the arguments choose (`-n 0` runs serially).
+    """
+    chosen = any(arg.startswith(("-n", "--numprocesses")) for arg in session.posargs)
+    parallel = [] if chosen else ["-n", "auto"]
+    session.run(project_python(), "-m", "pytest", *parallel, *session.posargs)
 
 
 @nox.session
