@@ -2,6 +2,9 @@
 
     python -m offline.plan [--stack dev] [--config network:natGateways=perAz] [--out plan.json]
 
+Exit codes: 0 every mandatory rule passes, 1 a mandatory rule fails (the plan is still printed and
+written), 2 the configuration is refused.
+
 No AWS account and no Pulumi CLI are needed: each layer runs under the offline engine with its example
 stack config, and each layer's exports feed the next one's stack references.
 """
@@ -22,7 +25,9 @@ from offline import cost, pricing
 from offline.engine import Evaluation
 from offline.layers import LAYER_ORDER, Layer, evaluate_all
 from offline.secrets import redact
+from policy.model import MANDATORY
 from policy.offline_check import check, resources_of
+from shared.contracts import ServicesExports
 from shared.errors import ConfigError
 from shared.naming import SUFFIX_KEY
 
@@ -76,6 +81,7 @@ def layer_report(name: str, evaluation: Evaluation, seconds: float, suffix: str 
         "seconds": round(seconds, 3),
         "resourceCounts": evaluation.types(),
         "exports": evaluation.exports,
+        "servesPlaintextHttp": evaluation.exports.get(ServicesExports.SERVES_PLAINTEXT_HTTP),
         "policy": policy_report(evaluation, suffix),
         "resources": [
             {
@@ -158,6 +164,13 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"== {layer['layer']} ({layer['project']}/{layer['stack']}): {total} resources")
         for type_, count in layer["resourceCounts"].items():
             lines.append(f"   {count:>3}  {type_}")
+        plaintext = layer.get("servesPlaintextHttp")
+        if plaintext is not None:
+            lines.append(
+                "   public API: PLAINTEXT HTTP (allowPlaintextHttp: true, no certificateArn)"
+                if plaintext
+                else "   public API: HTTPS only (TLS 1.2+, port 80 redirects to 443)"
+            )
         lines.append("   exports:")
         for key, value in layer["exports"].items():
             lines.append(f"     {key} = {json.dumps(value)}")
@@ -171,6 +184,16 @@ def render(report: dict[str, Any]) -> str:
     if "cost" in report:
         lines += render_cost(report["cost"])
     return "\n".join(lines)
+
+
+def mandatory_failures(report: dict[str, Any]) -> list[str]:
+    """`layer: rule` for every mandatory rule that fails in any layer."""
+    return [
+        f"{layer['layer']}: {result['rule']}"
+        for layer in report["layers"]
+        for result in layer["policy"]
+        if result["enforcement"] == MANDATORY and not result["passed"]
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -199,6 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render(report))
     args.out.write_text(json.dumps(report, indent=2, default=str))
     print(f"\nplan of {len(layers)} layer(s) in {elapsed:.2f}s written to {args.out}")
+    failures = mandatory_failures(report)
+    if failures:
+        print(f"mandatory rule(s) failed: {', '.join(failures)}", file=sys.stderr)
+        return 1
     return 0
 
 

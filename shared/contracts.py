@@ -94,6 +94,7 @@ class ServicesExports:
     DEPLOYMENT_GROUPS = "deploymentGroups"
     INTERNAL_DNS_NAMES = "internalDnsNames"
     PUBLIC_URL = "publicUrl"
+    SERVES_PLAINTEXT_HTTP = "servesPlaintextHttp"  # true only where allowPlaintextHttp was chosen
     RELEASE_HOOKS = "releaseHooks"  # AppSpec hook name (BeforeInstall, ...) -> Lambda function ARN
     ALL = (
         REPOSITORY_URLS,
@@ -102,6 +103,7 @@ class ServicesExports:
         DEPLOYMENT_GROUPS,
         INTERNAL_DNS_NAMES,
         PUBLIC_URL,
+        SERVES_PLAINTEXT_HTTP,
         RELEASE_HOOKS,
     )
 

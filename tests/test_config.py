@@ -23,6 +23,8 @@ def network(**values) -> NetworkConfig:
 def services(**values) -> ServicesConfig:
     values.setdefault("networkStack", "org/payments-network/dev")
     values.setdefault("platformStack", "org/payments-platform/dev")
+    if "certificateArn" not in values:
+        values.setdefault("allowPlaintextHttp", "true")  # the refusal has its own tests
     return ServicesConfig.load(reader(**values))
 
 

@@ -232,7 +232,8 @@ class TargetHealthConfig:
 class TrafficConfig:
     """Listeners, target groups and the alarms that stop a bad deployment."""
 
-    certificate_arn: str | None  # `certificateArn`, default none: HTTP; with it HTTPS and 80 -> 443
+    certificate_arn: str | None  # `certificateArn`, default none; required unless allowPlaintextHttp
+    allow_plaintext_http: bool  # `allowPlaintextHttp`, default false: serve HTTP without a certificate
     deregistration_delay_seconds: int  # `deregistrationDelaySeconds`, default 30 (0-30)
     health_check_grace_period_seconds: int  # `healthCheckGracePeriodSeconds`, default 60
     target_5xx_threshold: int  # `target5xxThreshold`, default 5 errors a minute
@@ -244,10 +245,27 @@ class TrafficConfig:
     def tls(self) -> bool:
         return self.certificate_arn is not None
 
+    @property
+    def serves_plaintext(self) -> bool:
+        """The public API answers over plain HTTP: no certificate, chosen with allowPlaintextHttp."""
+        return not self.tls
+
     @classmethod
     def load(cls, reader: ConfigReader) -> TrafficConfig:
+        certificate_arn = _certificate(reader)
+        allow_plaintext_http = reader.boolean("allowPlaintextHttp", False)
+        if certificate_arn is None and not allow_plaintext_http:
+            raise ConfigError(
+                "certificateArn",
+                None,
+                "is required: without a certificate the public payment API would serve plain HTTP to "
+                "the internet",
+                "pulumi config set certificateArn <ACM certificate ARN>, or, for a stack that may serve "
+                "plaintext on purpose (a throwaway dev stack), pulumi config set allowPlaintextHttp true",
+            )
         return cls(
-            certificate_arn=_certificate(reader),
+            certificate_arn=certificate_arn,
+            allow_plaintext_http=allow_plaintext_http,
             # Short, so a release's old task set drains fast; payment requests take well under 30 s.
             deregistration_delay_seconds=reader.integer(
                 "deregistrationDelaySeconds", 30, minimum=0, maximum=30
@@ -269,7 +287,7 @@ def _certificate(reader: ConfigReader) -> str | None:
             "certificateArn",
             arn,
             "must be an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<uuid>",
-            "pulumi config set certificateArn <arn>, or pulumi config rm certificateArn for HTTP only",
+            "pulumi config set certificateArn <arn>",
         )
     return arn
 
