@@ -66,6 +66,12 @@ class PlatformExports:
     INTERNAL_ALB_SECURITY_GROUP_ID = "internalAlbSecurityGroupId"
     SECRET_ARNS = "secretArns"  # {purpose: ARN}, purposes from SecretPurposes
     ROTATION_SECURITY_GROUP_ID = "secretRotationSecurityGroupId"  # the database must admit it
+    # The public web ACL, for alarms and dashboards (metric namespace AWS/WAFV2, dimension WebACL =
+    # the name, Rule = a rule's metric name); empty strings in a stack with waf: false.
+    WAF_WEB_ACL_NAME = "wafWebAclName"
+    WAF_WEB_ACL_ARN = "wafWebAclArn"
+    WAF_METRIC_NAME = "wafMetricName"
+    WAF_LOG_GROUP_NAME = "wafLogGroupName"
     ALL = (
         CLUSTER_NAME,
         CLUSTER_ARN,
@@ -82,6 +88,10 @@ class PlatformExports:
         INTERNAL_ALB_SECURITY_GROUP_ID,
         SECRET_ARNS,
         ROTATION_SECURITY_GROUP_ID,
+        WAF_WEB_ACL_NAME,
+        WAF_WEB_ACL_ARN,
+        WAF_METRIC_NAME,
+        WAF_LOG_GROUP_NAME,
     )
 
 

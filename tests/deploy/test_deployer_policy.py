@@ -20,6 +20,13 @@ BOTOCORE_SERVICE = {"elasticloadbalancing": "elbv2", "tag": "resourcegroupstaggi
 # the operation they authorize, which must still exist. PassRole authorizes no operation of its own.
 ACTION_OPERATION = {
     "iam:PassRole": None,
+    # Permission-only: WAF checks them when it associates an ALB and switches logging on to CloudWatch
+    # Logs (WAF developer guide, "Permissions to associate" and "CloudWatch Logs log group").
+    "elasticloadbalancing:SetWebAcl": None,
+    "logs:CreateLogDelivery": None,
+    "logs:DeleteLogDelivery": None,
+    "logs:GetLogDelivery": None,
+    "logs:ListLogDeliveries": None,
     "lambda:InvokeFunction": "Invoke",
     "s3:ListBucket": "ListObjectsV2",
     "s3:GetBucketPublicAccessBlock": "GetPublicAccessBlock",
@@ -46,6 +53,16 @@ LIFECYCLE_ACTIONS = {
     ),
     "aws:cloudwatch/logGroup:LogGroup": ("logs:CreateLogGroup", "logs:DeleteLogGroup"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"),
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": (
+        "logs:PutResourcePolicy",
+        "logs:DeleteResourcePolicy",
+    ),
+    "aws:wafv2/webAcl:WebAcl": ("wafv2:CreateWebACL", "wafv2:DeleteWebACL"),
+    "aws:wafv2/webAclAssociation:WebAclAssociation": ("wafv2:AssociateWebACL", "wafv2:DisassociateWebACL"),
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": (
+        "wafv2:PutLoggingConfiguration",
+        "wafv2:DeleteLoggingConfiguration",
+    ),
     "aws:codedeploy/application:Application": (
         "codedeploy:CreateApplication",
         "codedeploy:DeleteApplication",

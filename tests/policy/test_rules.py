@@ -28,10 +28,7 @@ def test_the_example_stacks_have_no_mandatory_violation(results):
 def test_the_only_advisory_finding_is_the_unrotated_database_secret(results):
     advisory = [v for r in results if r.rule.enforcement == ADVISORY for v in r.violations]
     # Rotating it needs a database to log in to (databaseHost); see the platform section of the README.
-    assert advisory == [
-        "alb-public-dev: no AWS WAF web ACL is associated",
-        "secret-database-connection-dev: automatic rotation is not configured",
-    ]
+    assert advisory == ["secret-database-connection-dev: automatic rotation is not configured"]
 
 
 SIZING_RULES = {"task-size-1vcpu-2gb", "scaling-2-10-at-70", "log-retention-30-days"}
