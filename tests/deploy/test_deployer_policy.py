@@ -29,6 +29,8 @@ ACTION_OPERATION = {
     "logs:ListLogDeliveries": None,
     "lambda:InvokeFunction": "Invoke",
     "s3:ListBucket": "ListObjectsV2",
+    "s3:ListBucketVersions": "ListObjectVersions",
+    "s3:DeleteObjectVersion": "DeleteObject",  # DeleteObject with a VersionId
     "s3:GetBucketPublicAccessBlock": "GetPublicAccessBlock",
     "s3:PutBucketPublicAccessBlock": "PutPublicAccessBlock",
     "s3:GetEncryptionConfiguration": "GetBucketEncryption",
@@ -131,6 +133,7 @@ LIFECYCLE_ACTIONS = {
         "s3:PutBucketOwnershipControls",
     ),
     "aws:s3/bucketPolicy:BucketPolicy": ("s3:PutBucketPolicy", "s3:DeleteBucketPolicy"),
+    "aws:s3/bucketVersioning:BucketVersioning": ("s3:PutBucketVersioning", "s3:PutBucketVersioning"),
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (
         "s3:PutBucketPublicAccessBlock",
         "s3:PutBucketPublicAccessBlock",
