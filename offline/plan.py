@@ -1,6 +1,7 @@
 """`nox -s plan`: evaluate the layers offline, in deploy order, and report what they would create.
 
     python -m offline.plan [--stack dev] [--config network:natGateways=perAz] [--out plan.json]
+                           [--terraform-plan all-layers.tfplan.json]
 
 Exit codes: 0 every mandatory rule passes, 1 a mandatory rule fails (the plan is still printed and
 written), 2 the configuration is refused.
@@ -21,7 +22,7 @@ from typing import Any
 
 import pulumi
 
-from offline import cost, pricing
+from offline import cost, pricing, terraform_plan
 from offline.engine import Evaluation
 from offline.layers import LAYER_ORDER, Layer, evaluate_all
 from offline.secrets import redact
@@ -201,6 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev", help="example stack config to use (Pulumi.<stack>.yaml)")
     parser.add_argument("--config", action="append", default=[], help="<layer>:<key>=<value>")
     parser.add_argument("--out", type=Path, default=Path("plan.json"), help="where to write the JSON plan")
+    parser.add_argument(
+        "--terraform-plan",
+        type=Path,
+        help="also write every layer as Terraform plan JSON (`terraform show -json` format) for scanners",
+    )
     args = parser.parse_args(argv)
 
     layers = available_layers()
@@ -221,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     print(render(report))
     args.out.write_text(json.dumps(report, indent=2, default=str))
+    if args.terraform_plan is not None:
+        args.terraform_plan.write_text(json.dumps(terraform_plan.render(results.values()), indent=1))
     print(f"\nplan of {len(layers)} layer(s) in {elapsed:.2f}s written to {args.out}")
     failures = mandatory_failures(report)
     if failures:

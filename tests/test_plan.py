@@ -132,6 +132,8 @@ def test_config_overrides_reach_the_layer(tmp_path):
                 "network:natGateways=perAz",
                 "--config",
                 f"services:certificateArn={certificate}",
+                "--terraform-plan",
+                str(tmp_path / "all.tfplan.json"),
             ]
         )
     assert code == 0
@@ -140,6 +142,10 @@ def test_config_overrides_reach_the_layer(tmp_path):
     assert network["resourceCounts"]["aws:ec2/natGateway:NatGateway"] == 3
     assert services["servesPlaintextHttp"] is False
     assert "public API: HTTPS only (TLS 1.2+, port 80 redirects to 443)" in printed.getvalue()
+    # On request, every layer as one Terraform plan JSON document, for scanners.
+    document = json.loads((tmp_path / "all.tfplan.json").read_text())
+    types = {r["type"] for r in document["planned_values"]["root_module"]["resources"]}
+    assert {"aws_vpc", "aws_lb", "aws_wafv2_web_acl", "aws_ecs_service"} <= types
 
 
 def test_bad_config_fails_with_the_deployment_message(tmp_path, capsys):

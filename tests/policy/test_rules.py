@@ -245,3 +245,17 @@ def test_the_naming_rule_refuses_to_pass_without_a_configured_suffix():
     assert RULES_BY_NAME["names-carry-the-suffix"].violations([repository], Context(suffix="")) == [
         "ecr-api-dev: the environmentSuffix policy config is not set (see policy/config.dev.json)"
     ]
+
+
+def test_the_readme_rules_table_is_the_rules():
+    readme = (Layer("network").directory.parents[1] / "README.md").read_text()
+    for rule in RULES:
+        row = f"| `{rule.name}` | {rule.source} | {rule.description} | {rule.enforcement} |"
+        assert row in readme, f"README's compliance table is out of date for {rule.name}"
+
+
+def test_docs_explain_every_advisory_rule():
+    docs = (Layer("network").directory.parents[1] / "docs" / "policy.md").read_text()
+    for rule in RULES:
+        if rule.enforcement == ADVISORY:
+            assert f"| `{rule.name}` | advisory |" in docs, rule.name
