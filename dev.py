@@ -27,6 +27,8 @@ from types import FrameType
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".installed-pyproject-sha256"
+# checkov pins dependencies that would downgrade the project's: it gets a virtualenv of its own.
+SCANNERS_VENV = VENV / "scanners"
 SHORTCUTS = {
     "plan": ["-s", "plan"],
     "tests": ["-s", "lint", "typecheck", "tests"],
@@ -50,7 +52,22 @@ def ensure_environment() -> None:
     pip = [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    install_scanners()
     STAMP.write_text(wanted)
+
+
+def install_scanners() -> None:
+    """The `scanners` extra of pyproject.toml, alone in .venv/scanners (not the project itself)."""
+    import tomllib
+
+    wanted = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"][
+        "scanners"
+    ]
+    if not (SCANNERS_VENV / "bin").exists() and not (SCANNERS_VENV / "Scripts").exists():
+        venv.EnvBuilder(with_pip=True).create(SCANNERS_VENV)
+    python = SCANNERS_VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, *wanted], check=True)
 
 
 def run_forwarding(command: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> int:

@@ -28,6 +28,8 @@ SECRET = "aws:secretsmanager/secret:Secret"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 
 MIB_PER_GIB = 1024
 FARGATE_UNITS_PER_VCPU = 1024
@@ -266,6 +268,37 @@ def _load_balancers(resources: Sequence[Resource], table: PriceTable) -> list[_L
     ]
 
 
+def _web_acls(resources: Sequence[Resource], table: PriceTable) -> list[_Line]:
+    """Per web ACL and per rule (a managed rule group is one rule) a month, plus inspected requests."""
+    acls = [r for r in resources if r.type == WEB_ACL]
+    if not acls:
+        return []
+    rules = sum(len(r.get("rules") or []) for r in acls)
+    requests = table.usage["wafMillionRequestsPerMonth"]
+    fixed = len(acls) * table.rate("waf", "webAclMonth") + rules * table.rate("waf", "ruleMonth")
+    lines = [
+        _Line(
+            "AWS WAF web ACLs",
+            f"{len(acls)} web ACL(s), {rules} rule(s), {requests['min']:g}-{requests['max']:g} M requests",
+            {s: fixed + len(acls) * requests[s] * table.rate("waf", "millionRequests") for s in SCALES},
+        )
+    ]
+    logged = sum(1 for r in resources if r.type == WAF_LOGGING)
+    if logged:
+        gb = table.usage["wafLogGbPerMonth"]
+        rate = table.rate("cloudwatchLogs", "vendedGbIngested") + table.rate(
+            "cloudwatchLogs", "gbMonthStored"
+        )
+        lines.append(
+            _Line(
+                "AWS WAF logs",
+                f"{logged} web ACL log(s), {gb['min']:g}-{gb['max']:g} GB vended and stored",
+                {s: logged * gb[s] * rate for s in SCALES},
+            )
+        )
+    return lines
+
+
 def _count_priced(
     type_: str, item: str, section: str, key: str
 ) -> Callable[[Sequence[Resource], PriceTable], list[_Line]]:
@@ -397,6 +430,7 @@ _ESTIMATORS: tuple[Callable[[Sequence[Resource], PriceTable], list[_Line]], ...]
     _interface_endpoints,
     _flow_logs,
     _load_balancers,
+    _web_acls,
     _count_priced(KMS_KEY, "KMS keys", "kms", "keyMonth"),
     _count_priced(SECRET, "Secrets Manager secrets", "secretsManager", "secretMonth"),
     _cluster_insights,

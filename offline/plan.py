@@ -3,6 +3,10 @@
     python -m offline.plan [--stack dev] [--suffix qa] [--config network:natGateways=perAz] [--out plan.json]
     python -m offline.plan --change --config services:fargateSpotWeight=2   # on a live, released stack
 
+Exit codes: 0 every mandatory rule passes, 1 a mandatory rule fails (the plan is still printed and
+written) or, with --change, AWS would refuse the change; 2 the configuration is refused.
+With --terraform-plan FILE, every layer is also written as Terraform plan JSON for scanners.
+
 No AWS account and no Pulumi CLI are needed: each layer runs under the offline engine with its example
 stack config, and each layer's exports feed the next one's stack references.
 """
@@ -19,12 +23,14 @@ from typing import Any
 
 import pulumi
 
-from offline import cost, diagram, pricing
+from offline import cost, diagram, pricing, terraform_plan
 from offline.engine import Evaluation
 from offline.layers import LAYER_ORDER, Layer, evaluate_all
 from offline.live import after_release, second_up, state_of
 from offline.secrets import redact
+from policy.model import MANDATORY
 from policy.offline_check import check, resources_of
+from shared.contracts import ServicesExports
 from shared.errors import ConfigError
 from shared.naming import SUFFIX_KEY
 
@@ -107,6 +113,7 @@ def layer_report(name: str, evaluation: Evaluation, seconds: float, suffix: str 
         "seconds": round(seconds, 3),
         "resourceCounts": evaluation.types(),
         "exports": evaluation.exports,
+        "servesPlaintextHttp": evaluation.exports.get(ServicesExports.SERVES_PLAINTEXT_HTTP),
         "policy": policy_report(evaluation, suffix),
         "resources": [
             {
@@ -189,6 +196,13 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"== {layer['layer']} ({layer['project']}/{layer['stack']}): {total} resources")
         for type_, count in layer["resourceCounts"].items():
             lines.append(f"   {count:>3}  {type_}")
+        plaintext = layer.get("servesPlaintextHttp")
+        if plaintext is not None:
+            lines.append(
+                "   public API: PLAINTEXT HTTP (allowPlaintextHttp: true, no certificateArn)"
+                if plaintext
+                else "   public API: HTTPS only (TLS 1.2+, port 80 redirects to 443)"
+            )
         lines.append("   exports:")
         for key, value in layer["exports"].items():
             lines.append(f"     {key} = {json.dumps(value)}")
@@ -254,6 +268,16 @@ def blocking(report: Mapping[str, Any]) -> bool:
     )
 
 
+def mandatory_failures(report: dict[str, Any]) -> list[str]:
+    """`layer: rule` for every mandatory rule that fails in any layer."""
+    return [
+        f"{layer['layer']}: {result['rule']}"
+        for layer in report["layers"]
+        for result in layer["policy"]
+        if result["enforcement"] == MANDATORY and not result["passed"]
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--stack", default="dev", help="example stack config to use (Pulumi.<stack>.yaml)")
@@ -264,6 +288,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--change",
         action="store_true",
         help="apply --config to the stack as deployed and released once; exit 1 if AWS would refuse it",
+    )
+    parser.add_argument(
+        "--terraform-plan",
+        type=Path,
+        help="also write every layer as Terraform plan JSON (`terraform show -json` format) for scanners",
     )
     args = parser.parse_args(argv)
 
@@ -307,11 +336,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if before is not None:
         print("\n".join(render_change(report["change"])))
     args.out.write_text(json.dumps(report, indent=2, default=str))
+    if args.terraform_plan is not None:
+        args.terraform_plan.write_text(json.dumps(terraform_plan.render(results.values()), indent=1))
     picture = args.out.with_suffix(".svg")
     picture.write_text(diagram.svg_of(report))
     print(
         f"\nplan of {len(layers)} layer(s) in {elapsed:.2f}s written to {args.out}; the picture to {picture}"
     )
+    failures = mandatory_failures(report)
+    if failures:
+        print(f"mandatory rule(s) failed: {', '.join(failures)}", file=sys.stderr)
+        return 1
     return 1 if before is not None and blocking(report["change"]) else 0
 
 

@@ -32,6 +32,9 @@ REQUIRED_RATES = (
     ("containerInsights", "metricsPerCluster"),
     ("containerInsights", "metricsPerService"),
     ("containerInsights", "metricsPerTaskFamily"),
+    ("waf", "webAclMonth"),
+    ("waf", "ruleMonth"),
+    ("waf", "millionRequests"),
 )
 FARGATE_ARCHITECTURES = ("X86_64", "ARM64")
 FARGATE_MARKETS = ("onDemand", "spot")
@@ -42,6 +45,8 @@ USAGE_KEYS = (
     "logGbPerTaskMonth",
     "flowLogGbPerMonth",
     "containerInsightsGbPerTaskMonth",
+    "wafMillionRequestsPerMonth",
+    "wafLogGbPerMonth",
 )
 
 

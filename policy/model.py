@@ -53,7 +53,11 @@ StackCheck = Callable[[Sequence[Resource], Context], list[str]]
 
 @dataclass(frozen=True)
 class Rule:
-    """One compliance rule; `source` is "brief" or an AWS Foundational Security Best Practices id."""
+    """One compliance rule.
+
+    `source` is "platform" (a requirement of this platform) or an AWS Foundational Security Best
+    Practices control id.
+    """
 
     name: str
     source: str

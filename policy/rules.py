@@ -1,4 +1,4 @@
-"""The rules: the brief's compliance requirements and the AWS Foundational Security Best Practices
+"""The rules: the platform's own compliance requirements and the AWS Foundational Security Best Practices
 (FSBP) controls that apply to this platform, each a plain function over resources.
 
 Property names are the Pulumi input names (camelCase), which is what both `pulumi_policy` and the
@@ -39,7 +39,7 @@ def _is(resource: Resource, *types: str) -> bool:
     return resource.type in types
 
 
-# --- the brief ------------------------------------------------------------------------------------
+# --- the platform's requirements -------------------------------------------------------------------
 
 
 def names_carry_the_suffix(resource: Resource, context: Context) -> list[str]:
@@ -114,15 +114,19 @@ def scaling_tracks_cpu_and_memory(resources: Sequence[Resource], context: Contex
     return problems
 
 
-def log_groups_encrypted_and_retained(resource: Resource, context: Context) -> list[str]:
+def log_groups_encrypted(resource: Resource, context: Context) -> list[str]:
+    if _is(resource, "aws:cloudwatch/logGroup:LogGroup") and not resource.props.get("kmsKeyId"):
+        return ["log group is not encrypted with a KMS key (kmsKeyId)"]
+    return []
+
+
+def log_retention_thirty_days(resource: Resource, context: Context) -> list[str]:
     if not _is(resource, "aws:cloudwatch/logGroup:LogGroup"):
         return []
-    problems = []
-    if not resource.props.get("kmsKeyId"):
-        problems.append("log group is not encrypted with a KMS key (kmsKeyId)")
-    if resource.props.get("retentionInDays") != 30:
-        problems.append(f"retention is {resource.props.get('retentionInDays')} days, not 30")
-    return problems
+    days = resource.props.get("retentionInDays")
+    if not days:
+        return ["log group keeps its events forever (no retentionInDays)"]
+    return [] if days == 30 else [f"retention is {days} days, not the requirements' 30"]
 
 
 def destroyable(resource: Resource, context: Context) -> list[str]:
@@ -265,6 +269,44 @@ def http_redirects_to_https(resources: Sequence[Resource], context: Context) -> 
     return problems
 
 
+# Every ELB policy that offers TLS 1.3 and nothing older than TLS 1.2 is named ELBSecurityPolicy-TLS13-1-2-*
+# or ELBSecurityPolicy-TLS13-1-3-* ("Security policies for your Application Load Balancer", ELB guide).
+TLS_1_2_OR_LATER_PREFIXES = ("ELBSecurityPolicy-TLS13-1-2-", "ELBSecurityPolicy-TLS13-1-3-")
+
+
+def https_listeners_tls_1_2_or_later(resource: Resource, context: Context) -> list[str]:
+    if not _is(resource, "aws:lb/listener:Listener") or resource.props.get("protocol") != "HTTPS":
+        return []
+    policy = str(resource.props.get("sslPolicy") or "")
+    if not policy.startswith(TLS_1_2_OR_LATER_PREFIXES):
+        return [f"ssl policy {policy or '(ELB default ELBSecurityPolicy-2016-08)'} allows TLS below 1.2"]
+    return []
+
+
+def lambda_environment_encrypted(resource: Resource, context: Context) -> list[str]:
+    if not _is(resource, "aws:lambda/function:Function"):
+        return []
+    if resource.get("environment.variables") and not resource.props.get("kmsKeyArn"):
+        return ["environment variables are encrypted only with the AWS managed key, not the platform key"]
+    return []
+
+
+def public_load_balancers_behind_waf(resources: Sequence[Resource], context: Context) -> list[str]:
+    public = [
+        r
+        for r in resources
+        if _is(r, "aws:lb/loadBalancer:LoadBalancer") and r.props.get("internal") is False
+    ]
+    associations = [r for r in resources if _is(r, "aws:wafv2/webAclAssociation:WebAclAssociation")]
+    associated = {a.props.get("resourceArn") for a in associations}
+    if all(lb.arn is not None for lb in public):
+        return [f"{lb.name}: no AWS WAF web ACL is associated" for lb in public if lb.arn not in associated]
+    # In a preview ARNs are unknown: count instead.
+    if len(associations) < len(public):
+        return [f"{len(public)} internet-facing load balancer(s) but {len(associations)} WAF association(s)"]
+    return []
+
+
 def kms_rotation(resource: Resource, context: Context) -> list[str]:
     if _is(resource, "aws:kms/key:Key") and resource.props.get("enableKeyRotation") is not True:
         return ["key rotation is off"]
@@ -352,68 +394,82 @@ def iam_honoured_by_aws(resource: Resource, context: Context) -> list[str]:
 RULES: tuple[Rule, ...] = (
     Rule(
         "names-carry-the-suffix",
-        "brief",
+        "platform",
         "Every resource name contains the environment suffix.",
         resource_check=names_carry_the_suffix,
     ),
     Rule(
         "compliance-tags",
-        "brief",
+        "platform",
         "Environment, Service and CostCenter tags on every taggable resource.",
         resource_check=compliance_tags,
     ),
     Rule(
         "tasks-private-no-public-ip",
-        "brief; FSBP ECS.2",
+        "platform; FSBP ECS.2",
         "ECS services assign no public IP to their tasks.",
         resource_check=tasks_private_without_public_ip,
     ),
     Rule(
         "task-size-1vcpu-2gb",
-        "brief",
-        "Task definitions are 1 vCPU / 2 GB.",
+        "platform",
+        "Task definitions are 1 vCPU / 2 GB (sizing: a deliberate config change may depart from it).",
         resource_check=task_size_is_one_vcpu_two_gb,
+        enforcement=ADVISORY,
     ),
     Rule(
         "scaling-2-10-at-70",
-        "brief",
-        "Scaling between 2 and 10 tasks at 70 % CPU and memory.",
+        "platform",
+        "Scaling between 2 and 10 tasks at 70 % (sizing: a deliberate config change may depart from it).",
         resource_check=scaling_two_to_ten_at_seventy,
+        enforcement=ADVISORY,
+    ),
+    Rule(
+        "scaling-tracks-cpu-and-memory",
+        "platform",
+        "Every scalable service has target-tracking policies on CPU and on memory.",
         stack_check=scaling_tracks_cpu_and_memory,
     ),
     Rule(
-        "log-groups-encrypted-30-days",
-        "brief; FSBP CloudWatch.16",
-        "Log groups are KMS-encrypted and keep 30 days.",
-        resource_check=log_groups_encrypted_and_retained,
+        "log-groups-encrypted",
+        "platform",
+        "Log groups are encrypted with a customer-managed KMS key.",
+        resource_check=log_groups_encrypted,
+    ),
+    Rule(
+        "log-retention-30-days",
+        "platform; FSBP CloudWatch.16",
+        "Log groups keep 30 days (sizing: a deliberate config change may depart from it).",
+        resource_check=log_retention_thirty_days,
+        enforcement=ADVISORY,
     ),
     Rule(
         "destroyable",
-        "brief",
+        "platform",
         "No protect, no retain, no deletion protection; force-deletes where needed.",
         resource_check=destroyable,
     ),
     Rule(
         "ecr-scan-and-lifecycle",
-        "brief; FSBP ECR.1, ECR.3",
+        "platform; FSBP ECR.1, ECR.3",
         "ECR repositories scan on push and have a lifecycle policy.",
         stack_check=ecr_scanned_with_lifecycle,
     ),
     Rule(
         "container-insights",
-        "brief; FSBP ECS.12",
+        "platform; FSBP ECS.12",
         "The ECS cluster has Container Insights on.",
         resource_check=container_insights_on,
     ),
     Rule(
         "own-task-role",
-        "brief",
+        "platform",
         "Each task definition has its own task role, not the execution role.",
         stack_check=own_task_roles,
     ),
     Rule(
         "blue-green-with-rollback",
-        "brief",
+        "platform",
         "Every ECS service is released blue/green by CodeDeploy with automatic rollback.",
         stack_check=blue_green_with_rollback,
     ),
@@ -443,6 +499,26 @@ RULES: tuple[Rule, ...] = (
         "FSBP ELB.1",
         "Where an ALB has a certificate, plain HTTP only redirects to HTTPS.",
         stack_check=http_redirects_to_https,
+    ),
+    Rule(
+        "https-tls-1-2-or-later",
+        "FSBP ELB.17 (spirit)",
+        "HTTPS listeners use a TLS 1.3 policy that allows nothing older than TLS 1.2.",
+        resource_check=https_listeners_tls_1_2_or_later,
+    ),
+    Rule(
+        "public-alb-behind-waf",
+        "FSBP ELB.16; PCI DSS 6.4.2",
+        "Every internet-facing load balancer is associated with an AWS WAF web ACL (advisory: waf: false "
+        "is a deliberate opt-out).",
+        stack_check=public_load_balancers_behind_waf,
+        enforcement=ADVISORY,
+    ),
+    Rule(
+        "lambda-environment-encrypted",
+        "platform; FSBP Lambda (spirit)",
+        "Lambda environment variables are encrypted with the platform's KMS key.",
+        resource_check=lambda_environment_encrypted,
     ),
     Rule("kms-rotation", "FSBP KMS.4", "Customer-managed KMS keys rotate.", resource_check=kms_rotation),
     Rule(

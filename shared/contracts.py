@@ -67,6 +67,12 @@ class PlatformExports:
     SECRET_ARNS = "secretArns"  # {purpose: ARN}, purposes from SecretPurposes
     ROTATION_SECURITY_GROUP_ID = "secretRotationSecurityGroupId"  # the database must admit it
     ECS_EXEC_LOG_GROUP_NAME = "ecsExecLogGroupName"  # "" when ECS Exec is off (`ecsExec`)
+    # The public web ACL, for alarms and dashboards (metric namespace AWS/WAFV2, dimension WebACL =
+    # the name, Rule = a rule's metric name); empty strings in a stack with waf: false.
+    WAF_WEB_ACL_NAME = "wafWebAclName"
+    WAF_WEB_ACL_ARN = "wafWebAclArn"
+    WAF_METRIC_NAME = "wafMetricName"
+    WAF_LOG_GROUP_NAME = "wafLogGroupName"
     ALL = (
         CLUSTER_NAME,
         CLUSTER_ARN,
@@ -84,6 +90,10 @@ class PlatformExports:
         SECRET_ARNS,
         ROTATION_SECURITY_GROUP_ID,
         ECS_EXEC_LOG_GROUP_NAME,
+        WAF_WEB_ACL_NAME,
+        WAF_WEB_ACL_ARN,
+        WAF_METRIC_NAME,
+        WAF_LOG_GROUP_NAME,
     )
 
 
@@ -96,6 +106,7 @@ class ServicesExports:
     DEPLOYMENT_GROUPS = "deploymentGroups"
     INTERNAL_DNS_NAMES = "internalDnsNames"
     PUBLIC_URL = "publicUrl"
+    SERVES_PLAINTEXT_HTTP = "servesPlaintextHttp"  # true only where allowPlaintextHttp was chosen
     RELEASE_HOOKS = "releaseHooks"  # AppSpec hook name (BeforeInstall, ...) -> Lambda function ARN
     # What releases carry to each service, in DescribeServices' shape (stacks/services/release_settings.py)
     RELEASE_SETTINGS = "releaseSettings"
@@ -108,6 +119,7 @@ class ServicesExports:
         DEPLOYMENT_GROUPS,
         INTERNAL_DNS_NAMES,
         PUBLIC_URL,
+        SERVES_PLAINTEXT_HTTP,
         RELEASE_HOOKS,
         RELEASE_SETTINGS,
         PENDING_RELEASES,

@@ -1,6 +1,6 @@
 """The one way this project makes a CloudWatch log group: named, retained, KMS-encrypted, tagged.
 
-The brief requires encryption and a retention on every log group; building them all here keeps
+The platform requires encryption and a retention on every log group; building them all here keeps
 that true for each new one (ECS services, Lambda functions, flow logs, ECS Exec).
 """
 

@@ -181,6 +181,9 @@ DNS_NAME = NameRule(
     "dot-separated labels of lowercase letters, digits and inner hyphens, 63 characters at most each",
 )
 DNS_LABEL = NameRule("a DNS label", 63, re.compile(_DNS_LABEL), "lowercase letters, digits and inner hyphens")
+# botocore's wafv2 model: EntityName (web ACL, rule) and MetricName (a rule's CloudWatch metric).
+WAF_ENTITY = NameRule("a WAF name", 128, re.compile(r"[\w-]+"), "letters, digits, _ and -")
+WAF_METRIC = NameRule("a WAF metric name", 255, re.compile(r"[\w#:./-]+"), "letters, digits and _#:./-")
 PREFIX_LIST = NameRule(
     "a managed prefix list name",
     255,
@@ -247,6 +250,13 @@ DEPLOYMENT_GROUP = NameKind("deployment-group", CODEDEPLOY)
 ALARM = NameKind("alarm", CLOUDWATCH)
 SCALING_POLICY = NameKind("scaling", CLOUDWATCH)
 PREFIX_LIST_NAME = NameKind("prefix-list", PREFIX_LIST)
+WEB_ACL = NameKind("waf", WAF_ENTITY)
+WAF_RULE = NameKind("rule", WAF_ENTITY)
+WAF_METRIC_NAME = NameKind("waf", WAF_METRIC)
+# WAF delivers only to log groups whose name starts with "aws-waf-logs-" (WAF developer guide,
+# "CloudWatch Logs log group"): the label is that prefix.
+WAF_LOG_GROUP = NameKind("aws-waf-logs", LOG_GROUP)
+LOG_RESOURCE_POLICY = NameKind("log-policy", TAG_VALUE)  # PutResourcePolicy: a free-form name
 # Resources AWS gives no name of their own: the name is their logical name and `Name` tag.
 LISTENER = NameKind("listener", TAG_VALUE)
 CLOUD_MAP_SERVICE = NameKind("cloudmap", TAG_VALUE)

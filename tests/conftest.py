@@ -49,6 +49,11 @@ PLATFORM_ALT_CONFIG = {
     "databasePassword": "current-db-password-0001",
     "paymentProviderApiKey": "sk_live_provided_key_0001",
     "fraudScoringApiKey": "fraud-provided-key-0001",
+    "wafOptionalRuleGroups": ["sqlDatabase", "anonymousIpList"],
+    "wafCountOnly": ["coreRuleSet", "rateLimit"],
+    "wafRateLimit": 500,
+    "wafRateLimitWindowSeconds": 60,
+    "wafLogRetentionDays": 90,
 }
 PLATFORM_ALT_SECRETS = ("databasePassword", "paymentProviderApiKey", "fraudScoringApiKey")
 

@@ -12,7 +12,7 @@ from shared.contracts import SecretPurposes
 from shared.errors import ConfigError
 
 
-def test_the_catalogue_has_the_three_services_of_the_brief():
+def test_the_catalogue_has_the_three_required_services():
     assert [s.name for s in validate()] == ["api-gateway", "payment-processor", "fraud-detector"]
 
 

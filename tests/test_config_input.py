@@ -58,7 +58,12 @@ def test_a_key_unlike_any_lists_the_known_keys():
 def test_the_images_map_and_other_packages_keys_are_accepted():
     assert "images" in declared_keys("services")
     reader = ConfigReader.from_mapping(
-        {"environmentSuffix": "dev", "images.api-gateway": "v2", "aws:region": "us-east-1"}
+        {
+            "environmentSuffix": "dev",
+            "images.api-gateway": "v2",
+            "aws:region": "us-east-1",
+            "allowPlaintextHttp": "true",
+        }
     )
     assert ServicesConfig.load(reader).common.environment_suffix == "dev"
 

@@ -64,7 +64,7 @@ def test_every_declared_key_is_read_and_every_read_key_is_declared(layer):
 
     def spy(key: str) -> str | None:
         read.add(key)
-        return "dev" if key == "environmentSuffix" else None
+        return {"environmentSuffix": "dev", "allowPlaintextHttp": "true"}.get(key)
 
     LOADERS[layer](ConfigReader(spy))
     assert read == set(LAYER_KEYS[layer])

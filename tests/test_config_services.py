@@ -124,3 +124,18 @@ def test_a_health_check_timeout_not_below_its_interval_gets_the_whole_message():
         "healthCheckTimeoutSeconds: must be shorter than healthCheckIntervalSeconds (10), or probes overlap, "
         "got 10. Fix: pulumi config set healthCheckTimeoutSeconds 3"
     )
+
+
+def test_a_stack_without_a_certificate_is_refused_unless_plaintext_is_chosen():
+    error = error_of(services, allowPlaintextHttp="false")
+    assert error.key == "certificateArn"
+    assert "would serve plain HTTP to the internet" in str(error)
+    assert "pulumi config set allowPlaintextHttp true" in str(error)
+
+
+def test_plaintext_is_served_only_when_chosen_and_no_certificate_is_set():
+    assert services(allowPlaintextHttp="true").traffic.serves_plaintext is True
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+    with_certificate = services(certificateArn=certificate, allowPlaintextHttp="true").traffic
+    assert (with_certificate.tls, with_certificate.serves_plaintext) == (True, False)
+    assert services(certificateArn=certificate).traffic.serves_plaintext is False

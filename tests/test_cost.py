@@ -269,3 +269,23 @@ def test_a_service_without_a_scalable_target_runs_its_desired_count_at_both_ends
 
 def test_an_empty_stack_costs_nothing():
     assert cost.estimate({"network": []}, TABLE).lines == ()
+
+
+def test_waf_is_priced_per_web_acl_per_rule_and_per_million_requests(dev, alt):
+    requests = TABLE.usage["wafMillionRequestsPerMonth"]
+    # dev: three managed groups and the rate limit; alt adds two optional groups.
+    for estimate, rules in ((dev, 4), (alt, 6)):
+        waf = line(estimate, "AWS WAF web ACLs")
+        assert waf.layer == "platform"
+        for scale in ("min", "max"):
+            expected = 5.0 + rules * 1.0 + requests[scale] * 0.60  # AWS WAF pricing page rates
+            assert waf.monthly[scale] == pytest.approx(expected)
+        logs = line(estimate, "AWS WAF logs")
+        gb = TABLE.usage["wafLogGbPerMonth"]["max"]
+        assert logs.monthly["max"] == pytest.approx(gb * (0.5 + 0.03))
+
+
+def test_a_stack_without_waf_has_no_waf_line(platform):
+    without = [r for r in resources_of(platform) if not r.type.startswith("aws:wafv2/")]
+    estimate = cost.estimate({"platform": without}, TABLE)
+    assert not [entry for entry in estimate.lines if entry.item == "AWS WAF web ACLs"]

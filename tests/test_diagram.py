@@ -38,7 +38,8 @@ def test_the_committed_picture_is_the_one_the_example_plan_draws(example):
 def test_traffic_follows_the_listeners_target_groups_and_the_tasks_callee_urls(example):
     picture = diagram.read(example)
     arrows = labels(picture)
-    assert arrows[("internet", "public-alb")] == ""
+    assert arrows[("internet", "waf")] == ""
+    assert arrows[("waf", "public-alb")] == ""
     assert arrows[("public-alb", "ecs-service-api-gateway-dev")] == "80, 8080 HTTP"
     assert arrows[("ecs-service-api-gateway-dev", "internal-alb")] == "payment-processor:8081"
     assert arrows[("ecs-service-payment-processor-dev", "internal-alb")] == "fraud-detector:8082"
@@ -62,15 +63,14 @@ def test_the_release_hooks_and_nat_gateways_come_from_the_plan(example, alternat
     assert ("lambda-smoke-test-dev", "internal-alb") in labels(picture)
 
 
-def test_a_web_acl_in_the_plan_stands_between_the_internet_and_the_public_alb(example):
-    with_waf = copy.deepcopy(example)
-    with_waf["layers"][2]["resources"].append(
-        {"type": "aws:wafv2/webAcl:WebAcl", "name": "waf-public-dev", "inputs": {"name": "waf-public-dev"}}
-    )
-    arrows = labels(diagram.read(with_waf))
-    assert ("internet", "waf") in arrows
-    assert ("waf", "public-alb") in arrows
-    assert ("internet", "public-alb") not in arrows
+def test_without_a_web_acl_the_internet_reaches_the_public_alb_directly(example):
+    assert ("internet", "waf") in labels(diagram.read(example))  # WAF is on by default
+    without_waf = copy.deepcopy(example)
+    for layer in without_waf["layers"]:
+        layer["resources"] = [r for r in layer["resources"] if not r["type"].startswith("aws:wafv2/")]
+    arrows = labels(diagram.read(without_waf))
+    assert ("internet", "public-alb") in arrows
+    assert not any("waf" in pair for pair in arrows)
 
 
 def test_the_svg_is_well_formed_and_the_same_every_time(example):

@@ -38,8 +38,9 @@ def test_plan_prints_every_layer_and_writes_the_json(example_plan):
         assert f"== {layer['layer']} ({layer['project']}/dev)" in printed
 
 
-def test_plan_reports_every_rule_per_layer_and_flags_a_departure_from_the_brief(tmp_path, capsys):
+def test_plan_reports_every_rule_per_layer_and_flags_a_departure_from_the_required_sizing(tmp_path, capsys):
     out = tmp_path / "plan.json"
+    # A deliberate sizing change is advisory: the plan still exits 0.
     assert plan.main(["--out", str(out), "--config", "services:taskMemory=4096"]) == 0
     layers = {layer["layer"]: layer for layer in json.loads(out.read_text())["layers"]}
     for layer in layers.values():
@@ -47,7 +48,49 @@ def test_plan_reports_every_rule_per_layer_and_flags_a_departure_from_the_brief(
     failing = {r["rule"]: r["violations"] for r in layers["services"]["policy"] if not r["passed"]}
     assert set(failing) == {"task-size-1vcpu-2gb"}
     assert all("('1024', '4096')" in v for v in failing["task-size-1vcpu-2gb"])
-    assert "[mandatory] task-size-1vcpu-2gb (brief)" in capsys.readouterr().out
+    assert "[advisory] task-size-1vcpu-2gb (platform)" in capsys.readouterr().out
+
+
+def test_plan_exits_1_when_a_mandatory_rule_fails(tmp_path, capsys, monkeypatch):
+    from policy import offline_check
+    from policy.model import Rule
+
+    def no_https(resource, context):
+        if resource.type == "aws:lb/listener:Listener" and resource.props.get("protocol") == "HTTP":
+            return ["plain HTTP listener"]
+        return []
+
+    planted = Rule("planted-no-plain-http", "platform", "planted for the test", resource_check=no_https)
+    monkeypatch.setattr(offline_check, "RULES", (*offline_check.RULES, planted))
+    out = tmp_path / "plan.json"
+    assert plan.main(["--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "[mandatory] planted-no-plain-http (platform)" in captured.out
+    assert "mandatory rule(s) failed: services: planted-no-plain-http" in captured.err
+    assert out.exists()  # the plan is still written for the reader
+
+
+def test_mandatory_failures_names_the_layer_and_rule_and_ignores_advisory_ones():
+    report = {
+        "layers": [
+            {
+                "layer": "services",
+                "policy": [
+                    {"rule": "a", "enforcement": "mandatory", "passed": False},
+                    {"rule": "b", "enforcement": "advisory", "passed": False},
+                    {"rule": "c", "enforcement": "mandatory", "passed": True},
+                ],
+            }
+        ]
+    }
+    assert plan.mandatory_failures(report) == ["services: a"]
+
+
+def test_plan_says_per_stack_whether_the_public_api_serves_plaintext(example_plan, tmp_path):
+    printed, report = example_plan
+    services = next(layer for layer in report["layers"] if layer["layer"] == "services")
+    assert services["servesPlaintextHttp"] is True  # the dev example chose allowPlaintextHttp
+    assert "public API: PLAINTEXT HTTP (allowPlaintextHttp: true, no certificateArn)" in printed
 
 
 def test_plan_prints_and_writes_the_monthly_cost_from_the_price_table(example_plan):
@@ -78,10 +121,31 @@ def test_plan_says_why_there_is_no_cost_for_a_region_without_a_table(tmp_path, c
 
 def test_config_overrides_reach_the_layer(tmp_path):
     out = tmp_path / "plan.json"
-    assert plan.main(["--out", str(out), "--config", "network:natGateways=perAz"]) == 0
-    network = json.loads(out.read_text())["layers"][0]
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = plan.main(
+            [
+                "--out",
+                str(out),
+                "--config",
+                "network:natGateways=perAz",
+                "--config",
+                f"services:certificateArn={certificate}",
+                "--terraform-plan",
+                str(tmp_path / "all.tfplan.json"),
+            ]
+        )
+    assert code == 0
+    network, _, services = json.loads(out.read_text())["layers"]
     assert network["layer"] == "network"
     assert network["resourceCounts"]["aws:ec2/natGateway:NatGateway"] == 3
+    assert services["servesPlaintextHttp"] is False
+    assert "public API: HTTPS only (TLS 1.2+, port 80 redirects to 443)" in printed.getvalue()
+    # On request, every layer as one Terraform plan JSON document, for scanners.
+    document = json.loads((tmp_path / "all.tfplan.json").read_text())
+    types = {r["type"] for r in document["planned_values"]["root_module"]["resources"]}
+    assert {"aws_vpc", "aws_lb", "aws_wafv2_web_acl", "aws_ecs_service"} <= types
 
 
 def test_bad_config_fails_with_the_deployment_message(tmp_path, capsys):

@@ -244,6 +244,44 @@ PLATFORM_KEYS = (
         description="Reserved concurrency of the rotation Lambda",
     ),
     Key(
+        name="waf",
+        type="boolean",
+        default=True,
+        description="AWS WAF web ACL on the public ALB; false is a deliberate opt-out",
+    ),
+    Key(
+        name="wafOptionalRuleGroups",
+        type="array",
+        default=(),
+        description="Extra AWS managed rule groups, any of sqlDatabase, anonymousIpList",
+    ),
+    Key(
+        name="wafCountOnly",
+        type="array",
+        default=(),
+        description="Rule groups (or rateLimit) that only count instead of blocking, for a first rollout",
+    ),
+    Key(
+        name="wafRateLimit",
+        type="integer",
+        default=2000,
+        minimum=10,
+        maximum=2_000_000_000,  # RateBasedStatement.Limit (botocore wafv2 model, shape RateLimit)
+        description="Requests one client IP may send per wafRateLimitWindowSeconds before WAF blocks it",
+    ),
+    Key(
+        name="wafRateLimitWindowSeconds",
+        type="integer",
+        default=300,
+        description="Rate-limit evaluation window: 60, 120, 300 or 600 seconds",
+    ),
+    Key(
+        name="wafLogRetentionDays",
+        type="integer",
+        default=30,
+        description="Retention of the WAF log group (a CloudWatch Logs value)",
+    ),
+    Key(
         name="databaseHost",
         type="string",
         description="PostgreSQL host of the connection secret; unset: a placeholder, no rotation",
@@ -452,7 +490,13 @@ SERVICES_KEYS = (
     Key(
         name="certificateArn",
         type="string",
-        description="ACM certificate of the public listeners: HTTPS, and 80 redirects to 443",
+        description="ACM certificate of the public listeners (HTTPS, 80 -> 443), unless allowPlaintextHttp",
+    ),
+    Key(
+        name="allowPlaintextHttp",
+        type="boolean",
+        default=False,
+        description="Serve the public API over plain HTTP when certificateArn is unset (on purpose only)",
     ),
     Key(
         name="deregistrationDelaySeconds",

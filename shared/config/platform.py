@@ -89,6 +89,80 @@ def _pg_identifier(reader: ConfigReader, key: str) -> str:
     return value
 
 
+# AWS managed rule groups the web ACL can run, by config name. The first three always run.
+WAF_BASELINE_RULE_GROUPS = ("amazonIpReputation", "coreRuleSet", "knownBadInputs")
+WAF_OPTIONAL_RULE_GROUPS = ("sqlDatabase", "anonymousIpList")
+WAF_RATE_LIMIT_RULE = "rateLimit"
+# RateBasedStatement.EvaluationWindowSec accepts only these (botocore wafv2 model documentation).
+WAF_EVALUATION_WINDOWS = (60, 120, 300, 600)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WafConfig:
+    """AWS WAF in front of the public load balancer.
+
+    Each field is one key of shared/config/keys.py, where its default and limits are declared:
+    enabled: `waf`; false is a deliberate opt-out (the policy pack flags it).
+    optional_rule_groups: `wafOptionalRuleGroups`: any of sqlDatabase, anonymousIpList.
+    count_only: `wafCountOnly`: rule groups (or rateLimit) that only count, for a first rollout; any of
+        the baseline groups, the optional groups or rateLimit.
+    rate_limit: `wafRateLimit`: requests per client IP per evaluation window.
+    rate_limit_window_seconds: `wafRateLimitWindowSeconds`: 60, 120, 300 or 600.
+    log_retention_days: `wafLogRetentionDays`: the WAF log group's retention.
+    """
+
+    enabled: bool
+    optional_rule_groups: tuple[str, ...]
+    count_only: tuple[str, ...]
+    rate_limit: int
+    rate_limit_window_seconds: int
+    log_retention_days: int
+
+    @property
+    def rule_groups(self) -> tuple[str, ...]:
+        return (*WAF_BASELINE_RULE_GROUPS, *self.optional_rule_groups)
+
+    @classmethod
+    def load(cls, reader: ConfigReader) -> WafConfig:
+        optional = _subset(reader, "wafOptionalRuleGroups", WAF_OPTIONAL_RULE_GROUPS)
+        countable = (*WAF_BASELINE_RULE_GROUPS, *optional, WAF_RATE_LIMIT_RULE)
+        count_only = _subset(
+            reader, "wafCountOnly", countable, " (an optional group must be in wafOptionalRuleGroups)"
+        )
+        window = reader.integer("wafRateLimitWindowSeconds")
+        if window not in WAF_EVALUATION_WINDOWS:
+            raise ConfigError(
+                "wafRateLimitWindowSeconds",
+                window,
+                "must be one of " + ", ".join(str(w) for w in WAF_EVALUATION_WINDOWS),
+                "pulumi config set wafRateLimitWindowSeconds 300",
+            )
+        return cls(
+            enabled=reader.boolean("waf"),
+            optional_rule_groups=optional,
+            count_only=count_only,
+            # RateBasedStatement.Limit: 10 to 2,000,000,000 (botocore wafv2 model, shape RateLimit).
+            rate_limit=reader.integer("wafRateLimit"),
+            rate_limit_window_seconds=window,
+            log_retention_days=log_retention(reader, "wafLogRetentionDays"),
+        )
+
+
+def _subset(reader: ConfigReader, key: str, allowed: tuple[str, ...], hint: str = "") -> tuple[str, ...]:
+    values = reader.string_list(key)
+    for value in values:
+        if value not in allowed:
+            raise ConfigError(
+                key,
+                value,
+                "must list only " + ", ".join(allowed) + hint,
+                f"pulumi config set --path '{key}[0]' {allowed[0]}",
+            )
+    if len(set(values)) != len(values):
+        raise ConfigError(key, list(values), "lists a name twice")
+    return tuple(values)
+
+
 @dataclass(frozen=True)
 class PlatformConfig:
     """Every knob of the platform layer, with the default a dev stack gets."""
@@ -107,6 +181,7 @@ class PlatformConfig:
     kms_deletion_window_days: int  # `kmsDeletionWindowDays`
     rotation_reserved_concurrency: int  # `rotationReservedConcurrency`
     database: DatabaseConfig
+    waf: WafConfig
     payment_provider_api_key: pulumi.Output[str] | None  # `paymentProviderApiKey` (secret), else random
     fraud_scoring_api_key: pulumi.Output[str] | None  # `fraudScoringApiKey` (secret), else random
 
@@ -134,6 +209,7 @@ class PlatformConfig:
             kms_deletion_window_days=reader.integer("kmsDeletionWindowDays"),
             rotation_reserved_concurrency=reader.integer("rotationReservedConcurrency"),
             database=DatabaseConfig.load(reader),
+            waf=WafConfig.load(reader),
             payment_provider_api_key=reader.secret(PAYMENT_PROVIDER_API_KEY_KEY),
             fraud_scoring_api_key=reader.secret(FRAUD_SCORING_API_KEY_KEY),
         )

@@ -222,7 +222,8 @@ class TargetHealthConfig:
 class TrafficConfig:
     """Listeners, target groups and the alarms that stop a bad deployment."""
 
-    certificate_arn: str | None  # `certificateArn`: HTTP; with it HTTPS and 80 -> 443
+    certificate_arn: str | None  # `certificateArn`: required unless allowPlaintextHttp
+    allow_plaintext_http: bool  # `allowPlaintextHttp`: serve HTTP without a certificate
     deregistration_delay_seconds: int  # `deregistrationDelaySeconds`
     health_check_grace_period_seconds: int  # `healthCheckGracePeriodSeconds`
     target_5xx_threshold: int  # `target5xxThreshold`
@@ -234,10 +235,27 @@ class TrafficConfig:
     def tls(self) -> bool:
         return self.certificate_arn is not None
 
+    @property
+    def serves_plaintext(self) -> bool:
+        """The public API answers over plain HTTP: no certificate, chosen with allowPlaintextHttp."""
+        return not self.tls
+
     @classmethod
     def load(cls, reader: ConfigReader) -> TrafficConfig:
+        certificate_arn = _certificate(reader)
+        allow_plaintext_http = reader.boolean("allowPlaintextHttp")
+        if certificate_arn is None and not allow_plaintext_http:
+            raise ConfigError(
+                "certificateArn",
+                None,
+                "is required: without a certificate the public payment API would serve plain HTTP to "
+                "the internet",
+                "pulumi config set certificateArn <ACM certificate ARN>, or, for a stack that may serve "
+                "plaintext on purpose (a throwaway dev stack), pulumi config set allowPlaintextHttp true",
+            )
         return cls(
-            certificate_arn=_certificate(reader),
+            certificate_arn=certificate_arn,
+            allow_plaintext_http=allow_plaintext_http,
             deregistration_delay_seconds=reader.integer("deregistrationDelaySeconds"),
             health_check_grace_period_seconds=reader.integer("healthCheckGracePeriodSeconds"),
             target_5xx_threshold=reader.integer("target5xxThreshold"),
@@ -254,7 +272,7 @@ def _certificate(reader: ConfigReader) -> str | None:
             "certificateArn",
             arn,
             "must be an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<uuid>",
-            "pulumi config set certificateArn <arn>, or pulumi config rm certificateArn for HTTP only",
+            "pulumi config set certificateArn <arn>",
         )
     return arn
 

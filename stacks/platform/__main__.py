@@ -15,6 +15,7 @@ from stacks.platform.load_balancer import LoadBalancer, LoadBalancerArgs
 from stacks.platform.secret_rotation import SecretRotation, SecretRotationArgs
 from stacks.platform.secrets import PlatformSecrets, PlatformSecretsArgs
 from stacks.platform.service_discovery import private_namespace
+from stacks.platform.waf import WebApplicationFirewall, WebApplicationFirewallArgs
 
 HTTP_PORTS = (80, 443)
 
@@ -101,6 +102,24 @@ internal_alb = LoadBalancer(
     ),
     opts=in_provider,
 )
+waf = (
+    WebApplicationFirewall(
+        "waf",
+        WebApplicationFirewallArgs(
+            namer=namer,
+            tags=tags,
+            waf=settings.waf,
+            load_balancer_arn=public_alb.arn,
+            key_arn=key.key_arn,
+            account_id=aws_context.account_id,
+            region=aws_context.region,
+            partition=aws_context.partition,
+        ),
+        opts=in_provider,
+    )
+    if settings.waf.enabled
+    else None
+)
 
 secrets = PlatformSecrets(
     "secrets",
@@ -156,3 +175,7 @@ pulumi.export(
     PlatformExports.ECS_EXEC_LOG_GROUP_NAME,
     cluster.exec_log_group.name if cluster.exec_log_group is not None else "",
 )
+pulumi.export(PlatformExports.WAF_WEB_ACL_NAME, waf.web_acl_name if waf else "")
+pulumi.export(PlatformExports.WAF_WEB_ACL_ARN, waf.web_acl_arn if waf else "")
+pulumi.export(PlatformExports.WAF_METRIC_NAME, waf.metric_name if waf else "")
+pulumi.export(PlatformExports.WAF_LOG_GROUP_NAME, waf.log_group_name if waf else "")

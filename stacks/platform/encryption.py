@@ -28,9 +28,14 @@ class PlatformKey(pulumi.ComponentResource):
         super().__init__("payments:platform:PlatformKey", name, None, opts)
         names = args.namer
         key_name = names.name(naming.KMS_KEY, "platform")
-        # The ECS services' groups (/ecs/<service>-<suffix>, ECS Exec's /ecs/exec-<suffix>) and this
-        # stack's Lambda groups (/aws/lambda/lambda-<function>-<suffix>).
-        log_group_patterns = (names.wildcard(naming.ECS_LOG_GROUP), names.wildcard(naming.LAMBDA_LOG_GROUP))
+        # The ECS services' groups (/ecs/<service>-<suffix>, ECS Exec's /ecs/exec-<suffix>), this
+        # stack's Lambda groups (/aws/lambda/lambda-<function>-<suffix>) and the WAF log group
+        # (aws-waf-logs-<name>-<suffix>).
+        log_group_patterns = (
+            names.wildcard(naming.ECS_LOG_GROUP),
+            names.wildcard(naming.LAMBDA_LOG_GROUP),
+            names.wildcard(naming.WAF_LOG_GROUP),
+        )
         key_policy = aws.iam.get_policy_document_output(
             statements=[
                 policies.account_root_key_admin(args.partition, args.account_id),

@@ -117,6 +117,7 @@ class SecretRotation(pulumi.ComponentResource):
                     "DATABASE_TLS": args.database_tls,
                 }
             ),
+            kms_key_arn=args.key_arn,  # environment encrypted at rest with the platform key
             tags=args.tags.for_resource(function_name),
             # Its own log group must exist first (else Lambda creates an unencrypted one), and the
             # role must be able to create network interfaces before the function is placed in the VPC.

@@ -108,3 +108,4 @@ pulumi.export(
         ListenerPlan.for_service(edge, settings.traffic.certificate_arn), platform.public_alb.dns_name
     ),
 )
+pulumi.export(ServicesExports.SERVES_PLAINTEXT_HTTP, settings.traffic.serves_plaintext)

@@ -109,7 +109,11 @@ class ReleaseHooks(pulumi.ComponentResource):
                     "actions": ["ecr:DescribeImageScanFindings"],
                     "resources": [t.repository_arn for t in args.targets.values()],
                 },
+                policies.lambda_network_interfaces(args.partition, args.region, args.account_id),
             ],
+            # In the VPC at no extra cost: it reuses the hooks' security group (443 out to AWS APIs)
+            # and the NAT gateways the tasks already pay for.
+            in_vpc=True,
         )
         self.smoke_test = self._function(
             "smoke-test",
@@ -205,6 +209,7 @@ class ReleaseHooks(pulumi.ComponentResource):
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
             vpc_config=vpc_config,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(environment)),
+            kms_key_arn=args.key_arn,  # environment encrypted at rest with the platform key
             tags=tags.for_resource(function_name),
             # Its log group first (else Lambda creates an unencrypted one), and a role able to run it.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
@@ -271,7 +276,7 @@ class ReleaseHooks(pulumi.ComponentResource):
         group = aws.ec2.SecurityGroup(
             group_name,
             name=group_name,
-            description="Release smoke test: no ingress; out to the test listeners and AWS APIs",
+            description="Release hooks (scan gate, smoke test): no ingress; out to test listeners, AWS APIs",
             vpc_id=args.vpc_id,
             tags=tags.for_resource(group_name),
             opts=pulumi.ResourceOptions(parent=self),
@@ -282,7 +287,7 @@ class ReleaseHooks(pulumi.ComponentResource):
             group_id=group.id,
             port=HTTPS_PORT,
             to_cidr=ANYWHERE,
-            description="CodeDeploy API (through the NAT gateway)",
+            description="CodeDeploy, ECS and ECR APIs (through the NAT gateway)",
             tags=tags,
             opts=in_group,
         )

@@ -19,9 +19,11 @@ from shared.tags import ServiceTags
 
 HTTP_PORT = 80
 HTTPS_PORT = 443
-# TLS 1.3 and 1.2 only, forward-secret ciphers; ELB's recommended policy ("Security policies for your
-# Application Load Balancer", ELB user guide).
-TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# TLS 1.3 preferred, TLS 1.2 for older clients, restricted forward-secret ciphers, hybrid post-quantum
+# key exchange: the policy the ELB user guide recommends and the console's default ("Security policies
+# for your Application Load Balancer",
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html).
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
 CODEDEPLOY_OWNS = ["defaultActions"]
 # A replaced target group is never attached: the listeners ignore their default actions and the service
 # its load balancers, so the old group stays in use (ResourceInUse) and releases target a group no

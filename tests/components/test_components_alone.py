@@ -47,7 +47,13 @@ def children_of(evaluation: Evaluation, component_type: str) -> list:
 def scaling_settings(**values: object):
     return ServicesConfig.load(
         ConfigReader.from_mapping(
-            {"environmentSuffix": "dev", "networkStack": "o/p/s", "platformStack": "o/p/s", **values}
+            {
+                "environmentSuffix": "dev",
+                "networkStack": "o/p/s",
+                "platformStack": "o/p/s",
+                "allowPlaintextHttp": "true",
+                **values,
+            }
         )
     ).scaling
 

@@ -21,6 +21,13 @@ BOTOCORE_SERVICE = {"elasticloadbalancing": "elbv2", "tag": "resourcegroupstaggi
 # the operation they authorize, which must still exist. PassRole authorizes no operation of its own.
 ACTION_OPERATION = {
     "iam:PassRole": None,
+    # Permission-only: WAF checks them when it associates an ALB and switches logging on to CloudWatch
+    # Logs (WAF developer guide, "Permissions to associate" and "CloudWatch Logs log group").
+    "elasticloadbalancing:SetWebAcl": None,
+    "logs:CreateLogDelivery": None,
+    "logs:DeleteLogDelivery": None,
+    "logs:GetLogDelivery": None,
+    "logs:ListLogDeliveries": None,
     "lambda:InvokeFunction": "Invoke",
     "s3:ListBucket": "ListObjectsV2",
     "s3:ListBucketVersions": "ListObjectVersions",

@@ -158,3 +158,15 @@ def test_the_bucket_refuses_requests_without_tls(platform):
 def test_the_bucket_policy_waits_for_the_public_access_block(platform):
     block = platform.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
     assert block.urn in platform.one("aws:s3/bucketPolicy:BucketPolicy").dependencies
+
+
+@pytest.mark.parametrize("fixture", ["platform", "platform_alt"])
+def test_the_log_bucket_is_versioned_and_old_versions_expire(request, fixture):
+    evaluation = request.getfixturevalue(fixture)
+    [bucket] = evaluation.all(BUCKET)
+    [versioning] = evaluation.all("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning.inputs["bucket"] == bucket.id
+    assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
+    [lifecycle] = evaluation.all("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    assert lifecycle.inputs["rules"][0]["noncurrentVersionExpiration"] == {"noncurrentDays": 1}
+    assert bucket.inputs["forceDestroy"] is True  # destroy empties every version

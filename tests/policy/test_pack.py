@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -87,3 +89,13 @@ def test_a_stack_policy_sees_all_resources():
         StackValidationArgs(resources, {"environmentSuffix": "dev"}), lambda m, u=None: reports.append(m)
     )
     assert reports == ["task-b-dev: shares its task role with task-a-dev"]
+
+
+def test_the_example_pack_config_does_not_override_the_rules_enforcement():
+    # Pulumi applies a top-level "all" to every policy, which would make the advisory (sizing) rules block
+    # a deliberate change, or downgrade the mandatory ones (pulumi.com/docs, "Configuring policy packs").
+    from pathlib import Path
+
+    config = json.loads((Path(__file__).parents[2] / "policy" / "config.dev.json").read_text())
+    assert "all" not in config
+    assert all(not isinstance(v, str) for v in config.values())  # no per-policy level either

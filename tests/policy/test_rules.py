@@ -6,10 +6,12 @@ import json
 
 import pytest
 
+from offline.docs import RULES_BEGIN, RULES_END, rules_table
 from offline.layers import Layer
 from policy.model import ADVISORY, MANDATORY, Context, Resource
 from policy.offline_check import check
 from policy.rules import RULES
+from shared.config.render import replace_between
 
 DEV = Context(suffix="dev")
 RULES_BY_NAME = {rule.name: rule for rule in RULES}
@@ -31,10 +33,20 @@ def test_the_only_advisory_finding_is_the_unrotated_database_secret(results):
     assert advisory == ["secret-database-connection-dev: automatic rotation is not configured"]
 
 
+SIZING_RULES = {"task-size-1vcpu-2gb", "scaling-2-10-at-70", "log-retention-30-days"}
+
+
+def test_rules_that_restate_sizing_numbers_are_advisory_and_the_rest_mandatory():
+    advisory = {rule.name for rule in RULES if rule.enforcement == ADVISORY}
+    # A deliberate config change (a bigger task, 90-day logs) must not block a deployment; rotation
+    # needs a database, and a stack may opt out of WAF on purpose (waf: false).
+    assert advisory == SIZING_RULES | {"secrets-rotation", "public-alb-behind-waf"}
+
+
 def test_every_rule_names_its_source_and_has_a_unique_name():
     assert len(RULES_BY_NAME) == len(RULES)
     for rule in RULES:
-        assert rule.source.startswith(("brief", "FSBP")), rule.name
+        assert rule.source.startswith(("platform", "FSBP")), rule.name
         assert rule.resource_check or rule.stack_check
 
 
@@ -75,7 +87,7 @@ BAD = {
             {"minCapacity": 1, "maxCapacity": 10, "resourceId": "r"},
         ),
     ],
-    "log-groups-encrypted-30-days": [
+    "log-groups-encrypted": [
         Resource(
             "aws:cloudwatch/logGroup:LogGroup", "/ecs/a-dev", {"name": "/ecs/a-dev", "retentionInDays": 30}
         )
@@ -140,6 +152,38 @@ BAD = {
             },
         ),
     ],
+    "log-retention-30-days": [
+        Resource("aws:cloudwatch/logGroup:LogGroup", "/ecs/a-dev", {"name": "/ecs/a-dev", "kmsKeyId": "k"})
+    ],
+    "scaling-tracks-cpu-and-memory": [
+        Resource("aws:appautoscaling/target:Target", "t-dev", {"resourceId": "service/c/s"}),
+        Resource(
+            "aws:appautoscaling/policy:Policy",
+            "p-dev",
+            {
+                "resourceId": "service/c/s",
+                "targetTrackingScalingPolicyConfiguration": {
+                    "predefinedMetricSpecification": {
+                        "predefinedMetricType": "ECSServiceAverageCPUUtilization"
+                    }
+                },
+            },
+        ),
+    ],
+    "https-tls-1-2-or-later": [
+        Resource(
+            "aws:lb/listener:Listener",
+            "l-dev",
+            {"protocol": "HTTPS", "sslPolicy": "ELBSecurityPolicy-2016-08", "certificateArn": "arn:cert"},
+        ),
+        Resource("aws:lb/listener:Listener", "l2-dev", {"protocol": "HTTPS"}),
+    ],
+    "public-alb-behind-waf": [
+        Resource("aws:lb/loadBalancer:LoadBalancer", "alb-dev", {"internal": False}, arn="arn:alb")
+    ],
+    "lambda-environment-encrypted": [
+        Resource("aws:lambda/function:Function", "f-dev", {"environment": {"variables": {"A": "1"}}})
+    ],
     "kms-rotation": [Resource("aws:kms/key:Key", "kms-dev", {"enableKeyRotation": False})],
     "secrets-rotation": [Resource("aws:secretsmanager/secret:Secret", "secret-dev", {}, arn="arn:secret")],
     "default-security-group-closed": [
@@ -199,11 +243,12 @@ def test_the_allowed_star_resources_and_denies_pass():
         assert RULES_BY_NAME[name].violations([allowed], DEV) == []
 
 
-def test_the_brief_rules_flag_a_stack_that_departs_from_the_brief(network_ha, platform_alt, services_alt):
+def test_the_platform_rules_flag_a_stack_off_its_requirements(network_ha, platform_alt, services_alt):
     results = {r.rule.name: r for r in check([network_ha, platform_alt, services_alt], "qa-7")}
     assert not results["task-size-1vcpu-2gb"].passed  # 2048/5120 in the alternative stack
     assert not results["scaling-2-10-at-70"].passed  # 3-6 tasks at 60/80 %
-    assert not results["log-groups-encrypted-30-days"].passed  # 90-day retention
+    assert not results["log-retention-30-days"].passed  # 90-day retention
+    assert results["log-groups-encrypted"].passed
     assert results["http-redirects-to-https"].passed  # with a certificate, 80 redirects
     assert results["iam-no-wildcard-actions"].passed
     assert results["iam-star-resource-only-where-required"].passed  # ECS Exec's channels included
@@ -219,3 +264,19 @@ def test_the_naming_rule_refuses_to_pass_without_a_configured_suffix():
     assert RULES_BY_NAME["names-carry-the-suffix"].violations([repository], Context(suffix="")) == [
         "ecr-api-dev: the environmentSuffix policy config is not set (see policy/config.dev.json)"
     ]
+
+
+def test_the_docs_rules_table_is_generated_from_the_rules():
+    text = (Layer("network").directory.parents[1] / "docs" / "policy.md").read_text()
+    assert text == replace_between(text, RULES_BEGIN, RULES_END, rules_table()), (
+        "docs/policy.md's rules table is stale: run `python3 dev.py docs`"
+    )
+    for rule in RULES:
+        assert f"| `{rule.name}` | {rule.source} | {rule.description} | {rule.enforcement} |" in text
+
+
+def test_docs_explain_every_advisory_rule():
+    docs = (Layer("network").directory.parents[1] / "docs" / "policy.md").read_text()
+    for rule in RULES:
+        if rule.enforcement == ADVISORY:
+            assert f"| `{rule.name}` | advisory |" in docs, rule.name

@@ -99,7 +99,12 @@ def test_with_a_certificate_the_public_url_is_https(services_alt, platform_alt):
 
 def test_pulumi_yaml_defaults_match_the_typed_config_defaults():
     layer = Layer("services")
-    base = {"environmentSuffix": "dev", "networkStack": "o/p/s", "platformStack": "o/p/s"}
+    base = {
+        "environmentSuffix": "dev",
+        "networkStack": "o/p/s",
+        "platformStack": "o/p/s",
+        "allowPlaintextHttp": "true",
+    }
     from_yaml = ServicesConfig.load(ConfigReader.from_mapping({**layer.defaults(), **base}))
     from_code = ServicesConfig.load(ConfigReader.from_mapping(base))
     assert from_yaml == from_code
@@ -107,7 +112,12 @@ def test_pulumi_yaml_defaults_match_the_typed_config_defaults():
 
 def test_every_config_key_the_code_reads_is_declared_in_pulumi_yaml():
     read: set[str] = set()
-    base = {"environmentSuffix": "dev", "networkStack": "o/p/s", "platformStack": "o/p/s"}
+    base = {
+        "environmentSuffix": "dev",
+        "networkStack": "o/p/s",
+        "platformStack": "o/p/s",
+        "allowPlaintextHttp": "true",
+    }
 
     def spy(key: str) -> str | None:
         read.add(key)

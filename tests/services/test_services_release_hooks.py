@@ -86,8 +86,12 @@ def test_the_gate_gets_its_threshold_and_a_timeout_beyond_its_wait(request, fixt
         "SCAN_POLL_SECONDS": "10",
     }
     assert gate.inputs["timeout"] == wait + 60
-    assert "vpcConfig" not in gate.inputs  # it only calls AWS APIs
     smoke = function(evaluation, "smoke-test")
+    # Both hooks run in the private subnets behind the one hooks security group (443 out via NAT).
+    assert gate.inputs["vpcConfig"] == smoke.inputs["vpcConfig"]
+    # Their environment is encrypted with the platform key, not the AWS managed Lambda key.
+    platform = request.getfixturevalue("platform" if fixture == "services" else "platform_alt")
+    assert gate.inputs["kmsKeyArn"] == smoke.inputs["kmsKeyArn"] == platform.exports["kmsKeyArn"]
     assert smoke.inputs["environment"]["variables"]["REQUEST_TIMEOUT_SECONDS"] == str(smoke_timeout)
     assert smoke.inputs["timeout"] == 2 * smoke_timeout + 20
 
@@ -172,7 +176,8 @@ def test_the_gate_role_reads_only_these_groups_repositories_and_its_logs(request
         "ReadTheReleasedTaskDefinition",
         "ReadScansOfTheseRepositories",
         "WriteItsOwnLogs",
-        "Trace",
+        "DescribeNetworkAndTrace",
+        "ManageItsNetworkInterfaces",
     }
     assert sorted(resources_of(policy["ReadDeploymentsOfTheseGroups"])) == group_arns(evaluation)
     repositories = sorted(r.state["arn"] for r in evaluation.all("aws:ecr/repository:Repository"))
@@ -186,6 +191,9 @@ def test_the_gate_role_reads_only_these_groups_repositories_and_its_logs(request
         "ecs:DescribeTaskDefinition",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        # In the VPC: Lambda describes its subnets and interfaces (no resource-level permissions).
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
     }
 
 
