@@ -10,8 +10,8 @@ import pytest
 from botocore.validate import ParamValidator
 
 from offline.layers import Layer, evaluate_layer
-from shared.config.platform import WafConfig
 from shared.config.keys import LAYER_KEYS
+from shared.config.platform import WafConfig
 from shared.config.reader import ConfigReader
 from shared.errors import ConfigError
 from stacks.platform.waf_rules import INCLUDED_CAPACITY, capacity
