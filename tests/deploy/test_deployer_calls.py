@@ -105,6 +105,14 @@ DEFECTS = [
     ("ec2:DetachNetworkInterface", "delete aws:ec2/securityGroup:SecurityGroup"),
     ("ec2:DeleteNetworkInterface", "delete aws:ec2/subnet:Subnet"),
     ("secretsmanager:UpdateSecretVersionStage", "delete aws:secretsmanager/secretVersion:SecretVersion"),
+    # Found in review: Cloud Map creates the namespace's hosted zone with the caller's permissions.
+    ("route53:ListHostedZonesByName", "create aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace"),
+    ("ec2:DescribeRegions", "create aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace"),
+    # Found in review: `release/` (run by the deployer) was never checked.
+    ("codedeploy:GetDeploymentConfig", "release aws:codedeploy/deploymentGroup:DeploymentGroup"),
+    ("codedeploy:RegisterApplicationRevision", "release aws:codedeploy/deploymentGroup:DeploymentGroup"),
+    ("codedeploy:ListDeploymentTargets", "release aws:codedeploy/deploymentGroup:DeploymentGroup"),
+    ("codedeploy:GetDeploymentTarget", "release aws:codedeploy/deploymentGroup:DeploymentGroup"),
 ]
 
 
