@@ -140,6 +140,8 @@ def _compare(operator: str, value: str, wanted: str) -> bool:
 
 def _arn_matches(pattern: str, arn: str) -> bool:
     """ArnEquals/ArnLike: the six colon-delimited parts compared one by one, wildcards allowed in each."""
+    if pattern == "*":  # the usual "any ARN"
+        return True
     wanted, actual = pattern.split(":", 5), arn.split(":", 5)
     if len(wanted) != 6 or len(actual) != 6:
         return False

@@ -229,3 +229,5 @@ def test_arn_operators_take_wildcards_part_by_part():
     ]
     assert decide(not_like, Request("iam:PassRole", "*", cluster)) == "implicitly denied"
     assert decide(not_like, Request("iam:PassRole", "*")) == "allowed"
+    any_arn = [doc(allow("iam:PassRole", Condition={"ArnLike": {"aws:SourceArn": "*"}}))]
+    assert decide(any_arn, Request("iam:PassRole", "*", cluster)) == "allowed"
