@@ -25,8 +25,10 @@ from policy.iam_eval import ContextValue, Request
 from policy.iam_reference import lookup
 
 TABLE = Path(__file__).resolve().parent / "iam" / "provider_calls.toml"
-Phase = Literal["create", "read", "update", "delete"]
-PHASES: tuple[Phase, ...] = ("create", "read", "update", "delete")
+# "release": the calls the deployer makes outside the provider against a resource the layers own:
+# pushing an image (docs/deploying.md) and `release/` (docs/releasing.md), which the deployer runs too.
+Phase = Literal["create", "read", "update", "delete", "release"]
+PHASES: tuple[Phase, ...] = ("create", "read", "update", "delete", "release")
 PROVIDER_ROW = "provider"  # calls the provider makes once per run: credentials, availability zones
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
@@ -125,7 +127,7 @@ class PlanIndex:
 
 
 def planned_calls(resource: RecordedResource, plan: PlanIndex, table: Mapping[str, Row]) -> list[PlannedCall]:
-    """Every request the deployer makes to create, read, update and delete `resource`."""
+    """Every request the deployer makes to create, read, update and delete `resource` (and to release)."""
     row = row_for(resource.type, table)
     return [
         PlannedCall(phase, resource.type, resource.name, request)

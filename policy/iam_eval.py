@@ -9,8 +9,14 @@ policy elements: Condition operators"
 - Action/NotAction match case-insensitively; Resource/NotResource case-sensitively; `*` matches any run of
   characters, `/` and `:` included, `?` one character;
 - condition keys are case-insensitive; values of one key are ORed, keys and operators are ANDed;
-  `...IfExists` matches a missing key, negated operators match a missing key, `ForAllValues:` matches a
-  missing key and `ForAnyValue:` does not.
+  a negated operator (`StringNotEquals`, ...) holds for a value that matches none of the policy's values;
+- a missing key: `...IfExists` holds, `ForAllValues:` holds, `ForAnyValue:` fails (negated or not),
+  a plain negated operator holds, any other operator fails;
+- set operators apply the operator to each value of the request (negation included) and then ask for
+  all (`ForAllValues:`) or at least one (`ForAnyValue:`) of them ("IAM JSON policy elements: Condition
+  operators", "Single-valued vs. multivalued context keys");
+- `ArnEquals`/`ArnLike` (and their negations) match each of the six colon-delimited parts of the ARN on
+  its own, with `*` and `?` wildcards in both; a wildcard never spans a colon of the first five parts.
 
 Out of scope: resource-based policies, permission boundaries, SCPs and session policies (the deployer
 has none), and policy variables.
@@ -92,37 +98,54 @@ def _condition(operator: str, key: str, wanted: list[Any], context: Mapping[str,
     present = key.lower() in context
     if base == "Null":
         return (not present) == (str(wanted[0]).lower() == "true")
+    negated = base in _NEGATED
     if not present:
-        return if_exists or base in _NEGATED or qualifier == "ForAllValues"
+        if qualifier == "ForAnyValue":
+            return False
+        return if_exists or negated or qualifier == "ForAllValues"
     raw = context[key.lower()]
     values = [raw] if isinstance(raw, str) else list(raw)
-    negated = base in _NEGATED
     positive = base.replace("Not", "", 1) if negated else base
 
-    def one(value: str) -> bool:
-        return any(_compare(positive, value, str(w)) for w in wanted)
+    def holds(value: str) -> bool:
+        """The operator for one request value: a negated one holds when no policy value matches."""
+        hit = any(_compare(positive, value, str(w)) for w in wanted)
+        return not hit if negated else hit
 
     if qualifier == "ForAllValues":
-        hit = all(one(v) for v in values)
-    elif qualifier == "ForAnyValue":
-        hit = any(one(v) for v in values)
-    else:
-        hit = any(one(v) for v in values)
-    return not hit if negated else hit
+        return all(holds(v) for v in values)
+    if qualifier == "ForAnyValue":
+        return any(holds(v) for v in values)
+    # A single-valued operator: a negated one holds when no request value matches any policy value.
+    if negated:
+        return all(holds(v) for v in values)
+    return any(holds(v) for v in values)
 
 
 def _compare(operator: str, value: str, wanted: str) -> bool:
-    if operator in ("StringEquals", "ArnEquals"):
+    if operator == "StringEquals":
         return value == wanted
     if operator == "StringEqualsIgnoreCase":
         return value.lower() == wanted.lower()
-    if operator in ("StringLike", "ArnLike"):
+    if operator == "StringLike":
         return _matches(wanted, value)
+    if operator in ("ArnEquals", "ArnLike"):
+        return _arn_matches(wanted, value)
     if operator == "Bool":
         return value.lower() == wanted.lower()
     if operator.startswith("Numeric"):
         return _numeric(operator, float(value), float(wanted))
     raise ValueError(f"condition operator {operator!r} is not supported by this evaluator")
+
+
+def _arn_matches(pattern: str, arn: str) -> bool:
+    """ArnEquals/ArnLike: the six colon-delimited parts compared one by one, wildcards allowed in each."""
+    if pattern == "*":  # the usual "any ARN"
+        return True
+    wanted, actual = pattern.split(":", 5), arn.split(":", 5)
+    if len(wanted) != 6 or len(actual) != 6:
+        return False
+    return all(_matches(w, a) for w, a in zip(wanted, actual, strict=True))
 
 
 def _numeric(operator: str, value: float, wanted: float) -> bool:

@@ -105,6 +105,16 @@ DEFECTS = [
     ("ec2:DetachNetworkInterface", "delete aws:ec2/securityGroup:SecurityGroup"),
     ("ec2:DeleteNetworkInterface", "delete aws:ec2/subnet:Subnet"),
     ("secretsmanager:UpdateSecretVersionStage", "delete aws:secretsmanager/secretVersion:SecretVersion"),
+    # Found in review: Cloud Map creates the namespace's hosted zone with the caller's permissions.
+    ("route53:ListHostedZonesByName", "create aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace"),
+    ("ec2:DescribeRegions", "create aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace"),
+    # Found in review: the provider sets routing.http.response.server.enabled on every HTTP(S) listener.
+    ("elasticloadbalancing:ModifyListenerAttributes", "create aws:lb/listener:Listener"),
+    # Found in review: `release/` (run by the deployer) was never checked.
+    ("codedeploy:GetDeploymentConfig", "release aws:codedeploy/deploymentGroup:DeploymentGroup"),
+    ("codedeploy:RegisterApplicationRevision", "release aws:codedeploy/deploymentGroup:DeploymentGroup"),
+    ("codedeploy:ListDeploymentTargets", "release aws:codedeploy/deploymentGroup:DeploymentGroup"),
+    ("codedeploy:GetDeploymentTarget", "release aws:codedeploy/deploymentGroup:DeploymentGroup"),
 ]
 
 

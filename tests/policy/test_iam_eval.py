@@ -159,3 +159,75 @@ def test_an_unsupported_operator_is_an_error_not_a_silent_pass():
     policies = [doc(allow("s3:ListBucket", Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}))]
     with pytest.raises(ValueError, match="IpAddress"):
         decide(policies, Request("s3:ListBucket", "*", {"aws:SourceIp": "10.1.2.3"}))
+
+
+KNOWN_KEYS = ["Environment", "Service", "CostCenter"]
+
+
+def tag_keys_policy(operator):
+    return [doc(allow("ecr:TagResource", Condition={operator: {"aws:TagKeys": KNOWN_KEYS}}))]
+
+
+@pytest.mark.parametrize(
+    ("keys", "decision"),
+    [
+        (["Owner"], "allowed"),  # no value is a known key
+        (["Owner", "Team"], "allowed"),
+        (["Owner", "Service"], "implicitly denied"),  # one value is a known key
+        (["Service"], "implicitly denied"),
+        (None, "allowed"),  # ForAllValues holds for a missing key
+    ],
+)
+def test_for_all_values_with_a_negated_operator_asks_that_every_value_matches_none(keys, decision):
+    # "ForAllValues:StringNotEquals": every request value differs from every policy value. Negating the
+    # whole set test instead ("not all values known") would allow ["Owner", "Service"].
+    context = {} if keys is None else {"aws:TagKeys": keys}
+    policies = tag_keys_policy("ForAllValues:StringNotEquals")
+    assert decide(policies, Request("ecr:TagResource", "*", context)) == decision
+
+
+@pytest.mark.parametrize(
+    ("keys", "decision"),
+    [
+        (["Owner", "Service"], "allowed"),  # one value (Owner) is not a known key
+        (["Service"], "implicitly denied"),
+        (["Service", "CostCenter"], "implicitly denied"),
+        (None, "implicitly denied"),  # ForAnyValue fails for a missing key, negated or not
+    ],
+)
+def test_for_any_value_with_a_negated_operator_asks_that_one_value_matches_none(keys, decision):
+    context = {} if keys is None else {"aws:TagKeys": keys}
+    policies = tag_keys_policy("ForAnyValue:StringNotEquals")
+    assert decide(policies, Request("ecr:TagResource", "*", context)) == decision
+
+
+def test_a_deny_with_for_any_value_negated_does_not_fire_without_tags():
+    # The usual "deny unknown tag keys" guard must not deny a request that carries no tags at all.
+    guard = {"ForAnyValue:StringNotEquals": {"aws:TagKeys": KNOWN_KEYS}}
+    policies = [doc(allow("ecr:TagResource"), deny("ecr:TagResource", Condition=guard))]
+    assert decide(policies, Request("ecr:TagResource", "*")) == "allowed"
+    unknown = {"aws:TagKeys": ["Service", "Owner"]}
+    assert decide(policies, Request("ecr:TagResource", "*", unknown)) == "explicitly denied"
+
+
+def test_arn_operators_take_wildcards_part_by_part():
+    # ArnEquals takes wildcards like ArnLike; a wildcard stays inside its colon-delimited part.
+    equals = [
+        doc(allow("iam:PassRole", Condition={"ArnEquals": {"aws:SourceArn": "arn:aws:ecs:*:*:cluster/*"}}))
+    ]
+    cluster = {"aws:SourceArn": "arn:aws:ecs:us-east-1:123456789012:cluster/ecs-cluster-dev"}
+    assert decide(equals, Request("iam:PassRole", "*", cluster)) == "allowed"
+    like = [doc(allow("iam:PassRole", Condition={"ArnLike": {"aws:SourceArn": "arn:aws:ecs:us-*"}}))]
+    # "us-*" is the region part only: the ARN has more parts, so it does not match.
+    assert decide(like, Request("iam:PassRole", "*", cluster)) == "implicitly denied"
+    spanning = [
+        doc(allow("iam:PassRole", Condition={"ArnLike": {"aws:SourceArn": "arn:aws:ecs:*:cluster/*"}}))
+    ]
+    assert decide(spanning, Request("iam:PassRole", "*", cluster)) == "implicitly denied"
+    not_like = [
+        doc(allow("iam:PassRole", Condition={"ArnNotLike": {"aws:SourceArn": "arn:aws:ecs:*:*:cluster/*"}}))
+    ]
+    assert decide(not_like, Request("iam:PassRole", "*", cluster)) == "implicitly denied"
+    assert decide(not_like, Request("iam:PassRole", "*")) == "allowed"
+    any_arn = [doc(allow("iam:PassRole", Condition={"ArnLike": {"aws:SourceArn": "*"}}))]
+    assert decide(any_arn, Request("iam:PassRole", "*", cluster)) == "allowed"
