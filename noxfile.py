@@ -4,19 +4,31 @@ pulumi-aws is large, and the Pulumi CLI itself expects that one virtualenv (stac
     nox -s lint typecheck tests     # what CI runs
     nox -s plan                     # offline plan of every layer
     nox -s up -- dev                # a real deployment (Pulumi CLI, AWS credentials): see deploy/cli.py
+
+Any nox works, the project's or one installed elsewhere: the sessions run the project's `.venv`
+interpreter and create `.venv` first when it is missing (the same set-up as `python3 dev.py`).
+A command session ends with its command's own exit code (0 done, 1 failed, 2 refused, 3 timed out),
+which `python3 dev.py` passes on.
 """
 
 from __future__ import annotations
 
-import sys
+import functools
+import importlib.util
+from pathlib import Path
+from types import ModuleType
 
 import nox
+import nox.logger
+
+ROOT = Path(__file__).resolve().parent
 
 nox.options.default_venv_backend = "none"
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.error_on_missing_interpreters = True
+# nox probes for uv on every run and says so; the sessions never create virtualenvs, so the line is noise.
+nox.logger.logger.addFilter(lambda record: "uv binary not found" not in record.getMessage())
 
-PYTHON = sys.executable  # the interpreter nox runs on: the project's .venv
 SOURCES = [
     "shared",
     "offline",
@@ -32,60 +44,97 @@ SOURCES = [
 ]
 
 
+@functools.cache
+def dev_module() -> ModuleType:
+    """dev.py, loaded by path: its set-up and process handling serve nox too."""
+    spec = importlib.util.spec_from_file_location("payments_dev", ROOT / "dev.py")
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {ROOT / 'dev.py'}; run: python3 dev.py tests")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@functools.cache
+def project_python() -> str:
+    """The `.venv` interpreter, created (or brought up to date) by dev.py's own code when needed."""
+    dev = dev_module()
+    dev.ensure_environment()
+    return str(dev.venv_python())
+
+
+def run_command(session: nox.Session, *args: str) -> None:
+    """Run a user-facing command; end nox with its exit code, so 2 (refused) and 3 stay 2 and 3.
+
+    SIGTERM, SIGINT and SIGHUP are passed on to the command, which is waited for.
+    """
+    command = [project_python(), *args]
+    session.log(" ".join(command))
+    code = dev_module().run_forwarding(command, cwd=ROOT)
+    if code != 0:
+        raise SystemExit(code)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
-    session.run(PYTHON, "-m", "ruff", "check", *SOURCES)
-    session.run(PYTHON, "-m", "ruff", "format", "--check", *SOURCES)
+    session.run(project_python(), "-m", "ruff", "check", *SOURCES)
+    session.run(project_python(), "-m", "ruff", "format", "--check", *SOURCES)
 
 
 @nox.session
 def fmt(session: nox.Session) -> None:
     """Apply ruff's fixes and formatting."""
-    session.run(PYTHON, "-m", "ruff", "check", "--fix", *SOURCES)
-    session.run(PYTHON, "-m", "ruff", "format", *SOURCES)
+    session.run(project_python(), "-m", "ruff", "check", "--fix", *SOURCES)
+    session.run(project_python(), "-m", "ruff", "format", *SOURCES)
 
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the project's packages (config in pyproject.toml)."""
-    session.run(PYTHON, "-m", "mypy")
+    session.run(project_python(), "-m", "mypy")
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite; extra arguments go to pytest (nox -s tests -- -k naming)."""
-    session.run(PYTHON, "-m", "pytest", *session.posargs)
+    session.run(project_python(), "-m", "pytest", *session.posargs)
 
 
 @nox.session
 def plan(session: nox.Session) -> None:
     """Evaluate every layer offline with its example stack and print what it would create."""
-    session.run(PYTHON, "-m", "offline.plan", *session.posargs)
+    run_command(session, "-m", "offline.plan", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Regenerate the committed generated files: Pulumi.yaml config blocks, config tables, the picture."""
+    run_command(session, "-m", "offline.docs", *session.posargs)
 
 
 @nox.session
 def benchmark(session: nox.Session) -> None:
     """Seconds per layer evaluation, the whole plan and the test suite, next to `import pulumi_aws`."""
-    session.run(PYTHON, "-m", "offline.benchmark", *session.posargs)
+    run_command(session, "-m", "offline.benchmark", *session.posargs)
 
 
 @nox.session
 def local(session: nox.Session) -> None:
     """Run the three services on localhost with the task definitions' env contract (Ctrl-C stops)."""
-    session.run(PYTHON, "-m", "apps.local", *session.posargs)
+    run_command(session, "-m", "apps.local", *session.posargs)
 
 
 @nox.session
 def loadtest(session: nox.Session) -> None:
     """POST /payments through all three services next to bare forwarding chains: payments/s, p50/p99."""
-    session.run(PYTHON, "-m", "apps.loadtest", *session.posargs)
+    run_command(session, "-m", "apps.loadtest", *session.posargs)
 
 
 @nox.session
 def release(session: nox.Session) -> None:
     """Release an image through CodeDeploy blue/green: `-- <stack> <service> <image> [--no-wait]`."""
-    session.run(PYTHON, "-m", "release.cli", *session.posargs)
+    run_command(session, "-m", "release.cli", *session.posargs)
 
 
 # Real deployments through the Automation API; `-- <stack> [--layer L]` after the session name.
@@ -100,7 +149,7 @@ DEPLOY_COMMANDS = {
 
 def _deploy_session(command: str, description: str) -> None:
     def run(session: nox.Session) -> None:
-        session.run(PYTHON, "-m", "deploy.cli", command, *session.posargs)
+        run_command(session, "-m", "deploy.cli", command, *session.posargs)
 
     run.__doc__ = description
     nox.session(name=command)(run)
@@ -117,7 +166,7 @@ def integration(session: nox.Session) -> None:
     Opt-in: runs only with PAYMENTS_INTEGRATION=1, AWS credentials, the Pulumi CLI and Docker.
     """
     session.run(
-        PYTHON,
+        project_python(),
         "-m",
         "pytest",
         "-m",

@@ -97,14 +97,16 @@ def main(
         if args.command == "init":
             return init(chosen, args, out)
         interactive = sys.stdin.isatty() if interactive is None else interactive
-        if args.command == "destroy" and not args.yes and not confirmed(args.stack, ask, interactive):
-            out("destroy refused: pass --yes, or run it in a terminal and type the stack name")
-            return REFUSED
+        needs_confirmation = args.command == "destroy" and not args.yes
         as_json = args.command == "outputs" and args.json
         # With --json, stdout carries only the JSON, so it can be piped; progress goes to stderr.
         progress = (lambda line: print(line, file=sys.stderr, flush=True)) if as_json else out
         results = Deployer(chosen, out=progress, aws_check=aws_check).run(
-            args.command, args.stack, args.layer, remove_stacks=args.remove_stack
+            args.command,
+            args.stack,
+            args.layer,
+            remove_stacks=args.remove_stack,
+            confirm=lambda: not needs_confirmation or confirmed(args.stack, ask, bool(interactive)),
         )
     except (PreflightError, SetupError, UnknownLayerError) as error:
         out(f"{args.command} refused: {error}")

@@ -95,9 +95,19 @@ class Deployer:
         return organization
 
     def run(
-        self, command: Command, stack: str, layer: str | None = None, *, remove_stacks: bool = False
+        self,
+        command: Command,
+        stack: str,
+        layer: str | None = None,
+        *,
+        remove_stacks: bool = False,
+        confirm: Callable[[], bool] = lambda: True,
     ) -> list[LayerResult]:
-        """Raises PreflightError (nothing changed) or returns one result per layer, in run order."""
+        """Raises PreflightError (nothing changed) or returns one result per layer, in run order.
+
+        `confirm` is asked only once every check has passed, so nobody types a stack name for a run
+        that preflight would refuse anyway; a "no" is a refusal too.
+        """
         layers = layer_order(command, layer)
         organization = self.preflight(command, stack, layers)
         context = Context(command, stack, organization, layer is not None, remove_stacks)
@@ -105,6 +115,8 @@ class Deployer:
             check_upstreams(self._backend, layers[0], stack, organization)
         if context.targeted and command == "destroy":
             check_no_downstream_resources(self._backend, layers[0], stack, organization)
+        if not confirm():
+            raise PreflightError("pass --yes, or run it in a terminal and type the stack name")
         results: list[LayerResult] = []
         for name in layers:
             stopped_by = next((r for r in results if r.status in (FAILED, REFUSED)), None)

@@ -142,7 +142,9 @@ def _target_group(typ: str, logical: str, inputs: dict[str, Any], name: str) -> 
 
 
 def _listener(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
-    value = arn("elasticloadbalancing", f"listener/app/{logical}/{digest(typ + logical, 16)}")
+    # listener/app/<load balancer name>/<load balancer id>/<listener id>, under its load balancer's ARN.
+    balancer = str(inputs.get("loadBalancerArn") or arn("elasticloadbalancing", "loadbalancer/app/alb/0"))
+    value = balancer.replace(":loadbalancer/", ":listener/", 1) + f"/{digest(typ + logical, 16)}"
     return MockedResource(value, {"arn": value})
 
 

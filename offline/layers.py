@@ -11,9 +11,10 @@ from typing import Any
 import yaml
 
 from offline.engine import DEFAULT_ORGANIZATION, Evaluation, evaluate
+from shared.layers import LAYERS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-LAYER_ORDER = ("network", "platform", "services")
+LAYER_ORDER = LAYERS
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
 
 
@@ -64,6 +65,12 @@ class Layer:
         raw = (read_yaml(path) or {}).get("config") or {}
         prefix = f"{self.project}:"
         return {k.removeprefix(prefix): v for k, v in raw.items()}
+
+    def known_stacks(self) -> tuple[str, ...]:
+        """The stacks with a `Pulumi.<stack>.yaml` in this layer's folder."""
+        return tuple(
+            sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in self.directory.glob("Pulumi.*.yaml"))
+        )
 
     def stack_name(self, stack: str, organization: str = DEFAULT_ORGANIZATION) -> str:
         return f"{organization}/{self.project}/{stack}"

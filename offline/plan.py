@@ -1,6 +1,6 @@
 """`nox -s plan`: evaluate the layers offline, in deploy order, and report what they would create.
 
-    python -m offline.plan [--stack dev] [--config network:natGateways=perAz] [--out plan.json]
+    python -m offline.plan [--stack dev] [--suffix qa] [--config network:natGateways=perAz] [--out plan.json]
 
 No AWS account and no Pulumi CLI are needed: each layer runs under the offline engine with its example
 stack config, and each layer's exports feed the next one's stack references.
@@ -18,7 +18,7 @@ from typing import Any
 
 import pulumi
 
-from offline import cost, pricing
+from offline import cost, diagram, pricing
 from offline.engine import Evaluation
 from offline.layers import LAYER_ORDER, Layer, evaluate_all
 from offline.secrets import redact
@@ -52,6 +52,35 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
                 raise SystemExit(f"--config {pair!r}: the value is not valid JSON") from None
         overrides.setdefault(layer, {})[key] = value
     return overrides
+
+
+class PlanRefusedError(Exception):
+    """The plan's inputs disagree or are missing: nothing was evaluated (exit 2)."""
+
+
+def check_stacks_exist(stack: str, layers: Sequence[str]) -> None:
+    """Every layer needs `Pulumi.<stack>.yaml`; name the known stacks and how to make one."""
+    missing = [name for name in layers if stack not in Layer(name).known_stacks()]
+    if not missing:
+        return
+    known = sorted(set.intersection(*(set(Layer(name).known_stacks()) for name in layers)))
+    raise PlanRefusedError(
+        f"no such stack {stack!r}: stacks/{missing[0]}/Pulumi.{stack}.yaml does not exist; "
+        f"known: {', '.join(known) or 'none'}. Create it with "
+        f"`python3 dev.py init -- {stack} --suffix <suffix>`, or plan an example stack under another "
+        f"suffix: `python3 dev.py plan -- --stack dev --suffix {stack}`"
+    )
+
+
+def check_one_suffix(suffixes: Mapping[str, str]) -> None:
+    """All layers of one environment end their names with the same suffix."""
+    if len(set(suffixes.values())) > 1:
+        each = ", ".join(f"{layer}={suffix or '(unset)'}" for layer, suffix in suffixes.items())
+        raise PlanRefusedError(
+            f"the layers' environment suffixes differ ({each}); every layer of an environment needs "
+            "the same one: pass --suffix <suffix> for all layers, or set environmentSuffix alike in "
+            "each stack file"
+        )
 
 
 def policy_report(evaluation: Evaluation, suffix: str) -> list[dict[str, Any]]:
@@ -176,14 +205,22 @@ def render(report: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--stack", default="dev", help="example stack config to use (Pulumi.<stack>.yaml)")
+    parser.add_argument("--suffix", help="environmentSuffix for every layer (instead of the stack files')")
     parser.add_argument("--config", action="append", default=[], help="<layer>:<key>=<value>")
     parser.add_argument("--out", type=Path, default=Path("plan.json"), help="where to write the JSON plan")
     args = parser.parse_args(argv)
 
     layers = available_layers()
+    if args.suffix is not None:
+        args.config = [*args.config, *(f"{layer}:{SUFFIX_KEY}={args.suffix}" for layer in layers)]
     started = time.perf_counter()
     try:
+        check_stacks_exist(args.stack, layers)
+        check_one_suffix({name: suffix_of(name, args.stack, args.config) for name in layers})
         results = evaluate_all(stack=args.stack, config=parse_overrides(args.config), layers=layers)
+    except PlanRefusedError as refusal:
+        print(f"plan refused: {refusal}", file=sys.stderr)
+        return 2
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
@@ -198,7 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     print(render(report))
     args.out.write_text(json.dumps(report, indent=2, default=str))
-    print(f"\nplan of {len(layers)} layer(s) in {elapsed:.2f}s written to {args.out}")
+    picture = args.out.with_suffix(".svg")
+    picture.write_text(diagram.svg_of(report))
+    print(
+        f"\nplan of {len(layers)} layer(s) in {elapsed:.2f}s written to {args.out}; the picture to {picture}"
+    )
     return 0
 
 

@@ -11,29 +11,27 @@ from collections.abc import Sequence
 from typing import Any
 
 from offline.schema import is_taggable
+from policy.iam_lint import DocumentKind, lint
+from policy.iam_reference import STAR_ALLOWED, expand
 from policy.model import ADVISORY, Context, Resource, Rule
 from shared.tags import COST_CENTER, ENVIRONMENT, SERVICE
 
 # Names AWS sees, by input; a resource without any of them is named only by its logical name.
 NAME_INPUTS = ("name", "bucket", "family", "functionName", "deploymentGroupName")
-# Actions AWS defines without resource-level permissions: `Resource: "*"` is the only form that works
-# (Service Authorization Reference, the "Resource types" column is empty for each).
-STAR_RESOURCE_ACTIONS = frozenset(
-    {
-        "ecr:GetAuthorizationToken",
-        "secretsmanager:GetRandomPassword",
-        "ec2:DescribeNetworkInterfaces",
-        "ec2:DescribeSubnets",
-        "xray:PutTelemetryRecords",
-        "xray:PutTraceSegments",
-        "ecs:DescribeTaskDefinition",
-        "codedeploy:PutLifecycleEventHookExecutionStatus",
-    }
-)
+# Which actions need `Resource: "*"` comes from AWS's Service Authorization Reference (policy.iam_reference):
+# an action without a resource type matches only "*".
 KEY_POLICY_TYPES = ("aws:kms/key:Key",)  # in a key policy, "*" means "this key"
 POLICY_DOCUMENT_INPUTS = {
     "aws:iam/rolePolicy:RolePolicy": "policy",
     "aws:iam/policy:Policy": "policy",
+}
+# Every IAM document a resource carries, by type: (input, kind of document).
+IAM_DOCUMENTS: dict[str, tuple[tuple[str, DocumentKind], ...]] = {
+    "aws:iam/rolePolicy:RolePolicy": (("policy", "identity"),),
+    "aws:iam/policy:Policy": (("policy", "identity"),),
+    "aws:iam/role:Role": (("assumeRolePolicy", "trust"),),
+    "aws:kms/key:Key": (("policy", "key"),),
+    "aws:s3/bucketPolicy:BucketPolicy": (("policy", "resource"),),
 }
 
 
@@ -331,9 +329,23 @@ def iam_star_resource_only_where_required(resource: Resource, context: Context) 
     for statement in _statements(resource):
         if statement.get("Effect") != "Allow" or "*" not in _as_list(statement.get("Resource")):
             continue
-        needless = sorted(set(_as_list(statement.get("Action"))) - STAR_RESOURCE_ACTIONS)
+        needless = sorted(
+            str(pattern)
+            for pattern in _as_list(statement.get("Action"))
+            if not all(a.needs_star or a.qualified in STAR_ALLOWED for a in expand(str(pattern)))
+        )
         if needless:
             problems.append(f'allows {needless} on Resource "*" although they support resource ARNs')
+    return problems
+
+
+def iam_honoured_by_aws(resource: Resource, context: Context) -> list[str]:
+    """Every IAM document lints clean against the Service Authorization Reference (policy.iam_lint)."""
+    problems: list[str] = []
+    for key, kind in IAM_DOCUMENTS.get(resource.type, ()):
+        document = resource.props.get(key)
+        if isinstance(document, str | dict):  # unknown during a preview: checked on `up`
+            problems.extend(f"{key}: {finding}" for finding in lint(document, kind))
     return problems
 
 
@@ -458,5 +470,11 @@ RULES: tuple[Rule, ...] = (
         "FSBP IAM.1 (spirit)",
         'IAM policies use Resource "*" only for actions without resource-level permissions.',
         resource_check=iam_star_resource_only_where_required,
+    ),
+    Rule(
+        "iam-honoured-by-aws",
+        "FSBP IAM.1 (spirit); AWS Service Authorization Reference",
+        "IAM, trust, key and bucket policies name real actions, supported condition keys and matching ARNs.",
+        resource_check=iam_honoured_by_aws,
     ),
 )

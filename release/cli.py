@@ -17,7 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import boto3
-from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.exceptions import HTTPClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
 
 from release.deploy import SUCCEEDED, Release
 from release.targets import ReleaseError, Targets
@@ -63,6 +64,13 @@ def main(
         return REFUSED
     except NoRegionError:
         out("release refused: no AWS region; pass --region or set the stack's region config")
+        return REFUSED
+    except (BotocoreConnectionError, HTTPClientError) as error:
+        # No network, a proxy, or a wrong region endpoint: one line with the cause, not a traceback.
+        out(
+            f"release refused: AWS could not be reached ({error}); check the network, any proxy "
+            "(HTTPS_PROXY) and --region, then retry"
+        )
         return REFUSED
     if args.no_wait:
         out(f"deployment {deployment_id} started; follow it with")

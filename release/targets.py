@@ -72,7 +72,8 @@ def stack_config(stack: str, directory: Path = SERVICES_DIR) -> dict[str, object
         raise ReleaseError(
             f"unknown stack {stack!r}: there is no stacks/services/Pulumi.{stack}.yaml "
             f"(known: {', '.join(known) or 'none'}); "
-            f"create it with `pulumi stack init {stack}` in stacks/services"
+            f"create and deploy it with `python3 dev.py init -- {stack} --suffix <suffix>` and "
+            f"`python3 dev.py up -- {stack}`"
         )
     raw = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
     return {str(k).removeprefix(f"{PROJECT}:"): v for k, v in raw.items()}

@@ -97,7 +97,7 @@ class ServiceSpec:
         return service.upper().replace("-", "_") + "_URL"
 
     def smoke_endpoint(self, base_url: str, verify_hostname: bool = True) -> dict[str, object]:
-        """This service's entry in the smoke-test hook's TEST_ENDPOINTS (functions/deploy_hooks)."""
+        """This service's entry in the smoke-test hook's TEST_ENDPOINTS (functions/release_hooks)."""
         return {
             "service": self.name,
             "baseUrl": base_url,

@@ -49,7 +49,7 @@ class NetworkExports:
 
 
 class PlatformExports:
-    """What `stacks/platform` exports (DESIGN.md section 2)."""
+    """What `stacks/platform` exports (docs/architecture.md, "Layers")."""
 
     CLUSTER_NAME = "clusterName"
     CLUSTER_ARN = "clusterArn"

@@ -41,6 +41,8 @@ def cloudwatch_logs_key_use(
 
     Without it, creating the log group fails with "The specified KMS key does not exist or is not
     allowed" (CloudWatch Logs user guide, "Encrypt log data in CloudWatch Logs using AWS KMS").
+    The guide's example also lists `kms:Describe*`, but DescribeKey supports no encryption-context
+    key (Service Authorization Reference, AWS KMS), so under this condition it never matches: left out.
     """
     return {
         "sid": "CloudWatchLogsEncryptTheseLogGroups",
@@ -53,7 +55,6 @@ def cloudwatch_logs_key_use(
             "kms:Decrypt*",
             "kms:ReEncrypt*",
             "kms:GenerateDataKey*",
-            "kms:Describe*",
         ],
         "resources": ["*"],
         "conditions": [

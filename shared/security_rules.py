@@ -1,8 +1,8 @@
 """One TCP port in or out of a security group, as its own rule resource.
 
 Rules are separate resources (`aws.vpc.SecurityGroupIngressRule`/`EgressRule`), never inline lists, so
-rules added by another component or layer never fight each other (DESIGN §3). Each rule names exactly
-one peer: a security group, a prefix list or a CIDR.
+rules added by another component or layer never fight each other (docs/architecture.md). Each rule
+names exactly one peer: a security group, a prefix list or a CIDR.
 """
 
 from __future__ import annotations

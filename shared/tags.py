@@ -4,7 +4,7 @@ Environment and CostCenter go into the AWS provider's `default_tags`, so every t
 provider creates carries them. `Service` names the owner of a resource and differs per component, so a
 component hands `tags.for_resource(...)` to each child explicitly. That is deliberate: Pulumi's
 `transforms` option runs in the engine and is not applied under `set_mocks`, so tags added that way
-would be invisible to the tests and the offline plan (see DESIGN.md, "Tags").
+would be invisible to the tests and the offline plan (docs/architecture.md, "Naming and tags").
 """
 
 from __future__ import annotations

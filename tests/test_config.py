@@ -132,7 +132,7 @@ def test_unknown_nat_layout_says_how_to_fix_it():
             "maxCapacity",
             "must be at least minCapacity (5)",
         ),
-        ({"minCapacity": "0"}, "minCapacity", "must be at least 1 task"),
+        ({"minCapacity": "0"}, "minCapacity", "must be at least 1"),
         ({"desiredCount": "11"}, "desiredCount", "must be at least 2 and at most 10"),
         ({"cpuTargetPercent": "0"}, "cpuTargetPercent", "must be at least 1 and at most 100"),
         ({"memoryTargetPercent": "101"}, "memoryTargetPercent", "at most 100"),

@@ -4,9 +4,11 @@ loop, the exit codes and every refusal."""
 from __future__ import annotations
 
 import json
+import socket
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from release import cli
 from release.appspec import appspec
@@ -342,6 +344,35 @@ def test_no_credentials_is_refused_with_how_to_set_them(monkeypatch, tmp_path):
     run = Run()
     assert run("dev", "api-gateway", "v2") == cli.REFUSED
     assert "no AWS credentials found" in run.text
+
+
+def test_an_unknown_stack_names_the_projects_own_commands():
+    run = Run()
+    assert run("prod-eu", "api-gateway", "v2") == cli.REFUSED
+    assert "`python3 dev.py init -- prod-eu --suffix <suffix>`" in run.text
+    assert "pulumi stack init" not in run.text
+
+
+def test_aws_out_of_reach_is_a_one_line_refusal(monkeypatch):
+    """A real botocore client against a loopback port nobody listens on: no traceback, exit 2."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with socket.socket() as probe:  # a free port, closed again: connections to it are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    unreachable = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=2)
+    lines: list[str] = []
+    code = cli.main(
+        ["dev", "api-gateway", "v2"],
+        clients=lambda service, region: boto3.client(
+            service, region_name=region, endpoint_url=f"http://127.0.0.1:{port}", config=unreachable
+        ),
+        out=lines.append,
+    )
+    assert code == cli.REFUSED
+    assert len(lines) == 1
+    assert lines[0].startswith("release refused: AWS could not be reached (")
+    assert "HTTPS_PROXY" in lines[0]
 
 
 def test_names_come_from_the_stacks_suffix():

@@ -15,7 +15,7 @@ FARGATE_CPU_MEMORY: dict[int, tuple[int, ...]] = {
 }
 
 # CloudWatch Logs PutRetentionPolicy `retentionInDays` (0, "never expire", is excluded on purpose:
-# the brief wants bounded retention). Source: CloudWatch Logs API reference, PutRetentionPolicy.
+# the platform requires bounded retention). Source: CloudWatch Logs API reference, PutRetentionPolicy.
 LOG_RETENTION_DAYS: tuple[int, ...] = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
     3288, 3653,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from shared.config.keys import LAYER_KEYS
 from shared.config.reader import ConfigReader
 from shared.errors import ConfigError
 from shared.naming import SUFFIX_KEY, Namer, validate_suffix
 from shared.tags import base_tags
 
-DEFAULT_REGION = "us-east-1"
-DEFAULT_COST_CENTER = "payments"
+# Declared once in shared/config/keys.py; named here for the commands that read a stack file directly.
+DEFAULT_REGION = str(LAYER_KEYS["network"]["region"].default)
 _REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d")
 _TAG_VALUE = re.compile(r"[\w .:/=+\-@]{1,256}")
 
@@ -20,17 +21,17 @@ _TAG_VALUE = re.compile(r"[\w .:/=+\-@]{1,256}")
 class CommonConfig:
     """Keys every layer reads. Set them identically in each layer's stack config."""
 
-    environment_suffix: str  # `environmentSuffix`, required: ends every resource name (dev, pr-42)
-    environment: str  # `environment`, default the suffix: the Environment tag value
-    cost_center: str  # `costCenter`, default "payments": the CostCenter tag value
-    region: str  # `region`, default us-east-1
+    environment_suffix: str  # `environmentSuffix`: ends every resource name (dev, pr-42)
+    environment: str  # `environment`: the Environment tag value
+    cost_center: str  # `costCenter`: the CostCenter tag value
+    region: str  # `region`
 
     @classmethod
     def load(cls, reader: ConfigReader) -> CommonConfig:
-        suffix = validate_suffix(reader.string(SUFFIX_KEY, ""))
-        environment = _tag_value(reader, "environment", suffix)
-        cost_center = _tag_value(reader, "costCenter", DEFAULT_COST_CENTER)
-        region = reader.string("region", DEFAULT_REGION)
+        suffix = validate_suffix(reader.optional_string(SUFFIX_KEY) or "")
+        environment = _tag_value(reader, "environment", default=suffix)
+        cost_center = _tag_value(reader, "costCenter")
+        region = reader.string("region")
         if not _REGION_PATTERN.fullmatch(region):
             raise ConfigError("region", region, "must be an AWS region code such as us-east-1")
         return cls(suffix, environment, cost_center, region)
@@ -44,8 +45,8 @@ class CommonConfig:
         return base_tags(self.environment, self.cost_center)
 
 
-def _tag_value(reader: ConfigReader, key: str, default: str) -> str:
-    value = reader.string(key, default)
+def _tag_value(reader: ConfigReader, key: str, *, default: str | None = None) -> str:
+    value = reader.string(key, default=default)
     if not _TAG_VALUE.fullmatch(value):
         raise ConfigError(key, value, "must be 1-256 letters, digits, spaces or _.:/=+-@ (an AWS tag value)")
     return value

@@ -6,16 +6,16 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from shared.config.aws_limits import KMS_DELETION_WINDOW_DAYS, VPC_PREFIX_RANGE
+from shared.config.aws_limits import VPC_PREFIX_RANGE
 from shared.config.common import CommonConfig
+from shared.config.declared import layer_reader
+from shared.config.keys import NAT_GATEWAYS
 from shared.config.reader import ConfigReader
 from shared.config.validators import log_retention
 from shared.errors import ConfigError
 
-NAT_PER_AZ = "perAz"
-NAT_SINGLE = "single"
+NAT_PER_AZ, NAT_SINGLE = NAT_GATEWAYS
 MIN_AVAILABILITY_ZONES = 3
-FLOW_LOG_TRAFFIC_TYPES = ("ALL", "ACCEPT", "REJECT")
 
 
 @dataclass(frozen=True)
@@ -23,44 +23,39 @@ class NetworkConfig:
     """Every knob of the network layer, with the default a dev stack gets."""
 
     common: CommonConfig
-    vpc_cidr: ipaddress.IPv4Network  # `vpcCidr`, default 10.0.0.0/16
-    availability_zones: tuple[str, ...]  # `availabilityZones`, default (): look up `azCount` zones
-    az_count: int  # `azCount`, default 3, minimum 3
-    public_subnet_prefix: int  # `publicSubnetPrefix`, default 24: ALBs and NAT gateways only
-    private_subnet_prefix: int  # `privateSubnetPrefix`, default 20: room for 4,091 task ENIs per AZ
-    nat_gateways: str  # `natGateways`, "perAz" (default, survives an AZ outage) or "single" (cheap)
-    flow_log_retention_days: int  # `flowLogRetentionDays`, default 30
-    flow_log_traffic_type: str  # `flowLogTrafficType`, default ALL
-    interface_endpoints: bool  # `interfaceEndpoints`, default false (see README for the cost)
-    kms_deletion_window_days: int  # `kmsDeletionWindowDays`, default 7 (the minimum: destroyable)
+    vpc_cidr: ipaddress.IPv4Network  # `vpcCidr`
+    availability_zones: tuple[str, ...]  # `availabilityZones`: look up `azCount` zones
+    az_count: int  # `azCount`
+    public_subnet_prefix: int  # `publicSubnetPrefix`: ALBs and NAT gateways only
+    private_subnet_prefix: int  # `privateSubnetPrefix`: room for 4,091 task ENIs per AZ
+    nat_gateways: str  # `natGateways`: perAz survives an AZ outage, single is cheap
+    flow_log_retention_days: int  # `flowLogRetentionDays`
+    flow_log_traffic_type: str  # `flowLogTrafficType`
+    interface_endpoints: bool  # `interfaceEndpoints` (cost: stacks/network/README.md)
+    kms_deletion_window_days: int  # `kmsDeletionWindowDays`
 
     @classmethod
     def load(cls, reader: ConfigReader | None = None) -> NetworkConfig:
-        reader = reader or ConfigReader.from_pulumi()
+        reader = layer_reader("network", reader or ConfigReader.from_pulumi())
         common = CommonConfig.load(reader)
-        vpc_cidr = reader.cidr("vpcCidr", "10.0.0.0/16")
+        vpc_cidr = reader.cidr("vpcCidr")
         if vpc_cidr.prefixlen not in VPC_PREFIX_RANGE:
             raise ConfigError("vpcCidr", str(vpc_cidr), "must be between /16 and /28 (AWS's VPC limit)")
-        zones = reader.string_list("availabilityZones", ())
-        az_count = reader.integer("azCount", MIN_AVAILABILITY_ZONES)
+        zones = reader.string_list("availabilityZones")
+        az_count = reader.integer("azCount")
         _check_zones(zones, az_count, common.region)
         return cls(
             common=common,
             vpc_cidr=vpc_cidr,
             availability_zones=zones,
             az_count=len(zones) or az_count,
-            public_subnet_prefix=reader.integer("publicSubnetPrefix", 24, minimum=16, maximum=28),
-            private_subnet_prefix=reader.integer("privateSubnetPrefix", 20, minimum=16, maximum=28),
-            nat_gateways=reader.choice("natGateways", NAT_PER_AZ, (NAT_PER_AZ, NAT_SINGLE)),
+            public_subnet_prefix=reader.integer("publicSubnetPrefix"),
+            private_subnet_prefix=reader.integer("privateSubnetPrefix"),
+            nat_gateways=reader.choice("natGateways"),
             flow_log_retention_days=log_retention(reader, "flowLogRetentionDays"),
-            flow_log_traffic_type=reader.choice("flowLogTrafficType", "ALL", FLOW_LOG_TRAFFIC_TYPES),
-            interface_endpoints=reader.boolean("interfaceEndpoints", False),
-            kms_deletion_window_days=reader.integer(
-                "kmsDeletionWindowDays",
-                7,
-                minimum=KMS_DELETION_WINDOW_DAYS.start,
-                maximum=KMS_DELETION_WINDOW_DAYS.stop - 1,
-            ),
+            flow_log_traffic_type=reader.choice("flowLogTrafficType"),
+            interface_endpoints=reader.boolean("interfaceEndpoints"),
+            kms_deletion_window_days=reader.integer("kmsDeletionWindowDays"),
         )
 
 

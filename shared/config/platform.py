@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 import pulumi
 
-from shared.config.aws_limits import KMS_DELETION_WINDOW_DAYS
 from shared.config.common import CommonConfig
+from shared.config.declared import layer_reader
+from shared.config.keys import CONTAINER_INSIGHTS, ContainerInsights
 from shared.config.reader import ConfigReader, parse_cidr
 from shared.config.validators import log_retention
 from shared.contracts import NETWORK_PROJECT, upstream_stack_name
 from shared.errors import ConfigError
 
-CONTAINER_INSIGHTS = ("enabled", "enhanced")  # "disabled" is not offered: the brief requires it on
 # Secrets Manager RotationRules.ScheduleExpression: rate(N days|hours) or a 6-field cron().
 _RATE = re.compile(r"rate\((\d+) (day|days|hour|hours)\)")
 _CRON = re.compile(r"cron\((\S+ ){5}\S+\)")
@@ -22,7 +22,6 @@ _HOSTNAME = re.compile(
     r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
 )
 _PG_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # an unquoted PostgreSQL name
-DATABASE_TLS_MODES = ("verify-full", "require", "disable")
 DATABASE_PASSWORD_KEY = "databasePassword"
 PAYMENT_PROVIDER_API_KEY_KEY = "paymentProviderApiKey"
 FRAUD_SCORING_API_KEY_KEY = "fraudScoringApiKey"
@@ -39,12 +38,12 @@ class DatabaseConfig:
     function's testSecret step as soon as rotation is configured, which needs a reachable database.
     """
 
-    host: str | None  # `databaseHost`, default none
-    port: int  # `databasePort`, default 5432
-    name: str  # `databaseName`, default "payments"
-    username: str  # `databaseUsername`, default "payments_app"
+    host: str | None  # `databaseHost`
+    port: int  # `databasePort`
+    name: str  # `databaseName`
+    username: str  # `databaseUsername`
     password: pulumi.Output[str] | None  # `databasePassword` (secret), required with databaseHost
-    tls: str  # `databaseTls`, default "require": how rotation connects (verify-full, require, disable)
+    tls: str  # `databaseTls`: how rotation connects (verify-full, require, disable)
 
     @property
     def rotated(self) -> bool:
@@ -71,16 +70,16 @@ class DatabaseConfig:
             )
         return cls(
             host=host,
-            port=reader.integer("databasePort", 5432, minimum=1, maximum=65535),
-            name=_pg_identifier(reader, "databaseName", "payments"),
-            username=_pg_identifier(reader, "databaseUsername", "payments_app"),
+            port=reader.integer("databasePort"),
+            name=_pg_identifier(reader, "databaseName"),
+            username=_pg_identifier(reader, "databaseUsername"),
             password=password,
-            tls=reader.choice("databaseTls", "require", DATABASE_TLS_MODES),
+            tls=reader.choice("databaseTls"),
         )
 
 
-def _pg_identifier(reader: ConfigReader, key: str, default: str) -> str:
-    value = reader.string(key, default)
+def _pg_identifier(reader: ConfigReader, key: str) -> str:
+    value = reader.string(key)
     if not _PG_IDENTIFIER.fullmatch(value):
         raise ConfigError(
             key,
@@ -95,18 +94,18 @@ class PlatformConfig:
     """Every knob of the platform layer, with the default a dev stack gets."""
 
     common: CommonConfig
-    network_stack: str  # `networkStack`, default <org>/payments-network/<this stack>
-    container_insights: str  # `containerInsights`, "enabled" (default) or "enhanced"
-    fargate_spot_weight: int  # `fargateSpotWeight`, default 0: share of FARGATE_SPOT vs FARGATE (100)
-    ecs_exec: bool  # `ecsExec`, default false: ECS Exec with encrypted, logged sessions
-    namespace_base: str  # `namespaceName`, default "payments": namespace is <name>-<suffix>.<domain>
-    namespace_domain: str  # `namespaceDomain`, default "local"
-    allowed_ingress_cidrs: tuple[str, ...]  # `allowedIngressCidrs`, default ["0.0.0.0/0"]
-    access_log_expiration_days: int  # `accessLogExpirationDays`, default 90
-    secret_rotation_schedule: str  # `secretRotationSchedule`, default rate(30 days)
-    log_retention_days: int  # `logRetentionDays`, default 30 (rotation Lambda, ECS Exec)
-    kms_deletion_window_days: int  # `kmsDeletionWindowDays`, default 7
-    rotation_reserved_concurrency: int  # `rotationReservedConcurrency`, default 2 concurrent rotations
+    network_stack: str  # `networkStack`
+    container_insights: ContainerInsights  # `containerInsights`
+    fargate_spot_weight: int  # `fargateSpotWeight`: share of FARGATE_SPOT vs FARGATE (100)
+    ecs_exec: bool  # `ecsExec`: ECS Exec with encrypted, logged sessions
+    namespace_base: str  # `namespaceName`: namespace is <name>-<suffix>.<domain>
+    namespace_domain: str  # `namespaceDomain`
+    allowed_ingress_cidrs: tuple[str, ...]  # `allowedIngressCidrs`
+    access_log_expiration_days: int  # `accessLogExpirationDays`
+    secret_rotation_schedule: str  # `secretRotationSchedule`
+    log_retention_days: int  # `logRetentionDays`
+    kms_deletion_window_days: int  # `kmsDeletionWindowDays`
+    rotation_reserved_concurrency: int  # `rotationReservedConcurrency`
     database: DatabaseConfig
     payment_provider_api_key: pulumi.Output[str] | None  # `paymentProviderApiKey` (secret), else random
     fraud_scoring_api_key: pulumi.Output[str] | None  # `fraudScoringApiKey` (secret), else random
@@ -117,28 +116,23 @@ class PlatformConfig:
 
     @classmethod
     def load(cls, reader: ConfigReader | None = None) -> PlatformConfig:
-        reader = reader or ConfigReader.from_pulumi()
+        reader = layer_reader("platform", reader or ConfigReader.from_pulumi())
         config = cls(
             common=CommonConfig.load(reader),
             network_stack=upstream_stack_name(
                 "networkStack", reader.optional_string("networkStack"), NETWORK_PROJECT
             ),
-            container_insights=reader.choice("containerInsights", "enabled", CONTAINER_INSIGHTS),
-            fargate_spot_weight=reader.integer("fargateSpotWeight", 0, minimum=0, maximum=1000),
-            ecs_exec=reader.boolean("ecsExec", False),
-            namespace_base=reader.string("namespaceName", "payments"),
-            namespace_domain=reader.string("namespaceDomain", "local"),
+            container_insights=_insights(reader.choice("containerInsights")),
+            fargate_spot_weight=reader.integer("fargateSpotWeight"),
+            ecs_exec=reader.boolean("ecsExec"),
+            namespace_base=reader.string("namespaceName"),
+            namespace_domain=reader.string("namespaceDomain"),
             allowed_ingress_cidrs=_cidrs(reader),
-            access_log_expiration_days=reader.integer("accessLogExpirationDays", 90, minimum=1),
+            access_log_expiration_days=reader.integer("accessLogExpirationDays"),
             secret_rotation_schedule=_rotation_schedule(reader),
             log_retention_days=log_retention(reader, "logRetentionDays"),
-            kms_deletion_window_days=reader.integer(
-                "kmsDeletionWindowDays",
-                7,
-                minimum=KMS_DELETION_WINDOW_DAYS.start,
-                maximum=KMS_DELETION_WINDOW_DAYS.stop - 1,
-            ),
-            rotation_reserved_concurrency=reader.integer("rotationReservedConcurrency", 2, minimum=1),
+            kms_deletion_window_days=reader.integer("kmsDeletionWindowDays"),
+            rotation_reserved_concurrency=reader.integer("rotationReservedConcurrency"),
             database=DatabaseConfig.load(reader),
             payment_provider_api_key=reader.secret(PAYMENT_PROVIDER_API_KEY_KEY),
             fraud_scoring_api_key=reader.secret(FRAUD_SCORING_API_KEY_KEY),
@@ -147,8 +141,13 @@ class PlatformConfig:
         return config
 
 
+def _insights(level: str) -> ContainerInsights:
+    """The level `choice` has already checked, typed as the closed set it belongs to."""
+    return next(known for known in CONTAINER_INSIGHTS if known == level)
+
+
 def _cidrs(reader: ConfigReader) -> tuple[str, ...]:
-    cidrs = reader.string_list("allowedIngressCidrs", ["0.0.0.0/0"])
+    cidrs = reader.string_list("allowedIngressCidrs")
     if not cidrs:
         raise ConfigError(
             "allowedIngressCidrs",
@@ -161,7 +160,7 @@ def _cidrs(reader: ConfigReader) -> tuple[str, ...]:
 
 def _rotation_schedule(reader: ConfigReader) -> str:
     key = "secretRotationSchedule"
-    schedule = reader.string(key, "rate(30 days)")
+    schedule = reader.string(key)
     fix = f"pulumi config set {key} 'rate(30 days)'"
     rate = _RATE.fullmatch(schedule)
     if rate:

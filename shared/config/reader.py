@@ -13,20 +13,34 @@ from typing import Any, TypeVar
 
 import pulumi
 
+from shared.config.keys import Key
 from shared.errors import ConfigError
 
 T = TypeVar("T")
 RawGet = Callable[[str], str | None]
 IsSecret = Callable[[str], bool]
+PresentKeys = Callable[[], Iterable[str]]
 HIDDEN = "<hidden>"  # what an error shows in place of a credential
 
 
 class ConfigReader:
-    """Reads one Pulumi project's config keys as typed, validated values."""
+    """Reads one Pulumi project's config keys as typed, validated values.
 
-    def __init__(self, raw: RawGet, is_secret: IsSecret = lambda key: False) -> None:
+    Bound to a layer's declarations (`declared`), every read takes the key's default and limits from
+    `shared/config/keys.py`; a read of an undeclared key, or as the wrong type, is a programming error.
+    """
+
+    def __init__(
+        self,
+        raw: RawGet,
+        is_secret: IsSecret = lambda key: False,
+        present: PresentKeys = tuple,
+        keys: Mapping[str, Key] | None = None,
+    ) -> None:
         self._raw = raw
         self._is_secret = is_secret
+        self._present = present
+        self._keys: Mapping[str, Key] = keys or {}
 
     @classmethod
     def from_pulumi(cls) -> ConfigReader:
@@ -34,104 +48,173 @@ class ConfigReader:
         from pulumi.runtime.config import is_config_secret
 
         config = pulumi.Config()
-        return cls(config.get, lambda key: is_config_secret(config.full_key(key)))
+        return cls(config.get, lambda key: is_config_secret(config.full_key(key)), _project_keys)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> ConfigReader:
         """Read from a plain mapping; non-string values are encoded the way Pulumi stores them."""
         encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
         secrets = frozenset(secret_keys)
-        return cls(encoded.get, secrets.__contains__)
+        return cls(encoded.get, secrets.__contains__, encoded.keys)
+
+    def declared(self, keys: Mapping[str, Key]) -> ConfigReader:
+        """The same values, read against one layer's declarations."""
+        return ConfigReader(self._raw, self._is_secret, self._present, keys)
+
+    @property
+    def keys(self) -> Mapping[str, Key]:
+        return self._keys
+
+    def present_keys(self) -> frozenset[str]:
+        """Every key the stack sets (this project's namespace, without its prefix)."""
+        return frozenset(self._present())
+
+    def shown_value(self, key: str) -> str | None:
+        """The raw value as an error may show it: a secret is never shown."""
+        return HIDDEN if self._is_secret(key) else self.raw(key)
 
     def raw(self, key: str) -> str | None:
         value = self._raw(key)
         return None if value is None or value == "" else value
 
-    def string(self, key: str, default: str) -> str:
-        value = self.raw(key)
-        return default if value is None else value
+    def _key(self, name: str, *types: str) -> Key:
+        key = self._keys.get(name)
+        if key is None:
+            raise LookupError(f"config key {name!r} is read but not declared in shared/config/keys.py")
+        if key.type not in types:
+            raise TypeError(f"config key {name!r} is declared as {key.type}, read as {'/'.join(types)}")
+        return key
 
-    def optional_string(self, key: str) -> str | None:
-        return self.raw(key)
+    @staticmethod
+    def _default(key: Key, given: T | None) -> T | Any:
+        """The declared default, or `given` for a key whose default follows another value."""
+        if given is not None:
+            if key.default is not None or key.default_from is None:
+                raise TypeError(f"config key {key.name!r} has a declared default; do not pass another")
+            return given
+        return key.default
+
+    def string(self, name: str, *, default: str | None = None) -> str:
+        key = self._key(name, "string")
+        value = self.raw(name)
+        fallback = self._default(key, default)
+        if value is None and fallback is None:
+            raise TypeError(f"config key {name!r} has no default; read it with optional_string")
+        return str(fallback) if value is None else value
+
+    def optional_string(self, name: str) -> str | None:
+        self._key(name, "string")
+        return self.raw(name)
 
     def integer(
-        self, key: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+        self, name: str, *, default: int | None = None, minimum: int | None = None, maximum: int | None = None
     ) -> int:
-        value = self.raw(key)
+        """An integer within the declared bounds and, where given, the bounds other keys set."""
+        key = self._key(name, "integer")
+        value = self.raw(name)
         if value is None:
-            number = default
+            number = self._default(key, default)
+            if number is None:
+                raise TypeError(f"config key {name!r} has no default")
         else:
             try:
                 number = int(value)
             except ValueError:
-                raise ConfigError(key, value, "must be a whole number") from None
-        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-            low = "" if minimum is None else f"at least {minimum}"
-            high = "" if maximum is None else f"at most {maximum}"
-            raise ConfigError(key, number, "must be " + " and ".join(p for p in (low, high) if p))
-        return number
+                raise ConfigError(name, value, "must be a whole number") from None
+        low = _tightest(max, key.minimum, minimum)
+        high = _tightest(min, key.maximum, maximum)
+        if (low is not None and number < low) or (high is not None and number > high):
+            parts = [
+                f"at least {low}" if low is not None else "",
+                f"at most {high}" if high is not None else "",
+            ]
+            raise ConfigError(name, number, "must be " + " and ".join(p for p in parts if p))
+        return int(number)
 
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.raw(key)
+    def boolean(self, name: str) -> bool:
+        key = self._key(name, "boolean")
+        value = self.raw(name)
         if value is None:
-            return default
+            return bool(key.default)
         lowered = value.strip().lower()
         if lowered in ("true", "false"):
             return lowered == "true"
-        raise ConfigError(key, value, "must be true or false")
+        raise ConfigError(name, value, "must be true or false")
 
-    def choice(self, key: str, default: str, choices: Iterable[str]) -> str:
-        allowed = tuple(choices)
-        value = self.string(key, default)
-        if value not in allowed:
+    def choice(self, name: str) -> str:
+        key = self._key(name, "string")
+        value = self.string(name)
+        if value not in key.choices:
             raise ConfigError(
-                key,
+                name,
                 value,
-                "must be one of " + ", ".join(repr(c) for c in allowed),
-                f"pulumi config set {key} {allowed[0]}",
+                "must be one of " + ", ".join(repr(c) for c in key.choices),
+                f"pulumi config set {name} {key.default or key.choices[0]}",
             )
         return value
 
-    def json_value(self, key: str, default: T) -> T | Any:
-        value = self.raw(key)
+    def json_value(self, name: str) -> Any:
+        """A map or list as JSON (what `pulumi config set --path` stores); the declared default if unset."""
+        key = self._key(name, "map", "array")
+        value = self.raw(name)
         if value is None:
-            return default
+            return {} if key.type == "map" and key.default is None else key.default
         try:
             return json.loads(value)
         except json.JSONDecodeError:
-            raise ConfigError(key, value, "must be valid JSON (a list or an object)") from None
+            raise ConfigError(name, value, "must be valid JSON (a list or an object)") from None
 
-    def string_list(self, key: str, default: Iterable[str]) -> tuple[str, ...]:
-        value = self.json_value(key, list(default))
+    def string_list(self, name: str) -> tuple[str, ...]:
+        self._key(name, "array")
+        value = self.json_value(name)
+        if isinstance(value, tuple):
+            value = list(value)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(
-                key,
+                name,
                 value,
                 "must be a list of strings",
-                f"pulumi config set --path '{key}[0]' <value> (or a JSON list)",
+                f"pulumi config set --path '{name}[0]' <value> (or a JSON list)",
             )
         return tuple(value)
 
-    def secret(self, key: str) -> pulumi.Output[str] | None:
+    def secret(self, name: str) -> pulumi.Output[str] | None:
         """A credential: must be stored with `--secret`, and stays a secret `Output` from here on.
 
         A plaintext credential in `Pulumi.<stack>.yaml` would sit in git; refusing it is cheaper than
         rotating it after the fact. The error never shows the value.
         """
-        value = self.raw(key)
+        key = self._key(name, "string")
+        if not key.secret:
+            raise TypeError(f"config key {name!r} is not declared secret")
+        value = self.raw(name)
         if value is None:
             return None
-        if not self._is_secret(key):
+        if not self._is_secret(name):
             raise ConfigError(
-                key,
+                name,
                 HIDDEN,
                 "holds a credential, so it must be stored encrypted; it is plaintext in the stack config",
-                f"pulumi config rm {key} && pulumi config set --secret {key} <value>",
+                f"pulumi config rm {name} && pulumi config set --secret {name} <value>",
             )
         return pulumi.Output.secret(value)
 
-    def cidr(self, key: str, default: str) -> ipaddress.IPv4Network:
-        return parse_cidr(key, self.string(key, default))
+    def cidr(self, name: str) -> ipaddress.IPv4Network:
+        return parse_cidr(name, self.string(name))
+
+
+def _tightest(pick: Callable[[Iterable[int]], int], *bounds: int | None) -> int | None:
+    given = [b for b in bounds if b is not None]
+    return pick(given) if given else None
+
+
+def _project_keys() -> list[str]:
+    """The current project's keys in the program's config (`<project>:<key>` in Pulumi's settings)."""
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    prefix = f"{pulumi.get_project()}:"
+    every = {**get_config_env(), **CONFIG.get()}
+    return [key.removeprefix(prefix) for key in every if key.startswith(prefix)]
 
 
 def parse_cidr(key: str, value: str) -> ipaddress.IPv4Network:

@@ -9,21 +9,12 @@ from types import MappingProxyType
 
 from shared import catalogue
 from shared.config.common import CommonConfig
+from shared.config.declared import layer_reader
 from shared.config.reader import ConfigReader
-from shared.config.validators import capacity_range, fargate_size, log_retention, probe_timing, target_percent
+from shared.config.validators import capacity_range, fargate_size, log_retention, probe_timing
 from shared.contracts import NETWORK_PROJECT, PLATFORM_PROJECT, upstream_stack_name
 from shared.errors import ConfigError
 
-ARCHITECTURES = ("X86_64", "ARM64")
-# The predefined ECS deployment configurations (CodeDeploy user guide, "Deployment configurations on
-# an Amazon ECS compute platform"). Terraform's default OneAtATime is an EC2 one, hence always explicit.
-ECS_DEPLOYMENT_CONFIGS = (
-    "CodeDeployDefault.ECSAllAtOnce",
-    "CodeDeployDefault.ECSCanary10Percent5Minutes",
-    "CodeDeployDefault.ECSCanary10Percent15Minutes",
-    "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
-    "CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
-)
 _CERTIFICATE_ARN = re.compile(r"arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9a-f-]{36}")
 # Docker's reference grammar (distribution/reference): [host[:port]/]path[:tag][@sha256:digest].
 _TAG = r"[\w][\w.-]{0,127}"
@@ -41,31 +32,31 @@ _IMAGE_TAG = re.compile(_TAG)
 class ScalingConfig:
     """Task count bounds and target-tracking settings, the same for every service."""
 
-    desired_count: int  # `desiredCount`, default 2: tasks at first deployment
-    min_capacity: int  # `minCapacity`, default 2
-    max_capacity: int  # `maxCapacity`, default 10
-    cpu_target_percent: int  # `cpuTargetPercent`, default 70
-    memory_target_percent: int  # `memoryTargetPercent`, default 70
-    scale_in_cooldown_seconds: int  # `scaleInCooldownSeconds`, default 300
-    scale_out_cooldown_seconds: int  # `scaleOutCooldownSeconds`, default 60
+    desired_count: int  # `desiredCount`: tasks at first deployment
+    min_capacity: int  # `minCapacity`
+    max_capacity: int  # `maxCapacity`
+    cpu_target_percent: int  # `cpuTargetPercent`
+    memory_target_percent: int  # `memoryTargetPercent`
+    scale_in_cooldown_seconds: int  # `scaleInCooldownSeconds`
+    scale_out_cooldown_seconds: int  # `scaleOutCooldownSeconds`
 
     @classmethod
     def load(cls, reader: ConfigReader) -> ScalingConfig:
         minimum, maximum = capacity_range(
-            reader.integer("minCapacity", 2),
-            reader.integer("maxCapacity", 10),
+            reader.integer("minCapacity"),
+            reader.integer("maxCapacity"),
             min_key="minCapacity",
             max_key="maxCapacity",
         )
-        desired = reader.integer("desiredCount", minimum, minimum=minimum, maximum=maximum)
+        desired = reader.integer("desiredCount", default=minimum, minimum=minimum, maximum=maximum)
         return cls(
             desired_count=desired,
             min_capacity=minimum,
             max_capacity=maximum,
-            cpu_target_percent=target_percent(reader, "cpuTargetPercent", 70),
-            memory_target_percent=target_percent(reader, "memoryTargetPercent", 70),
-            scale_in_cooldown_seconds=reader.integer("scaleInCooldownSeconds", 300, minimum=0),
-            scale_out_cooldown_seconds=reader.integer("scaleOutCooldownSeconds", 60, minimum=0),
+            cpu_target_percent=reader.integer("cpuTargetPercent"),
+            memory_target_percent=reader.integer("memoryTargetPercent"),
+            scale_in_cooldown_seconds=reader.integer("scaleInCooldownSeconds"),
+            scale_out_cooldown_seconds=reader.integer("scaleOutCooldownSeconds"),
         )
 
 
@@ -73,10 +64,10 @@ class ScalingConfig:
 class HealthCheckConfig:
     """The container health check; ECS's limits (ContainerDefinition.healthCheck) are enforced."""
 
-    interval_seconds: int  # `healthCheckIntervalSeconds`, default 15 (5-300)
-    timeout_seconds: int  # `healthCheckTimeoutSeconds`, default 5 (2-60)
-    retries: int  # `healthCheckRetries`, default 3 (1-10)
-    start_period_seconds: int  # `healthCheckStartPeriodSeconds`, default 30 (0-300)
+    interval_seconds: int  # `healthCheckIntervalSeconds`
+    timeout_seconds: int  # `healthCheckTimeoutSeconds`
+    retries: int  # `healthCheckRetries`
+    start_period_seconds: int  # `healthCheckStartPeriodSeconds`
 
     @classmethod
     def load(cls, reader: ConfigReader) -> HealthCheckConfig:
@@ -85,14 +76,12 @@ class HealthCheckConfig:
             reader,
             interval_key="healthCheckIntervalSeconds",
             timeout_key="healthCheckTimeoutSeconds",
-            interval=(15, 5, 300),
-            timeout=(5, 2, 60),
         )
         return cls(
             interval_seconds=interval,
             timeout_seconds=timeout,
-            retries=reader.integer("healthCheckRetries", 3, minimum=1, maximum=10),
-            start_period_seconds=reader.integer("healthCheckStartPeriodSeconds", 30, minimum=0, maximum=300),
+            retries=reader.integer("healthCheckRetries"),
+            start_period_seconds=reader.integer("healthCheckStartPeriodSeconds"),
         )
 
 
@@ -100,27 +89,27 @@ class HealthCheckConfig:
 class TaskConfig:
     """The Fargate task size, platform and container settings, the same for every service."""
 
-    cpu: int  # `taskCpu`, default 1024 CPU units (1 vCPU)
-    memory: int  # `taskMemory`, default 2048 MiB
-    architecture: str  # `cpuArchitecture`, X86_64 (default) or ARM64
-    log_retention_days: int  # `logRetentionDays`, default 30
-    stop_timeout_seconds: int  # `stopTimeoutSeconds`, default 30: SIGTERM to SIGKILL (Fargate max 120)
+    cpu: int  # `taskCpu`
+    memory: int  # `taskMemory`
+    architecture: str  # `cpuArchitecture`
+    log_retention_days: int  # `logRetentionDays`
+    stop_timeout_seconds: int  # `stopTimeoutSeconds`: SIGTERM to SIGKILL (Fargate max 120)
     health_check: HealthCheckConfig
 
     @classmethod
     def load(cls, reader: ConfigReader) -> TaskConfig:
         cpu, memory = fargate_size(
-            reader.integer("taskCpu", 1024),
-            reader.integer("taskMemory", 2048),
+            reader.integer("taskCpu"),
+            reader.integer("taskMemory"),
             cpu_key="taskCpu",
             memory_key="taskMemory",
         )
         return cls(
             cpu=cpu,
             memory=memory,
-            architecture=reader.choice("cpuArchitecture", "X86_64", ARCHITECTURES),
+            architecture=reader.choice("cpuArchitecture"),
             log_retention_days=log_retention(reader, "logRetentionDays"),
-            stop_timeout_seconds=reader.integer("stopTimeoutSeconds", 30, minimum=2, maximum=120),
+            stop_timeout_seconds=reader.integer("stopTimeoutSeconds"),
             health_check=HealthCheckConfig.load(reader),
         )
 
@@ -129,7 +118,7 @@ class TaskConfig:
 class ImageConfig:
     """Which image each service runs at creation; releases replace it afterwards (CodeDeploy)."""
 
-    default_tag: str  # `imageTag`, default "v1": a tag in the service's own ECR repository
+    default_tag: str  # `imageTag`: a tag in the service's own ECR repository
     overrides: Mapping[str, str] = field(default_factory=dict)  # `images`: {service: tag or reference}
 
     def source(self, service: str) -> ImageSource:
@@ -138,7 +127,7 @@ class ImageConfig:
 
     @classmethod
     def load(cls, reader: ConfigReader) -> ImageConfig:
-        default_tag = reader.string("imageTag", "v1")
+        default_tag = reader.string("imageTag")
         if not _IMAGE_TAG.fullmatch(default_tag):
             raise ConfigError(
                 "imageTag",
@@ -146,7 +135,7 @@ class ImageConfig:
                 "must be an image tag: a letter, digit or _ then up to 127 of those or .-",
                 "pulumi config set imageTag v1",
             )
-        overrides: object = reader.json_value("images", {})
+        overrides: object = reader.json_value("images")
         if not isinstance(overrides, dict) or not all(isinstance(v, str) for v in overrides.values()):
             raise ConfigError(
                 "images",
@@ -190,14 +179,14 @@ def _check_image(key: str, value: str) -> None:
 class RepositoryConfig:
     """ECR image retention."""
 
-    untagged_expiry_days: int  # `untaggedImageExpiryDays`, default 7
-    tagged_images_kept: int  # `taggedImagesKept`, default 30: the most recent images kept
+    untagged_expiry_days: int  # `untaggedImageExpiryDays`
+    tagged_images_kept: int  # `taggedImagesKept`: the most recent images kept
 
     @classmethod
     def load(cls, reader: ConfigReader) -> RepositoryConfig:
         return cls(
-            untagged_expiry_days=reader.integer("untaggedImageExpiryDays", 7, minimum=1, maximum=3650),
-            tagged_images_kept=reader.integer("taggedImagesKept", 30, minimum=1, maximum=10000),
+            untagged_expiry_days=reader.integer("untaggedImageExpiryDays"),
+            tagged_images_kept=reader.integer("taggedImagesKept"),
         )
 
 
@@ -205,10 +194,10 @@ class RepositoryConfig:
 class TargetHealthConfig:
     """The ALB's health check of each target; ELB's limits (CreateTargetGroup) are enforced."""
 
-    interval_seconds: int  # `targetHealthIntervalSeconds`, default 15 (5-300)
-    timeout_seconds: int  # `targetHealthTimeoutSeconds`, default 5 (2-120, below the interval)
-    healthy_threshold: int  # `targetHealthyThreshold`, default 2 (2-10) passes to take traffic
-    unhealthy_threshold: int  # `targetUnhealthyThreshold`, default 3 (2-10) failures to lose it
+    interval_seconds: int  # `targetHealthIntervalSeconds`
+    timeout_seconds: int  # `targetHealthTimeoutSeconds`
+    healthy_threshold: int  # `targetHealthyThreshold`
+    unhealthy_threshold: int  # `targetUnhealthyThreshold`
 
     @classmethod
     def load(cls, reader: ConfigReader) -> TargetHealthConfig:
@@ -217,14 +206,12 @@ class TargetHealthConfig:
             reader,
             interval_key="targetHealthIntervalSeconds",
             timeout_key="targetHealthTimeoutSeconds",
-            interval=(15, 5, 300),
-            timeout=(5, 2, 120),
         )
         return cls(
             interval_seconds=interval,
             timeout_seconds=timeout,
-            healthy_threshold=reader.integer("targetHealthyThreshold", 2, minimum=2, maximum=10),
-            unhealthy_threshold=reader.integer("targetUnhealthyThreshold", 3, minimum=2, maximum=10),
+            healthy_threshold=reader.integer("targetHealthyThreshold"),
+            unhealthy_threshold=reader.integer("targetUnhealthyThreshold"),
         )
 
 
@@ -232,12 +219,12 @@ class TargetHealthConfig:
 class TrafficConfig:
     """Listeners, target groups and the alarms that stop a bad deployment."""
 
-    certificate_arn: str | None  # `certificateArn`, default none: HTTP; with it HTTPS and 80 -> 443
-    deregistration_delay_seconds: int  # `deregistrationDelaySeconds`, default 30 (0-30)
-    health_check_grace_period_seconds: int  # `healthCheckGracePeriodSeconds`, default 60
-    target_5xx_threshold: int  # `target5xxThreshold`, default 5 errors a minute
-    gateway_latency_threshold_ms: int  # `gatewayLatencyThresholdMs`, default 1000: p99 at the ALB
-    alarm_evaluation_minutes: int  # `alarmEvaluationMinutes`, default 2 consecutive breaching minutes
+    certificate_arn: str | None  # `certificateArn`: HTTP; with it HTTPS and 80 -> 443
+    deregistration_delay_seconds: int  # `deregistrationDelaySeconds`
+    health_check_grace_period_seconds: int  # `healthCheckGracePeriodSeconds`
+    target_5xx_threshold: int  # `target5xxThreshold`
+    gateway_latency_threshold_ms: int  # `gatewayLatencyThresholdMs`: p99 at the ALB
+    alarm_evaluation_minutes: int  # `alarmEvaluationMinutes`
     target_health: TargetHealthConfig
 
     @property
@@ -248,16 +235,11 @@ class TrafficConfig:
     def load(cls, reader: ConfigReader) -> TrafficConfig:
         return cls(
             certificate_arn=_certificate(reader),
-            # Short, so a release's old task set drains fast; payment requests take well under 30 s.
-            deregistration_delay_seconds=reader.integer(
-                "deregistrationDelaySeconds", 30, minimum=0, maximum=30
-            ),
-            health_check_grace_period_seconds=reader.integer(
-                "healthCheckGracePeriodSeconds", 60, minimum=0, maximum=1800
-            ),
-            target_5xx_threshold=reader.integer("target5xxThreshold", 5, minimum=1),
-            gateway_latency_threshold_ms=reader.integer("gatewayLatencyThresholdMs", 1000, minimum=10),
-            alarm_evaluation_minutes=reader.integer("alarmEvaluationMinutes", 2, minimum=1, maximum=60),
+            deregistration_delay_seconds=reader.integer("deregistrationDelaySeconds"),
+            health_check_grace_period_seconds=reader.integer("healthCheckGracePeriodSeconds"),
+            target_5xx_threshold=reader.integer("target5xxThreshold"),
+            gateway_latency_threshold_ms=reader.integer("gatewayLatencyThresholdMs"),
+            alarm_evaluation_minutes=reader.integer("alarmEvaluationMinutes"),
             target_health=TargetHealthConfig.load(reader),
         )
 
@@ -274,35 +256,26 @@ def _certificate(reader: ConfigReader) -> str | None:
     return arn
 
 
-SCAN_SEVERITIES = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # ECR's, lowest first
-MAX_SCAN_WAIT_SECONDS = 780  # the gate's timeout is this plus 60 s, under Lambda's 900 s limit
-
-
 @dataclass(frozen=True)
 class ReleaseConfig:
     """How CodeDeploy shifts traffic to a new task set, and how the release hooks judge it."""
 
-    deployment_config: str  # `deploymentConfig`, default CodeDeployDefault.ECSAllAtOnce
-    termination_wait_minutes: int  # `terminationWaitMinutes`, default 5: old tasks kept for rollback
-    scan_severity_threshold: str  # `scanSeverityThreshold`, default HIGH: findings at or above fail
-    scan_wait_seconds: int  # `scanWaitSeconds`, default 300: how long the gate waits for a running scan
-    smoke_timeout_seconds: int  # `smokeTimeoutSeconds`, default 5: per smoke-test request
-    hook_reserved_concurrency: int  # `hookReservedConcurrency`, default 2 per hook function
+    deployment_config: str  # `deploymentConfig`
+    termination_wait_minutes: int  # `terminationWaitMinutes`: old tasks kept for rollback
+    scan_severity_threshold: str  # `scanSeverityThreshold`: findings at or above fail
+    scan_wait_seconds: int  # `scanWaitSeconds`: how long the gate waits for a running scan
+    smoke_timeout_seconds: int  # `smokeTimeoutSeconds`: per smoke-test request
+    hook_reserved_concurrency: int  # `hookReservedConcurrency`
 
     @classmethod
     def load(cls, reader: ConfigReader) -> ReleaseConfig:
         return cls(
-            deployment_config=reader.choice(
-                "deploymentConfig", ECS_DEPLOYMENT_CONFIGS[0], ECS_DEPLOYMENT_CONFIGS
-            ),
-            termination_wait_minutes=reader.integer("terminationWaitMinutes", 5, minimum=0, maximum=2880),
-            scan_severity_threshold=reader.choice("scanSeverityThreshold", "HIGH", SCAN_SEVERITIES),
-            # Lambda stops a function at 900 s; the gate needs time left to report its verdict.
-            scan_wait_seconds=reader.integer(
-                "scanWaitSeconds", 300, minimum=0, maximum=MAX_SCAN_WAIT_SECONDS
-            ),
-            smoke_timeout_seconds=reader.integer("smokeTimeoutSeconds", 5, minimum=1, maximum=60),
-            hook_reserved_concurrency=reader.integer("hookReservedConcurrency", 2, minimum=1),
+            deployment_config=reader.choice("deploymentConfig"),
+            termination_wait_minutes=reader.integer("terminationWaitMinutes"),
+            scan_severity_threshold=reader.choice("scanSeverityThreshold"),
+            scan_wait_seconds=reader.integer("scanWaitSeconds"),
+            smoke_timeout_seconds=reader.integer("smokeTimeoutSeconds"),
+            hook_reserved_concurrency=reader.integer("hookReservedConcurrency"),
         )
 
 
@@ -311,9 +284,9 @@ class ServicesConfig:
     """Every knob of the services layer."""
 
     common: CommonConfig
-    network_stack: str  # `networkStack`, default <org>/payments-network/<this stack>
-    platform_stack: str  # `platformStack`, default <org>/payments-platform/<this stack>
-    fargate_spot_weight: int  # `fargateSpotWeight`, default 0: FARGATE_SPOT share against FARGATE's 1
+    network_stack: str  # `networkStack`
+    platform_stack: str  # `platformStack`
+    fargate_spot_weight: int  # `fargateSpotWeight`: FARGATE_SPOT share against FARGATE's 1
     task: TaskConfig
     images: ImageConfig
     repository: RepositoryConfig
@@ -323,7 +296,7 @@ class ServicesConfig:
 
     @classmethod
     def load(cls, reader: ConfigReader | None = None) -> ServicesConfig:
-        reader = reader or ConfigReader.from_pulumi()
+        reader = layer_reader("services", reader or ConfigReader.from_pulumi())
         catalogue.validate()
         return cls(
             common=CommonConfig.load(reader),
@@ -333,7 +306,7 @@ class ServicesConfig:
             platform_stack=upstream_stack_name(
                 "platformStack", reader.optional_string("platformStack"), PLATFORM_PROJECT
             ),
-            fargate_spot_weight=reader.integer("fargateSpotWeight", 0, minimum=0, maximum=1000),
+            fargate_spot_weight=reader.integer("fargateSpotWeight"),
             task=TaskConfig.load(reader),
             images=ImageConfig.load(reader),
             repository=RepositoryConfig.load(reader),

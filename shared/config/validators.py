@@ -7,9 +7,9 @@ from shared.config.reader import ConfigReader
 from shared.errors import ConfigError
 
 
-def log_retention(reader: ConfigReader, key: str, default: int = 30) -> int:
+def log_retention(reader: ConfigReader, key: str) -> int:
     """A CloudWatch Logs retention, which AWS accepts only from a fixed list of day counts."""
-    days = reader.integer(key, default)
+    days = reader.integer(key)
     if days not in LOG_RETENTION_DAYS:
         raise ConfigError(
             key,
@@ -59,28 +59,16 @@ def capacity_range(minimum: int, maximum: int, *, min_key: str, max_key: str) ->
     return minimum, maximum
 
 
-def target_percent(reader: ConfigReader, key: str, default: int) -> int:
-    """A target-tracking utilisation target in percent."""
-    return reader.integer(key, default, minimum=1, maximum=100)
-
-
-def probe_timing(
-    reader: ConfigReader,
-    *,
-    interval_key: str,
-    timeout_key: str,
-    interval: tuple[int, int, int],
-    timeout: tuple[int, int, int],
-) -> tuple[int, int]:
-    """A health check's (interval, timeout), each (default, minimum, maximum); the timeout must be
-    shorter than the interval, or one probe is still running when the next starts."""
-    every = reader.integer(interval_key, interval[0], minimum=interval[1], maximum=interval[2])
-    within = reader.integer(timeout_key, timeout[0], minimum=timeout[1], maximum=timeout[2])
+def probe_timing(reader: ConfigReader, *, interval_key: str, timeout_key: str) -> tuple[int, int]:
+    """A health check's (interval, timeout); the timeout must be shorter than the interval, or one
+    probe is still running when the next starts."""
+    every = reader.integer(interval_key)
+    within = reader.integer(timeout_key)
     if within >= every:
         raise ConfigError(
             timeout_key,
             within,
             f"must be shorter than {interval_key} ({every}), or probes overlap",
-            f"pulumi config set {timeout_key} {max(timeout[1], every // 3)}",
+            f"pulumi config set {timeout_key} {max(reader.keys[timeout_key].minimum or 1, every // 3)}",
         )
     return every, within

@@ -15,8 +15,21 @@ HTTPS = 443
 INTERFACE_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EndpointsArgs:
+    """What the VPC endpoints are made from. No field has a default.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        region: the endpoints' service names are `com.amazonaws.<region>.<service>`.
+        vpc_id: the VPC.
+        vpc_cidr: the only source the interface endpoints' security group admits on 443.
+        private_subnet_ids: one interface endpoint network interface per subnet.
+        private_route_table_ids: the S3 gateway endpoint's routes.
+        interface_endpoints: `interfaceEndpoints`; the S3 gateway endpoint is always created.
+    """
+
     namer: naming.Namer
     tags: ServiceTags
     region: str

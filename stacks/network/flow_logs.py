@@ -86,26 +86,28 @@ class FlowLogs(pulumi.ComponentResource):
         write_policy = aws.iam.get_policy_document_output(
             statements=[
                 {
+                    # CreateLogStream and PutLogEvents act on log streams, DescribeLogStreams on the
+                    # group (Service Authorization Reference, CloudWatch Logs): each on its own ARN.
                     "sid": "WriteThisLogGroupOnly",
                     "effect": "Allow",
-                    "actions": [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                    "resources": [
-                        self.log_group.arn,
-                        self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*"),
-                    ],
+                    "actions": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "resources": [self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*")],
+                },
+                {
+                    "sid": "ListThisLogGroupsStreams",
+                    "effect": "Allow",
+                    "actions": ["logs:DescribeLogStreams"],
+                    "resources": [self.log_group.arn],
                 },
                 {
                     # The delivery service looks its group up before writing (VPC user guide, "IAM
-                    # role for publishing flow logs to CloudWatch Logs"); a list action, so it is
-                    # scoped to the account's log groups in this region, not to one group.
+                    # role for publishing flow logs to CloudWatch Logs"). DescribeLogGroups has no
+                    # resource type (Service Authorization Reference, CloudWatch Logs): only "*"
+                    # matches it; a log-group ARN here would never be honoured.
                     "sid": "FindTheLogGroup",
                     "effect": "Allow",
                     "actions": ["logs:DescribeLogGroups"],
-                    "resources": [f"arn:{args.partition}:logs:{args.region}:{args.account_id}:log-group:*"],
+                    "resources": ["*"],
                 },
             ],
             opts=pulumi.InvokeOutputOptions(parent=self),

@@ -97,7 +97,7 @@ internal_alb = LoadBalancer(
         subnet_ids=network.private_subnet_ids,
         access_logs_bucket=access_logs.bucket_name,
         access_logs_ready=access_logs.policy,
-        # No ingress here: the services layer adds one rule per listener port and caller (DESIGN §3).
+        # No ingress here: the services layer adds one rule per listener port and caller.
     ),
     opts=in_provider,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -16,13 +17,27 @@ FARGATE_SPOT = "FARGATE_SPOT"
 FARGATE_WEIGHT = 100  # the Spot weight is a share against this
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EcsClusterArgs:
+    """What the cluster is made from. No field has a default.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        container_insights: `containerInsights`, "enabled" or "enhanced".
+        fargate_spot_weight: `fargateSpotWeight`; 0 runs FARGATE only, else FARGATE_SPOT's weight
+            against FARGATE's 100 in the default strategy.
+        ecs_exec: `ecsExec`; sessions are then encrypted with `key_arn` and logged to an encrypted
+            `/ecs/exec-<suffix>` group.
+        key_arn: the platform KMS key.
+        log_retention_days: retention of the exec log group.
+    """
+
     namer: naming.Namer
     tags: ServiceTags
-    container_insights: str  # "enabled" or "enhanced"
-    fargate_spot_weight: int  # 0: FARGATE only; else FARGATE_SPOT's weight against FARGATE's 100
-    ecs_exec: bool  # ECS Exec sessions encrypted with the key and logged to an encrypted group
+    container_insights: Literal["enabled", "enhanced"]
+    fargate_spot_weight: int
+    ecs_exec: bool
     key_arn: pulumi.Input[str]
     log_retention_days: int
 

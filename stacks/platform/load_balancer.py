@@ -7,6 +7,7 @@ layer owns them (with `ignore_changes`). This component owns only what never cha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -15,18 +16,34 @@ from shared import naming
 from shared.tags import ServiceTags
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LoadBalancerArgs:
+    """What one ALB is made from.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        role: "public" or "internal": part of every name.
+        internal: the scheme: internal (private subnets) or internet-facing (public subnets).
+        vpc_id: the VPC of the ALB's security group.
+        vpc_cidr: the only egress destination: targets and health checks live there.
+        subnet_ids: one per AZ; an ALB needs at least two.
+        access_logs_bucket: the bucket access logs go to.
+        access_logs_ready: the bucket policy; CreateLoadBalancer checks that it can write logs.
+        ingress_cidrs: IPv4 blocks allowed in on `ingress_ports`; default none.
+        ingress_ports: ports open to `ingress_cidrs`; default none (the services layer adds rules).
+    """
+
     namer: naming.Namer
     tags: ServiceTags
-    role: str  # "public" or "internal": part of every name
-    internal: bool  # scheme: internal (private subnets) or internet-facing (public subnets)
+    role: Literal["public", "internal"]
+    internal: bool
     vpc_id: pulumi.Input[str]
-    vpc_cidr: pulumi.Input[str]  # the only egress destination: targets and health checks live here
-    subnet_ids: pulumi.Input[list[str]]  # one per AZ; ALBs need at least two
+    vpc_cidr: pulumi.Input[str]
+    subnet_ids: pulumi.Input[list[str]]
     access_logs_bucket: pulumi.Input[str]
-    access_logs_ready: pulumi.Resource  # the bucket policy: ELB checks it can write at creation
-    ingress_cidrs: tuple[str, ...] = ()  # IPv4 blocks allowed in on ingress_ports
+    access_logs_ready: pulumi.Resource
+    ingress_cidrs: tuple[str, ...] = ()
     ingress_ports: tuple[int, ...] = field(default=())
 
 

@@ -22,13 +22,25 @@ API_KEY_LENGTH = 48
 DATABASE_PASSWORD_LENGTH = 32
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlatformSecretsArgs:
+    """What the platform's three secrets are made from. No field has a default.
+
+    Fields:
+        namer: names every secret with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        key_arn: the platform KMS key that encrypts every secret.
+        database: the `database*` keys: the connection the database secret holds.
+        database_placeholder_host: the host written when `databaseHost` is unset.
+        payment_provider_api_key: `paymentProviderApiKey` (secret), or None for a generated value.
+        fraud_scoring_api_key: `fraudScoringApiKey` (secret), or None for a generated value.
+    """
+
     namer: naming.Namer
     tags: ServiceTags
     key_arn: pulumi.Input[str]
     database: DatabaseConfig
-    database_placeholder_host: str  # used when database.host is unset
+    database_placeholder_host: str
     payment_provider_api_key: pulumi.Output[str] | None
     fraud_scoring_api_key: pulumi.Output[str] | None
 

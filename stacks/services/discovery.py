@@ -21,11 +21,22 @@ INSTANCE_ID = "internal-alb"
 ALIAS_RECORD_TTL_SECONDS = 60
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServiceDnsNameArgs:
+    """What one service's private DNS name is made from. No field has a default.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        service: the catalogue name; it becomes the DNS label `<service>.<namespace>`.
+        namespace_id: the platform's Cloud Map private DNS namespace.
+        namespace_name: that namespace's name, for the exported DNS name.
+        load_balancer_dns_name: the internal ALB the name aliases.
+    """
+
     namer: naming.Namer
     tags: ServiceTags
-    service: str  # becomes the DNS label: <service>.<namespace>
+    service: str
     namespace_id: pulumi.Input[str]
     namespace_name: pulumi.Input[str]
     load_balancer_dns_name: pulumi.Input[str]

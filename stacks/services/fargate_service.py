@@ -279,7 +279,7 @@ class FargateService(pulumi.ComponentResource):
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
             force_delete=True,  # destroyable without scaling to zero first
-            wait_for_steady_state=False,  # the first image may not be pushed yet; see the README
+            wait_for_steady_state=False,  # the first image may not be pushed yet (docs/releasing.md)
             tags=ServiceTags(spec.name).for_resource(service_name),
             opts=pulumi.ResourceOptions(
                 parent=self,

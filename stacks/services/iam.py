@@ -47,7 +47,9 @@ def secret_statements(secret_arns: Sequence[Text], key_arn: Text, region: Text) 
         {
             "sid": "ReadThisServiceSecrets",
             "effect": "Allow",
-            "actions": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            # ECS reads each secret with GetSecretValue when it starts a task (ECS developer guide, "Pass
+            # Secrets Manager secrets through Amazon ECS environment variables"); nothing else.
+            "actions": ["secretsmanager:GetSecretValue"],
             "resources": list(secret_arns),
         },
         {
@@ -107,7 +109,9 @@ class ServiceRoles(pulumi.ComponentResource):
             trust,
             [*pull_statements(args.repository_arn), log_statement(args.log_group_arn), *secrets],
         )
-        self.task_role, self.task_policy = self._role(args, "task", trust, [no_iam_statement(), *secrets])
+        # The services' code makes no AWS call (their secrets arrive as environment variables through
+        # the execution role), so the task role allows nothing and denies IAM.
+        self.task_role, self.task_policy = self._role(args, "task", trust, [no_iam_statement()])
 
         self.execution_role_arn = self.execution_role.arn
         self.task_role_arn = self.task_role.arn

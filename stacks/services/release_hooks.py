@@ -1,4 +1,4 @@
-"""The two Lambda functions every release's AppSpec names (`functions/deploy_hooks`), and who may run them.
+"""The two Lambda functions every release's AppSpec names (`functions/release_hooks`), and who may run them.
 
 - BeforeInstall, the scan gate: reads the deployment's task definition and the images' ECR scans.
 - AfterAllowTestTraffic, the smoke test: calls the green task set through each test listener. It runs
@@ -30,7 +30,7 @@ from shared.security_rules import tcp_egress, tcp_ingress
 from shared.tags import ServiceTags
 from stacks.services.traffic import ListenerPlan
 
-FUNCTION_PACKAGE = "deploy_hooks"
+FUNCTION_PACKAGE = "release_hooks"
 RUNTIME = "python3.12"
 ARCHITECTURE = "arm64"
 MEMORY_MB = 256
@@ -106,7 +106,7 @@ class ReleaseHooks(pulumi.ComponentResource):
                 {
                     "sid": "ReadScansOfTheseRepositories",
                     "effect": "Allow",
-                    "actions": ["ecr:DescribeImageScanFindings", "ecr:DescribeImages"],
+                    "actions": ["ecr:DescribeImageScanFindings"],
                     "resources": [t.repository_arn for t in args.targets.values()],
                 },
             ],

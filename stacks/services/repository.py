@@ -98,12 +98,24 @@ def _rule_problems(rule: dict[str, Any]) -> list[str]:
     return problems
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServiceRepositoryArgs:
+    """What one service's repository is made from. No field has a default.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        service: the catalogue name; the repository is `ecr-<service>-<suffix>`.
+        key_arn: the platform KMS key; ECR creates its own grant on it at creation, so the deployer
+            needs kms:CreateGrant through ECR (docs/deployer-iam.md).
+        untagged_expiry_days: `untaggedImageExpiryDays`: untagged images expire this long after push.
+        tagged_images_kept: `taggedImagesKept`: the most recent images kept; older ones expire.
+    """
+
     namer: naming.Namer
     tags: ServiceTags
-    service: str  # the catalogue name; the repository is ecr-<service>-<suffix>
-    key_arn: pulumi.Input[str]  # the platform key; ECR grants itself its use at creation
+    service: str
+    key_arn: pulumi.Input[str]
     untagged_expiry_days: int
     tagged_images_kept: int
 

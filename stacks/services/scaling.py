@@ -17,8 +17,19 @@ DESIRED_COUNT = "ecs:service:DesiredCount"
 METRICS = {"cpu": "ECSServiceAverageCPUUtilization", "memory": "ECSServiceAverageMemoryUtilization"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServiceScalingArgs:
+    """What one service's auto scaling is made from. No field has a default.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        service: the catalogue name of the scaled service.
+        cluster_name: the cluster's *name* (the resource id is `service/<cluster>/<service>`).
+        ecs_service_name: the ECS service's name.
+        scaling: bounds, targets and cooldowns (`minCapacity`, `maxCapacity`, `cpuTargetPercent`, ...).
+    """
+
     namer: naming.Namer
     tags: ServiceTags
     service: str

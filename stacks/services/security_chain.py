@@ -1,4 +1,4 @@
-"""The security-group chain of DESIGN §3, built from the catalogue's call graph.
+"""The security-group chain (docs/architecture.md), built from the catalogue's call graph.
 
 internet -> public ALB (platform: 80/443 from allowed CIDRs) -> api-gateway tasks (container port) ->
 internal ALB (payment-processor's listener ports, from api-gateway only) -> payment-processor tasks ->
@@ -31,8 +31,18 @@ def callers_of(spec: ServiceSpec, catalogue: Sequence[ServiceSpec]) -> list[Serv
     return [caller for caller in catalogue if spec.name in caller.downstream]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SecurityChainArgs:
+    """What the chain of security groups is made from. No field has a default.
+
+    Fields:
+        namer: names every group with the stack's suffix.
+        catalogue: the services; each gets a group, and its callers' rules follow its `calls`.
+        vpc_id: the VPC of the groups.
+        public_alb_security_group_id: the platform's public ALB group (the chain's first link).
+        internal_alb_security_group_id: the platform's internal ALB group (gets one rule per port).
+    """
+
     namer: naming.Namer
     catalogue: Sequence[ServiceSpec]
     vpc_id: pulumi.Input[str]

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from functions.deploy_hooks import smoke_test
-from functions.deploy_hooks.lifecycle import Deployment, HookError
+from functions.release_hooks import smoke_test
+from functions.release_hooks.lifecycle import Deployment, HookError
 from shared.catalogue import CATALOGUE, by_name
 from tests.aws_fakes import appspec, codedeploy_group, create_deployment
 

@@ -39,8 +39,15 @@ def test_destroy_in_a_script_without_yes_is_refused():
     backend = FakeBackend().deployed("network")
     code, lines = main(["destroy", "dev"], backend, interactive=False)
     assert code == 2
-    assert lines == ["destroy refused: pass --yes, or run it in a terminal and type the stack name"]
-    assert backend.calls == []
+    assert lines[-1] == "destroy refused: pass --yes, or run it in a terminal and type the stack name"
+    assert backend.resources[full("network")] > 0
+
+
+def test_destroy_runs_preflight_before_asking_for_the_stack_name():
+    backend = FakeBackend(version=None).deployed("network")
+    code, lines = main(["destroy", "dev"], backend, interactive=True, ask=lambda prompt: pytest.fail("asked"))
+    assert code == 2
+    assert lines[-1].startswith("destroy refused: the Pulumi CLI is not on PATH")
 
 
 @pytest.mark.parametrize(("typed", "destroyed"), [("dev", True), ("prod", False), ("", False)])

@@ -144,6 +144,16 @@ def test_an_invalid_services_config_stops_up_before_the_network_is_touched(repo,
     assert backend.calls == []
 
 
+def test_a_misspelled_key_in_a_stack_file_is_refused_with_the_key_it_resembles(repo):
+    write_stack(repo, "services", "qa", environmentSuffix="qa", maxCapacty=3)
+    with pytest.raises(
+        PreflightError,
+        match=r"^stacks/services/Pulumi\.qa\.yaml: maxCapacty: is not a config key of the services layer; "
+        r"did you mean 'maxCapacity'\?",
+    ):
+        check_stack_config("services", "qa")
+
+
 def test_a_plaintext_credential_is_refused_without_echoing_it(repo):
     write_stack(repo, "platform", "qa", environmentSuffix="qa", paymentProviderApiKey="sk_live_leaked")
     with pytest.raises(PreflightError) as error:

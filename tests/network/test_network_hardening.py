@@ -60,7 +60,6 @@ def test_the_key_policy_lets_cloudwatch_logs_use_it_only_for_the_flow_log_group(
     [logs] = [s for s in policy if s.get("Principal", {}).get("Service") == "logs.us-east-1.amazonaws.com"]
     assert sorted(as_list(logs["Action"])) == [
         "kms:Decrypt*",
-        "kms:Describe*",
         "kms:Encrypt*",
         "kms:GenerateDataKey*",
         "kms:ReEncrypt*",
@@ -91,20 +90,17 @@ def test_the_flow_log_role_is_trusted_only_by_this_accounts_flow_logs(network):
 def test_the_flow_log_role_may_write_only_to_its_log_group(network):
     group_arn = network.one(LOG_GROUP).state["arn"]
     policy = network.one("aws:iam/rolePolicy:RolePolicy")
-    [write, find] = statements(policy.inputs["policy"])
+    [write, streams, find] = statements(policy.inputs["policy"])
     assert find == {
         "Sid": "FindTheLogGroup",
         "Effect": "Allow",
         "Action": "logs:DescribeLogGroups",
-        "Resource": "arn:aws:logs:us-east-1:123456789012:log-group:*",
+        "Resource": "*",  # no resource type in the Service Authorization Reference
     }
     assert write["Effect"] == "Allow"
-    assert sorted(as_list(write["Action"])) == [
-        "logs:CreateLogStream",
-        "logs:DescribeLogStreams",
-        "logs:PutLogEvents",
-    ]
-    assert sorted(as_list(write["Resource"])) == [group_arn, f"{group_arn}:log-stream:*"]
+    assert sorted(as_list(write["Action"])) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert as_list(write["Resource"]) == [f"{group_arn}:log-stream:*"]
+    assert (streams["Action"], streams["Resource"]) == ("logs:DescribeLogStreams", group_arn)
     assert policy.urn in network.one("aws:ec2/flowLog:FlowLog").dependencies
 
 

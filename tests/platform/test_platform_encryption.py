@@ -44,7 +44,6 @@ def test_cloudwatch_logs_may_use_the_key_only_for_this_stacks_ecs_and_lambda_gro
         "kms:Decrypt*",
         "kms:ReEncrypt*",
         "kms:GenerateDataKey*",
-        "kms:Describe*",
     }
     condition = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
     assert set(as_list(condition)) == {

@@ -27,7 +27,7 @@ def test_the_example_stacks_have_no_mandatory_violation(results):
 
 def test_the_only_advisory_finding_is_the_unrotated_database_secret(results):
     advisory = [v for r in results if r.rule.enforcement == ADVISORY for v in r.violations]
-    # Rotating it needs a database to log in to (databaseHost); see the platform section of the README.
+    # Rotating it needs a database to log in to (databaseHost); see stacks/platform/README.md.
     assert advisory == ["secret-database-connection-dev: automatic rotation is not configured"]
 
 
@@ -164,6 +164,22 @@ BAD = {
             {"policy": policy_document({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"})},
         )
     ],
+    # The flow-log role as it was: DescribeLogGroups has no resource type, so a log-group ARN never matches.
+    "iam-honoured-by-aws": [
+        Resource(
+            "aws:iam/rolePolicy:RolePolicy",
+            "p-dev",
+            {
+                "policy": policy_document(
+                    {
+                        "Effect": "Allow",
+                        "Action": "logs:DescribeLogGroups",
+                        "Resource": "arn:aws:logs:us-east-1:123456789012:log-group:*",
+                    }
+                )
+            },
+        )
+    ],
 }
 
 
@@ -179,7 +195,7 @@ def test_the_allowed_star_resources_and_denies_pass():
         {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
         {"Effect": "Deny", "Action": "iam:*", "Resource": "*"},
     )})  # fmt: skip
-    for name in ("iam-no-wildcard-actions", "iam-star-resource-only-where-required"):
+    for name in ("iam-no-wildcard-actions", "iam-star-resource-only-where-required", "iam-honoured-by-aws"):
         assert RULES_BY_NAME[name].violations([allowed], DEV) == []
 
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from functions.deploy_hooks.scan_gate import SEVERITIES
+from functions.release_hooks.scan_gate import SEVERITIES
 from shared.catalogue import CATALOGUE, by_name
-from shared.config.services import SCAN_SEVERITIES
+from shared.config.keys import SCAN_SEVERITIES
 from tests.helpers import actions_of, as_list, resources_of, statements
 from tests.services.conftest import STACKS
 
@@ -70,9 +70,9 @@ def test_each_hook_is_traced_reserved_and_logs_to_its_own_encrypted_group(reques
 @pytest.mark.parametrize(("purpose", "module"), [("scan-gate", "scan_gate"), ("smoke-test", "smoke_test")])
 def test_the_handler_is_in_the_archive_the_function_ships(services, purpose, module):
     hook = function(services, purpose)
-    assert hook.inputs["handler"] == f"deploy_hooks.{module}.handler"
+    assert hook.inputs["handler"] == f"release_hooks.{module}.handler"
     archive = hook.inputs["code"]
-    assert {"deploy_hooks/lifecycle.py", f"deploy_hooks/{module}.py"} <= set(archive.assets)
+    assert {"release_hooks/lifecycle.py", f"release_hooks/{module}.py"} <= set(archive.assets)
 
 
 @pytest.mark.parametrize("fixture", ["services", "services_alt"])
@@ -177,10 +177,7 @@ def test_the_gate_role_reads_only_these_groups_repositories_and_its_logs(request
     assert sorted(resources_of(policy["ReadDeploymentsOfTheseGroups"])) == group_arns(evaluation)
     repositories = sorted(r.state["arn"] for r in evaluation.all("aws:ecr/repository:Repository"))
     assert sorted(resources_of(policy["ReadScansOfTheseRepositories"])) == repositories
-    assert sorted(actions_of(policy["ReadScansOfTheseRepositories"])) == [
-        "ecr:DescribeImageScanFindings",
-        "ecr:DescribeImages",
-    ]
+    assert sorted(actions_of(policy["ReadScansOfTheseRepositories"])) == ["ecr:DescribeImageScanFindings"]
     log_group = evaluation.one(LOG_GROUP, f"/aws/lambda/lambda-scan-gate-{suffix}")
     assert resources_of(policy["WriteItsOwnLogs"]) == [f"{log_group.state['arn']}:log-stream:*"]
     star = {a for s in policy.values() if resources_of(s) == ["*"] for a in actions_of(s)}

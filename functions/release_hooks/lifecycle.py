@@ -17,7 +17,7 @@ from typing import Any
 SUCCEEDED = "Succeeded"
 FAILED = "Failed"
 
-logger = logging.getLogger("deploy_hooks")
+logger = logging.getLogger("release_hooks")
 logger.setLevel(logging.INFO)
 
 

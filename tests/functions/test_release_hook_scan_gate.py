@@ -5,8 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from functions.deploy_hooks import scan_gate
-from functions.deploy_hooks.lifecycle import Deployment, HookError
+from functions.release_hooks import scan_gate
+from functions.release_hooks.lifecycle import Deployment, HookError
 from tests.aws_fakes import REGION, appspec, codedeploy_group, create_deployment, push_image, set_scan
 
 REPOSITORY = "ecr-api-gateway-dev"

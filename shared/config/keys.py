@@ -1,0 +1,577 @@
+"""Every config key of every layer, declared once: type, default, limits and description.
+
+The layers' readers take defaults and limits from here, `nox -s docs` writes the `config:` block of
+each `stacks/<layer>/Pulumi.yaml` and the config table of each layer's README from here, and a key
+not declared here is refused. Limits that are AWS's own cite it; limits that depend on another key
+(desiredCount between minCapacity and maxCapacity) are checked by the layer's config class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal, get_args
+
+from shared.config.aws_limits import KMS_DELETION_WINDOW_DAYS
+from shared.layers import LAYERS, Layer
+
+KeyType = Literal["string", "integer", "boolean", "array", "map"]
+Value = str | int | bool | tuple[str, ...] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Key:
+    """One config key.
+
+    Fields:
+        name: the key as set with `pulumi config set <name>`.
+        type: string, integer, boolean, array (of strings) or map (a JSON object; Pulumi.yaml cannot
+            declare it, so it is documented but not written there).
+        description: one line for the docs and Pulumi.yaml.
+        default: the value when unset; None when there is none (required keys, optional values such as
+            certificateArn, and defaults that follow another key, see `default_from`).
+        required: the stack must set it (only environmentSuffix).
+        choices: the only values allowed, the first being the default's place in the docs.
+        minimum, maximum: inclusive bounds of an integer.
+        secret: a credential, set only with `--secret`.
+        default_from: for a default that follows another key, what it follows ("the suffix").
+    """
+
+    name: str
+    type: KeyType
+    description: str
+    default: Value = None
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    secret: bool = False
+    default_from: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.choices and self.default is not None and self.default not in self.choices:
+            raise ValueError(f"{self.name}: default {self.default!r} is not one of its choices")
+        if isinstance(self.default, int) and not isinstance(self.default, bool):
+            low_ok = self.minimum is None or self.default >= self.minimum
+            high_ok = self.maximum is None or self.default <= self.maximum
+            if not (low_ok and high_ok):
+                raise ValueError(f"{self.name}: default {self.default} is outside its bounds")
+
+
+# The Fargate, CloudWatch Logs and ECS values each key is checked against live in aws_limits.py.
+ARCHITECTURES = ("X86_64", "ARM64")
+ContainerInsights = Literal["enabled", "enhanced"]  # "disabled" is not offered: the platform requires it on
+CONTAINER_INSIGHTS: tuple[ContainerInsights, ...] = get_args(ContainerInsights)
+NAT_GATEWAYS = ("perAz", "single")
+FLOW_LOG_TRAFFIC_TYPES = ("ALL", "ACCEPT", "REJECT")
+DATABASE_TLS_MODES = ("verify-full", "require", "disable")
+SCAN_SEVERITIES = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # ECR's, lowest first
+# The predefined ECS deployment configurations (CodeDeploy user guide, "Deployment configurations on
+# an Amazon ECS compute platform"). Terraform's default OneAtATime is an EC2 one, hence always explicit.
+ECS_DEPLOYMENT_CONFIGS = (
+    "CodeDeployDefault.ECSAllAtOnce",
+    "CodeDeployDefault.ECSCanary10Percent5Minutes",
+    "CodeDeployDefault.ECSCanary10Percent15Minutes",
+    "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+    "CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
+)
+MAX_SCAN_WAIT_SECONDS = 780  # the gate's timeout is this plus 60 s, under Lambda's 900 s limit
+
+
+def _common() -> tuple[Key, ...]:
+    return (
+        Key(
+            name="environmentSuffix",
+            type="string",
+            required=True,
+            description="Ends every resource name: 1-8 lowercase letters, digits, inner hyphens (dev)",
+        ),
+        Key(
+            name="environment",
+            type="string",
+            default_from="the suffix",
+            description="Environment tag value",
+        ),
+        Key(name="costCenter", type="string", default="payments", description="CostCenter tag value"),
+        Key(name="region", type="string", default="us-east-1", description="AWS region"),
+    )
+
+
+def _upstream(layer: str) -> Key:
+    return Key(
+        name=f"{layer}Stack",
+        type="string",
+        default_from=f"<org>/payments-{layer}/<this stack>",
+        description=f"The {layer} stack to read (org/payments-{layer}/stack)",
+    )
+
+
+def _kms_deletion_window(what: str) -> Key:
+    return Key(
+        name="kmsDeletionWindowDays",
+        type="integer",
+        default=KMS_DELETION_WINDOW_DAYS.start,  # the shortest AWS allows: stacks are destroyable
+        minimum=KMS_DELETION_WINDOW_DAYS.start,
+        maximum=KMS_DELETION_WINDOW_DAYS.stop - 1,
+        description=f"Days KMS waits before deleting {what} after destroy",
+    )
+
+
+NETWORK_KEYS = (
+    *_common(),
+    Key(name="vpcCidr", type="string", default="10.0.0.0/16", description="VPC CIDR block (/16 to /28)"),
+    Key(
+        name="availabilityZones",
+        type="array",
+        default=(),
+        description="Explicit zones (at least 3); unset to use the first azCount available zones",
+    ),
+    Key(
+        name="azCount",
+        type="integer",
+        default=3,
+        minimum=3,
+        description="Zones to use when availabilityZones is unset (the platform spreads tasks over 3)",
+    ),
+    Key(
+        name="publicSubnetPrefix",
+        type="integer",
+        default=24,
+        minimum=16,
+        maximum=28,
+        description="Prefix length of each public subnet (ALBs, NAT gateways)",
+    ),
+    Key(
+        name="privateSubnetPrefix",
+        type="integer",
+        default=20,
+        minimum=16,
+        maximum=28,
+        description="Prefix length of each private subnet (tasks, internal ALB, Lambdas)",
+    ),
+    Key(
+        name="natGateways",
+        type="string",
+        default="perAz",
+        choices=NAT_GATEWAYS,
+        description="perAz (one NAT per AZ, survives an AZ outage) or single (one NAT, cheap dev stacks)",
+    ),
+    Key(
+        name="flowLogRetentionDays",
+        type="integer",
+        default=30,
+        description="Flow log retention in days (a CloudWatch Logs retention value)",
+    ),
+    Key(
+        name="flowLogTrafficType",
+        type="string",
+        default="ALL",
+        choices=FLOW_LOG_TRAFFIC_TYPES,
+        description="Traffic the flow logs record",
+    ),
+    Key(
+        name="interfaceEndpoints",
+        type="boolean",
+        default=False,
+        description="Interface endpoints for ecr.api, ecr.dkr, logs, secretsmanager, kms (priced hourly)",
+    ),
+    _kms_deletion_window("the flow-log key"),
+)
+
+PLATFORM_KEYS = (
+    *_common(),
+    _upstream("network"),
+    Key(
+        name="containerInsights",
+        type="string",
+        default="enabled",
+        choices=CONTAINER_INSIGHTS,
+        description="Container Insights level",
+    ),
+    Key(
+        name="fargateSpotWeight",
+        type="integer",
+        default=0,
+        minimum=0,
+        maximum=1000,
+        description="FARGATE_SPOT weight in the cluster's default strategy, against FARGATE's 100",
+    ),
+    Key(
+        name="ecsExec",
+        type="boolean",
+        default=False,
+        description="Allow ECS Exec, with KMS-encrypted sessions logged to an encrypted log group",
+    ),
+    Key(
+        name="namespaceName",
+        type="string",
+        default="payments",
+        description="Cloud Map namespace base name: <namespaceName>-<suffix>.<namespaceDomain>",
+    ),
+    Key(name="namespaceDomain", type="string", default="local", description="Cloud Map namespace domain"),
+    Key(
+        name="allowedIngressCidrs",
+        type="array",
+        default=("0.0.0.0/0",),
+        description="IPv4 blocks allowed to reach the public ALB on 80 and 443",
+    ),
+    Key(
+        name="accessLogExpirationDays",
+        type="integer",
+        default=90,
+        minimum=1,
+        description="Days ALB access logs are kept in the bucket",
+    ),
+    Key(
+        name="secretRotationSchedule",
+        type="string",
+        default="rate(30 days)",
+        description="Rotation schedule: rate(N days), rate(N hours) (4-23) or a 6-field cron(...)",
+    ),
+    Key(
+        name="logRetentionDays",
+        type="integer",
+        default=30,
+        description="Retention of the rotation Lambda's and ECS Exec's log groups (a CloudWatch Logs value)",
+    ),
+    _kms_deletion_window("the platform key"),
+    Key(
+        name="rotationReservedConcurrency",
+        type="integer",
+        default=2,
+        minimum=1,
+        description="Reserved concurrency of the rotation Lambda",
+    ),
+    Key(
+        name="databaseHost",
+        type="string",
+        description="PostgreSQL host of the connection secret; unset: a placeholder, no rotation",
+    ),
+    Key(
+        name="databasePort",
+        type="integer",
+        default=5432,
+        minimum=1,
+        maximum=65535,
+        description="PostgreSQL port",
+    ),
+    Key(name="databaseName", type="string", default="payments", description="PostgreSQL database name"),
+    Key(
+        name="databaseUsername",
+        type="string",
+        default="payments_app",
+        description="PostgreSQL role whose password rotation changes",
+    ),
+    Key(
+        name="databaseTls",
+        type="string",
+        default="require",
+        choices=DATABASE_TLS_MODES,
+        description="How rotation connects to PostgreSQL (require: encrypted, unverified)",
+    ),
+    Key(
+        name="databasePassword",
+        type="string",
+        secret=True,
+        description="Current password of databaseUsername; required with databaseHost",
+    ),
+    Key(
+        name="paymentProviderApiKey",
+        type="string",
+        secret=True,
+        default_from="a generated value",
+        description="Initial payment provider API key",
+    ),
+    Key(
+        name="fraudScoringApiKey",
+        type="string",
+        secret=True,
+        default_from="a generated value",
+        description="Initial fraud-scoring API key",
+    ),
+)
+
+SERVICES_KEYS = (
+    *_common(),
+    _upstream("network"),
+    _upstream("platform"),
+    Key(
+        name="imageTag",
+        type="string",
+        default="v1",
+        description="Image tag, in each service's own ECR repository, for services without an `images` entry",
+    ),
+    Key(
+        name="images",
+        type="map",
+        description="Per service, a tag or full image reference (`--path 'images.<service>'`)",
+    ),
+    Key(name="taskCpu", type="integer", default=1024, description="Fargate task CPU units (1024 = 1 vCPU)"),
+    Key(
+        name="taskMemory",
+        type="integer",
+        default=2048,
+        description="Fargate task memory in MiB; must suit taskCpu",
+    ),
+    Key(
+        name="cpuArchitecture",
+        type="string",
+        default="X86_64",
+        choices=ARCHITECTURES,
+        description="CPU architecture of the tasks (images must be built for it)",
+    ),
+    Key(
+        name="fargateSpotWeight",
+        type="integer",
+        default=0,
+        minimum=0,
+        maximum=1000,
+        description="FARGATE_SPOT weight against FARGATE's 1 in each service's capacity provider strategy",
+    ),
+    Key(
+        name="logRetentionDays",
+        type="integer",
+        default=30,
+        description="Container log retention in days (a CloudWatch Logs value)",
+    ),
+    Key(
+        name="stopTimeoutSeconds",
+        type="integer",
+        default=30,
+        minimum=2,
+        maximum=120,  # Fargate's limit (ContainerDefinition.stopTimeout)
+        description="Seconds between SIGTERM and SIGKILL",
+    ),
+    Key(
+        name="healthCheckIntervalSeconds",
+        type="integer",
+        default=15,
+        minimum=5,
+        maximum=300,  # ECS ContainerDefinition.healthCheck limits, here and below
+        description="Container health check interval",
+    ),
+    Key(
+        name="healthCheckTimeoutSeconds",
+        type="integer",
+        default=5,
+        minimum=2,
+        maximum=60,
+        description="Container health check timeout (below the interval)",
+    ),
+    Key(
+        name="healthCheckRetries",
+        type="integer",
+        default=3,
+        minimum=1,
+        maximum=10,
+        description="Failed container health checks before the task is unhealthy",
+    ),
+    Key(
+        name="healthCheckStartPeriodSeconds",
+        type="integer",
+        default=30,
+        minimum=0,
+        maximum=300,
+        description="Grace after container start before failed checks count",
+    ),
+    Key(
+        name="untaggedImageExpiryDays",
+        type="integer",
+        default=7,
+        minimum=1,
+        maximum=3650,
+        description="Days after push an untagged image is expired",
+    ),
+    Key(
+        name="taggedImagesKept",
+        type="integer",
+        default=30,
+        minimum=1,
+        maximum=10000,
+        description="Most recent images each repository keeps",
+    ),
+    Key(
+        name="desiredCount",
+        type="integer",
+        default_from="minCapacity",
+        description="Tasks per service at creation (between minCapacity and maxCapacity)",
+    ),
+    Key(
+        name="minCapacity",
+        type="integer",
+        default=2,
+        minimum=1,
+        description="Fewest tasks auto scaling keeps per service",
+    ),
+    Key(
+        name="maxCapacity", type="integer", default=10, description="Most tasks auto scaling runs per service"
+    ),
+    Key(
+        name="cpuTargetPercent",
+        type="integer",
+        default=70,
+        minimum=1,
+        maximum=100,
+        description="Target average CPU utilisation",
+    ),
+    Key(
+        name="memoryTargetPercent",
+        type="integer",
+        default=70,
+        minimum=1,
+        maximum=100,
+        description="Target average memory utilisation",
+    ),
+    Key(
+        name="scaleInCooldownSeconds",
+        type="integer",
+        default=300,
+        minimum=0,
+        description="Seconds between scale-in activities",
+    ),
+    Key(
+        name="scaleOutCooldownSeconds",
+        type="integer",
+        default=60,
+        minimum=0,
+        description="Seconds between scale-out activities",
+    ),
+    Key(
+        name="certificateArn",
+        type="string",
+        description="ACM certificate of the public listeners: HTTPS, and 80 redirects to 443",
+    ),
+    Key(
+        name="deregistrationDelaySeconds",
+        type="integer",
+        default=30,  # short, so a release's old task set drains fast; payments take well under 30 s
+        minimum=0,
+        maximum=30,
+        description="Seconds a target drains before deregistration",
+    ),
+    Key(
+        name="healthCheckGracePeriodSeconds",
+        type="integer",
+        default=60,
+        minimum=0,
+        maximum=1800,
+        description="Seconds ECS ignores failing load balancer health checks after a task starts",
+    ),
+    Key(
+        name="targetHealthIntervalSeconds",
+        type="integer",
+        default=15,
+        minimum=5,
+        maximum=300,  # ELB CreateTargetGroup limits, here and below
+        description="ALB health check interval",
+    ),
+    Key(
+        name="targetHealthTimeoutSeconds",
+        type="integer",
+        default=5,
+        minimum=2,
+        maximum=120,
+        description="ALB health check timeout (below the interval)",
+    ),
+    Key(
+        name="targetHealthyThreshold",
+        type="integer",
+        default=2,
+        minimum=2,
+        maximum=10,
+        description="Passing ALB checks before a target takes traffic",
+    ),
+    Key(
+        name="targetUnhealthyThreshold",
+        type="integer",
+        default=3,
+        minimum=2,
+        maximum=10,
+        description="Failing ALB checks before a target loses traffic",
+    ),
+    Key(
+        name="target5xxThreshold",
+        type="integer",
+        default=5,
+        minimum=1,
+        description="Target 5xx responses a minute that stop and roll back a release",
+    ),
+    Key(
+        name="gatewayLatencyThresholdMs",
+        type="integer",
+        default=1000,
+        minimum=10,
+        description="api-gateway p99 target response time (ms) that stops and rolls back a release",
+    ),
+    Key(
+        name="alarmEvaluationMinutes",
+        type="integer",
+        default=2,
+        minimum=1,
+        maximum=60,
+        description="Consecutive breaching minutes before an alarm fires",
+    ),
+    Key(
+        name="deploymentConfig",
+        type="string",
+        default=ECS_DEPLOYMENT_CONFIGS[0],
+        choices=ECS_DEPLOYMENT_CONFIGS,
+        description="How CodeDeploy shifts traffic to a new task set",
+    ),
+    Key(
+        name="terminationWaitMinutes",
+        type="integer",
+        default=5,
+        minimum=0,
+        maximum=2880,
+        description="Minutes the old task set is kept after a successful release, for a quick rollback",
+    ),
+    Key(
+        name="scanSeverityThreshold",
+        type="string",
+        default="HIGH",
+        choices=SCAN_SEVERITIES,
+        description="ECR scan findings at or above this severity fail a release",
+    ),
+    Key(
+        name="scanWaitSeconds",
+        type="integer",
+        default=300,
+        minimum=0,
+        maximum=MAX_SCAN_WAIT_SECONDS,
+        description="How long the scan gate waits for a scan still running",
+    ),
+    Key(
+        name="smokeTimeoutSeconds",
+        type="integer",
+        default=5,
+        minimum=1,
+        maximum=60,
+        description="Timeout of each smoke-test request to the green task set",
+    ),
+    Key(
+        name="hookReservedConcurrency",
+        type="integer",
+        default=2,
+        minimum=1,
+        description="Reserved concurrency of each release hook Lambda",
+    ),
+)
+
+
+def _by_name(keys: tuple[Key, ...]) -> Mapping[str, Key]:
+    table = {key.name: key for key in keys}
+    if len(table) != len(keys):
+        raise ValueError("a key is declared twice")
+    return MappingProxyType(table)
+
+
+LAYER_KEYS: Mapping[Layer, Mapping[str, Key]] = MappingProxyType(
+    {
+        "network": _by_name(NETWORK_KEYS),
+        "platform": _by_name(PLATFORM_KEYS),
+        "services": _by_name(SERVICES_KEYS),
+    }
+)
+assert set(LAYER_KEYS) == set(LAYERS)

@@ -1,0 +1,204 @@
+"""The deployer can do the job: every call the AWS provider makes to create, refresh, update and destroy
+every resource of every layer (deploy/iam/provider_calls.toml, from the provider's source) is allowed by
+the deployer policies, evaluated with the resource's real ARN and the request's context."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from deploy.provider_calls import (
+    PHASES,
+    MissingCallsError,
+    PlanIndex,
+    Row,
+    load_table,
+    parse_call,
+    planned_calls,
+    provider_calls,
+    requests,
+)
+from offline.layers import REPO_ROOT
+from policy.iam_eval import decide
+from policy.iam_reference import lookup
+
+POLICIES = sorted((REPO_ROOT / "deploy" / "iam").glob("deployer-*.json"))
+
+
+@pytest.fixture(scope="module")
+def policies():
+    return [json.loads(path.read_text()) for path in POLICIES]
+
+
+@pytest.fixture(scope="module")
+def calls(network, platform, services, network_ha, platform_alt, services_alt):
+    """Every planned call of the example stacks and of the alternative ones (HA network, endpoints,
+    a database to rotate, a certificate, every knob changed)."""
+    table = load_table()
+    found = provider_calls(table)
+    for stacks in ((network, platform, services), (network_ha, platform_alt, services_alt)):
+        plan = PlanIndex(stacks)
+        for resource in plan.resources():
+            found.extend(planned_calls(resource, plan, table))
+    return found
+
+
+def denied(calls, policies):
+    return sorted({f"{c.describe()} is {decide(policies, c.request)}" for c in calls
+                   if decide(policies, c.request) != "allowed"})  # fmt: skip
+
+
+def test_every_planned_resource_type_has_a_row_with_its_source(network, platform, services, services_alt):
+    table = load_table()
+    declared = {r.type for e in (network, platform, services, services_alt) for r in e.aws_resources()}
+    assert declared - set(table) == set()
+    for row in table.values():
+        assert row.source.strip(), row.resource_type
+
+
+def test_every_call_of_every_resource_is_allowed(calls, policies):
+    assert len(calls) > 1500
+    assert {c.phase for c in calls} == set(PHASES)
+    assert denied(calls, policies) == []
+
+
+def test_every_action_of_the_table_is_an_iam_action_and_every_arn_one_of_its_resource_types(calls):
+    wrong = set()
+    for call in calls:
+        action = lookup(call.request.action)
+        assert action is not None, call.describe()
+        if call.request.resource != "*" and not action.resource_types_matching(call.request.resource):
+            wrong.add(f"{call.describe()}: not one of {[t.arn_format for t in action.resource_types]}")
+    assert sorted(wrong) == []
+
+
+def test_the_arns_are_real_ones_built_from_the_plan(calls):
+    by_action = {(c.resource_name, c.request.action): c.request for c in calls}
+    repository = by_action[("ecr-api-gateway-dev", "kms:CreateGrant")]
+    assert repository.resource.startswith("arn:aws:kms:us-east-1:123456789012:key/")
+    assert repository.context["kms:ViaService"] == "ecr.us-east-1.amazonaws.com"
+    assert by_action[("ecr-api-gateway-dev", "ecr:CreateRepository")].context["aws:RequestTag/CostCenter"]
+    listener = by_action[("listener-api-gateway-prod-dev", "elasticloadbalancing:DeleteListener")]
+    assert listener.resource.startswith(
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/alb-public-dev/"
+    )
+    passed = by_action[("task-api-gateway-dev", "iam:PassRole")]
+    assert passed.context["iam:PassedToService"] == "ecs-tasks.amazonaws.com"
+    assert by_action[("kms-network-dev", "kms:CreateKey")].resource == "*"
+
+
+# Each defect the issue names, as the action the deployer lacked; removing it again must fail the check
+# with the call and the resource named.
+DEFECTS = [
+    ("kms:CreateKey", "create aws:kms/key:Key 'kms-network-dev': kms:CreateKey on *"),
+    (
+        "kms:CreateGrant",
+        "create aws:ecr/repository:Repository 'ecr-api-gateway-dev': kms:CreateGrant on arn:aws:kms",
+    ),
+    ("kms:RetireGrant", "delete aws:ecr/repository:Repository 'ecr-api-gateway-dev': kms:RetireGrant"),
+    ("lambda:InvokeFunction", "create aws:secretsmanager/secretRotation:SecretRotation"),
+    ("s3:ListBucketVersions", "delete aws:s3/bucket:Bucket 's3-alb-logs-123456789012-us-east-1-dev'"),
+    ("s3:DeleteObjectVersion", "delete aws:s3/bucket:Bucket 's3-alb-logs-123456789012-us-east-1-dev'"),
+    ("ec2:DetachNetworkInterface", "delete aws:ec2/securityGroup:SecurityGroup"),
+    ("ec2:DeleteNetworkInterface", "delete aws:ec2/subnet:Subnet"),
+    ("secretsmanager:UpdateSecretVersionStage", "delete aws:secretsmanager/secretVersion:SecretVersion"),
+]
+
+
+def without(policies, action):
+    stripped = copy.deepcopy(policies)
+    for document in stripped:
+        for statement in document["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            statement["Action"] = [a for a in actions if a != action] or ["sts:GetCallerIdentity"]
+    return stripped
+
+
+@pytest.mark.parametrize(("action", "message"), DEFECTS, ids=[d[0] for d in DEFECTS])
+def test_the_check_fails_on_each_defect_of_the_old_policies(calls, policies, action, message):
+    relevant = [c for c in calls if c.request.action == action]
+    failures = denied(relevant, without(policies, action))
+    assert any(message in failure for failure in failures), failures[:3]
+
+
+def test_create_key_scoped_to_key_arns_is_denied(calls, policies):
+    scoped = copy.deepcopy(policies)
+    for document in scoped:
+        for statement in document["Statement"]:
+            if statement["Resource"] == "*" and "kms:CreateKey" in statement["Action"]:
+                statement["Resource"] = ["arn:aws:kms:us-east-1:*:key/*"]
+    create_key = [c for c in calls if c.request.action == "kms:CreateKey"]
+    assert denied(create_key, scoped)
+
+
+def test_a_resource_type_without_a_row_fails_naming_the_type(network):
+    resource = network.one("aws:ec2/vpc:Vpc")
+    alien = type(resource)(**{**resource.__dict__, "type": "aws:wafv2/webAcl:WebAcl"})
+    with pytest.raises(
+        MissingCallsError, match=r"aws:wafv2/webAcl:WebAcl has no row in deploy/iam/provider_calls.toml"
+    ):
+        planned_calls(alien, PlanIndex([network]), load_table())
+
+
+def test_adding_a_resource_type_is_one_row(network, tmp_path: Path):
+    table = tmp_path / "calls.toml"
+    table.write_text(
+        '["aws:ec2/vpc:Vpc"]\nsource = "internal/service/ec2/vpc_.go"\narn = "{svc:ec2}:vpc/{id}"\n'
+        'create = ["ec2:CreateVpc tagged"]\n'
+    )
+    load_table.cache_clear()
+    try:
+        rows = load_table(table)
+        vpc = network.one("aws:ec2/vpc:Vpc")
+        [call] = planned_calls(vpc, PlanIndex([network]), rows)
+        assert call.request.resource == f"arn:aws:ec2:us-east-1:123456789012:vpc/{vpc.id}"
+        table.write_text('["aws:ec2/vpc:Vpc"]\narn = "*"\ncreat = []\n')
+        load_table.cache_clear()
+        with pytest.raises(ValueError, match=r"row 'aws:ec2/vpc:Vpc' needs `source` and `arn`"):
+            load_table(table)
+    finally:
+        load_table.cache_clear()
+
+
+def test_the_call_grammar():
+    assert parse_call("kms:CreateGrant on arn:a,arn:b with kms:ViaService=ecr.x tagged") == (
+        "kms:CreateGrant", ["arn:a", "arn:b"], {"kms:ViaService": "ecr.x"}, True,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="unexpected 'onto'"):
+        parse_call("kms:CreateGrant onto arn:a")
+    row = Row("t", "s", "*", dict.fromkeys(PHASES, ()))
+    with pytest.raises(ValueError, match="'ec2:CreateVpcs' is no IAM action"):
+        requests("ec2:CreateVpcs", row, None, None)
+
+
+def alternatives(name: str) -> str:
+    """SAR resource types that are forms of one resource (listener/app, listener/net, ...) count once."""
+    return name.split("/")[0]
+
+
+def test_every_call_names_an_arn_of_each_resource_type_the_sar_requires(
+    network_ha, platform_alt, services_alt
+):
+    table = load_table()
+    plan = PlanIndex([network_ha, platform_alt, services_alt])
+    missing = set()
+    for resource in plan.resources():
+        row = table[resource.type]
+        for phase in PHASES:
+            for call in row.calls[phase]:
+                found = requests(call, row, resource, plan)
+                action = lookup(found[0].action) if found else None
+                if action is None or found[0].resource == "*":
+                    continue
+                covered = {
+                    alternatives(t.name) for r in found for t in action.resource_types_matching(r.resource)
+                }
+                required = {alternatives(t.name) for t in action.resource_types if t.required}
+                if required - covered:
+                    missing.add(
+                        f"{resource.type} {phase} {action.qualified}: no ARN of {sorted(required - covered)}"
+                    )
+    assert sorted(missing) == []

@@ -1,0 +1,161 @@
+"""The IAM evaluator behind the permission checks: IAM's evaluation rules, each with a case that shows it."""
+
+from __future__ import annotations
+
+import pytest
+
+from policy.iam_eval import Request, decide
+
+
+def doc(*statements):
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(action, resource="*", **extra):
+    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
+
+
+def deny(action, resource="*", **extra):
+    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
+
+
+BUCKET_OBJECT = "arn:aws:s3:::s3-alb-logs-dev/AWSLogs/1/log.gz"
+
+
+def test_nothing_is_allowed_without_an_allow():
+    assert decide([], Request("s3:GetObject", BUCKET_OBJECT)) == "implicitly denied"
+
+
+def test_an_explicit_deny_wins_over_any_allow_in_any_document():
+    policies = [doc(allow("s3:*", "*")), doc(deny("s3:GetObject", "arn:aws:s3:::s3-alb-logs-*/*"))]
+    assert decide(policies, Request("s3:GetObject", BUCKET_OBJECT)) == "explicitly denied"
+    assert decide(policies, Request("s3:ListBucket", "arn:aws:s3:::s3-alb-logs-dev")) == "allowed"
+
+
+def test_actions_match_case_insensitively_and_resources_case_sensitively():
+    policies = [doc(allow("S3:getobject", "arn:aws:s3:::s3-alb-logs-*/*"))]
+    assert decide(policies, Request("s3:GetObject", BUCKET_OBJECT)) == "allowed"
+    assert decide(policies, Request("s3:GetObject", BUCKET_OBJECT.upper())) == "implicitly denied"
+
+
+def test_a_wildcard_spans_slashes_and_colons():
+    policies = [
+        doc(
+            allow(
+                "elasticloadbalancing:DeleteListener",
+                "arn:aws:elasticloadbalancing:us-east-1:*:listener/app/alb-*",
+            )
+        )
+    ]
+    listener = (
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+        "listener/app/alb-public-dev/50dc6c495c0c9188/f2f7dc8efc522ab2"
+    )
+    assert decide(policies, Request("elasticloadbalancing:DeleteListener", listener)) == "allowed"
+
+
+def test_a_question_mark_matches_exactly_one_character():
+    policies = [doc(allow("s3:ListBucket", "arn:aws:s3:::b?"))]
+    assert decide(policies, Request("s3:ListBucket", "arn:aws:s3:::b1")) == "allowed"
+    assert decide(policies, Request("s3:ListBucket", "arn:aws:s3:::b12")) == "implicitly denied"
+
+
+def test_not_resource_denies_everything_but_the_named_resources():
+    # The CodeDeploy role's guard: invoke only the release hooks.
+    hook = "arn:aws:lambda:us-east-1:123456789012:function:lambda-scan-gate-dev"
+    policies = [
+        doc(allow("lambda:InvokeFunction")),
+        doc({"Effect": "Deny", "Action": "lambda:InvokeFunction", "NotResource": [hook, f"{hook}:*"]}),
+    ]
+    assert decide(policies, Request("lambda:InvokeFunction", hook)) == "allowed"
+    assert decide(policies, Request("lambda:InvokeFunction", f"{hook}:1")) == "allowed"
+    other = "arn:aws:lambda:us-east-1:123456789012:function:lambda-other-dev"
+    assert decide(policies, Request("lambda:InvokeFunction", other)) == "explicitly denied"
+
+
+def test_not_action_applies_to_every_other_action():
+    policies = [doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})]
+    assert decide(policies, Request("s3:ListBucket", "arn:aws:s3:::b")) == "allowed"
+    assert decide(policies, Request("iam:CreateRole", "arn:aws:iam::1:role/r")) == "implicitly denied"
+
+
+VIA_ECR = {"StringEquals": {"kms:ViaService": "ecr.us-east-1.amazonaws.com"}}
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize(
+    ("context", "decision"),
+    [
+        ({"kms:ViaService": "ecr.us-east-1.amazonaws.com"}, "allowed"),
+        ({"KMS:viaservice": "ecr.us-east-1.amazonaws.com"}, "allowed"),  # keys are case-insensitive
+        ({"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}, "implicitly denied"),
+        ({}, "implicitly denied"),  # a direct call carries no kms:ViaService
+    ],
+)
+def test_a_condition_must_hold_for_the_allow_to_apply(context, decision):
+    policies = [doc(allow("kms:CreateGrant", "arn:aws:kms:us-east-1:*:key/*", Condition=VIA_ECR))]
+    assert decide(policies, Request("kms:CreateGrant", KEY, context)) == decision
+
+
+def test_values_of_one_key_are_ored_and_keys_are_anded():
+    condition = {
+        "StringEquals": {"iam:PassedToService": ["ecs-tasks.amazonaws.com", "lambda.amazonaws.com"]},
+        "StringLike": {"aws:RequestedRegion": "us-*"},
+    }
+    policies = [doc(allow("iam:PassRole", "arn:aws:iam::*:role/role-*", Condition=condition))]
+    role = "arn:aws:iam::123456789012:role/role-api-task-dev"
+    ok = {"iam:PassedToService": "lambda.amazonaws.com", "aws:RequestedRegion": "us-east-1"}
+    assert decide(policies, Request("iam:PassRole", role, ok)) == "allowed"
+    wrong_region = {**ok, "aws:RequestedRegion": "eu-west-1"}
+    assert decide(policies, Request("iam:PassRole", role, wrong_region)) == "implicitly denied"
+    wrong_service = {**ok, "iam:PassedToService": "ec2.amazonaws.com"}
+    assert decide(policies, Request("iam:PassRole", role, wrong_service)) == "implicitly denied"
+
+
+def test_negated_and_if_exists_operators_match_a_missing_key():
+    not_equals = [doc(allow("s3:ListBucket", Condition={"StringNotEquals": {"aws:RequestTag/Owner": "x"}}))]
+    assert decide(not_equals, Request("s3:ListBucket", "*")) == "allowed"
+    if_exists = [
+        doc(allow("s3:ListBucket", Condition={"StringEqualsIfExists": {"aws:RequestTag/Owner": "x"}}))
+    ]
+    assert decide(if_exists, Request("s3:ListBucket", "*")) == "allowed"
+    assert (
+        decide(if_exists, Request("s3:ListBucket", "*", {"aws:RequestTag/Owner": "y"})) == "implicitly denied"
+    )
+
+
+def test_set_operators_over_request_tags():
+    known = {"ForAllValues:StringEquals": {"aws:TagKeys": ["Environment", "Service", "CostCenter"]}}
+    only_known = [doc(allow("ecr:TagResource", Condition=known))]
+    assert decide(only_known, Request("ecr:TagResource", "*", {"aws:TagKeys": ["Service"]})) == "allowed"
+    assert decide(only_known, Request("ecr:TagResource", "*", {"aws:TagKeys": ["Service", "Owner"]})) == (
+        "implicitly denied"
+    )
+    any_cost = [
+        doc(allow("ecr:TagResource", Condition={"ForAnyValue:StringEquals": {"aws:TagKeys": "CostCenter"}}))
+    ]
+    assert (
+        decide(any_cost, Request("ecr:TagResource", "*", {"aws:TagKeys": ["Service"]})) == "implicitly denied"
+    )
+    assert decide(any_cost, Request("ecr:TagResource", "*")) == "implicitly denied"
+
+
+def test_arn_and_null_and_bool_operators():
+    attach = [doc(allow("iam:AttachRolePolicy", Condition={
+        "ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS"}}))]  # fmt: skip
+    good = {"iam:PolicyARN": "arn:aws:iam::aws:policy/AWSCodeDeployRoleForECS"}
+    assert decide(attach, Request("iam:AttachRolePolicy", "*", good)) == "allowed"
+    admin = {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}
+    assert decide(attach, Request("iam:AttachRolePolicy", "*", admin)) == "implicitly denied"
+    tagged = [doc(allow("s3:PutObject", Condition={"Null": {"aws:RequestTag/Service": "false"}}))]
+    assert decide(tagged, Request("s3:PutObject", "*", {"aws:RequestTag/Service": "api"})) == "allowed"
+    assert decide(tagged, Request("s3:PutObject", "*")) == "implicitly denied"
+    tls = [doc(deny("s3:*", Condition={"Bool": {"aws:SecureTransport": "false"}}), allow("s3:*"))]
+    assert decide(tls, Request("s3:GetObject", "*", {"aws:SecureTransport": "false"})) == "explicitly denied"
+    assert decide(tls, Request("s3:GetObject", "*", {"aws:SecureTransport": "true"})) == "allowed"
+
+
+def test_an_unsupported_operator_is_an_error_not_a_silent_pass():
+    policies = [doc(allow("s3:ListBucket", Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}))]
+    with pytest.raises(ValueError, match="IpAddress"):
+        decide(policies, Request("s3:ListBucket", "*", {"aws:SourceIp": "10.1.2.3"}))

@@ -1,0 +1,110 @@
+"""Least privilege both ways for the run-time roles (task, execution, release hooks, rotation, CodeDeploy,
+flow logs): every call each role makes at run time (deploy/iam/runtime_calls.toml, from our code and the
+AWS guides) is allowed by its policies, and every Allow of its own policies is needed by one of them."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from deploy.provider_calls import PlanIndex
+from deploy.runtime_calls import (
+    MissingRoleError,
+    load_roles,
+    managed_documents,
+    role_calls,
+    role_documents,
+    roles,
+    row_for_role,
+    unused_grants,
+)
+from policy.iam_eval import Request, decide
+
+STACKS = {
+    "example": ("network", "platform", "services"),
+    "alternative": ("network_ha", "platform_alt", "services_alt"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(STACKS))
+def plan(request):
+    return PlanIndex([request.getfixturevalue(name) for name in STACKS[request.param]])
+
+
+def role_view(plan, role):
+    rows = load_roles()
+    calls = role_calls(role, plan, rows)
+    own = role_documents(role, plan)
+    managed = managed_documents(role, plan, row_for_role(role.name, rows))
+    return calls, own, managed
+
+
+def test_every_role_of_the_layers_has_a_row_and_the_purposes_are_all_covered(plan):
+    names = [role.name for role in roles(plan)]
+    assert len(names) == 11
+    used = {row_for_role(name, load_roles()).pattern for name in names}
+    assert used == {row.pattern for row in load_roles()}
+
+
+def test_every_run_time_call_is_allowed(plan):
+    denied = []
+    for role in roles(plan):
+        calls, own, managed = role_view(plan, role)
+        denied += [f"{c.describe()} is {decide(own + managed, c.request)}" for c in calls
+                   if decide(own + managed, c.request) != "allowed"]  # fmt: skip
+    assert denied == []
+
+
+def test_nothing_beyond_the_run_time_calls_is_allowed(plan):
+    unused = {
+        role.name: unused_grants(role_view(plan, role)[1], role_view(plan, role)[0]) for role in roles(plan)
+    }
+    assert {name: grants for name, grants in unused.items() if grants} == {}
+
+
+def test_codedeploy_may_invoke_the_release_hooks_and_no_other_function(services):
+    plan = PlanIndex([services])
+    [role] = [r for r in roles(plan) if r.name.startswith("role-codedeploy-")]
+    calls, own, managed = role_view(plan, role)
+    invoked = {c.request.resource for c in calls if c.request.action == "lambda:InvokeFunction"}
+    assert {arn.rsplit(":", 1)[-1] for arn in invoked} == {"lambda-scan-gate-dev", "lambda-smoke-test-dev"}
+    rotation = "arn:aws:lambda:us-east-1:123456789012:function:lambda-secret-rotation-dev"
+    assert decide(own + managed, Request("lambda:InvokeFunction", rotation)) == "explicitly denied"
+
+
+# --- the checks catch what they are for ---------------------------------------------------------------
+
+
+def test_an_extra_grant_is_reported_with_its_statement_action_and_resource(services):
+    plan = PlanIndex([services])
+    [role] = [r for r in roles(plan) if r.name == "role-api-gateway-execution-dev"]
+    calls, own, _ = role_view(plan, role)
+    wider = copy.deepcopy(own)
+    wider[0]["Statement"].append(
+        {"Sid": "Extra", "Effect": "Allow", "Action": "secretsmanager:DescribeSecret",
+         "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:secret-*"}
+    )  # fmt: skip
+    secrets = "arn:aws:secretsmanager:us-east-1:123456789012:secret:secret-*"
+    assert unused_grants(wider, calls) == [f"Extra: secretsmanager:DescribeSecret on {secrets}"]
+
+
+def test_a_missing_grant_denies_the_call_that_needs_it(platform):
+    plan = PlanIndex([platform])
+    [role] = [r for r in roles(plan) if r.name == "role-secret-rotation-dev"]
+    calls, own, managed = role_view(plan, role)
+    narrowed = copy.deepcopy(own)
+    for statement in narrowed[0]["Statement"]:
+        if statement.get("Sid") == "RotateThesePlatformSecrets":
+            statement["Action"] = [
+                a for a in statement["Action"] if a != "secretsmanager:UpdateSecretVersionStage"
+            ]
+    denied = {c.request.action for c in calls if decide(narrowed + managed, c.request) != "allowed"}
+    assert denied == {"secretsmanager:UpdateSecretVersionStage"}
+
+
+def test_a_role_without_a_row_fails_naming_the_role():
+    with pytest.raises(
+        MissingRoleError, match=r"role role-exporter-dev matches no row of deploy/iam/runtime_calls\.toml"
+    ):
+        row_for_role("role-exporter-dev", load_roles())
