@@ -57,20 +57,27 @@ def bounded_protocol(limits: RequestLimits) -> type[HttpToolsProtocol]:
     connection for ever. Here the request line and headers must arrive within
     `header_timeout_seconds` of the request's first byte, and the body within
     `body_timeout_seconds` of the last header; otherwise the client gets a 408 and is disconnected.
-    One timer per request, in the event loop (no task): cheaper than a timeout around `receive`.
+    A new connection that sends nothing within `header_timeout_seconds` is closed without a word,
+    as an idle keep-alive connection is: an unasked-for 408 could meet a request the other side
+    (an ALB, a pooled client) is just sending. One timer per request, in the event loop (no task):
+    cheaper than a timeout around `receive`.
     """
     header_seconds, body_seconds = limits.header_timeout_seconds, limits.body_timeout_seconds
 
     class DeadlineProtocol(HttpToolsProtocol):
         _deadline: asyncio.TimerHandle | None = None
+        _idle = False  # the deadline running is for a connection that has sent nothing yet
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._arm(header_seconds, "the request line and headers")
+            self._arm(header_seconds, None)
+            self._idle = True
 
         def data_received(self, data: bytes) -> None:
-            if self._deadline is None and (self.cycle is None or self.cycle.response_complete):
-                self._arm(header_seconds, "the request line and headers")  # a kept-alive connection
+            if self._idle or (
+                self._deadline is None and (self.cycle is None or self.cycle.response_complete)
+            ):
+                self._arm(header_seconds, "the request line and headers")  # a request's first bytes
             super().data_received(data)
 
         def on_headers_complete(self) -> None:
@@ -85,8 +92,9 @@ def bounded_protocol(limits: RequestLimits) -> type[HttpToolsProtocol]:
             self._disarm()
             super().connection_lost(exc)
 
-        def _arm(self, seconds: float, what: str) -> None:
+        def _arm(self, seconds: float, what: str | None) -> None:
             self._disarm()
+            self._idle = False
             self._deadline = self.loop.call_later(seconds, self._too_slow, seconds, what)
 
         def _disarm(self) -> None:
@@ -94,10 +102,11 @@ def bounded_protocol(limits: RequestLimits) -> type[HttpToolsProtocol]:
                 self._deadline.cancel()
                 self._deadline = None
 
-        def _too_slow(self, seconds: float, what: str) -> None:
+        def _too_slow(self, seconds: float, what: str | None) -> None:
             self._deadline = None
             if not self.transport.is_closing():
-                self.transport.write(_timeout_response(f"{what} did not arrive within {seconds:g} s"))
+                if what is not None:
+                    self.transport.write(_timeout_response(f"{what} did not arrive within {seconds:g} s"))
                 self.transport.close()
 
     return DeadlineProtocol

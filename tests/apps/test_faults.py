@@ -21,11 +21,12 @@ import aiohttp
 import pytest
 
 from apps.local import LocalStack, running
-from tests.apps.conftest import ports
+from tests.apps.conftest import ports, post
 
 PAYMENT = {"amount": "12.50", "currency": "USD", "card_token": "tok_4242424242424242"}
 CLIENTS = 8
 RUN_SECONDS = 2.5
+RECOVERED_SECONDS = 0.3  # the least the run goes on after the downstream is back
 CLIENT_RETRY_SECONDS = 0.05  # shorter than Retry-After (1 s), to keep the run short
 GIVE_UP_SECONDS = 10.0  # a key still failing this long after the run ends is a failure
 
@@ -37,6 +38,8 @@ class Tally:
     replayed_after_failure: int = 0  # keys whose success came as a replay after a 503/504
     missing_retry_after: int = 0
     succeeded_after_fault: int = 0
+    recovered_at: float = float("inf")  # monotonic time the downstream was back
+    stop_at: float = 0.0  # when clients start no new payment
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +56,12 @@ def stack() -> Iterator[LocalStack]:
         yield started
 
 
-async def pay_until_done(session: aiohttp.ClientSession, url: str, tally: Tally, stop_at: float) -> None:
+async def pay_until_done(session: aiohttp.ClientSession, url: str, tally: Tally) -> None:
     """One client: payment after payment until the run ends, each retried with its key until it succeeds."""
-    while time.monotonic() < stop_at:
+    while time.monotonic() < tally.stop_at:
         key = uuid.uuid4().hex
         failed_before = False
-        give_up = stop_at + GIVE_UP_SECONDS
+        give_up = tally.stop_at + GIVE_UP_SECONDS
         while True:
             async with session.post(url, json=PAYMENT, headers={"Idempotency-Key": key}) as answer:
                 body = await answer.json()
@@ -67,7 +70,7 @@ async def pay_until_done(session: aiohttp.ClientSession, url: str, tally: Tally,
                     tally.payment_ids.setdefault(key, set()).add(body["payment_id"])
                     if failed_before and answer.headers.get("Idempotent-Replayed") == "true":
                         tally.replayed_after_failure += 1
-                    if time.monotonic() > fault_ended[0]:
+                    if time.monotonic() > tally.recovered_at:
                         tally.succeeded_after_fault += 1
                     break
                 assert answer.status in (503, 504), (answer.status, body)
@@ -78,26 +81,22 @@ async def pay_until_done(session: aiohttp.ClientSession, url: str, tally: Tally,
             await asyncio.sleep(CLIENT_RETRY_SECONDS)
 
 
-fault_ended = [float("inf")]
-
-
 async def load_with_fault(
     url: str, fault: Callable[[], None], recover: Callable[[], None], window: tuple[float, float]
 ) -> Tally:
     """Clients pay for RUN_SECONDS; `fault` and `recover` run at `window`'s seconds into the run."""
     tally = Tally()
     began = time.monotonic()
-    fault_ended[0] = float("inf")
+    tally.stop_at = began + RUN_SECONDS
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        clients = [
-            asyncio.create_task(pay_until_done(session, url, tally, began + RUN_SECONDS))
-            for _ in range(CLIENTS)
-        ]
+        clients = [asyncio.create_task(pay_until_done(session, url, tally)) for _ in range(CLIENTS)]
         await asyncio.sleep(window[0])
         fault()
         await asyncio.sleep(window[1] - window[0])
         await asyncio.to_thread(recover)
-        fault_ended[0] = time.monotonic()
+        tally.recovered_at = time.monotonic()
+        # However long the recovery took, payments go on a little after it.
+        tally.stop_at = max(tally.stop_at, tally.recovered_at + RECOVERED_SECONDS)
         await asyncio.gather(*clients)
     print(
         f"\nstatuses {dict(tally.statuses)}, keys {len(tally.payment_ids)}, "
@@ -113,7 +112,11 @@ def assert_exactly_one_payment_per_key(tally: Tally) -> None:
     every_id = [next(iter(ids)) for ids in tally.payment_ids.values()]
     assert len(set(every_id)) == len(every_id)  # and no two keys share one
     assert tally.missing_retry_after == 0
-    assert tally.succeeded_after_fault > 0  # recovered
+
+
+def assert_recovered(stack: LocalStack) -> None:
+    answer = post(f"{stack.url('api-gateway')}/payments", PAYMENT, {"Idempotency-Key": uuid.uuid4().hex})
+    assert answer.status == 201, answer
 
 
 def test_fraud_detector_killed_mid_run_gives_503s_then_recovers(stack):
@@ -129,6 +132,7 @@ def test_fraud_detector_killed_mid_run_gives_503s_then_recovers(stack):
     assert tally.statuses[503] > 0
     assert set(tally.statuses) <= {201, 200, 503, 504}
     assert_exactly_one_payment_per_key(tally)
+    assert_recovered(stack)
 
 
 def test_payment_processor_paused_mid_run_gives_504s_and_retries_replay_the_one_payment(stack):
@@ -147,3 +151,4 @@ def test_payment_processor_paused_mid_run_gives_504s_and_retries_replay_the_one_
     # Payments the processor made while the gateway had given up reach their clients as replays.
     assert tally.replayed_after_failure > 0
     assert_exactly_one_payment_per_key(tally)
+    assert_recovered(stack)

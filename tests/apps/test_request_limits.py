@@ -138,6 +138,13 @@ def test_a_client_that_never_finishes_its_headers_is_cut_off(gateway):
     assert time.monotonic() - started < SLOW_SECONDS + 2
 
 
+def test_a_connection_that_sends_nothing_is_closed_without_an_answer(gateway):
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", gateway), timeout=5) as connection:
+        assert connection.recv(1024) == b""  # closed, no unasked-for 408
+    assert time.monotonic() - started < SLOW_SECONDS + 2
+
+
 def test_a_client_that_never_finishes_its_body_is_cut_off(gateway):
     started = time.monotonic()
     answer = exchange(gateway, head(Content_Length=str(len(PAYMENT))), PAYMENT[:10])
