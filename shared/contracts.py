@@ -37,6 +37,8 @@ class NetworkExports:
     PRIVATE_ROUTE_TABLE_IDS = "privateRouteTableIds"
     AVAILABILITY_ZONES = "availabilityZones"
     NAT_PUBLIC_IPS = "natPublicIps"  # what the internet sees of the private subnets' traffic
+    NAT_GATEWAY_IDS = "natGatewayIds"  # for the dashboard's NAT widgets
+    ALARM_TOPIC_ARN = "alarmTopicArn"  # the environment's SNS topic every alarm and rule notifies
     ALL = (
         VPC_ID,
         VPC_CIDR,
@@ -45,6 +47,8 @@ class NetworkExports:
         PRIVATE_ROUTE_TABLE_IDS,
         AVAILABILITY_ZONES,
         NAT_PUBLIC_IPS,
+        NAT_GATEWAY_IDS,
+        ALARM_TOPIC_ARN,
     )
 
 
@@ -134,6 +138,8 @@ class NetworkOutputs:
     private_subnet_ids: pulumi.Output[list[str]]
     availability_zones: pulumi.Output[list[str]]
     nat_public_ips: pulumi.Output[list[str]]
+    nat_gateway_ids: pulumi.Output[list[str]]
+    alarm_topic_arn: pulumi.Output[str]
 
     @classmethod
     def from_stack(cls, stack_name: str) -> NetworkOutputs:
@@ -145,6 +151,8 @@ class NetworkOutputs:
             private_subnet_ids=_require(ref, NetworkExports.PRIVATE_SUBNET_IDS),
             availability_zones=_require(ref, NetworkExports.AVAILABILITY_ZONES),
             nat_public_ips=_require(ref, NetworkExports.NAT_PUBLIC_IPS),
+            nat_gateway_ids=_require(ref, NetworkExports.NAT_GATEWAY_IDS),
+            alarm_topic_arn=_require(ref, NetworkExports.ALARM_TOPIC_ARN),
         )
 
 

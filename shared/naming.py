@@ -174,6 +174,13 @@ CLOUDWATCH = NameRule(
     re.compile(r"[\w.:/-]+"),
     "letters, digits and _.:/-",
 )
+# CreateTopic: 1-256 letters, digits, hyphens and underscores. PutRule: 1-64 of [.-_A-Za-z0-9].
+# PutDashboard: DashboardName, up to 255 letters, digits, hyphens and underscores.
+SNS_TOPIC = NameRule("an SNS topic name", 256, re.compile(r"[A-Za-z0-9_-]+"), "letters, digits, _ and -")
+EVENT_RULE = NameRule("an EventBridge rule name", 64, re.compile(r"[\w.-]+"), "letters, digits and _.-")
+DASHBOARD = NameRule(
+    "a CloudWatch dashboard name", 255, re.compile(r"[A-Za-z0-9_-]+"), "letters, digits, _ and -"
+)
 DNS_NAME = NameRule(
     "a private DNS namespace",
     253,
@@ -247,10 +254,16 @@ DEPLOYMENT_GROUP = NameKind("deployment-group", CODEDEPLOY)
 ALARM = NameKind("alarm", CLOUDWATCH)
 SCALING_POLICY = NameKind("scaling", CLOUDWATCH)
 PREFIX_LIST_NAME = NameKind("prefix-list", PREFIX_LIST)
+TOPIC = NameKind("sns", SNS_TOPIC)
+EVENTS_RULE = NameKind("events", EVENT_RULE)
+DASHBOARD_NAME = NameKind("dashboard", DASHBOARD)
 # Resources AWS gives no name of their own: the name is their logical name and `Name` tag.
 LISTENER = NameKind("listener", TAG_VALUE)
 CLOUD_MAP_SERVICE = NameKind("cloudmap", TAG_VALUE)
 POLICY_ATTACHMENT = NameKind("attachment", TAG_VALUE)
+TOPIC_POLICY = NameKind("sns-policy", TAG_VALUE)
+TOPIC_SUBSCRIPTION = NameKind("subscription", TAG_VALUE)
+EVENTS_TARGET = NameKind("events-target", TAG_VALUE)
 
 NameRequest = tuple[NameKind, tuple[str, ...]]
 _RECORDERS: list[set[NameRequest]] = []

@@ -6,6 +6,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from shared.config.alerting import NatAlarmConfig, NotificationConfig
 from shared.config.aws_limits import KMS_DELETION_WINDOW_DAYS, VPC_PREFIX_RANGE
 from shared.config.common import CommonConfig
 from shared.config.reader import ConfigReader
@@ -33,6 +34,8 @@ class NetworkConfig:
     flow_log_traffic_type: str  # `flowLogTrafficType`, default ALL
     interface_endpoints: bool  # `interfaceEndpoints`, default false (see README for the cost)
     kms_deletion_window_days: int  # `kmsDeletionWindowDays`, default 7 (the minimum: destroyable)
+    notifications: NotificationConfig  # the alarm topic's subscriptions
+    nat_alarms: NatAlarmConfig
 
     @classmethod
     def load(cls, reader: ConfigReader | None = None) -> NetworkConfig:
@@ -61,6 +64,8 @@ class NetworkConfig:
                 minimum=KMS_DELETION_WINDOW_DAYS.start,
                 maximum=KMS_DELETION_WINDOW_DAYS.stop - 1,
             ),
+            notifications=NotificationConfig.load(reader),
+            nat_alarms=NatAlarmConfig.load(reader),
         )
 
 

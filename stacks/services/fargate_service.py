@@ -152,6 +152,7 @@ class FargateService(pulumi.ComponentResource):
                 green_target_group_arn_suffix=self.traffic.green.arn_suffix,
                 traffic=settings.traffic,
                 edge=not spec.internal,
+                topic_arn=args.network.alarm_topic_arn,
             ),
             opts=child,
         )

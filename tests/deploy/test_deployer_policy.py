@@ -46,6 +46,12 @@ LIFECYCLE_ACTIONS = {
     ),
     "aws:cloudwatch/logGroup:LogGroup": ("logs:CreateLogGroup", "logs:DeleteLogGroup"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"),
+    "aws:cloudwatch/dashboard:Dashboard": ("cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"),
+    "aws:cloudwatch/eventRule:EventRule": ("events:PutRule", "events:DeleteRule"),
+    "aws:cloudwatch/eventTarget:EventTarget": ("events:PutTargets", "events:RemoveTargets"),
+    "aws:sns/topic:Topic": ("sns:CreateTopic", "sns:DeleteTopic"),
+    "aws:sns/topicPolicy:TopicPolicy": ("sns:SetTopicAttributes", "sns:SetTopicAttributes"),
+    "aws:sns/topicSubscription:TopicSubscription": ("sns:Subscribe", "sns:Unsubscribe"),
     "aws:codedeploy/application:Application": (
         "codedeploy:CreateApplication",
         "codedeploy:DeleteApplication",
@@ -335,5 +341,6 @@ def test_regional_statements_pin_the_deploy_region():
             ]
         for resource in resources:
             parts = resource.split(":")
-            if resource != "*" and parts[2] not in ("iam", "s3"):
+            # IAM, S3 and CloudWatch dashboards are global: their ARNs have no region.
+            if resource != "*" and parts[2] not in ("iam", "s3") and ":dashboard/" not in resource:
                 assert parts[3] == "us-east-1", resource
