@@ -70,6 +70,7 @@ class PlatformExports:
     INTERNAL_ALB_SECURITY_GROUP_ID = "internalAlbSecurityGroupId"
     SECRET_ARNS = "secretArns"  # {purpose: ARN}, purposes from SecretPurposes
     ROTATION_SECURITY_GROUP_ID = "secretRotationSecurityGroupId"  # the database must admit it
+    WAF_WEB_ACL_NAME = "wafWebAclName"  # "" without a web ACL: the dashboard then has no WAF widget
     ALL = (
         CLUSTER_NAME,
         CLUSTER_ARN,
@@ -86,6 +87,7 @@ class PlatformExports:
         INTERNAL_ALB_SECURITY_GROUP_ID,
         SECRET_ARNS,
         ROTATION_SECURITY_GROUP_ID,
+        WAF_WEB_ACL_NAME,
     )
 
 
@@ -99,6 +101,7 @@ class ServicesExports:
     INTERNAL_DNS_NAMES = "internalDnsNames"
     PUBLIC_URL = "publicUrl"
     RELEASE_HOOKS = "releaseHooks"  # AppSpec hook name (BeforeInstall, ...) -> Lambda function ARN
+    DASHBOARD_NAME = "dashboardName"  # the environment's CloudWatch dashboard
     ALL = (
         REPOSITORY_URLS,
         SERVICE_NAMES,
@@ -107,6 +110,7 @@ class ServicesExports:
         INTERNAL_DNS_NAMES,
         PUBLIC_URL,
         RELEASE_HOOKS,
+        DASHBOARD_NAME,
     )
 
 
@@ -182,6 +186,7 @@ class PlatformOutputs:
     public_alb: LoadBalancerOutputs
     internal_alb: LoadBalancerOutputs
     secret_arns: pulumi.Output[dict[str, str]]  # keyed by SecretPurposes
+    waf_web_acl_name: pulumi.Output[str]  # "" when no web ACL is named
 
     @classmethod
     def from_stack(cls, stack_name: str) -> PlatformOutputs:
@@ -205,4 +210,5 @@ class PlatformOutputs:
                 security_group_id=_require(ref, PlatformExports.INTERNAL_ALB_SECURITY_GROUP_ID),
             ),
             secret_arns=_require(ref, PlatformExports.SECRET_ARNS),
+            waf_web_acl_name=_require(ref, PlatformExports.WAF_WEB_ACL_NAME),
         )

@@ -156,10 +156,12 @@ def test_platform_lines_count_both_albs_the_secrets_and_the_keys(dev):
 
 
 def test_alarms_pay_for_every_metric_their_math_reads(dev):
-    # Seven alarms, each metric math over the blue and the green target group.
+    # Seven release alarms, each metric math over the blue and the green target group (14 metrics), and
+    # five on-call alarms per service: running tasks (1), 5xx rate (4), p99 (2), CPU and memory at max
+    # capacity (2 each), 11 metrics a service.
     alarms = line(dev, "CloudWatch alarms", "services")
-    assert alarms.basis == "7 alarm(s) reading 14 metric(s)"
-    assert alarms.monthly["min"] == pytest.approx(14 * TABLE.rate("cloudwatchMetrics", "alarmMetricMonth"))
+    assert alarms.basis == "22 alarm(s) reading 47 metric(s)"
+    assert alarms.monthly["min"] == pytest.approx(47 * TABLE.rate("cloudwatchMetrics", "alarmMetricMonth"))
 
 
 def test_logs_and_container_insights_scale_with_the_task_count(dev):

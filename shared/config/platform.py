@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from shared.config.alerting import PlatformAlarmConfig
 from shared.config.aws_limits import KMS_DELETION_WINDOW_DAYS
 from shared.config.common import CommonConfig
 from shared.config.reader import ConfigReader, parse_cidr
@@ -110,6 +111,7 @@ class PlatformConfig:
     database: DatabaseConfig
     payment_provider_api_key: pulumi.Output[str] | None  # `paymentProviderApiKey` (secret), else random
     fraud_scoring_api_key: pulumi.Output[str] | None  # `fraudScoringApiKey` (secret), else random
+    alarms: PlatformAlarmConfig  # load balancer and WAF alarm thresholds, the optional web ACL
 
     @property
     def namespace_name(self) -> str:
@@ -142,6 +144,7 @@ class PlatformConfig:
             database=DatabaseConfig.load(reader),
             payment_provider_api_key=reader.secret(PAYMENT_PROVIDER_API_KEY_KEY),
             fraud_scoring_api_key=reader.secret(FRAUD_SCORING_API_KEY_KEY),
+            alarms=PlatformAlarmConfig.load(reader),
         )
         _ = config.namespace_name  # validated now, before any resource exists
         return config

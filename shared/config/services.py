@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from shared import catalogue
+from shared.config.alerting import ServiceAlarmConfig
 from shared.config.common import CommonConfig
 from shared.config.reader import ConfigReader
 from shared.config.validators import capacity_range, fargate_size, log_retention, probe_timing, target_percent
@@ -320,6 +321,7 @@ class ServicesConfig:
     scaling: ScalingConfig
     traffic: TrafficConfig
     release: ReleaseConfig
+    alarms: ServiceAlarmConfig  # the on-call alarms' thresholds
 
     @classmethod
     def load(cls, reader: ConfigReader | None = None) -> ServicesConfig:
@@ -340,4 +342,5 @@ class ServicesConfig:
             scaling=ScalingConfig.load(reader),
             traffic=TrafficConfig.load(reader),
             release=ReleaseConfig.load(reader),
+            alarms=ServiceAlarmConfig.load(reader),
         )

@@ -1,4 +1,5 @@
-"""Platform layer: KMS key, ECS cluster, Cloud Map namespace, two ALBs, secrets and their rotation."""
+"""Platform layer: KMS key, ECS cluster, Cloud Map namespace, two ALBs, secrets and their rotation,
+and the alarms and event rules on them."""
 
 import pulumi
 
@@ -12,6 +13,7 @@ from stacks.platform.access_logs import AccessLogsBucket, AccessLogsBucketArgs
 from stacks.platform.cluster import EcsCluster, EcsClusterArgs
 from stacks.platform.encryption import PlatformKey, PlatformKeyArgs
 from stacks.platform.load_balancer import LoadBalancer, LoadBalancerArgs
+from stacks.platform.platform_alarms import PlatformAlarms, PlatformAlarmsArgs
 from stacks.platform.secret_rotation import SecretRotation, SecretRotationArgs
 from stacks.platform.secrets import PlatformSecrets, PlatformSecretsArgs
 from stacks.platform.service_discovery import private_namespace
@@ -137,6 +139,19 @@ rotation = SecretRotation(
     opts=in_provider,
 )
 
+PlatformAlarms(
+    "platform-alarms",
+    PlatformAlarmsArgs(
+        namer=namer,
+        tags=tags,
+        region=aws_context.region,
+        load_balancers={"public": public_alb.arn, "internal": internal_alb.arn},
+        settings=settings.alarms,
+        topic_arn=network.alarm_topic_arn,
+    ),
+    opts=in_provider,
+)
+
 pulumi.export(PlatformExports.CLUSTER_NAME, cluster.cluster_name)
 pulumi.export(PlatformExports.CLUSTER_ARN, cluster.cluster_arn)
 pulumi.export(PlatformExports.KMS_KEY_ARN, key.key_arn)
@@ -152,3 +167,4 @@ pulumi.export(PlatformExports.INTERNAL_ALB_ZONE_ID, internal_alb.zone_id)
 pulumi.export(PlatformExports.INTERNAL_ALB_SECURITY_GROUP_ID, internal_alb.security_group_id)
 pulumi.export(PlatformExports.SECRET_ARNS, secrets.arns)
 pulumi.export(PlatformExports.ROTATION_SECURITY_GROUP_ID, rotation.security_group_id)
+pulumi.export(PlatformExports.WAF_WEB_ACL_NAME, settings.alarms.waf_web_acl_name or "")
