@@ -18,7 +18,7 @@ from typing import Any
 
 import pulumi
 
-from offline import cost, pricing
+from offline import cost, pricing, timeline
 from offline.engine import Evaluation
 from offline.layers import LAYER_ORDER, Layer, evaluate_all
 from offline.secrets import redact
@@ -197,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cost": cost_report(results),
     }
     print(render(report))
+    if "services" in layers:
+        print(timeline.render_for_plan(args.stack, parse_overrides(args.config).get("services", {})))
     args.out.write_text(json.dumps(report, indent=2, default=str))
     print(f"\nplan of {len(layers)} layer(s) in {elapsed:.2f}s written to {args.out}")
     return 0

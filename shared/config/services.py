@@ -14,6 +14,7 @@ from shared.config.reader import ConfigReader
 from shared.config.validators import capacity_range, fargate_size, log_retention, probe_timing, target_percent
 from shared.contracts import NETWORK_PROJECT, PLATFORM_PROJECT, upstream_stack_name
 from shared.errors import ConfigError
+from shared.release_timeline import check_rollback_window
 
 ARCHITECTURES = ("X86_64", "ARM64")
 # The predefined ECS deployment configurations (CodeDeploy user guide, "Deployment configurations on
@@ -327,7 +328,7 @@ class ServicesConfig:
     def load(cls, reader: ConfigReader | None = None) -> ServicesConfig:
         reader = reader or ConfigReader.from_pulumi()
         catalogue.validate()
-        return cls(
+        config = cls(
             common=CommonConfig.load(reader),
             network_stack=upstream_stack_name(
                 "networkStack", reader.optional_string("networkStack"), NETWORK_PROJECT
@@ -344,3 +345,5 @@ class ServicesConfig:
             release=ReleaseConfig.load(reader),
             alarms=ServiceAlarmConfig.load(reader),
         )
+        check_rollback_window(config.traffic, config.release)
+        return config
