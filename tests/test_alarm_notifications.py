@@ -42,3 +42,19 @@ def _anchor(heading: str) -> str:
     """The anchor GitHub renders for a markdown heading."""
     text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
     return text.replace(" ", "-")
+
+
+def test_a_description_cloudwatch_would_reject_is_refused():
+    from shared.alarms import Runbook, describe
+
+    assert describe("short", Runbook.TARGET_5XX_RATE).endswith("#target-5xx-rate")
+    with pytest.raises(ValueError, match="1024"):
+        describe("x" * 1024, Runbook.TARGET_5XX_RATE)
+
+
+def test_every_runbook_section_has_its_heading():
+    from shared.alarms import Runbook
+
+    text = (REPO_ROOT / "docs" / "operations.md").read_text()
+    anchors = {_anchor(h) for h in re.findall(r"^#+ (.+)$", text, flags=re.M)}
+    assert set(Runbook.ALL) <= anchors

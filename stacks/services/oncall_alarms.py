@@ -145,6 +145,8 @@ class OnCallAlarms(pulumi.ComponentResource):
         args = self._args
         service = {"ClusterName": args.cluster_name, "ServiceName": args.ecs_service_name}
         ceiling, percent = args.scaling.max_capacity, args.settings.at_max_capacity_percent
+        # Metric math's IF takes comparisons joined by AND (CloudWatch user guide, "Using math
+        # expressions with CloudWatch metrics", IF expression).
         return self._alarm(
             f"{kind}-at-max",
             describe(
