@@ -148,6 +148,7 @@ PlatformAlarms(
         load_balancers={"public": public_alb.arn, "internal": internal_alb.arn},
         settings=settings.alarms,
         topic_arn=network.alarm_topic_arn,
+        web_acl_name=settings.alarms.waf_web_acl_name,  # the WAF alarm and dashboard widget switch
     ),
     opts=in_provider,
 )

@@ -23,7 +23,9 @@ from stacks.platform.waf_alarm import WafBlockedRequestsAlarmArgs, waf_blocked_r
 class PlatformAlarmsArgs:
     """load_balancers: role ("public", "internal") -> ALB ARN.
     region: the WAF metrics' Region dimension.
-    settings: thresholds, window and the optional `wafWebAclName`.
+    settings: thresholds and evaluation window.
+    web_acl_name: the web ACL on the public ALB; the WAF alarm exists only with one. Default: none
+    (config `wafWebAclName`). Once the layer creates the web ACL, pass its `name` output here.
     topic_arn: the network layer's `alarmTopicArn`.
     """
 
@@ -33,6 +35,7 @@ class PlatformAlarmsArgs:
     load_balancers: Mapping[str, pulumi.Input[str]]
     settings: PlatformAlarmConfig
     topic_arn: pulumi.Input[str]
+    web_acl_name: pulumi.Input[str] | None = None
 
 
 class PlatformAlarms(pulumi.ComponentResource):
@@ -55,13 +58,13 @@ class PlatformAlarms(pulumi.ComponentResource):
             )
             for role, arn in args.load_balancers.items()
         ]
-        if args.settings.waf_web_acl_name is not None:
+        if args.web_acl_name is not None:
             self.alarms.append(
                 waf_blocked_requests_alarm(
                     WafBlockedRequestsAlarmArgs(
                         namer=args.namer,
                         tags=args.tags,
-                        web_acl_name=args.settings.waf_web_acl_name,
+                        web_acl_name=args.web_acl_name,
                         region=args.region,
                         blocked_per_minute=args.settings.waf_blocked_requests_per_minute,
                         evaluation_minutes=args.settings.evaluation_minutes,
