@@ -235,6 +235,23 @@ def _random_password(typ: str, logical: str, inputs: dict[str, Any], name: str) 
     )
 
 
+def _sns_topic(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    # SNS topic ARNs end in the bare name, and the ARN is the resource id.
+    value = arn("sns", name)
+    return MockedResource(value, {"arn": value, "name": name})
+
+
+def _event_rule(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    value = arn("events", f"rule/{name}")
+    return MockedResource(name, {"arn": value, "name": name})
+
+
+def _dashboard(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    # Dashboards are global: no region in the ARN.
+    value = f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{inputs.get('dashboardName', name)}"
+    return MockedResource(str(inputs.get("dashboardName", name)), {"dashboardArn": value})
+
+
 def _generic(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
     module = typ.split(":")[1].split("/")[0]
     kind = typ.split(":")[-1]
@@ -266,6 +283,9 @@ _BUILDERS: dict[str, Callable[[str, str, dict[str, Any], str], MockedResource]] 
     "aws:codedeploy/application:Application": _codedeploy("application"),
     "aws:codedeploy/deploymentGroup:DeploymentGroup": _codedeploy("group"),
     "random:index/randomPassword:RandomPassword": _random_password,
+    "aws:sns/topic:Topic": _sns_topic,
+    "aws:cloudwatch/eventRule:EventRule": _event_rule,
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
 }
 
 

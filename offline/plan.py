@@ -23,7 +23,7 @@ from typing import Any
 
 import pulumi
 
-from offline import cost, diagram, pricing, terraform_plan
+from offline import cost, diagram, pricing, terraform_plan, timeline
 from offline.engine import Evaluation
 from offline.layers import LAYER_ORDER, Layer, evaluate_all
 from offline.live import after_release, second_up, state_of
@@ -335,6 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render(report))
     if before is not None:
         print("\n".join(render_change(report["change"])))
+    if "services" in layers:
+        print(timeline.render_for_plan(args.stack, parse_overrides(args.config).get("services", {})))
     args.out.write_text(json.dumps(report, indent=2, default=str))
     if args.terraform_plan is not None:
         args.terraform_plan.write_text(json.dumps(terraform_plan.render(results.values()), indent=1))

@@ -37,6 +37,8 @@ class NetworkExports:
     PRIVATE_ROUTE_TABLE_IDS = "privateRouteTableIds"
     AVAILABILITY_ZONES = "availabilityZones"
     NAT_PUBLIC_IPS = "natPublicIps"  # what the internet sees of the private subnets' traffic
+    NAT_GATEWAY_IDS = "natGatewayIds"  # for the dashboard's NAT widgets
+    ALARM_TOPIC_ARN = "alarmTopicArn"  # the environment's SNS topic every alarm and rule notifies
     ALL = (
         VPC_ID,
         VPC_CIDR,
@@ -45,6 +47,8 @@ class NetworkExports:
         PRIVATE_ROUTE_TABLE_IDS,
         AVAILABILITY_ZONES,
         NAT_PUBLIC_IPS,
+        NAT_GATEWAY_IDS,
+        ALARM_TOPIC_ARN,
     )
 
 
@@ -112,6 +116,7 @@ class ServicesExports:
     RELEASE_SETTINGS = "releaseSettings"
     PENDING_RELEASES = "pendingReleases"  # service -> fields that reach it only with its next release
     TASK_FAMILIES = "taskFamilies"  # service -> task definition family (destroy deregisters its revisions)
+    DASHBOARD_NAME = "dashboardName"  # the environment's CloudWatch dashboard
     ALL = (
         REPOSITORY_URLS,
         SERVICE_NAMES,
@@ -124,6 +129,7 @@ class ServicesExports:
         RELEASE_SETTINGS,
         PENDING_RELEASES,
         TASK_FAMILIES,
+        DASHBOARD_NAME,
     )
 
 
@@ -155,6 +161,8 @@ class NetworkOutputs:
     private_subnet_ids: pulumi.Output[list[str]]
     availability_zones: pulumi.Output[list[str]]
     nat_public_ips: pulumi.Output[list[str]]
+    nat_gateway_ids: pulumi.Output[list[str]]
+    alarm_topic_arn: pulumi.Output[str]
 
     @classmethod
     def from_stack(cls, stack_name: str) -> NetworkOutputs:
@@ -166,6 +174,8 @@ class NetworkOutputs:
             private_subnet_ids=_require(ref, NetworkExports.PRIVATE_SUBNET_IDS),
             availability_zones=_require(ref, NetworkExports.AVAILABILITY_ZONES),
             nat_public_ips=_require(ref, NetworkExports.NAT_PUBLIC_IPS),
+            nat_gateway_ids=_require(ref, NetworkExports.NAT_GATEWAY_IDS),
+            alarm_topic_arn=_require(ref, NetworkExports.ALARM_TOPIC_ARN),
         )
 
 
@@ -202,6 +212,8 @@ class PlatformOutputs:
         """Whether the platform set ECS Exec up (cluster configuration and its log group)."""
         return self.ecs_exec_log_group_name.apply(bool)
 
+    waf_web_acl_name: pulumi.Output[str]  # "" when no web ACL is named
+
     @classmethod
     def from_stack(cls, stack_name: str) -> PlatformOutputs:
         ref = pulumi.StackReference(stack_name)
@@ -228,4 +240,5 @@ class PlatformOutputs:
             ecs_exec_log_group_name=ref.get_output(PlatformExports.ECS_EXEC_LOG_GROUP_NAME).apply(
                 lambda name: str(name or "")
             ),
+            waf_web_acl_name=_require(ref, PlatformExports.WAF_WEB_ACL_NAME),
         )

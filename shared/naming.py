@@ -174,6 +174,13 @@ CLOUDWATCH = NameRule(
     re.compile(r"[\w.:/-]+"),
     "letters, digits and _.:/-",
 )
+# CreateTopic: 1-256 letters, digits, hyphens and underscores. PutRule: 1-64 of [.-_A-Za-z0-9].
+# PutDashboard: DashboardName, up to 255 letters, digits, hyphens and underscores.
+SNS_TOPIC = NameRule("an SNS topic name", 256, re.compile(r"[A-Za-z0-9_-]+"), "letters, digits, _ and -")
+EVENT_RULE = NameRule("an EventBridge rule name", 64, re.compile(r"[\w.-]+"), "letters, digits and _.-")
+DASHBOARD = NameRule(
+    "a CloudWatch dashboard name", 255, re.compile(r"[A-Za-z0-9_-]+"), "letters, digits, _ and -"
+)
 DNS_NAME = NameRule(
     "a private DNS namespace",
     253,
@@ -257,10 +264,16 @@ WAF_METRIC_NAME = NameKind("waf", WAF_METRIC)
 # "CloudWatch Logs log group"): the label is that prefix.
 WAF_LOG_GROUP = NameKind("aws-waf-logs", LOG_GROUP)
 LOG_RESOURCE_POLICY = NameKind("log-policy", TAG_VALUE)  # PutResourcePolicy: a free-form name
+TOPIC = NameKind("sns", SNS_TOPIC)
+EVENTS_RULE = NameKind("events", EVENT_RULE)
+DASHBOARD_NAME = NameKind("dashboard", DASHBOARD)
 # Resources AWS gives no name of their own: the name is their logical name and `Name` tag.
 LISTENER = NameKind("listener", TAG_VALUE)
 CLOUD_MAP_SERVICE = NameKind("cloudmap", TAG_VALUE)
 POLICY_ATTACHMENT = NameKind("attachment", TAG_VALUE)
+TOPIC_POLICY = NameKind("sns-policy", TAG_VALUE)
+TOPIC_SUBSCRIPTION = NameKind("subscription", TAG_VALUE)
+EVENTS_TARGET = NameKind("events-target", TAG_VALUE)
 
 NameRequest = tuple[NameKind, tuple[str, ...]]
 _RECORDERS: list[set[NameRequest]] = []

@@ -115,6 +115,10 @@ SERVICES_ALT_CONFIG: dict[str, Any] = {
     "scanWaitSeconds": 120,
     "smokeTimeoutSeconds": 3,
     "hookReservedConcurrency": 1,
+    "target5xxPercent": "2.5",
+    "latencyP99ThresholdMs": 400,
+    "atMaxCapacityPercent": 90,
+    "onCallEvaluationMinutes": 4,
 }
 
 

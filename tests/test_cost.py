@@ -20,8 +20,8 @@ def estimate_of(**layers: Evaluation) -> cost.CostEstimate:
     return cost.estimate({name: resources_of(e) for name, e in layers.items()}, TABLE)
 
 
-def line(estimate: cost.CostEstimate, item: str) -> cost.CostLine:
-    [found] = [entry for entry in estimate.lines if entry.item == item]
+def line(estimate: cost.CostEstimate, item: str, layer: str | None = None) -> cost.CostLine:
+    [found] = [e for e in estimate.lines if e.item == item and layer in (None, e.layer)]
     return found
 
 
@@ -151,14 +151,17 @@ def test_platform_lines_count_both_albs_the_secrets_and_the_keys(dev):
         3 * TABLE.rate("secretsManager", "secretMonth")
     )
     keys = {entry.layer: entry.monthly["min"] for entry in dev.lines if entry.item == "KMS keys"}
-    assert keys == {"network": TABLE.rate("kms", "keyMonth"), "platform": TABLE.rate("kms", "keyMonth")}
+    # The network's flow-log key and alarm-topic key; the platform's key.
+    assert keys == {"network": 2 * TABLE.rate("kms", "keyMonth"), "platform": TABLE.rate("kms", "keyMonth")}
 
 
 def test_alarms_pay_for_every_metric_their_math_reads(dev):
-    # Seven alarms, each metric math over the blue and the green target group.
-    alarms = line(dev, "CloudWatch alarms")
-    assert alarms.basis == "7 alarm(s) reading 14 metric(s)"
-    assert alarms.monthly["min"] == pytest.approx(14 * TABLE.rate("cloudwatchMetrics", "alarmMetricMonth"))
+    # Seven release alarms, each metric math over the blue and the green target group (14 metrics), and
+    # five on-call alarms per service: running tasks (1), 5xx rate (4), p99 (2), CPU and memory at max
+    # capacity (2 each), 11 metrics a service.
+    alarms = line(dev, "CloudWatch alarms", "services")
+    assert alarms.basis == "22 alarm(s) reading 47 metric(s)"
+    assert alarms.monthly["min"] == pytest.approx(47 * TABLE.rate("cloudwatchMetrics", "alarmMetricMonth"))
 
 
 def test_logs_and_container_insights_scale_with_the_task_count(dev):

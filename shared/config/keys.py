@@ -176,6 +176,32 @@ NETWORK_KEYS = (
         default=False,
         description="Interface endpoints for ecr.api, ecr.dkr, logs, secretsmanager, kms (priced hourly)",
     ),
+    Key(
+        name="alarmEmails",
+        type="array",
+        default=(),
+        description="Email addresses subscribed to the alarm topic (each confirms by email first)",
+    ),
+    Key(
+        name="alarmHttpsEndpoints",
+        type="array",
+        default=(),
+        description="https:// endpoints subscribed to the alarm topic, e.g. a paging webhook",
+    ),
+    Key(
+        name="natPacketDropPercent",
+        type="string",  # a number: Pulumi.yaml's config schema has no float type
+        default="0.01",
+        description="NAT gateway dropped packets, in percent of packets, that raise an alarm",
+    ),
+    Key(
+        name="natAlarmEvaluationMinutes",
+        type="integer",
+        default=5,
+        minimum=1,
+        maximum=60,  # PutMetricAlarm: EvaluationPeriods x Period (60 s) within a day; kept to an hour
+        description="Consecutive breaching minutes before a NAT gateway alarm fires",
+    ),
     _kms_deletion_window("the flow-log key"),
 )
 
@@ -280,6 +306,27 @@ PLATFORM_KEYS = (
         type="integer",
         default=30,
         description="Retention of the WAF log group (a CloudWatch Logs value)",
+    ),
+    Key(
+        name="loadBalancer5xxPercent",
+        type="string",  # a number: Pulumi.yaml's config schema has no float type
+        default="5",
+        description="5xx a load balancer generates itself, in percent of requests, that raise an alarm",
+    ),
+    Key(
+        name="platformAlarmEvaluationMinutes",
+        type="integer",
+        default=5,
+        minimum=1,
+        maximum=60,  # PutMetricAlarm: EvaluationPeriods x Period (60 s) within a day; kept to an hour
+        description="Consecutive breaching minutes before a load balancer or WAF alarm fires",
+    ),
+    Key(
+        name="wafBlockedRequestsPerMinute",
+        type="integer",
+        default=100,
+        minimum=1,
+        description="Requests WAF blocks in a minute that raise an alarm",
     ),
     Key(
         name="databaseHost",
@@ -567,6 +614,35 @@ SERVICES_KEYS = (
         minimum=1,
         maximum=60,
         description="Consecutive breaching minutes before an alarm fires",
+    ),
+    Key(
+        name="target5xxPercent",
+        type="string",  # a number: Pulumi.yaml's config schema has no float type
+        default="5",
+        description="Target 5xx responses, in percent of requests, that page on-call",
+    ),
+    Key(
+        name="latencyP99ThresholdMs",
+        type="integer",
+        default=1000,
+        minimum=10,
+        description="p99 target response time (ms) that pages on-call",
+    ),
+    Key(
+        name="atMaxCapacityPercent",
+        type="integer",
+        default=85,
+        minimum=1,
+        maximum=100,
+        description="CPU or memory utilisation that pages on-call while a service runs maxCapacity tasks",
+    ),
+    Key(
+        name="onCallEvaluationMinutes",
+        type="integer",
+        default=5,
+        minimum=1,
+        maximum=60,  # PutMetricAlarm: EvaluationPeriods x Period (60 s) within a day; kept to an hour
+        description="Consecutive breaching minutes before an on-call alarm fires",
     ),
     Key(
         name="deploymentConfig",

@@ -6,6 +6,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from shared.config.alerting import NatAlarmConfig, NotificationConfig
 from shared.config.aws_limits import VPC_PREFIX_RANGE
 from shared.config.common import CommonConfig
 from shared.config.declared import layer_reader
@@ -33,6 +34,8 @@ class NetworkConfig:
     flow_log_traffic_type: str  # `flowLogTrafficType`
     interface_endpoints: bool  # `interfaceEndpoints` (cost: stacks/network/README.md)
     kms_deletion_window_days: int  # `kmsDeletionWindowDays`
+    notifications: NotificationConfig  # the alarm topic's subscriptions
+    nat_alarms: NatAlarmConfig
 
     @classmethod
     def load(cls, reader: ConfigReader | None = None) -> NetworkConfig:
@@ -56,6 +59,8 @@ class NetworkConfig:
             flow_log_traffic_type=reader.choice("flowLogTrafficType"),
             interface_endpoints=reader.boolean("interfaceEndpoints"),
             kms_deletion_window_days=reader.integer("kmsDeletionWindowDays"),
+            notifications=NotificationConfig.load(reader),
+            nat_alarms=NatAlarmConfig.load(reader),
         )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from shared.config.alerting import PlatformAlarmConfig
 from shared.config.common import CommonConfig
 from shared.config.declared import layer_reader
 from shared.config.keys import CONTAINER_INSIGHTS, ContainerInsights
@@ -184,6 +185,7 @@ class PlatformConfig:
     waf: WafConfig
     payment_provider_api_key: pulumi.Output[str] | None  # `paymentProviderApiKey` (secret), else random
     fraud_scoring_api_key: pulumi.Output[str] | None  # `fraudScoringApiKey` (secret), else random
+    alarms: PlatformAlarmConfig  # load balancer and WAF alarm thresholds, the optional web ACL
 
     @property
     def namespace_name(self) -> str:
@@ -212,6 +214,7 @@ class PlatformConfig:
             waf=WafConfig.load(reader),
             payment_provider_api_key=reader.secret(PAYMENT_PROVIDER_API_KEY_KEY),
             fraud_scoring_api_key=reader.secret(FRAUD_SCORING_API_KEY_KEY),
+            alarms=PlatformAlarmConfig.load(reader),
         )
         _ = config.namespace_name  # validated now, before any resource exists
         return config

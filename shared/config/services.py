@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from shared import catalogue
+from shared.config.alerting import ServiceAlarmConfig
 from shared.config.common import CommonConfig
 from shared.config.declared import layer_reader
 from shared.config.reader import ConfigReader
 from shared.config.validators import capacity_range, fargate_size, log_retention, probe_timing
 from shared.contracts import NETWORK_PROJECT, PLATFORM_PROJECT, upstream_stack_name
 from shared.errors import ConfigError
+from shared.release_timeline import check_rollback_window
 
 _CERTIFICATE_ARN = re.compile(r"arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9a-f-]{36}")
 # Docker's reference grammar (distribution/reference): [host[:port]/]path[:tag][@sha256:digest].
@@ -316,12 +318,13 @@ class ServicesConfig:
     scaling: ScalingConfig
     traffic: TrafficConfig
     release: ReleaseConfig
+    alarms: ServiceAlarmConfig  # the on-call alarms' thresholds
 
     @classmethod
     def load(cls, reader: ConfigReader | None = None) -> ServicesConfig:
         reader = layer_reader("services", reader or ConfigReader.from_pulumi())
         catalogue.validate()
-        return cls(
+        config = cls(
             common=CommonConfig.load(reader),
             network_stack=upstream_stack_name(
                 "networkStack", reader.optional_string("networkStack"), NETWORK_PROJECT
@@ -338,7 +341,10 @@ class ServicesConfig:
             scaling=ScalingConfig.load(reader),
             traffic=TrafficConfig.load(reader),
             release=ReleaseConfig.load(reader),
+            alarms=ServiceAlarmConfig.load(reader),
         )
+        check_rollback_window(config.traffic, config.release)
+        return config
 
 
 def _platform_version(reader: ConfigReader) -> str:

@@ -1,4 +1,5 @@
-"""Network layer: VPC across 3 AZs, public/private subnets, NAT, routes, flow logs, endpoints."""
+"""Network layer: VPC across 3 AZs, public/private subnets, NAT, routes, flow logs, endpoints, and the
+environment's alarm topic (deployed first, destroyed last: every layer's alarms notify it)."""
 
 import pulumi
 
@@ -9,6 +10,8 @@ from shared.provider import aws_provider
 from shared.tags import ServiceTags
 from stacks.network.endpoints import Endpoints, EndpointsArgs
 from stacks.network.flow_logs import FlowLogs, FlowLogsArgs
+from stacks.network.nat_alarms import NatGatewayAlarms, NatGatewayAlarmsArgs
+from stacks.network.notifications import AlarmTopic, AlarmTopicArgs
 from stacks.network.subnet_plan import plan_subnets
 from stacks.network.vpc import Vpc, VpcArgs
 from stacks.network.zones import choose_zones
@@ -59,6 +62,31 @@ Endpoints(
     opts=in_provider,
 )
 
+alarm_topic = AlarmTopic(
+    "alarm-topic",
+    AlarmTopicArgs(
+        namer=namer,
+        tags=tags,
+        account_id=aws_context.account_id,
+        region=aws_context.region,
+        partition=aws_context.partition,
+        notifications=settings.notifications,
+        kms_deletion_window_days=settings.kms_deletion_window_days,
+    ),
+    opts=in_provider,
+)
+NatGatewayAlarms(
+    "nat-alarms",
+    NatGatewayAlarmsArgs(
+        namer=namer,
+        tags=tags,
+        gateways=vpc.nat_gateways_by_zone,
+        topic_arn=alarm_topic.topic_arn,
+        settings=settings.nat_alarms,
+    ),
+    opts=in_provider,
+)
+
 pulumi.export(NetworkExports.VPC_ID, vpc.vpc_id)
 pulumi.export(NetworkExports.VPC_CIDR, vpc.vpc_cidr)
 pulumi.export(NetworkExports.PUBLIC_SUBNET_IDS, vpc.public_subnet_ids)
@@ -66,3 +94,5 @@ pulumi.export(NetworkExports.PRIVATE_SUBNET_IDS, vpc.private_subnet_ids)
 pulumi.export(NetworkExports.PRIVATE_ROUTE_TABLE_IDS, vpc.private_route_table_ids)
 pulumi.export(NetworkExports.AVAILABILITY_ZONES, list(zones))
 pulumi.export(NetworkExports.NAT_PUBLIC_IPS, vpc.nat_public_ips)
+pulumi.export(NetworkExports.NAT_GATEWAY_IDS, vpc.nat_gateway_ids)
+pulumi.export(NetworkExports.ALARM_TOPIC_ARN, alarm_topic.topic_arn)

@@ -98,6 +98,9 @@ class Vpc(pulumi.ComponentResource):
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
         self.private_route_table_ids = pulumi.Output.all(*[t.id for t in self.private_route_tables])
         self.nat_public_ips = pulumi.Output.all(*[eip.public_ip for eip in self.nat_eips])
+        # (zone, gateway id) of each NAT gateway: gateway i sits in zones[i].
+        self.nat_gateways_by_zone = [(args.zones[i], nat.id) for i, nat in enumerate(self.nat_gateways)]
+        self.nat_gateway_ids = pulumi.Output.all(*[nat.id for nat in self.nat_gateways])
         self.register_outputs(
             {
                 "vpcId": self.vpc_id,

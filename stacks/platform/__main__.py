@@ -1,4 +1,5 @@
-"""Platform layer: KMS key, ECS cluster, Cloud Map namespace, two ALBs, secrets and their rotation."""
+"""Platform layer: KMS key, ECS cluster, Cloud Map namespace, two ALBs, secrets and their rotation,
+and the alarms and event rules on them."""
 
 import pulumi
 
@@ -12,6 +13,7 @@ from stacks.platform.access_logs import AccessLogsBucket, AccessLogsBucketArgs
 from stacks.platform.cluster import EcsCluster, EcsClusterArgs
 from stacks.platform.encryption import PlatformKey, PlatformKeyArgs
 from stacks.platform.load_balancer import LoadBalancer, LoadBalancerArgs
+from stacks.platform.platform_alarms import PlatformAlarms, PlatformAlarmsArgs
 from stacks.platform.secret_rotation import SecretRotation, SecretRotationArgs
 from stacks.platform.secrets import PlatformSecrets, PlatformSecretsArgs
 from stacks.platform.service_discovery import private_namespace
@@ -152,6 +154,20 @@ rotation = SecretRotation(
         reserved_concurrency=settings.rotation_reserved_concurrency,
         database_port=settings.database.port if settings.database.rotated else None,
         database_tls=settings.database.tls,
+    ),
+    opts=in_provider,
+)
+
+PlatformAlarms(
+    "platform-alarms",
+    PlatformAlarmsArgs(
+        namer=namer,
+        tags=tags,
+        region=aws_context.region,
+        load_balancers={"public": public_alb.arn, "internal": internal_alb.arn},
+        settings=settings.alarms,
+        topic_arn=network.alarm_topic_arn,
+        web_acl_name=waf.web_acl_name if waf else None,  # the WAF alarm follows the web ACL
     ),
     opts=in_provider,
 )

@@ -2,13 +2,17 @@
 
 import pulumi
 
+from shared.alarms import Runbook
 from shared.aws_context import AwsContext
 from shared.catalogue import CATALOGUE
 from shared.config.services import ServicesConfig
 from shared.contracts import NetworkOutputs, PlatformOutputs, ServicesExports
+from shared.event_notifications import EventNotification, EventNotificationArgs
 from shared.provider import aws_provider
 from shared.tags import ServiceTags
-from stacks.services.codedeploy import CodeDeployApplication, CodeDeployApplicationArgs
+from stacks.services.codedeploy import CodeDeployApplication, CodeDeployApplicationArgs, application_name
+from stacks.services.dashboard import OperationsDashboard, OperationsDashboardArgs, ServiceDashboardSource
+from stacks.services.deployment_events import deployment_failed_pattern
 from stacks.services.fargate_service import FargateService, FargateServiceArgs
 from stacks.services.release_hooks import HookTarget, ReleaseHooks, ReleaseHooksArgs
 from stacks.services.security_chain import SecurityChain, SecurityChainArgs
@@ -39,6 +43,19 @@ codedeploy = CodeDeployApplication(
     CodeDeployApplicationArgs(namer, ServiceTags("services"), aws_context.account_id, aws_context.partition),
     opts=in_provider,
 )
+EventNotification(
+    "deployment-failed",
+    EventNotificationArgs(
+        namer=namer,
+        tags=ServiceTags("services"),
+        purpose="deployment-failed",
+        summary="A release failed or was stopped and rolled back",
+        runbook=Runbook.DEPLOYMENT_FAILED,
+        pattern=deployment_failed_pattern(application_name(namer)),
+        topic_arn=network.alarm_topic_arn,
+    ),
+    opts=in_provider,
+)
 services = {
     spec.name: FargateService(
         spec.name,
@@ -56,6 +73,30 @@ services = {
     )
     for spec in CATALOGUE
 }
+dashboard = OperationsDashboard(
+    "dashboard",
+    OperationsDashboardArgs(
+        namer=namer,
+        region=aws_context.region,
+        cluster_name=platform.cluster_name,
+        services=[
+            ServiceDashboardSource(
+                name=spec.name,
+                ecs_service_name=services[spec.name].service_name,
+                load_balancer_arn=(platform.internal_alb if spec.internal else platform.public_alb).arn,
+                target_group_arn_suffixes=(
+                    services[spec.name].traffic.blue.arn_suffix,
+                    services[spec.name].traffic.green.arn_suffix,
+                ),
+            )
+            for spec in CATALOGUE
+        ],
+        load_balancers=[("public", platform.public_alb.arn), ("internal", platform.internal_alb.arn)],
+        nat_gateway_ids=network.nat_gateway_ids,
+        waf_web_acl_name=platform.waf_web_acl_name,
+    ),
+    opts=in_provider,
+)
 edge = next(spec for spec in CATALOGUE if not spec.internal)
 hooks = ReleaseHooks(
     "release-hooks",
@@ -102,6 +143,7 @@ pulumi.export(ServicesExports.RELEASE_HOOKS, hooks.function_arns)
 pulumi.export(ServicesExports.RELEASE_SETTINGS, {n: s.release_settings for n, s in services.items()})
 pulumi.export(ServicesExports.PENDING_RELEASES, {n: s.pending_release for n, s in services.items()})
 pulumi.export(ServicesExports.TASK_FAMILIES, {n: s.task_family for n, s in services.items()})
+pulumi.export(ServicesExports.DASHBOARD_NAME, dashboard.dashboard_name)
 pulumi.export(
     ServicesExports.PUBLIC_URL,
     public_url(

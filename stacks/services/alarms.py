@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
+from shared.alarms import Runbook, describe, notify
 from shared.config.services import TrafficConfig
 from shared.tags import ServiceTags
 
@@ -30,6 +31,7 @@ class MetricCheck:
     combine: str  # metric math over the FILLed blue and green series
     threshold: float
     description: str
+    runbook: str  # the Runbook section on-call opens
 
 
 def checks(traffic: TrafficConfig, *, edge: bool) -> list[MetricCheck]:
@@ -42,6 +44,7 @@ def checks(traffic: TrafficConfig, *, edge: bool) -> list[MetricCheck]:
             "blue + green",
             float(traffic.target_5xx_threshold),
             f"At least {traffic.target_5xx_threshold} target 5xx responses a minute",
+            Runbook.RELEASE_5XX,
         ),
         MetricCheck(
             "unhealthy-hosts",
@@ -50,6 +53,7 @@ def checks(traffic: TrafficConfig, *, edge: bool) -> list[MetricCheck]:
             "MAX([blue, green])",
             1.0,
             "A target failing its load balancer health check",
+            Runbook.RELEASE_UNHEALTHY_HOSTS,
         ),
     ]
     if edge:
@@ -61,6 +65,7 @@ def checks(traffic: TrafficConfig, *, edge: bool) -> list[MetricCheck]:
                 "MAX([blue, green])",
                 traffic.gateway_latency_threshold_ms / 1000,
                 f"p99 target response time above {traffic.gateway_latency_threshold_ms} ms",
+                Runbook.RELEASE_LATENCY,
             )
         )
     return found
@@ -76,6 +81,7 @@ class DeploymentAlarmsArgs:
     green_target_group_arn_suffix: pulumi.Input[str]
     traffic: TrafficConfig
     edge: bool  # the public entry point: latency is watched too
+    topic_arn: pulumi.Input[str]  # the environment's alarm topic: ALARM and OK notify on-call
 
 
 class DeploymentAlarms(pulumi.ComponentResource):
@@ -126,13 +132,16 @@ class DeploymentAlarms(pulumi.ComponentResource):
         return aws.cloudwatch.MetricAlarm(
             alarm_name,
             name=alarm_name,
-            alarm_description=f"{args.service}: {check.description}; stops and rolls back a release",
+            alarm_description=describe(
+                f"{args.service}: {check.description}; stops and rolls back a release", check.runbook
+            ),
             comparison_operator="GreaterThanOrEqualToThreshold",
             threshold=check.threshold,
             evaluation_periods=args.traffic.alarm_evaluation_minutes,
             datapoints_to_alarm=args.traffic.alarm_evaluation_minutes,
             treat_missing_data="notBreaching",  # no traffic is not an outage
             metric_queries=[*series, *filled, combined],
+            **notify(args.topic_arn),
             tags=args.tags.for_resource(alarm_name),
             opts=pulumi.ResourceOptions(parent=self),
         )

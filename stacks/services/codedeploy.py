@@ -22,6 +22,11 @@ ECS_BLUE_GREEN_POLICY = "AWSCodeDeployRoleForECS"
 ROLLBACK_EVENTS = ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
 
 
+def application_name(namer: naming.Namer) -> str:
+    """The one CodeDeploy application of the environment (the deployment events rule matches it)."""
+    return namer.name(naming.CODEDEPLOY_APP, "payments")
+
+
 @dataclass(frozen=True)
 class CodeDeployApplicationArgs:
     namer: naming.Namer
@@ -37,7 +42,7 @@ class CodeDeployApplication(pulumi.ComponentResource):
         self, name: str, args: CodeDeployApplicationArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("payments:services:CodeDeployApplication", name, None, opts)
-        app_name = args.namer.name(naming.CODEDEPLOY_APP, "payments")
+        app_name = application_name(args.namer)
         self.application = aws.codedeploy.Application(
             app_name,
             name=app_name,

@@ -24,6 +24,7 @@ from stacks.services.alarms import DeploymentAlarms, DeploymentAlarmsArgs
 from stacks.services.codedeploy import CodeDeployApplication, DeploymentGroupArgs, deployment_group
 from stacks.services.discovery import ServiceDnsName, ServiceDnsNameArgs
 from stacks.services.iam import ServiceRoles, ServiceRolesArgs
+from stacks.services.oncall_alarms import OnCallAlarms, OnCallAlarmsArgs
 from stacks.services.release_settings import (
     RELEASE_CARRIES,
     SET_AT_CREATION,
@@ -172,6 +173,23 @@ class FargateService(pulumi.ComponentResource):
                 green_target_group_arn_suffix=self.traffic.green.arn_suffix,
                 traffic=settings.traffic,
                 edge=not spec.internal,
+                topic_arn=args.network.alarm_topic_arn,
+            ),
+            opts=child,
+        )
+        self.oncall_alarms = OnCallAlarms(
+            f"{name}-oncall-alarms",
+            OnCallAlarmsArgs(
+                namer=namer,
+                tags=tags,
+                service=spec.name,
+                cluster_name=args.platform.cluster_name,
+                ecs_service_name=self.service.name,
+                load_balancer_arn=args.load_balancer.arn,
+                target_group_arn_suffixes=(self.traffic.blue.arn_suffix, self.traffic.green.arn_suffix),
+                scaling=settings.scaling,
+                settings=settings.alarms,
+                topic_arn=args.network.alarm_topic_arn,
             ),
             opts=child,
         )

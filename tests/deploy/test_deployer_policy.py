@@ -147,6 +147,17 @@ NAMED = {
     "aws:s3/bucket:Bucket": ("bucket", "s3:CreateBucket", "arn:aws:s3:::{}"),
     "aws:kms/alias:Alias": ("name", "kms:CreateAlias", "arn:aws:kms:us-east-1:123456789012:{}"),
     "aws:ecs/cluster:Cluster": ("name", "ecs:CreateCluster", "arn:aws:ecs:us-east-1:123456789012:cluster/{}"),
+    "aws:sns/topic:Topic": ("name", "sns:CreateTopic", "arn:aws:sns:us-east-1:123456789012:{}"),
+    "aws:cloudwatch/eventRule:EventRule": (
+        "name",
+        "events:PutRule",
+        "arn:aws:events:us-east-1:123456789012:rule/{}",
+    ),
+    "aws:cloudwatch/dashboard:Dashboard": (
+        "dashboardName",
+        "cloudwatch:PutDashboard",
+        "arn:aws:cloudwatch::123456789012:dashboard/{}",
+    ),
     "aws:lb/loadBalancer:LoadBalancer": (
         "name",
         "elasticloadbalancing:CreateLoadBalancer",

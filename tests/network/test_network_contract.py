@@ -53,12 +53,14 @@ def test_every_resource_belongs_to_a_component(network):
         assert any(a.is_component for a in ancestors(network, resource)), resource.name
 
 
-def test_the_layer_is_built_from_its_three_components(network):
+def test_the_layer_is_built_from_its_components(network):
     components = {r.type for r in network.resources if r.is_component}
     assert components == {
         "payments:network:Vpc",
         "payments:network:FlowLogs",
         "payments:network:Endpoints",
+        "payments:network:AlarmTopic",
+        "payments:network:NatGatewayAlarms",
     }
 
 

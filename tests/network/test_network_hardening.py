@@ -28,7 +28,7 @@ def test_vpc_has_dns_support_and_hostnames_for_cloud_map(network):
 def test_flow_logs_capture_all_traffic_into_the_encrypted_log_group(network):
     flow_log = network.one("aws:ec2/flowLog:FlowLog")
     group = network.one(LOG_GROUP)
-    key = network.one(KEY)
+    key = network.one(KEY, name="kms-network-dev")
     assert flow_log.inputs["vpcId"] == network.exports["vpcId"]
     assert flow_log.inputs["trafficType"] == "ALL"
     assert flow_log.inputs["logDestinationType"] == "cloud-watch-logs"
@@ -47,16 +47,16 @@ def test_flow_log_retention_and_traffic_type_follow_config():
 
 
 def test_the_key_rotates_and_is_deleted_after_seven_days(network):
-    key = network.one(KEY)
+    key = network.one(KEY, name="kms-network-dev")
     assert key.inputs["enableKeyRotation"] is True
     assert key.inputs["deletionWindowInDays"] == 7
-    alias = network.one("aws:kms/alias:Alias")
+    alias = network.one("aws:kms/alias:Alias", name="alias/kms-network-dev")
     assert alias.inputs["name"] == "alias/kms-network-dev"
     assert alias.inputs["targetKeyId"] == key.state["keyId"]
 
 
 def test_the_key_policy_lets_cloudwatch_logs_use_it_only_for_the_flow_log_group(network):
-    policy = statements(network.one(KEY).inputs["policy"])
+    policy = statements(network.one(KEY, name="kms-network-dev").inputs["policy"])
     [logs] = [s for s in policy if s.get("Principal", {}).get("Service") == "logs.us-east-1.amazonaws.com"]
     assert sorted(as_list(logs["Action"])) == [
         "kms:Decrypt*",

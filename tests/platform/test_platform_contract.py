@@ -71,6 +71,8 @@ def test_every_resource_belongs_to_one_of_the_layers_components(platform):
         "payments:platform:PlatformSecrets",
         "payments:platform:SecretRotation",
         "payments:platform:WebApplicationFirewall",
+        "payments:platform:PlatformAlarms",
+        "payments:shared:EventNotification",
     }
     loose = [
         r.name for r in platform.aws_resources() if not any(a.is_component for a in ancestors(platform, r))

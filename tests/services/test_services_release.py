@@ -10,6 +10,13 @@ from tests.services.conftest import SPECS, STACKS, one_owned, owned_by
 
 GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+RELEASE_ALARMS = "payments:services:DeploymentAlarms"  # the on-call alarms live in OnCallAlarms
+
+
+def release_alarms(evaluation, spec=None):
+    """The alarms CodeDeploy polls: children of a DeploymentAlarms component."""
+    found = evaluation.all(ALARM) if spec is None else owned_by(evaluation, spec, ALARM)
+    return [a for a in found if f"{RELEASE_ALARMS}::" in a.parent]
 
 
 def test_one_ecs_application_and_a_codedeploy_role_with_the_ecs_managed_policy(services):
@@ -61,7 +68,7 @@ def test_each_service_has_a_blue_green_group_wired_to_its_own_target_groups_and_
         "enabled": True,
         "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
     }
-    alarms = sorted(a.inputs["name"] for a in owned_by(evaluation, spec, ALARM))
+    alarms = sorted(a.inputs["name"] for a in release_alarms(evaluation, spec))
     assert sorted(group["alarmConfiguration"]["alarms"]) == alarms
     assert group["alarmConfiguration"]["enabled"] is True
     blue_green = group["blueGreenDeploymentConfig"]
@@ -83,7 +90,7 @@ def test_deployment_groups_wait_for_the_codedeploy_policy(services):
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_alarms_watch_5xx_and_unhealthy_hosts_on_both_target_groups(services, platform, spec):
-    alarms = {a.inputs["name"]: a.inputs for a in owned_by(services, spec, ALARM)}
+    alarms = {a.inputs["name"]: a.inputs for a in release_alarms(services, spec)}
     expected = {f"alarm-{spec.name}-5xx-dev", f"alarm-{spec.name}-unhealthy-hosts-dev"}
     if spec.load_balancer != INTERNAL:
         expected.add(f"alarm-{spec.name}-latency-dev")
@@ -113,7 +120,7 @@ def test_alarms_watch_5xx_and_unhealthy_hosts_on_both_target_groups(services, pl
 
 def test_alarm_thresholds_come_from_config(services_alt):
     gateway = CATALOGUE[0].name
-    alarms = {a.inputs["name"]: a.inputs for a in services_alt.all(ALARM)}
+    alarms = {a.inputs["name"]: a.inputs for a in release_alarms(services_alt)}
     assert alarms[f"alarm-{gateway}-latency-qa-7"]["threshold"] == 0.75
     assert alarms[f"alarm-{gateway}-5xx-qa-7"]["threshold"] == 20
     assert {a["evaluationPeriods"] for a in alarms.values()} == {3}

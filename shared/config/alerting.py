@@ -1,0 +1,115 @@
+"""Typed configuration of notifications and of the on-call alarms' thresholds, per layer.
+
+Each layer owns the alarms on what it creates, so each reads its own thresholds: the network its NAT
+gateways', the platform its load balancers' (and the optional WAF's), the services layer each
+service's. The topic every alarm notifies belongs to the network layer, with its subscriptions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shared.config.reader import ConfigReader
+from shared.errors import ConfigError
+
+# Loose on purpose: SNS sends a confirmation to the address, which is the real check.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+_HTTPS_URL = re.compile(r"https://[^\s/]+(/\S*)?")
+
+
+@dataclass(frozen=True)
+class NotificationConfig:
+    """Who hears about alarms: the subscriptions of the environment's alarm topic (network layer)."""
+
+    emails: tuple[str, ...]  # `alarmEmails`: each address confirms by email first
+    https_endpoints: tuple[str, ...]  # `alarmHttpsEndpoints`: e.g. a paging webhook
+
+    @classmethod
+    def load(cls, reader: ConfigReader) -> NotificationConfig:
+        emails = reader.string_list("alarmEmails")
+        for email in emails:
+            if not _EMAIL.fullmatch(email):
+                raise ConfigError(
+                    "alarmEmails",
+                    email,
+                    "must be an email address",
+                    "pulumi config set --path 'alarmEmails[0]' oncall@example.com",
+                )
+        endpoints = reader.string_list("alarmHttpsEndpoints")
+        for endpoint in endpoints:
+            if not _HTTPS_URL.fullmatch(endpoint):
+                raise ConfigError(
+                    "alarmHttpsEndpoints",
+                    endpoint,
+                    "must be an https:// URL (SNS delivers to HTTPS endpoints only over TLS here)",
+                    "pulumi config set --path 'alarmHttpsEndpoints[0]' https://events.example.com/sns",
+                )
+        for key, values in (("alarmEmails", emails), ("alarmHttpsEndpoints", endpoints)):
+            if len(set(values)) != len(values):
+                raise ConfigError(key, list(values), "must not repeat an entry")
+        return cls(emails=emails, https_endpoints=endpoints)
+
+
+@dataclass(frozen=True)
+class NatAlarmConfig:
+    """The NAT gateways' alarms (network layer)."""
+
+    packet_drop_percent: float  # `natPacketDropPercent`: dropped share of packets
+    evaluation_minutes: int  # `natAlarmEvaluationMinutes`
+
+    @classmethod
+    def load(cls, reader: ConfigReader) -> NatAlarmConfig:
+        return cls(
+            packet_drop_percent=_percent(reader, "natPacketDropPercent"),
+            evaluation_minutes=reader.integer("natAlarmEvaluationMinutes"),
+        )
+
+
+@dataclass(frozen=True)
+class PlatformAlarmConfig:
+    """The load balancers' and the web ACL's alarms (platform layer); the WAF alarm exists only
+    where the layer creates a web ACL (`waf`)."""
+
+    load_balancer_5xx_percent: float  # `loadBalancer5xxPercent`: ELB-made 5xx per request
+    evaluation_minutes: int  # `platformAlarmEvaluationMinutes`
+    waf_blocked_requests_per_minute: int  # `wafBlockedRequestsPerMinute`
+
+    @classmethod
+    def load(cls, reader: ConfigReader) -> PlatformAlarmConfig:
+        return cls(
+            load_balancer_5xx_percent=_percent(reader, "loadBalancer5xxPercent"),
+            evaluation_minutes=reader.integer("platformAlarmEvaluationMinutes"),
+            waf_blocked_requests_per_minute=reader.integer("wafBlockedRequestsPerMinute"),
+        )
+
+
+@dataclass(frozen=True)
+class ServiceAlarmConfig:
+    """The on-call alarms of every service (services layer); the release alarms are in TrafficConfig."""
+
+    target_5xx_percent: float  # `target5xxPercent`: target 5xx per request
+    latency_p99_ms: int  # `latencyP99ThresholdMs`
+    at_max_capacity_percent: int  # `atMaxCapacityPercent`: CPU or memory at max tasks
+    evaluation_minutes: int  # `onCallEvaluationMinutes`
+
+    @classmethod
+    def load(cls, reader: ConfigReader) -> ServiceAlarmConfig:
+        return cls(
+            target_5xx_percent=_percent(reader, "target5xxPercent"),
+            latency_p99_ms=reader.integer("latencyP99ThresholdMs"),
+            at_max_capacity_percent=reader.integer("atMaxCapacityPercent"),
+            evaluation_minutes=reader.integer("onCallEvaluationMinutes"),
+        )
+
+
+def _percent(reader: ConfigReader, key: str) -> float:
+    """A percentage, declared as a string: Pulumi.yaml's config schema has no number type."""
+    raw = reader.string(key)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(key, raw, "must be a number of percent, e.g. 5 or 0.01") from None
+    if not 0 < value <= 100:
+        raise ConfigError(key, raw, "must be more than 0 and at most 100 (percent)")
+    return value

@@ -1,0 +1,66 @@
+"""An EventBridge rule on the default bus that forwards matching AWS events to the alarm topic.
+
+The topic's access policy admits this account's rules (stacks/network/notifications.py) and its key
+lets EventBridge encrypt, so the target needs no role: EventBridge publishes to SNS with its service
+principal (EventBridge user guide, "Using resource-based policies for Amazon EventBridge", Amazon SNS
+permissions).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from shared import naming
+from shared.alarms import describe
+from shared.tags import ServiceTags
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventNotificationArgs:
+    """One rule and its SNS target.
+
+    purpose: the rule's name part (events-<purpose>-<suffix>).
+    summary, runbook: the rule's description: what it catches and the runbook section to open.
+    pattern: the event pattern, as the EventBridge API takes it (a JSON object).
+    topic_arn: the environment's alarm topic.
+    """
+
+    namer: naming.Namer
+    tags: ServiceTags
+    purpose: str
+    summary: str
+    runbook: str
+    pattern: Mapping[str, Any]
+    topic_arn: pulumi.Input[str]
+
+
+class EventNotification(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: EventNotificationArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("payments:shared:EventNotification", name, None, opts)
+        rule_name = args.namer.name(naming.EVENTS_RULE, args.purpose)
+        self.rule = aws.cloudwatch.EventRule(
+            rule_name,
+            name=rule_name,
+            # PutRule's Description is at most 512 characters.
+            description=describe(args.summary, args.runbook)[:512],
+            event_pattern=json.dumps(args.pattern, sort_keys=True),
+            state="ENABLED",
+            tags=args.tags.for_resource(rule_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.target = aws.cloudwatch.EventTarget(
+            args.namer.name(naming.EVENTS_TARGET, args.purpose),
+            rule=self.rule.name,
+            arn=args.topic_arn,
+            opts=pulumi.ResourceOptions(parent=self.rule),
+        )
+        self.rule_name = self.rule.name
+        self.register_outputs({"ruleName": self.rule_name})

@@ -1,0 +1,182 @@
+"""The environment's alarm topic: SNS encrypted with its own KMS key, which CloudWatch alarms and
+EventBridge rules of every layer may publish to.
+
+It lives in the network layer because that layer is deployed first and destroyed last: the platform
+and services layers read `alarmTopicArn` through their StackReference, and their alarms and rules
+never outlive the topic they notify.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from shared import naming, policies
+from shared.config.alerting import NotificationConfig
+from shared.tags import ServiceTags
+
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+EVENTBRIDGE = "events.amazonaws.com"
+# What an AWS service needs on the key to publish to an encrypted topic (SNS developer guide, "Enable
+# compatibility between event sources from AWS services and encrypted topics",
+# https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+PUBLISHER_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey*"]
+# What the account's own principals may do with the topic (the actions of SNS's default topic policy).
+OWNER_TOPIC_ACTIONS = [
+    "sns:GetTopicAttributes",
+    "sns:SetTopicAttributes",
+    "sns:AddPermission",
+    "sns:RemovePermission",
+    "sns:DeleteTopic",
+    "sns:Subscribe",
+    "sns:ListSubscriptionsByTopic",
+    "sns:Publish",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmTopicArgs:
+    """The alarm topic of one environment.
+
+    account_id, region, partition: where it is; publishers are confined to this account's alarms and
+    rules in this region.
+    notifications: the email and HTTPS subscriptions. Default (config): none.
+    kms_deletion_window_days: how long destroy keeps the key recoverable (7-30).
+    """
+
+    namer: naming.Namer
+    tags: ServiceTags
+    account_id: str
+    region: str
+    partition: str
+    notifications: NotificationConfig
+    kms_deletion_window_days: int
+
+
+class AlarmTopic(pulumi.ComponentResource):
+    """KMS key, SNS topic, its access policy and its subscriptions."""
+
+    def __init__(self, name: str, args: AlarmTopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("payments:network:AlarmTopic", name, None, opts)
+        names = args.namer
+        child = pulumi.ResourceOptions(parent=self)
+        key_name = names.name(naming.KMS_KEY, "alarms")
+        self.key = aws.kms.Key(
+            key_name,
+            description=f"Encrypts the alarm notifications of {key_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=args.kms_deletion_window_days,
+            policy=aws.iam.get_policy_document_output(
+                statements=[
+                    policies.account_root_key_admin(args.partition, args.account_id),
+                    # No aws:SourceArn/SourceAccount condition: EventBridge's KMS requests carry no such
+                    # keys (EventBridge user guide, "Amazon SNS permissions", encrypted topics), and
+                    # the topic policy below already confines who may publish.
+                    _publisher_key_use("AlarmsAndRulesEncryptNotifications", [CLOUDWATCH, EVENTBRIDGE]),
+                ],
+                opts=pulumi.InvokeOutputOptions(parent=self),
+            ).json,
+            tags=args.tags.for_resource(key_name),
+            opts=child,
+        )
+        alias_name = names.name(naming.KMS_ALIAS_NAME, "alarms")
+        aws.kms.Alias(
+            alias_name,
+            name=alias_name,
+            target_key_id=self.key.key_id,
+            opts=pulumi.ResourceOptions(parent=self.key),
+        )
+
+        topic_name = names.name(naming.TOPIC, "alarms")
+        self.topic = aws.sns.Topic(
+            topic_name,
+            name=topic_name,
+            display_name=f"Payments alarms ({names.suffix})",
+            kms_master_key_id=self.key.arn,
+            tags=args.tags.for_resource(topic_name),
+            opts=child,
+        )
+        self.policy = aws.sns.TopicPolicy(
+            names.name(naming.TOPIC_POLICY, "alarms"),
+            arn=self.topic.arn,
+            policy=self._topic_policy(args).json,
+            opts=pulumi.ResourceOptions(parent=self.topic),
+        )
+        self.subscriptions = [
+            aws.sns.TopicSubscription(
+                names.name(naming.TOPIC_SUBSCRIPTION, protocol, str(index)),
+                topic=self.topic.arn,
+                protocol=protocol,
+                endpoint=endpoint,
+                # An email subscription stays "pending confirmation" until its owner confirms it.
+                opts=pulumi.ResourceOptions(parent=self.topic),
+            )
+            for protocol, endpoints in (
+                ("email", args.notifications.emails),
+                ("https", args.notifications.https_endpoints),
+            )
+            for index, endpoint in enumerate(endpoints)
+        ]
+        self.topic_arn = self.topic.arn
+        self.register_outputs({"topicArn": self.topic_arn, "keyArn": self.key.arn})
+
+    def _topic_policy(self, args: AlarmTopicArgs) -> pulumi.Output[aws.iam.GetPolicyDocumentResult]:
+        regional = f"arn:{args.partition}:{{service}}:{args.region}:{args.account_id}:{{resource}}"
+        document: pulumi.Output[aws.iam.GetPolicyDocumentResult] = aws.iam.get_policy_document_output(
+            statements=[
+                {
+                    "sid": "AccountPrincipalsUseTheTopic",
+                    "effect": "Allow",
+                    "principals": [
+                        {"type": "AWS", "identifiers": [f"arn:{args.partition}:iam::{args.account_id}:root"]}
+                    ],
+                    "actions": OWNER_TOPIC_ACTIONS,
+                    "resources": [self.topic.arn],
+                },
+                _service_publish(
+                    "CloudWatchAlarmsOfThisAccountPublish",
+                    CLOUDWATCH,
+                    self.topic.arn,
+                    args.account_id,
+                    regional.format(service="cloudwatch", resource="alarm:*"),
+                ),
+                _service_publish(
+                    "EventBridgeRulesOfThisAccountPublish",
+                    EVENTBRIDGE,
+                    self.topic.arn,
+                    args.account_id,
+                    regional.format(service="events", resource="rule/*"),
+                ),
+            ],
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        return document
+
+
+def _publisher_key_use(sid: str, services: list[str]) -> policies.Statement:
+    return {
+        "sid": sid,
+        "effect": "Allow",
+        "principals": [{"type": "Service", "identifiers": services}],
+        "actions": PUBLISHER_KEY_ACTIONS,
+        "resources": ["*"],  # in a key policy, "this key"
+    }
+
+
+def _service_publish(
+    sid: str, service: str, topic_arn: pulumi.Output[str], account_id: str, source_arns: str
+) -> policies.Statement:
+    """sns:Publish for an AWS service acting for this account's resources only (confused deputy)."""
+    return {
+        "sid": sid,
+        "effect": "Allow",
+        "principals": [{"type": "Service", "identifiers": [service]}],
+        "actions": ["sns:Publish"],
+        "resources": [topic_arn],
+        "conditions": [
+            {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [account_id]},
+            {"test": "ArnLike", "variable": "aws:SourceArn", "values": [source_arns]},
+        ],
+    }

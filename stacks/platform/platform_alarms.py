@@ -1,0 +1,89 @@
+"""The platform layer's alarms and event rules: each load balancer's 5xx rate, failed secret rotations,
+and, when a web ACL is named, WAF blocked requests. All notify the environment's alarm topic."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from shared import naming
+from shared.alarms import Runbook
+from shared.config.alerting import PlatformAlarmConfig
+from shared.event_notifications import EventNotification, EventNotificationArgs
+from shared.tags import ServiceTags
+from stacks.platform.load_balancer_alarms import LoadBalancerAlarmArgs, load_balancer_5xx_alarm
+from stacks.platform.rotation_events import ROTATION_FAILED_PATTERN
+from stacks.platform.waf_alarm import WafBlockedRequestsAlarmArgs, waf_blocked_requests_alarm
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformAlarmsArgs:
+    """load_balancers: role ("public", "internal") -> ALB ARN.
+    region: the WAF metrics' Region dimension.
+    settings: thresholds and evaluation window.
+    web_acl_name: the name of the web ACL on the public ALB; the WAF alarm exists only with one.
+        Default: none (a stack with `waf: false`).
+    topic_arn: the network layer's `alarmTopicArn`.
+    """
+
+    namer: naming.Namer
+    tags: ServiceTags
+    region: str
+    load_balancers: Mapping[str, pulumi.Input[str]]
+    settings: PlatformAlarmConfig
+    topic_arn: pulumi.Input[str]
+    web_acl_name: pulumi.Input[str] | None = None
+
+
+class PlatformAlarms(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: PlatformAlarmsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("payments:platform:PlatformAlarms", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.alarms: list[aws.cloudwatch.MetricAlarm] = [
+            load_balancer_5xx_alarm(
+                LoadBalancerAlarmArgs(
+                    namer=args.namer,
+                    tags=args.tags,
+                    role=role,
+                    load_balancer_arn=arn,
+                    settings=args.settings,
+                    topic_arn=args.topic_arn,
+                ),
+                child,
+            )
+            for role, arn in args.load_balancers.items()
+        ]
+        if args.web_acl_name is not None:
+            self.alarms.append(
+                waf_blocked_requests_alarm(
+                    WafBlockedRequestsAlarmArgs(
+                        namer=args.namer,
+                        tags=args.tags,
+                        web_acl_name=args.web_acl_name,
+                        region=args.region,
+                        blocked_per_minute=args.settings.waf_blocked_requests_per_minute,
+                        evaluation_minutes=args.settings.evaluation_minutes,
+                        topic_arn=args.topic_arn,
+                    ),
+                    child,
+                )
+            )
+        self.rotation_failures = EventNotification(
+            f"{name}-rotation-failed",
+            EventNotificationArgs(
+                namer=args.namer,
+                tags=args.tags,
+                purpose="rotation-failed",
+                summary="A Secrets Manager rotation failed",
+                runbook=Runbook.ROTATION_FAILED,
+                pattern=ROTATION_FAILED_PATTERN,
+                topic_arn=args.topic_arn,
+            ),
+            opts=child,
+        )
+        self.register_outputs({"alarmNames": [a.name for a in self.alarms]})

@@ -1,0 +1,186 @@
+"""The alarms on-call needs for one service, beyond the release alarms CodeDeploy polls.
+
+- running tasks below the scaling minimum (Container Insights' RunningTaskCount);
+- target 5xx as a share of requests, over both target groups (a release moves traffic between them);
+- p99 target response time;
+- CPU or memory high while the service already runs its maximum task count, so scaling cannot help.
+
+Unhealthy targets are the release alarm `unhealthy-hosts` (stacks/services/alarms.py), which now notifies
+too: a second alarm on the same metric would page twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from shared import naming
+from shared.alarms import Runbook, describe, notify
+from shared.config.alerting import ServiceAlarmConfig
+from shared.config.services import ScalingConfig
+from shared.metric_queries import expression, load_balancer_dimension, metric
+from shared.tags import ServiceTags
+
+ALB = "AWS/ApplicationELB"
+ECS = "AWS/ECS"
+CONTAINER_INSIGHTS = "ECS/ContainerInsights"
+COLOURS = ("blue", "green")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OnCallAlarmsArgs:
+    """The on-call alarms of one service.
+
+    cluster_name, ecs_service_name: the ClusterName and ServiceName dimensions (names, not ARNs).
+    load_balancer_arn, target_group_arn_suffixes: the LoadBalancer and TargetGroup dimensions; the
+    suffixes are (blue, green).
+    scaling: minCapacity is the floor of the running-tasks alarm, maxCapacity the ceiling of the
+    at-max-capacity alarms.
+    settings: thresholds and window (`target5xxPercent`, `latencyP99ThresholdMs`,
+    `atMaxCapacityPercent`, `onCallEvaluationMinutes`).
+    topic_arn: where ALARM and OK go.
+    """
+
+    namer: naming.Namer
+    tags: ServiceTags
+    service: str
+    cluster_name: pulumi.Input[str]
+    ecs_service_name: pulumi.Input[str]
+    load_balancer_arn: pulumi.Input[str]
+    target_group_arn_suffixes: tuple[pulumi.Input[str], pulumi.Input[str]]
+    scaling: ScalingConfig
+    settings: ServiceAlarmConfig
+    topic_arn: pulumi.Input[str]
+
+
+class OnCallAlarms(pulumi.ComponentResource):
+    def __init__(self, name: str, args: OnCallAlarmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("payments:services:OnCallAlarms", name, None, opts)
+        self._args = args
+        service = {"ClusterName": args.cluster_name, "ServiceName": args.ecs_service_name}
+        load_balancer = load_balancer_dimension(args.load_balancer_arn)
+        self._groups = {
+            colour: {"LoadBalancer": load_balancer, "TargetGroup": suffix}
+            for colour, suffix in zip(COLOURS, args.target_group_arn_suffixes, strict=True)
+        }
+        settings, scaling = args.settings, args.scaling
+        self.alarms = [
+            self._alarm(
+                "running-below-min",
+                describe(
+                    f"{args.service}: fewer than {scaling.min_capacity} running tasks (minCapacity)",
+                    Runbook.RUNNING_BELOW_MINIMUM,
+                ),
+                comparison_operator="LessThanThreshold",
+                threshold=float(scaling.min_capacity),
+                # No datapoint means Container Insights saw no task at all.
+                treat_missing_data="breaching",
+                namespace=CONTAINER_INSIGHTS,
+                metric_name="RunningTaskCount",
+                dimensions=service,
+                statistic="Minimum",
+                period=60,
+            ),
+            self._alarm(
+                "5xx-rate",
+                describe(
+                    f"{args.service}: more than {settings.target_5xx_percent:g} % of requests got a "
+                    "5xx from the service's targets",
+                    Runbook.TARGET_5XX_RATE,
+                ),
+                comparison_operator="GreaterThanThreshold",
+                threshold=settings.target_5xx_percent,
+                metric_queries=[
+                    *self._per_group("errors", "HTTPCode_Target_5XX_Count", "Sum"),
+                    *self._per_group("requests", "RequestCount", "Sum"),
+                    expression(
+                        "rate",
+                        "IF(requests > 0, 100 * errors / requests, 0)",
+                        label="Target 5xx (% of requests)",
+                        result=True,
+                    ),
+                ],
+            ),
+            self._alarm(
+                "p99-latency",
+                describe(
+                    f"{args.service}: p99 target response time above {settings.latency_p99_ms} ms",
+                    Runbook.LATENCY_P99,
+                ),
+                comparison_operator="GreaterThanThreshold",
+                threshold=settings.latency_p99_ms / 1000,  # TargetResponseTime is in seconds
+                metric_queries=[
+                    *self._per_group("latency_raw", "TargetResponseTime", "p99", combine=None),
+                    expression(
+                        "p99", "MAX([latency_raw_blue, latency_raw_green])", label="p99 (s)", result=True
+                    ),
+                ],
+            ),
+            *(
+                self._at_max(kind, metric_name, runbook)
+                for kind, metric_name, runbook in (
+                    ("cpu", "CPUUtilization", Runbook.CPU_AT_MAX),
+                    ("memory", "MemoryUtilization", Runbook.MEMORY_AT_MAX),
+                )
+            ),
+        ]
+        self.register_outputs({"alarmNames": [a.name for a in self.alarms]})
+
+    def _per_group(
+        self, prefix: str, metric_name: str, stat: str, combine: str | None = "+"
+    ) -> list[aws.cloudwatch.MetricAlarmMetricQueryArgs]:
+        """The metric on the blue and the green target group; with `combine`, their FILLed sum too."""
+        queries = [
+            metric(f"{prefix}_{colour}", ALB, metric_name, stat, dimensions)
+            for colour, dimensions in self._groups.items()
+        ]
+        if combine is not None:
+            queries.append(expression(prefix, f"FILL({prefix}_blue, 0) + FILL({prefix}_green, 0)"))
+        return queries
+
+    def _at_max(self, kind: str, metric_name: str, runbook: str) -> aws.cloudwatch.MetricAlarm:
+        args = self._args
+        service = {"ClusterName": args.cluster_name, "ServiceName": args.ecs_service_name}
+        ceiling, percent = args.scaling.max_capacity, args.settings.at_max_capacity_percent
+        # Metric math's IF takes comparisons joined by AND (CloudWatch user guide, "Using math
+        # expressions with CloudWatch metrics", IF expression).
+        return self._alarm(
+            f"{kind}-at-max",
+            describe(
+                f"{args.service}: {kind} above {percent} % while running its maximum of {ceiling} "
+                "tasks (maxCapacity): scaling cannot add capacity",
+                runbook,
+            ),
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            threshold=1.0,
+            metric_queries=[
+                metric("utilization", ECS, metric_name, "Average", service),
+                metric("desired", CONTAINER_INSIGHTS, "DesiredTaskCount", "Maximum", service),
+                expression(
+                    "at_max",
+                    f"IF(desired >= {ceiling} AND utilization >= {percent}, 1, 0)",
+                    label=f"{kind} high at maximum capacity",
+                    result=True,
+                ),
+            ],
+        )
+
+    def _alarm(self, purpose: str, description: str, **kwargs: Any) -> aws.cloudwatch.MetricAlarm:
+        args = self._args
+        alarm_name = args.namer.name(naming.ALARM, args.service, purpose)
+        minutes = args.settings.evaluation_minutes
+        kwargs.setdefault("treat_missing_data", "notBreaching")  # no traffic is not an outage
+        return aws.cloudwatch.MetricAlarm(
+            alarm_name,
+            name=alarm_name,
+            alarm_description=description,
+            evaluation_periods=minutes,
+            datapoints_to_alarm=minutes,
+            tags=args.tags.for_resource(alarm_name),
+            opts=pulumi.ResourceOptions(parent=self),
+            **notify(args.topic_arn),
+            **kwargs,
+        )

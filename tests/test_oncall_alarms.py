@@ -1,0 +1,99 @@
+"""The on-call alarms: per service from the catalogue, per load balancer, and the optional WAF alarm;
+their thresholds come from config and bad values are refused with the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from offline.layers import evaluate_layer
+from shared.catalogue import CATALOGUE
+from shared.config.alerting import PlatformAlarmConfig, ServiceAlarmConfig
+from shared.config.reader import ConfigReader
+from shared.errors import ConfigError
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+ON_CALL = ("running-below-min", "5xx-rate", "p99-latency", "cpu-at-max", "memory-at-max")
+
+
+def by_name(evaluation):
+    return {a.inputs["name"]: a.inputs for a in evaluation.all(ALARM)}
+
+
+def result_expression(alarm):
+    [result] = [q for q in alarm["metricQueries"] if q.get("returnData")]
+    return result["expression"]
+
+
+@pytest.mark.parametrize("spec", CATALOGUE, ids=lambda s: s.name)
+def test_every_catalogue_service_has_the_on_call_alarms(services, platform, spec):
+    alarms = by_name(services)
+    for purpose in ON_CALL:
+        assert f"alarm-{spec.name}-{purpose}-dev" in alarms
+    running = alarms[f"alarm-{spec.name}-running-below-min-dev"]
+    assert (running["namespace"], running["metricName"]) == ("ECS/ContainerInsights", "RunningTaskCount")
+    assert running["dimensions"] == {
+        "ClusterName": platform.exports["clusterName"],
+        "ServiceName": f"ecs-service-{spec.name}-dev",
+    }
+    assert running["threshold"] == 2  # minCapacity
+    assert running["comparisonOperator"] == "LessThanThreshold"
+    assert running["treatMissingData"] == "breaching"
+    rate = alarms[f"alarm-{spec.name}-5xx-rate-dev"]
+    assert result_expression(rate) == "IF(requests > 0, 100 * errors / requests, 0)"
+    assert rate["threshold"] == 5
+    for kind in ("cpu", "memory"):
+        at_max = alarms[f"alarm-{spec.name}-{kind}-at-max-dev"]
+        assert result_expression(at_max) == "IF(desired >= 10 AND utilization >= 85, 1, 0)"
+    assert alarms[f"alarm-{spec.name}-p99-latency-dev"]["threshold"] == 1.0
+
+
+def test_on_call_thresholds_come_from_config(services_alt):
+    alarms = by_name(services_alt)
+    gateway = "api-gateway"
+    assert alarms[f"alarm-{gateway}-5xx-rate-qa-7"]["threshold"] == 2.5
+    assert alarms[f"alarm-{gateway}-p99-latency-qa-7"]["threshold"] == 0.4
+    assert alarms[f"alarm-{gateway}-running-below-min-qa-7"]["threshold"] == 3  # minCapacity
+    cpu = result_expression(alarms[f"alarm-{gateway}-cpu-at-max-qa-7"])
+    assert "desired >= 6 AND utilization >= 90" in cpu  # maxCapacity, atMaxCapacityPercent
+    assert alarms[f"alarm-{gateway}-p99-latency-qa-7"]["evaluationPeriods"] == 4
+
+
+def test_each_load_balancer_has_a_5xx_rate_alarm_and_there_is_no_waf_alarm_by_default(platform):
+    alarms = by_name(platform)
+    assert set(alarms) == {"alarm-alb-public-5xx-rate-dev", "alarm-alb-internal-5xx-rate-dev"}
+    public = alarms["alarm-alb-public-5xx-rate-dev"]
+    metrics = {q["id"]: q["metric"] for q in public["metricQueries"] if q.get("metric")}
+    assert metrics["errors"]["metricName"] == "HTTPCode_ELB_5XX_Count"
+    assert metrics["errors"]["dimensions"] == {
+        "LoadBalancer": platform.exports["publicAlbArn"].split(":loadbalancer/")[1]
+    }
+    assert platform.exports["wafWebAclName"] == ""
+
+
+def test_naming_a_web_acl_switches_the_waf_alarm_on(network):
+    evaluation = evaluate_layer(
+        "platform",
+        config={"wafWebAclName": "waf-public-dev", "wafBlockedRequestsPerMinute": 250},
+        upstream={"organization/payments-network/dev": network.exports},
+    )
+    waf = by_name(evaluation)["alarm-waf-blocked-dev"]
+    assert (waf["namespace"], waf["metricName"]) == ("AWS/WAFV2", "BlockedRequests")
+    assert waf["dimensions"] == {"WebACL": "waf-public-dev", "Region": "us-east-1", "Rule": "ALL"}
+    assert waf["threshold"] == 250
+    assert evaluation.exports["wafWebAclName"] == "waf-public-dev"
+
+
+@pytest.mark.parametrize(
+    ("loader", "values", "message"),
+    [
+        (PlatformAlarmConfig, {"wafWebAclName": "has spaces"}, "web ACL name"),
+        (PlatformAlarmConfig, {"loadBalancer5xxPercent": "five"}, "number of percent"),
+        (ServiceAlarmConfig, {"target5xxPercent": "0"}, "more than 0"),
+        (ServiceAlarmConfig, {"target5xxPercent": "150"}, "at most 100"),
+        (ServiceAlarmConfig, {"onCallEvaluationMinutes": 0}, "at least 1"),
+        (ServiceAlarmConfig, {"atMaxCapacityPercent": 101}, "at most 100"),
+    ],
+)
+def test_bad_thresholds_are_refused(loader, values, message):
+    with pytest.raises(ConfigError, match=message):
+        loader.load(ConfigReader.from_mapping(values))
