@@ -255,9 +255,11 @@ def _dashboard(typ: str, logical: str, inputs: dict[str, Any], name: str) -> Moc
 def _generic(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
     module = typ.split(":")[1].split("/")[0]
     kind = typ.split(":")[-1]
-    return MockedResource(
-        f"{logical}-{digest(typ + logical, 8)}", {"arn": arn(module, f"{kind.lower()}/{name}")}
-    )
+    resource_id = f"{logical}-{digest(typ + logical, 8)}"
+    if "arn" in inputs:
+        # `arn` is an argument here (an event target's target), not the resource's own ARN.
+        return MockedResource(resource_id, {})
+    return MockedResource(resource_id, {"arn": arn(module, f"{kind.lower()}/{name}")})
 
 
 _BUILDERS: dict[str, Callable[[str, str, dict[str, Any], str], MockedResource]] = {

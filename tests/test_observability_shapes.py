@@ -33,12 +33,12 @@ Metric = tuple[str, str, frozenset[str]]
 
 @pytest.fixture(scope="module")
 def layers(network_ha, platform, services):
-    waf = evaluate_layer(
+    without_waf = evaluate_layer(
         "platform",
-        config={"wafWebAclName": "waf-public-dev"},
+        config={"waf": False},
         upstream={"organization/payments-network/dev": network_ha.exports},
     )
-    return [network_ha, platform, waf, services]
+    return [network_ha, platform, without_waf, services]
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +243,7 @@ def test_the_dashboard_is_a_valid_put_dashboard_request_on_the_24_column_grid(se
     for service in ("api-gateway", "payment-processor", "fraud-detector"):
         for what in ("requests", "target 5xx", "latency", "healthy targets", "CPU and memory", "tasks"):
             assert any(t.startswith(f"{service}: {what}") for t in titles), (service, what)
-    assert not any(t.startswith("WAF") for t in titles)  # no web ACL named in the dev stack
+    assert any(t.startswith("WAF") for t in titles)  # the dev stack has its web ACL (waf: true)
     assert any(w["properties"].get("title", "").startswith("WAF") for w in waf_dashboard()["widgets"])
 
 

@@ -8,6 +8,7 @@ import pytest
 from offline.layers import evaluate_layer
 from shared.catalogue import CATALOGUE
 from shared.config.alerting import PlatformAlarmConfig, ServiceAlarmConfig
+from shared.config.keys import LAYER_KEYS
 from shared.config.reader import ConfigReader
 from shared.errors import ConfigError
 
@@ -58,35 +59,46 @@ def test_on_call_thresholds_come_from_config(services_alt):
     assert alarms[f"alarm-{gateway}-p99-latency-qa-7"]["evaluationPeriods"] == 4
 
 
-def test_each_load_balancer_has_a_5xx_rate_alarm_and_there_is_no_waf_alarm_by_default(platform):
+def test_each_load_balancer_has_a_5xx_rate_alarm_and_the_web_acl_a_blocked_requests_alarm(platform):
     alarms = by_name(platform)
-    assert set(alarms) == {"alarm-alb-public-5xx-rate-dev", "alarm-alb-internal-5xx-rate-dev"}
+    assert set(alarms) == {
+        "alarm-alb-public-5xx-rate-dev",
+        "alarm-alb-internal-5xx-rate-dev",
+        "alarm-waf-blocked-dev",
+    }
     public = alarms["alarm-alb-public-5xx-rate-dev"]
     metrics = {q["id"]: q["metric"] for q in public["metricQueries"] if q.get("metric")}
     assert metrics["errors"]["metricName"] == "HTTPCode_ELB_5XX_Count"
     assert metrics["errors"]["dimensions"] == {
         "LoadBalancer": platform.exports["publicAlbArn"].split(":loadbalancer/")[1]
     }
-    assert platform.exports["wafWebAclName"] == ""
+    waf = alarms["alarm-waf-blocked-dev"]
+    assert (waf["namespace"], waf["metricName"]) == ("AWS/WAFV2", "BlockedRequests")
+    web_acl = platform.one("aws:wafv2/webAcl:WebAcl").inputs["name"]
+    assert waf["dimensions"] == {"WebACL": web_acl, "Region": "us-east-1", "Rule": "ALL"}
+    assert platform.exports["wafWebAclName"] == web_acl
 
 
-def test_naming_a_web_acl_switches_the_waf_alarm_on(network):
+def test_the_waf_alarm_follows_the_web_acl_and_its_threshold(network):
     evaluation = evaluate_layer(
         "platform",
-        config={"wafWebAclName": "waf-public-dev", "wafBlockedRequestsPerMinute": 250},
+        config={"wafBlockedRequestsPerMinute": 250},
         upstream={"organization/payments-network/dev": network.exports},
     )
-    waf = by_name(evaluation)["alarm-waf-blocked-dev"]
-    assert (waf["namespace"], waf["metricName"]) == ("AWS/WAFV2", "BlockedRequests")
-    assert waf["dimensions"] == {"WebACL": "waf-public-dev", "Region": "us-east-1", "Rule": "ALL"}
-    assert waf["threshold"] == 250
-    assert evaluation.exports["wafWebAclName"] == "waf-public-dev"
+    assert by_name(evaluation)["alarm-waf-blocked-dev"]["threshold"] == 250
+    without = evaluate_layer(
+        "platform", config={"waf": False}, upstream={"organization/payments-network/dev": network.exports}
+    )
+    assert "alarm-waf-blocked-dev" not in by_name(without)
+    assert without.exports["wafWebAclName"] == ""
+
+
+LAYER_OF = {PlatformAlarmConfig: "platform", ServiceAlarmConfig: "services"}
 
 
 @pytest.mark.parametrize(
     ("loader", "values", "message"),
     [
-        (PlatformAlarmConfig, {"wafWebAclName": "has spaces"}, "web ACL name"),
         (PlatformAlarmConfig, {"loadBalancer5xxPercent": "five"}, "number of percent"),
         (ServiceAlarmConfig, {"target5xxPercent": "0"}, "more than 0"),
         (ServiceAlarmConfig, {"target5xxPercent": "150"}, "at most 100"),
@@ -96,4 +108,4 @@ def test_naming_a_web_acl_switches_the_waf_alarm_on(network):
 )
 def test_bad_thresholds_are_refused(loader, values, message):
     with pytest.raises(ConfigError, match=message):
-        loader.load(ConfigReader.from_mapping(values))
+        loader.load(ConfigReader.from_mapping(values).declared(LAYER_KEYS[LAYER_OF[loader]]))

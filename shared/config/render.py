@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+import yaml
+
 from shared.config.keys import LAYER_KEYS, Key, Value
 from shared.layers import Layer
 
@@ -18,17 +20,17 @@ _YAML_SPECIAL = set(":#{}[],&*!|>'\"%@`")
 
 
 def _yaml_scalar(value: str | int | bool) -> str:
+    """A YAML scalar that loads back as exactly `value`: a string that YAML would read as a number,
+    a boolean or null ("0.01", "on", "null") is quoted, so Pulumi sees the declared type."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    plain = (
-        value
-        and value.strip() == value
-        and not (_YAML_SPECIAL & set(value))
-        and value not in ("true", "false")
-    )
-    return value if plain else json.dumps(value)
+    try:
+        plain_ok = value != "" and yaml.safe_load(value) == value and not (_YAML_SPECIAL & set(value))
+    except yaml.YAMLError:
+        plain_ok = False
+    return value if plain_ok else json.dumps(value)
 
 
 def _declarable(key: Key) -> bool:

@@ -7,6 +7,7 @@ import pytest
 
 from offline.layers import evaluate_layer
 from shared.config.alerting import NotificationConfig
+from shared.config.keys import LAYER_KEYS
 from shared.config.reader import ConfigReader
 from shared.errors import ConfigError
 from tests.helpers import as_list, statements
@@ -80,7 +81,7 @@ def test_subscriptions_come_from_config():
 )
 def test_bad_subscriptions_are_refused_with_the_fix(values, message):
     with pytest.raises(ConfigError, match=message) as error:
-        NotificationConfig.load(ConfigReader.from_mapping(values))
+        NotificationConfig.load(ConfigReader.from_mapping(values).declared(LAYER_KEYS["network"]))
     assert "pulumi config" in str(error.value) or "repeat" in str(error.value)
 
 
