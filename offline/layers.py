@@ -86,12 +86,19 @@ def evaluate_layer(
 ) -> Evaluation:
     """Evaluate `stacks/<name>` offline: Pulumi.yaml defaults, then Pulumi.<stack>.yaml, then `config`."""
     layer = Layer(name)
-    merged = {**layer.defaults(), **layer.stack_config(stack), **(config or {})}
+    stored = layer.stack_config(stack)
+    # A value set with `--secret` is ciphertext only the Pulumi CLI can decrypt: offline it becomes a
+    # placeholder that the program sees as a secret, as it would see the decrypted value.
+    encrypted = sorted(k for k, v in stored.items() if isinstance(v, dict) and set(v) == {"secure"})
+    stored = {k: (f"offline-placeholder-for-{k}" if k in encrypted else v) for k, v in stored.items()}
+    merged = {**layer.defaults(), **stored, **(config or {})}
+    secret_keys = sorted({*encrypted, *options.pop("secret_keys", ())})
     return evaluate(
         layer.program,
         project=layer.project,
         stack=stack,
         config=merged,
+        secret_keys=secret_keys,
         upstream=upstream,
         **options,
     )

@@ -14,6 +14,7 @@ stack config, and each layer's exports feed the next one's stack references.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 import time
@@ -40,6 +41,10 @@ def available_layers() -> tuple[str, ...]:
     return tuple(name for name in LAYER_ORDER if Layer(name).program.exists())
 
 
+class PlanRefusedError(Exception):
+    """The plan's inputs disagree or are missing: nothing was evaluated (exit 2)."""
+
+
 def parse_overrides(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
     """`layer:key=value` pairs into per-layer config; JSON lists and objects are decoded."""
     overrides: dict[str, dict[str, Any]] = {}
@@ -47,9 +52,11 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
         target, sep, raw = pair.partition("=")
         layer, colon, key = target.partition(":")
         if not sep or not colon or layer not in LAYER_ORDER or not key:
-            raise SystemExit(
+            close = difflib.get_close_matches(layer, LAYER_ORDER, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if colon and layer not in LAYER_ORDER and close else ""
+            raise PlanRefusedError(
                 f"--config {pair!r}: expected <layer>:<key>=<value> with layer one of "
-                f"{', '.join(LAYER_ORDER)}, e.g. network:natGateways=perAz"
+                f"{', '.join(LAYER_ORDER)}, e.g. network:natGateways=perAz{hint}"
             )
         # Lists and objects are JSON; anything else stays the raw string the Pulumi CLI would store.
         value: Any = raw
@@ -57,13 +64,20 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
             try:
                 value = json.loads(raw)
             except json.JSONDecodeError:
-                raise SystemExit(f"--config {pair!r}: the value is not valid JSON") from None
+                raise PlanRefusedError(f"--config {pair!r}: the value is not valid JSON") from None
         overrides.setdefault(layer, {})[key] = value
     return overrides
 
 
-class PlanRefusedError(Exception):
-    """The plan's inputs disagree or are missing: nothing was evaluated (exit 2)."""
+def with_suffix(overrides: Sequence[str], suffix: str, layers: Sequence[str]) -> list[str]:
+    """`--suffix` as one environmentSuffix override per layer; a different one given too is refused."""
+    for pair in overrides:
+        target, _, value = pair.partition("=")
+        if target.endswith(f":{SUFFIX_KEY}") and value != suffix:
+            raise PlanRefusedError(
+                f"--suffix {suffix} and --config {pair} disagree: give the suffix once, with --suffix"
+            )
+    return [*overrides, *(f"{layer}:{SUFFIX_KEY}={suffix}" for layer in layers)]
 
 
 def check_stacks_exist(stack: str, layers: Sequence[str]) -> None:
@@ -297,10 +311,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     layers = available_layers()
-    if args.suffix is not None:
-        args.config = [*args.config, *(f"{layer}:{SUFFIX_KEY}={args.suffix}" for layer in layers)]
     started = time.perf_counter()
     try:
+        if args.suffix is not None:
+            args.config = with_suffix(args.config, args.suffix, layers)
         check_stacks_exist(args.stack, layers)
         check_one_suffix({name: suffix_of(name, args.stack, args.config) for name in layers})
         # --change: the stack as deployed (its own config, under the same suffix) and released once.

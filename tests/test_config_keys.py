@@ -109,3 +109,22 @@ def test_the_offline_engine_reads_the_same_defaults_as_pulumi():
         defaults = Layer(layer).defaults()
         assert "desiredCount" not in defaults  # follows minCapacity: never fixed by Pulumi.yaml
         assert defaults.get("costCenter") == "payments"
+
+
+def test_generated_cells_keep_angle_brackets_and_pipes_visible_on_github():
+    from shared.config.render import _md
+
+    assert _md("base name: <name>-<suffix>") == "base name: &lt;name&gt;-&lt;suffix&gt;"
+    assert _md("a `<kept>` b") == "a `<kept>` b"
+    assert _md("one | two") == "one \\| two"
+    for layer in LAYERS:
+        table = markdown_table(layer)
+        rows = [line for line in table.splitlines() if line.startswith("| `")]
+        assert all(line.count(" | ") == 4 for line in rows), layer
+
+
+@pytest.mark.parametrize("value", ["0.01", "on", "null", "5", "- x", "a: b", "true", "payments"])
+def test_a_string_default_loads_back_from_yaml_as_the_same_string(value):
+    from shared.config.render import _yaml_scalar
+
+    assert yaml.safe_load(f"default: {_yaml_scalar(value)}")["default"] == value

@@ -156,8 +156,19 @@ def test_bad_config_fails_with_the_deployment_message(tmp_path, capsys):
 
 @pytest.mark.parametrize("bad", ["natGateways=perAz", "compute:x=1", "network:=1", "network:key"])
 def test_a_malformed_override_says_the_expected_form(bad):
-    with pytest.raises(SystemExit, match="expected <layer>:<key>=<value>"):
+    with pytest.raises(plan.PlanRefusedError, match="expected <layer>:<key>=<value>"):
         plan.parse_overrides([bad])
+
+
+def test_a_malformed_override_is_refused_with_exit_2_and_a_misspelled_layer_is_named(tmp_path, capsys):
+    assert plan.main(["--out", str(tmp_path / "p.json"), "--config", "servics:maxCapacity=3"]) == 2
+    assert "(did you mean 'services'?)" in capsys.readouterr().err
+
+
+def test_suffix_and_a_different_configured_suffix_are_refused(tmp_path, capsys):
+    argv = ["--out", str(tmp_path / "p.json"), "--suffix", "qa", "--config", "services:environmentSuffix=zz"]
+    assert plan.main(argv) == 2
+    assert "--suffix qa" in capsys.readouterr().err
 
 
 def test_overrides_keep_scalars_as_strings_and_decode_json_lists():
@@ -167,5 +178,5 @@ def test_overrides_keep_scalars_as_strings_and_decode_json_lists():
     assert parsed == {
         "network": {"azCount": "4", "interfaceEndpoints": "true", "availabilityZones": ["a", "b"]}
     }
-    with pytest.raises(SystemExit, match="not valid JSON"):
+    with pytest.raises(plan.PlanRefusedError, match="not valid JSON"):
         plan.parse_overrides(["network:availabilityZones=[a"])

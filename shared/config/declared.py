@@ -12,6 +12,7 @@ import difflib
 
 from shared.config.keys import LAYER_KEYS
 from shared.config.reader import ConfigReader
+from shared.contracts import NETWORK_PROJECT, PLATFORM_PROJECT, SERVICES_PROJECT
 from shared.errors import ConfigError
 from shared.layers import Layer
 
@@ -32,14 +33,40 @@ def refuse_unknown_keys(layer: Layer, reader: ConfigReader) -> None:
     """Raise a ConfigError for the first key the layer does not declare, with the closest known key."""
     known = declared_keys(layer)
     for key in sorted(reader.present_keys()):
-        # Other packages' keys (aws:region) are theirs to check; `images.api-gateway` is a path in `images`.
-        if ":" in key or key.split(".", 1)[0] in known:
+        if ":" in key:
+            _refuse_unknown_namespace(layer, key)
+            continue  # another package's key (aws:region) is that package's to check
+        if key.split(".", 1)[0] in known:  # `images.api-gateway` is a path inside `images`
             continue
         close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(sorted(known))}"
+        hint = f"did you mean {close[0]!r}" if close else f"known keys: {', '.join(sorted(known))}"
+        intended = close[0] if close else "<key>"
         raise ConfigError(
             key,
             reader.shown_value(key),
-            f"is not a config key of the {layer} layer; {hint}",
-            f"pulumi config rm {key}, then set the intended key (stacks/{layer}/README.md lists them)",
+            f"is not a config key of the {layer} layer ({hint})",
+            f"pulumi config rm {key} && pulumi config set {intended} <value> in stacks/{layer}, or correct "
+            f"the key given to --config (stacks/{layer}/README.md lists every key)",
         )
+
+
+PROJECTS: dict[Layer, str] = {
+    "network": NETWORK_PROJECT,
+    "platform": PLATFORM_PROJECT,
+    "services": SERVICES_PROJECT,
+}
+# The packages a layer's program reads config from: its own project, the AWS provider, Pulumi itself.
+KNOWN_NAMESPACES = ("aws", "pulumi")
+
+
+def _refuse_unknown_namespace(layer: Layer, key: str) -> None:
+    namespace, _, name = key.partition(":")
+    if namespace in KNOWN_NAMESPACES or namespace == PROJECTS[layer]:
+        return
+    raise ConfigError(
+        key,
+        "(set)",
+        f"is in namespace {namespace!r}, which nothing in the {layer} layer reads "
+        f"(did you mean {PROJECTS[layer]}:{name})",
+        f"pulumi config rm {key!r} and set {name} again in stacks/{layer}",
+    )

@@ -209,12 +209,13 @@ def _tightest(pick: Callable[[Iterable[int]], int], *bounds: int | None) -> int 
 
 
 def _project_keys() -> list[str]:
-    """The current project's keys in the program's config (`<project>:<key>` in Pulumi's settings)."""
+    """The keys in the program's config: this project's without their `<project>:` prefix, every
+    other namespace's as they are (`aws:region`), so a misspelled namespace can be refused too."""
     from pulumi.runtime.config import CONFIG, get_config_env
 
     prefix = f"{pulumi.get_project()}:"
     every = {**get_config_env(), **CONFIG.get()}
-    return [key.removeprefix(prefix) for key in every if key.startswith(prefix)]
+    return [key.removeprefix(prefix) for key in every]
 
 
 def parse_cidr(key: str, value: str) -> ipaddress.IPv4Network:

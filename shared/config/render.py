@@ -113,6 +113,15 @@ def _allowed_cell(key: Key) -> str:
     return ""
 
 
+def _md(text: str) -> str:
+    """Text for a Markdown table cell: `|` escaped, `<` and `>` outside code spans as entities, so
+    GitHub neither splits the row nor drops `<namespaceName>` as an HTML tag."""
+    parts = text.split("`")
+    for index in range(0, len(parts), 2):  # even parts lie outside code spans
+        parts[index] = parts[index].replace("<", "&lt;").replace(">", "&gt;")
+    return "`".join(parts).replace("|", "\\|")
+
+
 def markdown_table(layer: Layer) -> str:
     """The config table of `stacks/<layer>/README.md`, between its markers."""
     rows = [
@@ -127,9 +136,8 @@ def markdown_table(layer: Layer) -> str:
     ]
     for key in LAYER_KEYS[layer].values():
         kind = f"{key.type}, secret" if key.secret else key.type
-        rows.append(
-            f"| `{key.name}` | {kind} | {_default_cell(key)} | {_allowed_cell(key)} | {key.description} |"
-        )
+        default, meaning = _md(_default_cell(key)), _md(key.description)
+        rows.append(f"| `{key.name}` | {kind} | {default} | {_allowed_cell(key)} | {meaning} |")
     rows += ["", TABLE_END]
     return "\n".join(rows) + "\n"
 

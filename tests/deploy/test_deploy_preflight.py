@@ -148,8 +148,8 @@ def test_a_misspelled_key_in_a_stack_file_is_refused_with_the_key_it_resembles(r
     write_stack(repo, "services", "qa", environmentSuffix="qa", maxCapacty=3)
     with pytest.raises(
         PreflightError,
-        match=r"^stacks/services/Pulumi\.qa\.yaml: maxCapacty: is not a config key of the services layer; "
-        r"did you mean 'maxCapacity'\?",
+        match=r"^stacks/services/Pulumi\.qa\.yaml: maxCapacty: is not a config key of the services layer "
+        r"\(did you mean 'maxCapacity'\)",
     ):
         check_stack_config("services", "qa")
 
