@@ -32,6 +32,7 @@ from deploy.stacks import (
 )
 from offline.layers import Layer, read_yaml
 from shared.config.common import DEFAULT_REGION
+from shared.config.declared import refuse_values_pulumi_would_reject
 from shared.config.network import NetworkConfig
 from shared.config.platform import PlatformConfig
 from shared.config.reader import ConfigReader
@@ -151,6 +152,7 @@ def check_stack_config(layer: str, stack: str, *, validate: bool = True) -> Stac
         )
     try:
         if validate:
+            refuse_values_pulumi_would_reject(layer, values)
             _run_loader(layer, ConfigReader.from_mapping(values, secret_keys))
     except ConfigError as error:
         raise PreflightError(f"{directory}/Pulumi.{stack}.yaml: {error} (in {directory})") from None

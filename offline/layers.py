@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from offline.engine import DEFAULT_ORGANIZATION, Evaluation, evaluate
+from shared.config.declared import refuse_values_pulumi_would_reject
 from shared.layers import LAYERS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -87,6 +88,7 @@ def evaluate_layer(
     """Evaluate `stacks/<name>` offline: Pulumi.yaml defaults, then Pulumi.<stack>.yaml, then `config`."""
     layer = Layer(name)
     stored = layer.stack_config(stack)
+    refuse_values_pulumi_would_reject(name, stored)
     # A value set with `--secret` is ciphertext only the Pulumi CLI can decrypt: offline it becomes a
     # placeholder that the program sees as a secret, as it would see the decrypted value.
     encrypted = sorted(k for k, v in stored.items() if isinstance(v, dict) and set(v) == {"secure"})

@@ -143,3 +143,22 @@ def test_a_misspelled_namespace_is_refused_and_the_providers_namespace_is_not():
     with pytest.raises(ConfigError, match=r"\(did you mean payments-network:natGateways\)"):
         evaluate_layer("network", config={"payments-netwrk:natGateways": "single"})
     assert evaluate_layer("network", config={"aws:skipMetadataApiCheck": "true"}).exports["vpcCidr"]
+
+
+def test_an_array_key_stored_as_a_string_is_refused_before_pulumi_up_refuses_it(tmp_path, monkeypatch):
+    import offline.layers
+    from deploy.preflight import PreflightError, check_stack_config
+
+    target = tmp_path / "stacks" / "platform"
+    target.mkdir(parents=True)
+    source = offline.layers.REPO_ROOT / "stacks" / "platform"
+    (target / "Pulumi.yaml").write_text((source / "Pulumi.yaml").read_text())
+    (target / "Pulumi.qa.yaml").write_text(
+        "config:\n  payments-platform:environmentSuffix: qa\n"
+        "  payments-platform:allowedIngressCidrs: '[\"10.0.0.0/8\"]'\n"
+    )
+    monkeypatch.setattr(offline.layers, "REPO_ROOT", tmp_path)
+    with pytest.raises(PreflightError, match=r"allowedIngressCidrs: must be stored as a list.*--path"):
+        check_stack_config("platform", "qa")
+    with pytest.raises(ConfigError, match=r"allowedIngressCidrs: must be stored as a list"):
+        evaluate_layer("platform", stack="qa")

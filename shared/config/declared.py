@@ -9,6 +9,8 @@ which covers `pulumi up`, `plan` and preflight alike.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
+from typing import Any
 
 from shared.config.keys import LAYER_KEYS
 from shared.config.reader import ConfigReader
@@ -70,3 +72,24 @@ def _refuse_unknown_namespace(layer: Layer, key: str) -> None:
         f"(did you mean {PROJECTS[layer]}:{name})",
         f"pulumi config rm {key!r} and set {name} again in stacks/{layer}",
     )
+
+
+def refuse_values_pulumi_would_reject(layer: str, stored: Mapping[str, Any]) -> None:
+    """Stack-file values of a type the Pulumi CLI refuses for a declared key, before `up` finds out.
+
+    Pulumi checks a declared array key's stored value as an array, so a JSON string (what
+    `pulumi config set key '["a"]'` stores) fails `pulumi up` with "must be of type 'array<string>'"
+    (`validateStackConfigValue`, pulumi/pulumi sdk/go/common/workspace/config.go); only
+    `pulumi config set --path 'key[0]' a` stores a list.
+    """
+    keys = next((declared for name, declared in LAYER_KEYS.items() if name == layer), {})
+    for name, value in sorted(stored.items()):
+        key = keys.get(name)
+        if key is not None and key.type == "array" and not isinstance(value, list):
+            raise ConfigError(
+                name,
+                value,
+                "must be stored as a list; `pulumi up` refuses a string for this array key",
+                f"pulumi config rm {name} && pulumi config set --path '{name}[0]' <first value> "
+                f"(and [1], ... for more) in stacks/{layer}",
+            )
