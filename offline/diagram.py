@@ -4,9 +4,10 @@
 
 Everything shown is read from the plan's resources, never written here: the load balancers and their
 listener ports, the ECS services behind them, the Cloud Map names each task is given for its callees
-(from the task definitions' environment), the NAT gateways, the release hooks and, when a layer has
-them, WAF and the alarm topic. The layout is a fixed grid and the output is plain SVG with no
-timestamps, so the same plan always gives the same bytes and a test can tell a stale copy.
+(from the task definitions' environment), the VPC with its subnets and flow logs, the NAT gateways, the
+cluster and the KMS keys, the release hooks and, when a layer has them, WAF and the alarm topic. The
+layout is a fixed grid and the output is plain SVG with no timestamps, so the same plan always gives
+the same bytes and a test can tell a stale copy.
 """
 
 from __future__ import annotations
@@ -227,6 +228,26 @@ def read(report: Mapping[str, Any]) -> Architecture:
         if internal is not None:
             picture.arrows.append(Arrow("cloud-map", "internal-alb", "alias", dashed=True))
 
+    vpcs = _of_type(resources, "aws:ec2/vpc:Vpc")
+    if vpcs:
+        layer, vpc = vpcs[0]
+        subnets = len(_of_type(resources, "aws:ec2/subnet:Subnet"))
+        flow_logs = [r for _, r in _of_type(resources, "aws:cloudwatch/logGroup:LogGroup")
+                     if str(r["inputs"].get("name", "")).startswith("/vpc/")]  # fmt: skip
+        lines = [
+            f"VPC {vpc['inputs'].get('cidrBlock', '')}".strip(),
+            f"{subnets} subnets (public and private)",
+        ]
+        if flow_logs:
+            lines.append(f"flow logs to {flow_logs[0]['inputs']['name']}")
+        picture.boxes.append(Box("vpc", tuple(lines), layer, 0, 1))
+    clusters = _of_type(resources, "aws:ecs/cluster:Cluster")
+    if clusters:
+        layer, cluster = clusters[0]
+        keys = [r for _, r in _of_type(resources, "aws:kms/key:Key")]
+        lines = ["ECS cluster (Fargate)", str(cluster["inputs"].get("name", cluster["name"]))]
+        lines.append(f"{len(keys)} KMS keys in all layers, rotating")
+        picture.boxes.append(Box("cluster", tuple(lines), layer, 0, 3))
     nat_gateways = _of_type(resources, "aws:ec2/natGateway:NatGateway")
     if nat_gateways:
         count = len(nat_gateways)
@@ -244,7 +265,7 @@ def read(report: Mapping[str, Any]) -> Architecture:
         )
         picture.arrows.append(Arrow("nat", "aws-apis", "443"))
         if ordered:
-            picture.arrows.append(Arrow(ordered[-1], "nat", "tasks' egress 443", dashed=True))
+            picture.arrows.append(Arrow(ordered[-1], "nat", "egress 443", dashed=True))
 
     functions = {
         r["inputs"]["name"]: layer for layer, r in _of_type(resources, "aws:lambda/function:Function")

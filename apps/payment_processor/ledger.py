@@ -3,7 +3,7 @@
 The first request with a key is processed. Retries with the same key and the same content get the
 stored result. The same key with different content is refused. A per-key lock makes concurrent
 retries wait for the first one instead of processing twice. Failed attempts are not stored, so a
-retry after a 503 can succeed. This is in memory, per task (the brief's scope): a shared store
+retry after a 503 can succeed. This is in memory, per task, for now: a shared store
 such as DynamoDB would be the next step for more than one task per service.
 """
 
