@@ -32,6 +32,7 @@ nox.logger.logger.addFilter(lambda record: "uv binary not found" not in record.g
 SOURCES = [
     "shared",
     "offline",
+    "planning",
     "stacks",
     "functions",
     "apps",
@@ -109,19 +110,19 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def plan(session: nox.Session) -> None:
     """Evaluate every layer offline with its example stack and print what it would create."""
-    run_command(session, "-m", "offline.plan", *session.posargs)
+    run_command(session, "-m", "planning.plan", *session.posargs)
 
 
 @nox.session
 def docs(session: nox.Session) -> None:
     """Regenerate the committed generated files: Pulumi.yaml config blocks, config tables, the picture."""
-    run_command(session, "-m", "offline.docs", *session.posargs)
+    run_command(session, "-m", "planning.docs", *session.posargs)
 
 
 @nox.session
 def benchmark(session: nox.Session) -> None:
     """Seconds per layer evaluation, the whole plan and the test suite, next to `import pulumi_aws`."""
-    run_command(session, "-m", "offline.benchmark", *session.posargs)
+    run_command(session, "-m", "planning.benchmark", *session.posargs)
 
 
 @nox.session

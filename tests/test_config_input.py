@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from offline import plan
 from offline.layers import evaluate_layer
+from planning import plan
 from shared.config import NetworkConfig, PlatformConfig, ServicesConfig
 from shared.config.declared import declared_keys
 from shared.config.reader import ConfigReader

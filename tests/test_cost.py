@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from offline import cost, pricing
 from offline.engine import Evaluation
+from planning import cost, pricing
 from policy.model import Resource
 from policy.offline_check import resources_of
 

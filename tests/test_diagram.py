@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from offline import diagram
-from offline.plan import layer_report
+from planning import diagram
+from planning.plan import layer_report
 
 
 def report_of(**layers) -> dict:

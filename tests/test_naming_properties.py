@@ -7,7 +7,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from offline.layers import evaluate_all
-from offline.plan import available_layers
+from planning.plan import available_layers
 from shared import naming
 from shared.errors import ConfigError
 

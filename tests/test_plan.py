@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from offline import plan
+from planning import plan
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from offline import plan, timeline
+from planning import plan, timeline
 from shared.config.reader import ConfigReader
 from shared.config.services import ECS_DEPLOYMENT_CONFIGS, ServicesConfig
 from shared.errors import ConfigError

@@ -108,7 +108,7 @@ def test_credentials_given_as_secret_config_become_the_initial_values(platform_a
 
 
 def test_the_plan_file_never_holds_a_secret_value(platform_alt):
-    from offline.plan import layer_report
+    from planning.plan import layer_report
 
     text = json.dumps(layer_report("platform", platform_alt, 0.0))
     for key in ("databasePassword", "paymentProviderApiKey", "fraudScoringApiKey"):

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from offline.docs import RULES_BEGIN, RULES_END, rules_table
 from offline.layers import Layer
+from planning.docs import RULES_BEGIN, RULES_END, rules_table
 from policy.model import ADVISORY, MANDATORY, Context, Resource
 from policy.offline_check import check
 from policy.rules import RULES

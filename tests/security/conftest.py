@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from offline import terraform_plan
 from offline.engine import Evaluation
+from planning import terraform_plan
 from tests.security.scanners import Finding, ProxyTrap, run_checkov, run_trivy, scanner_environment
 
 # What a careless change could add: SSH open to the world, and a log group without a KMS key.

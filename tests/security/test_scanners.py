@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from offline import terraform_plan
+from planning import terraform_plan
 from tests.security.scanners import Finding, load_waivers
 
 PLANTED_EXPECTED = {

@@ -25,7 +25,7 @@ from offline.live import (
     second_up,
     unordered_deletes,
 )
-from offline.plan import blocking, change_report, render_change
+from planning.plan import blocking, change_report, render_change
 from shared.catalogue import CATALOGUE
 from tests.conftest import EXTRA_TASK_GROUP
 from tests.services.conftest import SPECS, one_owned, owned_by

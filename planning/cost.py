@@ -2,7 +2,7 @@
 
 Every line is derived from resource inputs (task sizes, scaling bounds, capacity provider strategies,
 gateway and load balancer counts, endpoint subnets, secrets, keys, alarms) and priced with the dated
-table in `offline/prices/<region>.json`. Usage that the code cannot know (traffic, log volume) comes
+table in `planning/prices/<region>.json`. Usage that the code cannot know (traffic, log volume) comes
 from the table's stated `usage` assumptions, so every number can be traced to a rate and a count.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from offline.pricing import SCALES, PriceTable, Scale
+from planning.pricing import SCALES, PriceTable, Scale
 from policy.model import Resource
 
 ECS_SERVICE = "aws:ecs/service:Service"

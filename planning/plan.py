@@ -1,7 +1,7 @@
 """`nox -s plan`: evaluate the layers offline, in deploy order, and report what they would create.
 
-    python -m offline.plan [--stack dev] [--suffix qa] [--config network:natGateways=perAz] [--out plan.json]
-    python -m offline.plan --change --config services:fargateSpotWeight=2   # on a live, released stack
+    python -m planning.plan [--stack dev] [--suffix qa] [--config network:natGateways=perAz] [--out plan.json]
+    python -m planning.plan --change --config services:fargateSpotWeight=2   # on a live, released stack
 
 Exit codes: 0 every mandatory rule passes, 1 a mandatory rule fails (the plan is still printed and
 written) or, with --change, AWS would refuse the change; 2 the configuration is refused.
@@ -24,11 +24,11 @@ from typing import Any
 
 import pulumi
 
-from offline import cost, diagram, pricing, terraform_plan, timeline
 from offline.engine import Evaluation
 from offline.layers import LAYER_ORDER, Layer, evaluate_all
 from offline.live import after_release, second_up, state_of
 from offline.secrets import redact
+from planning import cost, diagram, pricing, terraform_plan, timeline
 from policy.model import MANDATORY
 from policy.offline_check import check, resources_of
 from shared.contracts import ServicesExports
@@ -191,7 +191,7 @@ def render_cost(estimate: dict[str, Any]) -> list[str]:
     lines = [
         f"== estimated monthly cost, {estimate['region']} prices as of {estimate['pricesAsOf']} "
         f"({estimate['currency']}, {estimate['hoursPerMonth']:g} h a month, "
-        f"table offline/prices/{estimate['priceTable']})",
+        f"table planning/prices/{estimate['priceTable']})",
         f"   {'layer':<9} {'item':<44} {'min scale':>10} {'max scale':>10}  basis",
     ]
     for line in estimate["lines"]:

@@ -1,4 +1,4 @@
-"""The dated price tables under `offline/prices/`, loaded and checked before any arithmetic uses them."""
+"""The dated price tables under `planning/prices/`, loaded and checked before any arithmetic uses them."""
 
 from __future__ import annotations
 

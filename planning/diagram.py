@@ -1,6 +1,6 @@
 """The architecture picture, drawn from a plan: what the layers create and how traffic flows.
 
-    python -m offline.diagram [--out docs/architecture.svg]     # the committed copy (`nox -s docs`)
+    python -m planning.diagram [--out docs/architecture.svg]     # the committed copy (`nox -s docs`)
 
 Everything shown is read from the plan's resources, never written here: the load balancers and their
 listener ports, the ECS services behind them, the Cloud Map names each task is given for its callees
@@ -115,7 +115,7 @@ def _ports(listeners: Sequence[dict[str, Any]]) -> str:
 
 
 def read(report: Mapping[str, Any]) -> Architecture:
-    """The boxes and arrows of the picture, from a plan report (`offline.plan`'s JSON)."""
+    """The boxes and arrows of the picture, from a plan report (`planning.plan`'s JSON)."""
     resources = _resources(report)
     picture = Architecture()
     albs = {
@@ -391,9 +391,9 @@ def svg_of(report: Mapping[str, Any]) -> str:
 
 
 def example_report(stack: str = "dev") -> dict[str, Any]:
-    """The plan of the example stacks, as `offline.plan` writes it (without cost and timings)."""
+    """The plan of the example stacks, as `planning.plan` writes it (without cost and timings)."""
     from offline.layers import evaluate_all
-    from offline.plan import available_layers, layer_report
+    from planning.plan import available_layers, layer_report
 
     layers = available_layers()
     results = evaluate_all(stack=stack, layers=layers)

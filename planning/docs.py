@@ -1,6 +1,6 @@
 """`nox -s docs`: write every generated file the repository commits.
 
-    python -m offline.docs [--check]
+    python -m planning.docs [--check]
 
 - the `config:` block of each `stacks/<layer>/Pulumi.yaml` and the config table of each
   `stacks/<layer>/README.md`, from `shared/config/keys.py`;
@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from offline import diagram
+from planning import diagram
 from shared.config.render import TABLE_BEGIN, TABLE_END, markdown_table, replace_between, with_config_block
 from shared.layers import LAYERS
 

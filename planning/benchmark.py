@@ -1,6 +1,6 @@
 """`nox -s benchmark`: how long the offline engine and the test suite take (a report, not a test).
 
-    python -m offline.benchmark [--repeat 5] [--no-tests]
+    python -m planning.benchmark [--repeat 5] [--no-tests]
 
 Reports, each measured in a fresh interpreter so imports are counted honestly:
 - a bare `import pulumi_aws` (the floor every evaluation pays once),
@@ -26,7 +26,7 @@ _LAYER_PROBE = """
 import json, statistics, sys, time
 started = time.perf_counter()
 from offline.layers import evaluate_all, evaluate_layer
-from offline.plan import available_layers
+from planning.plan import available_layers
 layers = available_layers()
 first = {}
 upstream = {}
@@ -47,7 +47,7 @@ for name in layers:
 t = time.perf_counter()
 results = evaluate_all(layers=layers)
 plan = time.perf_counter() - t
-from offline.plan import cost_report, policy_report
+from planning.plan import cost_report, policy_report
 t = time.perf_counter()
 for name, evaluation in results.items():
     policy_report(evaluation, "dev")

@@ -1,0 +1,53 @@
+"""The top-level packages depend one way only: shared <- offline <- policy <- planning (and the rest).
+
+A cycle would mean the offline engine cannot be used (or tested) without the plan feature on top of it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# What each package may import from the project's own packages.
+ALLOWED = {
+    "shared": set(),
+    "offline": {"shared"},
+    "policy": {"shared", "offline"},
+    "planning": {"shared", "offline", "policy", "stacks"},
+}
+PROJECT_PACKAGES = {
+    "shared",
+    "offline",
+    "policy",
+    "planning",
+    "stacks",
+    "functions",
+    "apps",
+    "release",
+    "deploy",
+}
+
+
+def imported_packages(package: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top in PROJECT_PACKAGES and top != package:
+                    found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_a_package_imports_only_the_packages_below_it(package):
+    wrong = {top: files for top, files in imported_packages(package).items() if top not in ALLOWED[package]}
+    assert wrong == {}
