@@ -99,3 +99,34 @@ def test_run_forwarding_reports_a_child_killed_by_a_signal_as_128_plus_the_signa
         [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"], cwd=ROOT
     )
     assert code == 128 + signal.SIGKILL
+
+
+RELEASE = ["no-such", "api-gateway", "v1"]
+
+
+def test_a_nox_installed_outside_the_project_runs_the_sessions_in_the_projects_venv(tmp_path):
+    """`nox -s release` from a nox that knows nothing of the project: no 'No module named ...'."""
+    outside = tmp_path / "nox-elsewhere"
+    subprocess.run([sys.executable, "-m", "venv", str(outside)], check=True, timeout=120)
+    pip = [str(outside / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "nox"], check=True, timeout=300)
+    result = subprocess.run(
+        [
+            str(outside / "bin" / "nox"),
+            "-f",
+            str(ROOT / "noxfile.py"),
+            "-s",
+            "release",
+            "--",
+            "no-such",
+            "x",
+            "v1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "unknown stack 'no-such'" in result.stdout + result.stderr
+    assert "No module named" not in result.stdout + result.stderr
