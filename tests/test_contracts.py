@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from shared import contracts
+from shared.contracts import NetworkExports, PlatformExports, ServicesExports
 from shared.errors import ConfigError
 
 EXPORT_SETS = (contracts.NetworkExports, contracts.PlatformExports, contracts.ServicesExports)
@@ -46,3 +48,13 @@ def test_each_layer_has_its_own_project():
         "platform": "payments-platform",
         "services": "payments-services",
     }
+
+
+@pytest.mark.parametrize(
+    ("layer", "exports"),
+    [("network", NetworkExports), ("platform", PlatformExports), ("services", ServicesExports)],
+)
+def test_every_export_is_in_its_layers_outputs_table(layer, exports):
+    readme = (Path(__file__).resolve().parents[1] / "stacks" / layer / "README.md").read_text()
+    table = readme.split("## Outputs", 1)[1].split("\n## ", 1)[0]
+    assert [name for name in exports.ALL if f"`{name}`" not in table] == []
