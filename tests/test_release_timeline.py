@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from planning import plan, timeline
+from shared.config.keys import ECS_DEPLOYMENT_CONFIGS
 from shared.config.reader import ConfigReader
-from shared.config.services import ECS_DEPLOYMENT_CONFIGS, ServicesConfig
+from shared.config.services import ServicesConfig
 from shared.errors import ConfigError
 from shared.release_timeline import (
     METRIC_PUBLICATION_SECONDS,
@@ -18,7 +19,12 @@ from shared.release_timeline import (
     scale_out_timeline,
 )
 
-BASE = {"environmentSuffix": "dev", "networkStack": "o/p/s", "platformStack": "o/p/s"}
+BASE = {
+    "environmentSuffix": "dev",
+    "networkStack": "o/p/s",
+    "platformStack": "o/p/s",
+    "allowPlaintextHttp": "true",
+}
 
 
 def load(**values):
