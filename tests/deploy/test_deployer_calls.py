@@ -121,6 +121,9 @@ DEFECTS = [
     ("elasticloadbalancing:SetWebAcl", "create aws:wafv2/webAclAssociation:WebAclAssociation"),
     ("logs:CreateLogDelivery", "create aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"),
     ("kms:Encrypt", "create aws:lambda/function:Function 'lambda-secret-rotation-dev': kms:Encrypt"),
+    # Removing a stack's task-definition revisions after destroy (deploy/task_definitions.py).
+    ("ecs:ListTaskDefinitions", "delete aws:ecs/taskDefinition:TaskDefinition"),
+    ("ecs:DeleteTaskDefinitions", "delete aws:ecs/taskDefinition:TaskDefinition"),
 ]
 
 
