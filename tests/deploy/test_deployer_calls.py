@@ -178,6 +178,23 @@ def test_alarm_subscriptions_are_allowed_for_email_and_https_only(policies):
     assert len(denied(sms, policies)) == 2
 
 
+def test_waf_logs_may_go_to_waf_log_groups_only(calls, policies):
+    logging = [c for c in calls if c.request.action == "wafv2:PutLoggingConfiguration"]
+    assert logging
+    assert denied(logging, policies) == []
+    elsewhere = "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/api-gateway-dev"
+    moved = [
+        replace(
+            c,
+            request=replace(
+                c.request, context={**c.request.context, "wafv2:LogDestinationResource": elsewhere}
+            ),
+        )
+        for c in logging
+    ]
+    assert len(denied(moved, policies)) == len({c.describe() for c in logging})
+
+
 def test_a_resource_type_without_a_row_fails_naming_the_type(network):
     resource = network.one("aws:ec2/vpc:Vpc")
     alien = type(resource)(**{**resource.__dict__, "type": "aws:cloudfront/distribution:Distribution"})
