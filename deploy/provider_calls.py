@@ -399,7 +399,26 @@ def _exec_keys(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
     return sorted({str(e["kmsKeyId"]) for e in _exec_configurations(resource, plan) if e.get("kmsKeyId")})
 
 
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+
+
+def _web_acl(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
+    """The web ACL's ARN as WAF gives it (`...:regional/webacl/<name>/<id>`, WAF API reference, WebACL):
+    of this web ACL, or of the one the resource's `webAclArn` or `resourceArn` names."""
+    acl = resource
+    if resource.type != WEB_ACL:
+        named = resource.inputs.get("webAclArn") or resource.inputs.get("resourceArn")
+        if plan is None or not isinstance(named, str):
+            return []
+        acl = plan.find(named)
+    scope = "global" if acl.inputs.get("scope") == "CLOUDFRONT" else "regional"
+    return [
+        f"arn:aws:wafv2:{fake_aws.REGION}:{fake_aws.ACCOUNT_ID}:{scope}/webacl/{_physical_name(acl)}/{acl.id}"
+    ]
+
+
 DERIVED: dict[str, Callable[[RecordedResource, PlanIndex | None], list[str]]] = {
+    "web_acl": _web_acl,
     "exec_on": _exec_on,
     "exec_log_groups": _exec_log_groups,
     "exec_keys": _exec_keys,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from deploy.provider_calls import (
     provider_calls,
     requests,
 )
-from offline.layers import REPO_ROOT
+from offline.layers import REPO_ROOT, evaluate_layer
 from policy.iam_eval import decide
 from policy.iam_reference import lookup
 
@@ -115,6 +116,14 @@ DEFECTS = [
     ("codedeploy:RegisterApplicationRevision", "release aws:codedeploy/deploymentGroup:DeploymentGroup"),
     ("codedeploy:ListDeploymentTargets", "release aws:codedeploy/deploymentGroup:DeploymentGroup"),
     ("codedeploy:GetDeploymentTarget", "release aws:codedeploy/deploymentGroup:DeploymentGroup"),
+    # The WAF and alarm-notification features came with permissions on ARNs that IAM never matches
+    # (no resource type in the SAR) or without the calls AWS makes with the caller's permissions.
+    ("elasticloadbalancing:SetWebAcl", "create aws:wafv2/webAclAssociation:WebAclAssociation"),
+    ("logs:CreateLogDelivery", "create aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"),
+    ("kms:Encrypt", "create aws:lambda/function:Function 'lambda-secret-rotation-dev': kms:Encrypt"),
+    # Removing a stack's task-definition revisions after destroy (deploy/task_definitions.py).
+    ("ecs:ListTaskDefinitions", "delete aws:ecs/taskDefinition:TaskDefinition"),
+    ("ecs:DeleteTaskDefinitions", "delete aws:ecs/taskDefinition:TaskDefinition"),
 ]
 
 
@@ -144,11 +153,54 @@ def test_create_key_scoped_to_key_arns_is_denied(calls, policies):
     assert denied(create_key, scoped)
 
 
+def test_alarm_subscriptions_are_allowed_for_email_and_https_only(policies):
+    network = evaluate_layer(
+        "network",
+        config={
+            "alarmEmails": ["oncall@example.com"],
+            "alarmHttpsEndpoints": ["https://pager.example.com/hook"],
+        },
+    )
+    plan = PlanIndex([network])
+    subscriptions = network.all("aws:sns/topicSubscription:TopicSubscription")
+    assert len(subscriptions) == 2
+    found = [c for r in subscriptions for c in planned_calls(r, plan, load_table())]
+    assert {c.request.context.get("sns:Protocol") for c in found if c.request.action == "sns:Subscribe"} == {
+        "email",
+        "https",
+    }
+    assert denied(found, policies) == []
+    sms = [
+        replace(c, request=replace(c.request, context={**c.request.context, "sns:Protocol": "sms"}))
+        for c in found
+        if c.request.action == "sns:Subscribe"
+    ]
+    assert len(denied(sms, policies)) == 2
+
+
+def test_waf_logs_may_go_to_waf_log_groups_only(calls, policies):
+    logging = [c for c in calls if c.request.action == "wafv2:PutLoggingConfiguration"]
+    assert logging
+    assert denied(logging, policies) == []
+    elsewhere = "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/api-gateway-dev"
+    moved = [
+        replace(
+            c,
+            request=replace(
+                c.request, context={**c.request.context, "wafv2:LogDestinationResource": elsewhere}
+            ),
+        )
+        for c in logging
+    ]
+    assert len(denied(moved, policies)) == len({c.describe() for c in logging})
+
+
 def test_a_resource_type_without_a_row_fails_naming_the_type(network):
     resource = network.one("aws:ec2/vpc:Vpc")
-    alien = type(resource)(**{**resource.__dict__, "type": "aws:wafv2/webAcl:WebAcl"})
+    alien = type(resource)(**{**resource.__dict__, "type": "aws:cloudfront/distribution:Distribution"})
     with pytest.raises(
-        MissingCallsError, match=r"aws:wafv2/webAcl:WebAcl has no row in deploy/iam/provider_calls.toml"
+        MissingCallsError,
+        match=r"aws:cloudfront/distribution:Distribution has no row in deploy/iam/provider_calls.toml",
     ):
         planned_calls(alien, PlanIndex([network]), load_table())
 
