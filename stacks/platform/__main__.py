@@ -34,12 +34,10 @@ internal_alb_name = namer.name(naming.ALB, "internal")
 key = PlatformKey(
     "platform-key",
     PlatformKeyArgs(
-        namer,
-        tags,
-        aws_context.account_id,
-        aws_context.region,
-        aws_context.partition,
-        settings.kms_deletion_window_days,
+        namer=namer,
+        tags=tags,
+        context=aws_context,
+        deletion_window_days=settings.kms_deletion_window_days,
     ),
     opts=in_provider,
 )
@@ -63,9 +61,7 @@ access_logs = AccessLogsBucket(
     AccessLogsBucketArgs(
         namer=namer,
         tags=tags,
-        account_id=aws_context.account_id,
-        region=aws_context.region,
-        partition=aws_context.partition,
+        context=aws_context,
         prefixes=(public_alb_name, internal_alb_name),  # each ALB logs under its own name
         expiration_days=settings.access_log_expiration_days,
     ),
@@ -113,9 +109,7 @@ waf = (
             waf=settings.waf,
             load_balancer_arn=public_alb.arn,
             key_arn=key.key_arn,
-            account_id=aws_context.account_id,
-            region=aws_context.region,
-            partition=aws_context.partition,
+            context=aws_context,
         ),
         opts=in_provider,
     )
@@ -141,9 +135,7 @@ rotation = SecretRotation(
     SecretRotationArgs(
         namer=namer,
         tags=tags,
-        account_id=aws_context.account_id,
-        region=aws_context.region,
-        partition=aws_context.partition,
+        context=aws_context,
         key_arn=key.key_arn,
         vpc_id=network.vpc_id,
         vpc_cidr=network.vpc_cidr,
