@@ -10,10 +10,9 @@ import pulumi_aws as aws
 from shared import naming
 from shared.config.keys import NatGateways
 from shared.config.network import NAT_SINGLE
+from shared.network_constants import ANYWHERE
 from shared.tags import ServiceTags
 from stacks.network.subnet_plan import SubnetPlan
-
-ANYWHERE = "0.0.0.0/0"
 
 
 @dataclass(frozen=True, kw_only=True)

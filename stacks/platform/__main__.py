@@ -7,6 +7,7 @@ from shared import naming
 from shared.aws_context import AwsContext
 from shared.config.platform import PlatformConfig
 from shared.contracts import NetworkOutputs, PlatformExports
+from shared.network_constants import HTTP_PORT, HTTPS_PORT
 from shared.provider import aws_provider
 from shared.tags import ServiceTags
 from stacks.platform.access_logs import AccessLogsBucket, AccessLogsBucketArgs
@@ -19,7 +20,7 @@ from stacks.platform.secrets import PlatformSecrets, PlatformSecretsArgs
 from stacks.platform.service_discovery import private_namespace
 from stacks.platform.waf import WebApplicationFirewall, WebApplicationFirewallArgs
 
-HTTP_PORTS = (80, 443)
+HTTP_PORTS = (HTTP_PORT, HTTPS_PORT)
 
 settings = PlatformConfig.load()
 namer = settings.common.namer

@@ -17,6 +17,7 @@ from shared import naming, policies
 from shared.aws_context import AwsContext
 from shared.config.keys import DatabaseTls
 from shared.log_groups import encrypted_log_group
+from shared.network_constants import ANYWHERE, HTTPS_PORT
 from shared.security_rules import tcp_egress
 from shared.tags import ServiceTags
 
@@ -28,7 +29,6 @@ TIMEOUT_SECONDS = 60  # a step is a few API calls and at most two database login
 MEMORY_MB = 256
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 SECRETS_MANAGER_SERVICE = "secretsmanager.amazonaws.com"
-HTTPS = 443
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -193,8 +193,8 @@ class SecretRotation(pulumi.ComponentResource):
         tcp_egress(
             https_name,
             group_id=group.id,
-            port=HTTPS,
-            to_cidr="0.0.0.0/0",
+            port=HTTPS_PORT,
+            to_cidr=ANYWHERE,
             description="Secrets Manager API (through the NAT gateway or an interface endpoint)",
             tags=args.tags,
             opts=in_group,

@@ -27,6 +27,7 @@ from shared.aws_context import AwsContext
 from shared.catalogue import ServiceSpec
 from shared.config.services import ReleaseConfig
 from shared.log_groups import encrypted_log_group
+from shared.network_constants import ANYWHERE, HTTPS_PORT
 from shared.security_rules import tcp_egress, tcp_ingress
 from shared.tags import ServiceTags
 from stacks.services.traffic import ListenerPlan
@@ -36,8 +37,6 @@ RUNTIME = "python3.12"
 ARCHITECTURE = "arm64"
 MEMORY_MB = 256
 LAMBDA_SERVICE = "lambda.amazonaws.com"
-HTTPS_PORT = 443
-ANYWHERE = "0.0.0.0/0"
 SCAN_POLL_SECONDS = 10
 REPORT_MARGIN_SECONDS = 60  # the gate's timeout beyond its scan wait, to read and to report
 NAT_PREFIX_LIST_MAX_ENTRIES = 6  # one per NAT gateway; a reference counts this many SG rules

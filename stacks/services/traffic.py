@@ -15,10 +15,9 @@ import pulumi_aws as aws
 from shared import naming
 from shared.catalogue import ServiceSpec
 from shared.config.services import TargetHealthConfig
+from shared.network_constants import HTTP_PORT, HTTPS_PORT
 from shared.tags import ServiceTags
 
-HTTP_PORT = 80
-HTTPS_PORT = 443
 # TLS 1.3 preferred, TLS 1.2 for older clients, restricted forward-secret ciphers, hybrid post-quantum
 # key exchange: the policy the ELB user guide recommends and the console's default ("Security policies
 # for your Application Load Balancer",
