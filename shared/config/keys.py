@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
 from shared.config.aws_limits import KMS_DELETION_WINDOW_DAYS
 from shared.layers import LAYERS, Layer
@@ -63,9 +63,13 @@ class Key:
 ARCHITECTURES = ("X86_64", "ARM64")
 ContainerInsights = Literal["enabled", "enhanced"]  # "disabled" is not offered: the platform requires it on
 CONTAINER_INSIGHTS: tuple[ContainerInsights, ...] = get_args(ContainerInsights)
-NAT_GATEWAYS = ("perAz", "single")
-FLOW_LOG_TRAFFIC_TYPES = ("ALL", "ACCEPT", "REJECT")
-DATABASE_TLS_MODES = ("verify-full", "require", "disable")
+NatGateways = Literal["perAz", "single"]
+NAT_GATEWAYS: tuple[NatGateways, ...] = get_args(NatGateways)
+FlowLogTrafficType = Literal["ALL", "ACCEPT", "REJECT"]
+FLOW_LOG_TRAFFIC_TYPES: tuple[FlowLogTrafficType, ...] = get_args(FlowLogTrafficType)
+DatabaseTls = Literal["verify-full", "require", "disable"]
+DATABASE_TLS_MODES: tuple[DatabaseTls, ...] = get_args(DatabaseTls)
+
 SCAN_SEVERITIES = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # ECR's, lowest first
 # The predefined ECS deployment configurations (CodeDeploy user guide, "Deployment configurations on
 # an Amazon ECS compute platform"). Terraform's default OneAtATime is an EC2 one, hence always explicit.
@@ -707,3 +711,11 @@ LAYER_KEYS: Mapping[Layer, Mapping[str, Key]] = MappingProxyType(
     }
 )
 assert set(LAYER_KEYS) == set(LAYERS)
+
+
+Choice = TypeVar("Choice", bound=str)
+
+
+def typed_choice(choices: tuple[Choice, ...], value: str) -> Choice:
+    """`value`, which `ConfigReader.choice` has already checked, typed as the closed set it belongs to."""
+    return next(known for known in choices if known == value)

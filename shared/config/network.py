@@ -10,7 +10,13 @@ from shared.config.alerting import NatAlarmConfig, NotificationConfig
 from shared.config.aws_limits import VPC_PREFIX_RANGE
 from shared.config.common import CommonConfig
 from shared.config.declared import layer_reader
-from shared.config.keys import NAT_GATEWAYS
+from shared.config.keys import (
+    FLOW_LOG_TRAFFIC_TYPES,
+    NAT_GATEWAYS,
+    FlowLogTrafficType,
+    NatGateways,
+    typed_choice,
+)
 from shared.config.reader import ConfigReader
 from shared.config.validators import log_retention
 from shared.errors import ConfigError
@@ -29,9 +35,9 @@ class NetworkConfig:
     az_count: int  # `azCount`
     public_subnet_prefix: int  # `publicSubnetPrefix`: ALBs and NAT gateways only
     private_subnet_prefix: int  # `privateSubnetPrefix`: room for 4,091 task ENIs per AZ
-    nat_gateways: str  # `natGateways`: perAz survives an AZ outage, single is cheap
+    nat_gateways: NatGateways  # `natGateways`: perAz survives an AZ outage, single is cheap
     flow_log_retention_days: int  # `flowLogRetentionDays`
-    flow_log_traffic_type: str  # `flowLogTrafficType`
+    flow_log_traffic_type: FlowLogTrafficType  # `flowLogTrafficType`
     interface_endpoints: bool  # `interfaceEndpoints` (cost: stacks/network/README.md)
     kms_deletion_window_days: int  # `kmsDeletionWindowDays`
     notifications: NotificationConfig  # the alarm topic's subscriptions
@@ -54,9 +60,9 @@ class NetworkConfig:
             az_count=len(zones) or az_count,
             public_subnet_prefix=reader.integer("publicSubnetPrefix"),
             private_subnet_prefix=reader.integer("privateSubnetPrefix"),
-            nat_gateways=reader.choice("natGateways"),
+            nat_gateways=typed_choice(NAT_GATEWAYS, reader.choice("natGateways")),
             flow_log_retention_days=log_retention(reader, "flowLogRetentionDays"),
-            flow_log_traffic_type=reader.choice("flowLogTrafficType"),
+            flow_log_traffic_type=typed_choice(FLOW_LOG_TRAFFIC_TYPES, reader.choice("flowLogTrafficType")),
             interface_endpoints=reader.boolean("interfaceEndpoints"),
             kms_deletion_window_days=reader.integer("kmsDeletionWindowDays"),
             notifications=NotificationConfig.load(reader),

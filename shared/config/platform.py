@@ -10,7 +10,13 @@ import pulumi
 from shared.config.alerting import PlatformAlarmConfig
 from shared.config.common import CommonConfig
 from shared.config.declared import layer_reader
-from shared.config.keys import CONTAINER_INSIGHTS, ContainerInsights
+from shared.config.keys import (
+    CONTAINER_INSIGHTS,
+    DATABASE_TLS_MODES,
+    ContainerInsights,
+    DatabaseTls,
+    typed_choice,
+)
 from shared.config.reader import ConfigReader, parse_cidr
 from shared.config.validators import log_retention
 from shared.contracts import NETWORK_PROJECT, upstream_stack_name
@@ -44,7 +50,7 @@ class DatabaseConfig:
     name: str  # `databaseName`
     username: str  # `databaseUsername`
     password: pulumi.Output[str] | None  # `databasePassword` (secret), required with databaseHost
-    tls: str  # `databaseTls`: how rotation connects (verify-full, require, disable)
+    tls: DatabaseTls  # `databaseTls`: how rotation connects (verify-full, require, disable)
 
     @property
     def rotated(self) -> bool:
@@ -75,7 +81,7 @@ class DatabaseConfig:
             name=_pg_identifier(reader, "databaseName"),
             username=_pg_identifier(reader, "databaseUsername"),
             password=password,
-            tls=reader.choice("databaseTls"),
+            tls=typed_choice(DATABASE_TLS_MODES, reader.choice("databaseTls")),
         )
 
 

@@ -29,7 +29,14 @@ in_provider = pulumi.ResourceOptions(provider=provider)
 
 vpc = Vpc(
     "network",
-    VpcArgs(namer, tags, str(settings.vpc_cidr), zones, subnets, settings.nat_gateways),
+    VpcArgs(
+        namer=namer,
+        tags=tags,
+        cidr=str(settings.vpc_cidr),
+        zones=zones,
+        subnets=subnets,
+        nat_gateways=settings.nat_gateways,
+    ),
     opts=in_provider,
 )
 FlowLogs(
@@ -38,9 +45,7 @@ FlowLogs(
         namer=namer,
         tags=tags,
         vpc_id=vpc.vpc_id,
-        account_id=aws_context.account_id,
-        region=aws_context.region,
-        partition=aws_context.partition,
+        context=aws_context,
         retention_days=settings.flow_log_retention_days,
         traffic_type=settings.flow_log_traffic_type,
         kms_deletion_window_days=settings.kms_deletion_window_days,
@@ -67,9 +72,7 @@ alarm_topic = AlarmTopic(
     AlarmTopicArgs(
         namer=namer,
         tags=tags,
-        account_id=aws_context.account_id,
-        region=aws_context.region,
-        partition=aws_context.partition,
+        context=aws_context,
         notifications=settings.notifications,
         kms_deletion_window_days=settings.kms_deletion_window_days,
     ),

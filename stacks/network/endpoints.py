@@ -8,9 +8,9 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
+from shared.network_constants import HTTPS_PORT
 from shared.tags import ServiceTags
 
-HTTPS = 443
 # What Fargate tasks call at start and run time: image manifests (ecr.api, ecr.dkr), logs, secrets, KMS.
 INTERFACE_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms")
 
@@ -87,8 +87,8 @@ class Endpoints(pulumi.ComponentResource):
             security_group_id=self.security_group.id,
             description="HTTPS from the VPC",
             ip_protocol="tcp",
-            from_port=HTTPS,
-            to_port=HTTPS,
+            from_port=HTTPS_PORT,
+            to_port=HTTPS_PORT,
             cidr_ipv4=args.vpc_cidr,
             tags=args.tags.for_resource(),
             opts=pulumi.ResourceOptions(parent=self.security_group),

@@ -8,22 +8,36 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming, policies
+from shared.aws_context import AwsContext
+from shared.config.keys import FlowLogTrafficType
 from shared.log_groups import encrypted_log_group
 from shared.tags import ServiceTags
 
 FLOW_LOGS_SERVICE = "vpc-flow-logs.amazonaws.com"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FlowLogsArgs:
+    """What the VPC's flow logs are made from. No field has a default.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        vpc_id: the VPC whose traffic is logged.
+        context: the account, region and partition; the key policy, the log group's ARN and the
+            role's trust (confined to this account's flow logs) are built from them.
+        retention_days: `flowLogRetentionDays`, the log group's retention.
+        traffic_type: `flowLogTrafficType`, "ALL", "ACCEPT" or "REJECT".
+        kms_deletion_window_days: `kmsDeletionWindowDays` (7-30): how long destroy keeps the key
+            recoverable.
+    """
+
     namer: naming.Namer
     tags: ServiceTags
     vpc_id: pulumi.Input[str]
-    account_id: str
-    region: str
-    partition: str
-    retention_days: int  # CloudWatch Logs retention
-    traffic_type: str  # ALL, ACCEPT or REJECT
+    context: AwsContext
+    retention_days: int
+    traffic_type: FlowLogTrafficType
     kms_deletion_window_days: int
 
 
@@ -39,9 +53,9 @@ class FlowLogs(pulumi.ComponentResource):
         key_name = names.name(naming.KMS_KEY, "network")
         key_policy = aws.iam.get_policy_document_output(
             statements=[
-                policies.account_root_key_admin(args.partition, args.account_id),
+                policies.account_root_key_admin(args.context.partition, args.context.account_id),
                 policies.cloudwatch_logs_key_use(
-                    args.partition, args.region, args.account_id, log_group_name
+                    args.context.partition, args.context.region, args.context.account_id, log_group_name
                 ),
             ],
             opts=pulumi.InvokeOutputOptions(parent=self),
@@ -71,9 +85,11 @@ class FlowLogs(pulumi.ComponentResource):
         )
 
         role_name = names.name(naming.ROLE, "vpc-flow-logs")
-        flow_log_arns = f"arn:{args.partition}:ec2:{args.region}:{args.account_id}:vpc-flow-log/*"
+        flow_log_arns = (
+            f"arn:{args.context.partition}:ec2:{args.context.region}:{args.context.account_id}:vpc-flow-log/*"
+        )
         trust = aws.iam.get_policy_document_output(
-            statements=[policies.service_trust(FLOW_LOGS_SERVICE, args.account_id, flow_log_arns)],
+            statements=[policies.service_trust(FLOW_LOGS_SERVICE, args.context.account_id, flow_log_arns)],
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         self.role = aws.iam.Role(

@@ -25,8 +25,10 @@ NAMESPACE = "AWS/NATGateway"
 
 @dataclass(frozen=True, kw_only=True)
 class NatGatewayAlarmsArgs:
-    """Two alarms per NAT gateway.
+    """Two alarms per NAT gateway. No field has a default.
 
+    namer: names every alarm with the stack's suffix.
+    tags: the Service tag (and the rest) for each alarm.
     gateways: (availability zone, NAT gateway id) of each gateway.
     topic_arn: where ALARM and OK go.
     settings: thresholds and evaluation window (`natPacketDropPercent`, `natAlarmEvaluationMinutes`).

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming, policies
+from shared.aws_context import AwsContext
 from shared.config.alerting import NotificationConfig
 from shared.tags import ServiceTags
 
@@ -38,19 +39,21 @@ OWNER_TOPIC_ACTIONS = [
 
 @dataclass(frozen=True, kw_only=True)
 class AlarmTopicArgs:
-    """The alarm topic of one environment.
+    """The alarm topic of one environment. No field has a default.
 
-    account_id, region, partition: where it is; publishers are confined to this account's alarms and
-    rules in this region.
-    notifications: the email and HTTPS subscriptions. Default (config): none.
-    kms_deletion_window_days: how long destroy keeps the key recoverable (7-30).
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        context: the account, region and partition the topic lives in; publishers are confined to
+            this account's alarms and rules in this region.
+        notifications: the email and HTTPS subscriptions (config default: none).
+        kms_deletion_window_days: `kmsDeletionWindowDays` (7-30): how long destroy keeps the key
+            recoverable.
     """
 
     namer: naming.Namer
     tags: ServiceTags
-    account_id: str
-    region: str
-    partition: str
+    context: AwsContext
     notifications: NotificationConfig
     kms_deletion_window_days: int
 
@@ -70,7 +73,7 @@ class AlarmTopic(pulumi.ComponentResource):
             deletion_window_in_days=args.kms_deletion_window_days,
             policy=aws.iam.get_policy_document_output(
                 statements=[
-                    policies.account_root_key_admin(args.partition, args.account_id),
+                    policies.account_root_key_admin(args.context.partition, args.context.account_id),
                     # No aws:SourceArn/SourceAccount condition: EventBridge's KMS requests carry no such
                     # keys (EventBridge user guide, "Amazon SNS permissions", encrypted topics), and
                     # the topic policy below already confines who may publish.
@@ -123,14 +126,20 @@ class AlarmTopic(pulumi.ComponentResource):
         self.register_outputs({"topicArn": self.topic_arn, "keyArn": self.key.arn})
 
     def _topic_policy(self, args: AlarmTopicArgs) -> pulumi.Output[aws.iam.GetPolicyDocumentResult]:
-        regional = f"arn:{args.partition}:{{service}}:{args.region}:{args.account_id}:{{resource}}"
+        where = args.context
+        regional = f"arn:{where.partition}:{{service}}:{where.region}:{where.account_id}:{{resource}}"
         document: pulumi.Output[aws.iam.GetPolicyDocumentResult] = aws.iam.get_policy_document_output(
             statements=[
                 {
                     "sid": "AccountPrincipalsUseTheTopic",
                     "effect": "Allow",
                     "principals": [
-                        {"type": "AWS", "identifiers": [f"arn:{args.partition}:iam::{args.account_id}:root"]}
+                        {
+                            "type": "AWS",
+                            "identifiers": [
+                                f"arn:{args.context.partition}:iam::{args.context.account_id}:root"
+                            ],
+                        }
                     ],
                     "actions": OWNER_TOPIC_ACTIONS,
                     "resources": [self.topic.arn],
@@ -139,14 +148,14 @@ class AlarmTopic(pulumi.ComponentResource):
                     "CloudWatchAlarmsOfThisAccountPublish",
                     CLOUDWATCH,
                     self.topic.arn,
-                    args.account_id,
+                    args.context.account_id,
                     regional.format(service="cloudwatch", resource="alarm:*"),
                 ),
                 _service_publish(
                     "EventBridgeRulesOfThisAccountPublish",
                     EVENTBRIDGE,
                     self.topic.arn,
-                    args.account_id,
+                    args.context.account_id,
                     regional.format(service="events", resource="rule/*"),
                 ),
             ],

@@ -8,21 +8,33 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
+from shared.config.keys import NatGateways
 from shared.config.network import NAT_SINGLE
+from shared.network_constants import ANYWHERE
 from shared.tags import ServiceTags
 from stacks.network.subnet_plan import SubnetPlan
 
-ANYWHERE = "0.0.0.0/0"
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VpcArgs:
+    """What the VPC is made from. No field has a default.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        cidr: `vpcCidr`, the VPC block, e.g. 10.0.0.0/16.
+        zones: the availability zone names; public and private subnet i live in zones[i].
+        subnets: the public and private blocks carved out of `cidr`, one of each per zone.
+        nat_gateways: `natGateways`; "perAz" puts one NAT gateway in each zone (survives an AZ
+            outage), "single" one in the first zone (cheaper).
+    """
+
     namer: naming.Namer
     tags: ServiceTags
-    cidr: str  # the VPC block, e.g. 10.0.0.0/16
-    zones: tuple[str, ...]  # availability zone names; subnet i lives in zones[i]
+    cidr: str
+    zones: tuple[str, ...]
     subnets: SubnetPlan
-    nat_gateways: str  # "perAz": one NAT per AZ; "single": one NAT in the first AZ
+    nat_gateways: NatGateways
 
 
 class Vpc(pulumi.ComponentResource):

@@ -7,6 +7,7 @@ from shared import naming
 from shared.aws_context import AwsContext
 from shared.config.platform import PlatformConfig
 from shared.contracts import NetworkOutputs, PlatformExports
+from shared.network_constants import HTTP_PORT, HTTPS_PORT
 from shared.provider import aws_provider
 from shared.tags import ServiceTags
 from stacks.platform.access_logs import AccessLogsBucket, AccessLogsBucketArgs
@@ -19,7 +20,7 @@ from stacks.platform.secrets import PlatformSecrets, PlatformSecretsArgs
 from stacks.platform.service_discovery import private_namespace
 from stacks.platform.waf import WebApplicationFirewall, WebApplicationFirewallArgs
 
-HTTP_PORTS = (80, 443)
+HTTP_PORTS = (HTTP_PORT, HTTPS_PORT)
 
 settings = PlatformConfig.load()
 namer = settings.common.namer
@@ -34,12 +35,10 @@ internal_alb_name = namer.name(naming.ALB, "internal")
 key = PlatformKey(
     "platform-key",
     PlatformKeyArgs(
-        namer,
-        tags,
-        aws_context.account_id,
-        aws_context.region,
-        aws_context.partition,
-        settings.kms_deletion_window_days,
+        namer=namer,
+        tags=tags,
+        context=aws_context,
+        deletion_window_days=settings.kms_deletion_window_days,
     ),
     opts=in_provider,
 )
@@ -63,9 +62,7 @@ access_logs = AccessLogsBucket(
     AccessLogsBucketArgs(
         namer=namer,
         tags=tags,
-        account_id=aws_context.account_id,
-        region=aws_context.region,
-        partition=aws_context.partition,
+        context=aws_context,
         prefixes=(public_alb_name, internal_alb_name),  # each ALB logs under its own name
         expiration_days=settings.access_log_expiration_days,
     ),
@@ -113,9 +110,7 @@ waf = (
             waf=settings.waf,
             load_balancer_arn=public_alb.arn,
             key_arn=key.key_arn,
-            account_id=aws_context.account_id,
-            region=aws_context.region,
-            partition=aws_context.partition,
+            context=aws_context,
         ),
         opts=in_provider,
     )
@@ -141,9 +136,7 @@ rotation = SecretRotation(
     SecretRotationArgs(
         namer=namer,
         tags=tags,
-        account_id=aws_context.account_id,
-        region=aws_context.region,
-        partition=aws_context.partition,
+        context=aws_context,
         key_arn=key.key_arn,
         vpc_id=network.vpc_id,
         vpc_cidr=network.vpc_cidr,

@@ -8,18 +8,28 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
+from shared.aws_context import AwsContext
 from shared.tags import ServiceTags
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AccessLogsBucketArgs:
+    """What the access-logs bucket is made from. No field has a default.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        context: the account and region; both are part of the (global) bucket name, and the
+            bucket policy admits only this region's ELB log delivery writing under this account.
+        prefixes: one per load balancer; each may write only under its own prefix.
+        expiration_days: `accessLogExpirationDays`: objects are deleted this many days after delivery.
+    """
+
     namer: naming.Namer
     tags: ServiceTags
-    account_id: str
-    region: str
-    partition: str
-    prefixes: tuple[str, ...]  # one per load balancer; each may write only under its own prefix
-    expiration_days: int  # objects are deleted this many days after delivery
+    context: AwsContext
+    prefixes: tuple[str, ...]
+    expiration_days: int
 
 
 class AccessLogsBucket(pulumi.ComponentResource):
@@ -30,7 +40,7 @@ class AccessLogsBucket(pulumi.ComponentResource):
     ) -> None:
         super().__init__("payments:platform:AccessLogsBucket", name, None, opts)
         # Bucket names are global: the account and region keep two stacks with one suffix apart.
-        bucket_name = args.namer.name(naming.BUCKET, "alb-logs", args.account_id, args.region)
+        bucket_name = args.namer.name(naming.BUCKET, "alb-logs", args.context.account_id, args.context.region)
         self.bucket = aws.s3.Bucket(
             bucket_name,
             bucket=bucket_name,
@@ -102,7 +112,7 @@ class AccessLogsBucket(pulumi.ComponentResource):
 
         # The region's ELB log-delivery account (127311923021 in us-east-1).
         elb_account = aws.elb.get_service_account_output(
-            region=args.region, opts=pulumi.InvokeOutputOptions(parent=self)
+            region=args.context.region, opts=pulumi.InvokeOutputOptions(parent=self)
         )
         policy = aws.iam.get_policy_document_output(
             statements=[
@@ -113,7 +123,7 @@ class AccessLogsBucket(pulumi.ComponentResource):
                     "actions": ["s3:PutObject"],
                     "resources": [
                         self.bucket.arn.apply(
-                            lambda arn, prefix=prefix: f"{arn}/{prefix}/AWSLogs/{args.account_id}/*"
+                            lambda arn, prefix=prefix: f"{arn}/{prefix}/AWSLogs/{args.context.account_id}/*"
                         )
                         for prefix in args.prefixes
                     ],

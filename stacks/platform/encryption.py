@@ -8,17 +8,27 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming, policies
+from shared.aws_context import AwsContext
 from shared.tags import ServiceTags
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlatformKeyArgs:
+    """What the platform key is made from. No field has a default.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        context: the account, region and partition the key policy admits (the account root as
+            administrator, this region's CloudWatch Logs and Secrets Manager as users).
+        deletion_window_days: `kmsDeletionWindowDays` (7-30): destroy schedules deletion after this
+            many days.
+    """
+
     namer: naming.Namer
     tags: ServiceTags
-    account_id: str
-    region: str
-    partition: str
-    deletion_window_days: int  # 7-30; destroy schedules deletion after this many days
+    context: AwsContext
+    deletion_window_days: int
 
 
 class PlatformKey(pulumi.ComponentResource):
@@ -38,11 +48,11 @@ class PlatformKey(pulumi.ComponentResource):
         )
         key_policy = aws.iam.get_policy_document_output(
             statements=[
-                policies.account_root_key_admin(args.partition, args.account_id),
+                policies.account_root_key_admin(args.context.partition, args.context.account_id),
                 policies.cloudwatch_logs_key_use(
-                    args.partition, args.region, args.account_id, *log_group_patterns
+                    args.context.partition, args.context.region, args.context.account_id, *log_group_patterns
                 ),
-                policies.secrets_manager_key_use(args.region, args.account_id),
+                policies.secrets_manager_key_use(args.context.region, args.context.account_id),
             ],
             opts=pulumi.InvokeOutputOptions(parent=self),
         )

@@ -15,6 +15,8 @@ import pulumi_aws as aws
 from shared import naming
 from shared.tags import ServiceTags
 
+LoadBalancerRole = Literal["public", "internal"]
+
 
 @dataclass(frozen=True, kw_only=True)
 class LoadBalancerArgs:
@@ -36,7 +38,7 @@ class LoadBalancerArgs:
 
     namer: naming.Namer
     tags: ServiceTags
-    role: Literal["public", "internal"]
+    role: LoadBalancerRole
     internal: bool
     vpc_id: pulumi.Input[str]
     vpc_cidr: pulumi.Input[str]

@@ -18,14 +18,17 @@ from shared.alarms import Runbook, describe, notify
 from shared.config.alerting import PlatformAlarmConfig
 from shared.metric_queries import expression, load_balancer_dimension, metric
 from shared.tags import ServiceTags
+from stacks.platform.load_balancer import LoadBalancerRole
 
 ALB = "AWS/ApplicationELB"
 
 
 @dataclass(frozen=True, kw_only=True)
 class LoadBalancerAlarmArgs:
-    """The 5xx-rate alarm of one ALB.
+    """The 5xx-rate alarm of one ALB. No field has a default.
 
+    namer: names the alarm with the stack's suffix.
+    tags: the Service tag (and the rest).
     role: "public" or "internal", the alarm's name part.
     load_balancer_arn: the ALB; its ARN suffix is the LoadBalancer dimension.
     settings: `loadBalancer5xxPercent` and `platformAlarmEvaluationMinutes`.
@@ -34,7 +37,7 @@ class LoadBalancerAlarmArgs:
 
     namer: naming.Namer
     tags: ServiceTags
-    role: str
+    role: LoadBalancerRole
     load_balancer_arn: pulumi.Input[str]
     settings: PlatformAlarmConfig
     topic_arn: pulumi.Input[str]

@@ -14,6 +14,7 @@ from shared.alarms import Runbook
 from shared.config.alerting import PlatformAlarmConfig
 from shared.event_notifications import EventNotification, EventNotificationArgs
 from shared.tags import ServiceTags
+from stacks.platform.load_balancer import LoadBalancerRole
 from stacks.platform.load_balancer_alarms import LoadBalancerAlarmArgs, load_balancer_5xx_alarm
 from stacks.platform.rotation_events import ROTATION_FAILED_PATTERN
 from stacks.platform.waf_alarm import WafBlockedRequestsAlarmArgs, waf_blocked_requests_alarm
@@ -21,18 +22,23 @@ from stacks.platform.waf_alarm import WafBlockedRequestsAlarmArgs, waf_blocked_r
 
 @dataclass(frozen=True, kw_only=True)
 class PlatformAlarmsArgs:
-    """load_balancers: role ("public", "internal") -> ALB ARN.
-    region: the WAF metrics' Region dimension.
-    settings: thresholds and evaluation window.
-    web_acl_name: the name of the web ACL on the public ALB; the WAF alarm exists only with one.
-        Default: none (a stack with `waf: false`).
-    topic_arn: the network layer's `alarmTopicArn`.
+    """The platform's alarms: one 5xx-rate alarm per ALB, and the WAF alarm.
+
+    Fields:
+        namer: names every alarm with the stack's suffix.
+        tags: the Service tag (and the rest) for each alarm.
+        region: the WAF metrics' Region dimension.
+        load_balancers: role ("public", "internal") -> ALB ARN.
+        settings: thresholds and evaluation window.
+        topic_arn: the network layer's `alarmTopicArn`.
+        web_acl_name: the name of the web ACL on the public ALB; the WAF alarm exists only with one.
+            Default: None (a stack with `waf: false`).
     """
 
     namer: naming.Namer
     tags: ServiceTags
     region: str
-    load_balancers: Mapping[str, pulumi.Input[str]]
+    load_balancers: Mapping[LoadBalancerRole, pulumi.Input[str]]
     settings: PlatformAlarmConfig
     topic_arn: pulumi.Input[str]
     web_acl_name: pulumi.Input[str] | None = None

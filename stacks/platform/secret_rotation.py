@@ -14,7 +14,10 @@ import pulumi_aws as aws
 
 from functions.packaging import function_archive
 from shared import naming, policies
+from shared.aws_context import AwsContext
+from shared.config.keys import DatabaseTls
 from shared.log_groups import encrypted_log_group
+from shared.network_constants import ANYWHERE, HTTPS_PORT
 from shared.security_rules import tcp_egress
 from shared.tags import ServiceTags
 
@@ -26,26 +29,42 @@ TIMEOUT_SECONDS = 60  # a step is a few API calls and at most two database login
 MEMORY_MB = 256
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 SECRETS_MANAGER_SERVICE = "secretsmanager.amazonaws.com"
-HTTPS = 443
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SecretRotationArgs:
+    """What the rotation function and its schedules are made from. No field has a default.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        context: the account, region and partition; the role's trust, the invoke permission's
+            source account and the Secrets Manager endpoint are built from them.
+        key_arn: the platform KMS key: log group, environment variables and the secrets themselves.
+        vpc_id: the VPC of the function's security group.
+        vpc_cidr: the only destination of the database egress rule.
+        private_subnet_ids: the function's network interfaces, one per subnet.
+        secrets: purpose -> the secret to rotate; each gets its own rotation schedule.
+        schedule: `secretRotationSchedule`, a Secrets Manager ScheduleExpression, e.g. "rate(30 days)".
+        log_retention_days: `logRetentionDays` of the function's log group.
+        reserved_concurrency: `rotationReservedConcurrency`.
+        database_port: egress to the database in the VPC; None when no database is rotated.
+        database_tls: `databaseTls`, "verify-full", "require" or "disable".
+    """
+
     namer: naming.Namer
     tags: ServiceTags
-    account_id: str
-    region: str
-    partition: str
+    context: AwsContext
     key_arn: pulumi.Input[str]
     vpc_id: pulumi.Input[str]
     vpc_cidr: pulumi.Input[str]
     private_subnet_ids: pulumi.Input[list[str]]
-    secrets: dict[str, aws.secretsmanager.Secret]  # purpose -> secret to rotate
-    schedule: str  # Secrets Manager ScheduleExpression, e.g. rate(30 days)
+    secrets: dict[str, aws.secretsmanager.Secret]
+    schedule: str
     log_retention_days: int
     reserved_concurrency: int
-    database_port: int | None  # egress to the database in the VPC; None when no database is rotated
-    database_tls: str  # verify-full, require or disable
+    database_port: int | None
+    database_tls: DatabaseTls
 
 
 class SecretRotation(pulumi.ComponentResource):
@@ -75,7 +94,7 @@ class SecretRotation(pulumi.ComponentResource):
         # aws:SourceAccount only: AWS documents no aws:SourceArn for Lambda assuming its execution
         # role, and a condition Lambda does not send fails CreateFunction ("cannot be assumed by Lambda").
         trust = aws.iam.get_policy_document_output(
-            statements=[policies.service_trust(LAMBDA_SERVICE, args.account_id)], opts=invoke
+            statements=[policies.service_trust(LAMBDA_SERVICE, args.context.account_id)], opts=invoke
         )
         self.role = aws.iam.Role(
             role_name,
@@ -113,7 +132,7 @@ class SecretRotation(pulumi.ComponentResource):
             ),
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables={
-                    "SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{args.region}.amazonaws.com",
+                    "SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{args.context.region}.amazonaws.com",
                     "DATABASE_TLS": args.database_tls,
                 }
             ),
@@ -132,7 +151,7 @@ class SecretRotation(pulumi.ComponentResource):
                 action="lambda:InvokeFunction",
                 principal=SECRETS_MANAGER_SERVICE,
                 source_arn=secret.arn,  # Secrets Manager may invoke it for this secret only
-                source_account=args.account_id,
+                source_account=args.context.account_id,
                 opts=pulumi.ResourceOptions(parent=self.function),
             )
             self.rotations[purpose] = aws.secretsmanager.SecretRotation(
@@ -174,8 +193,8 @@ class SecretRotation(pulumi.ComponentResource):
         tcp_egress(
             https_name,
             group_id=group.id,
-            port=HTTPS,
-            to_cidr="0.0.0.0/0",
+            port=HTTPS_PORT,
+            to_cidr=ANYWHERE,
             description="Secrets Manager API (through the NAT gateway or an interface endpoint)",
             tags=args.tags,
             opts=in_group,
@@ -233,12 +252,14 @@ class SecretRotation(pulumi.ComponentResource):
                         {
                             "test": "StringEquals",
                             "variable": "kms:ViaService",
-                            "values": [f"secretsmanager.{args.region}.amazonaws.com"],
+                            "values": [f"secretsmanager.{args.context.region}.amazonaws.com"],
                         },
                     ],
                 },
                 policies.write_own_logs(self.log_group.arn),
-                policies.lambda_network_interfaces(args.partition, args.region, args.account_id),
+                policies.lambda_network_interfaces(
+                    args.context.partition, args.context.region, args.context.account_id
+                ),
                 policies.lambda_describe_and_trace(in_vpc=True),
             ],
             opts=invoke,

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
+from shared.aws_context import AwsContext
 from shared.config.platform import WafConfig
 from shared.log_groups import encrypted_log_group
 from shared.tags import ServiceTags
@@ -26,7 +27,9 @@ class WebApplicationFirewallArgs:
     waf: rule groups, count-mode overrides, rate limit and log retention (`WafConfig`, `waf*` keys).
     load_balancer_arn: the internet-facing ALB the web ACL protects.
     key_arn: the KMS key of the log group; its policy must admit CloudWatch Logs for `aws-waf-logs-*`.
-    account_id, region, partition: where log delivery may come from (the resource policy's conditions).
+    context: the account, region and partition log delivery may come from (the resource policy's
+        conditions).
+    No field has a default.
     """
 
     namer: naming.Namer
@@ -34,9 +37,7 @@ class WebApplicationFirewallArgs:
     waf: WafConfig
     load_balancer_arn: pulumi.Input[str]
     key_arn: pulumi.Input[str]
-    account_id: str
-    region: str
-    partition: str
+    context: AwsContext
 
 
 class WebApplicationFirewall(pulumi.ComponentResource):
@@ -97,13 +98,13 @@ class WebApplicationFirewall(pulumi.ComponentResource):
                             "test": "ArnLike",
                             "variable": "aws:SourceArn",
                             "values": [
-                                f"arn:{args.partition}:logs:{args.region}:{args.account_id}:*",
+                                f"arn:{args.context.partition}:logs:{args.context.region}:{args.context.account_id}:*",
                             ],
                         },
                         {
                             "test": "StringEquals",
                             "variable": "aws:SourceAccount",
-                            "values": [args.account_id],
+                            "values": [args.context.account_id],
                         },
                     ],
                 }

@@ -26,10 +26,15 @@ ALL_RULES = "ALL"
 
 @dataclass(frozen=True, kw_only=True)
 class WafBlockedRequestsAlarmArgs:
-    """web_acl_name: the regional web ACL on the public ALB.
+    """The alarm on requests the web ACL blocks. No field has a default here (config defaults below).
+
+    namer: names the alarm with the stack's suffix.
+    tags: the Service tag (and the rest).
+    web_acl_name: the regional web ACL on the public ALB.
     region: the Region dimension (the ALB's region).
-    blocked_per_minute: `wafBlockedRequestsPerMinute`, default 100.
-    evaluation_minutes: `platformAlarmEvaluationMinutes`, default 5.
+    blocked_per_minute: `wafBlockedRequestsPerMinute`, config default 100.
+    evaluation_minutes: `platformAlarmEvaluationMinutes`, config default 5.
+    topic_arn: where ALARM and OK go.
     """
 
     namer: naming.Namer

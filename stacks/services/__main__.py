@@ -40,7 +40,7 @@ chain = SecurityChain(
 )
 codedeploy = CodeDeployApplication(
     "codedeploy",
-    CodeDeployApplicationArgs(namer, ServiceTags("services"), aws_context.account_id, aws_context.partition),
+    CodeDeployApplicationArgs(namer=namer, tags=ServiceTags("services"), context=aws_context),
     opts=in_provider,
 )
 EventNotification(
@@ -62,7 +62,7 @@ services = {
         FargateServiceArgs(
             spec=spec,
             settings=settings,
-            identity=aws_context,
+            context=aws_context,
             network=network,
             platform=platform,
             security_group_id=chain.group_ids[spec.name],
@@ -102,9 +102,7 @@ hooks = ReleaseHooks(
     "release-hooks",
     ReleaseHooksArgs(
         namer=namer,
-        account_id=aws_context.account_id,
-        region=aws_context.region,
-        partition=aws_context.partition,
+        context=aws_context,
         release=settings.release,
         log_retention_days=settings.task.log_retention_days,
         key_arn=platform.kms_key_arn,

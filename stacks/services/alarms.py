@@ -71,8 +71,22 @@ def checks(traffic: TrafficConfig, *, edge: bool) -> list[MetricCheck]:
     return found
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DeploymentAlarmsArgs:
+    """What the alarms that stop one service's release are made from. No field has a default.
+
+    Fields:
+        namer: names every alarm with the stack's suffix.
+        tags: the Service tag (and the rest) for each alarm.
+        service: the catalogue name, part of each alarm's name.
+        load_balancer_arn: the ALB; its ARN suffix is the LoadBalancer dimension.
+        blue_target_group_arn_suffix: the TargetGroup dimension of the blue group.
+        green_target_group_arn_suffix: the TargetGroup dimension of the green group.
+        traffic: thresholds (`release5xxPercent`, latency, unhealthy hosts) and evaluation periods.
+        edge: the public entry point: latency is watched too.
+        topic_arn: the environment's alarm topic: ALARM and OK notify on-call.
+    """
+
     namer: naming.Namer
     tags: ServiceTags
     service: str
@@ -80,8 +94,8 @@ class DeploymentAlarmsArgs:
     blue_target_group_arn_suffix: pulumi.Input[str]
     green_target_group_arn_suffix: pulumi.Input[str]
     traffic: TrafficConfig
-    edge: bool  # the public entry point: latency is watched too
-    topic_arn: pulumi.Input[str]  # the environment's alarm topic: ALARM and OK notify on-call
+    edge: bool
+    topic_arn: pulumi.Input[str]
 
 
 class DeploymentAlarms(pulumi.ComponentResource):

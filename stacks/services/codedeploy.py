@@ -11,8 +11,9 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
+from shared.aws_context import AwsContext
 from shared.config.services import ReleaseConfig
-from shared.policies import Text, service_trust
+from shared.policies import service_trust
 from shared.tags import ServiceTags
 
 CODEDEPLOY = "codedeploy.amazonaws.com"
@@ -27,12 +28,20 @@ def application_name(namer: naming.Namer) -> str:
     return namer.name(naming.CODEDEPLOY_APP, "payments")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CodeDeployApplicationArgs:
+    """What the CodeDeploy application and its service role are made from. No field has a default.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        context: the account CodeDeploy's role trust is confined to, and the partition of the
+            managed policy's ARN.
+    """
+
     namer: naming.Namer
     tags: ServiceTags
-    account_id: Text
-    partition: Text
+    context: AwsContext
 
 
 class CodeDeployApplication(pulumi.ComponentResource):
@@ -55,7 +64,7 @@ class CodeDeployApplication(pulumi.ComponentResource):
             role_name,
             name=role_name,
             assume_role_policy=aws.iam.get_policy_document_output(
-                statements=[service_trust(CODEDEPLOY, args.account_id)],
+                statements=[service_trust(CODEDEPLOY, args.context.account_id)],
                 opts=pulumi.InvokeOutputOptions(parent=self),
             ).json,
             description="CodeDeploy: shifts ECS traffic between task sets during releases",
@@ -66,7 +75,7 @@ class CodeDeployApplication(pulumi.ComponentResource):
             args.namer.name(naming.POLICY_ATTACHMENT, "codedeploy", "ecs"),
             role=self.role.name,
             policy_arn=pulumi.Output.concat(
-                "arn:", args.partition, ":iam::aws:policy/", ECS_BLUE_GREEN_POLICY
+                "arn:", args.context.partition, ":iam::aws:policy/", ECS_BLUE_GREEN_POLICY
             ),
             opts=pulumi.ResourceOptions(parent=self.role),
         )
@@ -75,8 +84,24 @@ class CodeDeployApplication(pulumi.ComponentResource):
         self.register_outputs({"name": self.name, "roleArn": self.role_arn})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DeploymentGroupArgs:
+    """What one service's blue/green deployment group is made from. No field has a default.
+
+    Fields:
+        namer: names the group with the stack's suffix.
+        tags: the Service tag (and the rest).
+        service: the catalogue name; the group is `dg-<service>-<suffix>`.
+        application: the environment's CodeDeploy application and its role.
+        release: the `deployment*`/`release*` keys: deployment configuration and termination wait.
+        cluster_name: the cluster's name (CodeDeploy's ECS service reference takes names).
+        ecs_service_name: the ECS service's name.
+        target_group_names: (blue, green), by name: the API takes names, not ARNs.
+        production_listener_arn: the listener that carries production traffic.
+        test_listener_arn: the listener the smoke test calls before traffic shifts.
+        alarm_names: the alarms that stop a release and roll it back.
+    """
+
     namer: naming.Namer
     tags: ServiceTags
     service: str
@@ -84,7 +109,7 @@ class DeploymentGroupArgs:
     release: ReleaseConfig
     cluster_name: pulumi.Input[str]
     ecs_service_name: pulumi.Input[str]
-    target_group_names: tuple[pulumi.Input[str], pulumi.Input[str]]  # blue, green: by name (API)
+    target_group_names: tuple[pulumi.Input[str], pulumi.Input[str]]
     production_listener_arn: pulumi.Input[str]
     test_listener_arn: pulumi.Input[str]
     alarm_names: Sequence[pulumi.Input[str]]

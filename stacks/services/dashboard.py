@@ -279,8 +279,11 @@ class ServiceDashboardSource:
 
 @dataclass(frozen=True, kw_only=True)
 class OperationsDashboardArgs:
-    """The environment's dashboard.
+    """The environment's dashboard. No field has a default.
 
+    namer: names the dashboard with the stack's suffix.
+    region: the region every widget reads its metrics from.
+    cluster_name: the ClusterName dimension of the ECS widgets.
     services: one source per catalogue entry, in catalogue order.
     load_balancers: role -> ALB ARN (the platform's exports).
     nat_gateway_ids: the network's `natGatewayIds` export.

@@ -43,15 +43,28 @@ from stacks.services.traffic import BlueGreenTraffic, BlueGreenTrafficArgs
 CODEDEPLOY_OWNS = ["taskDefinition", "loadBalancers", "desiredCount"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FargateServiceArgs:
+    """What one service is made from. No field has a default.
+
+    Fields:
+        spec: the catalogue entry: name, ports, public or internal, callees, secrets.
+        settings: the services layer's config (task size, scaling, traffic, release, ...).
+        context: the account, region and partition (roles, the log driver's region).
+        network: the network layer's exports (VPC, private subnets, alarm topic).
+        platform: the platform layer's exports (cluster, key, ALBs, namespace, secrets).
+        security_group_id: the service's group in the SecurityChain.
+        downstream_urls: env var -> base URL of each callee.
+        codedeploy: the environment's CodeDeploy application the deployment group belongs to.
+    """
+
     spec: ServiceSpec
     settings: ServicesConfig
-    identity: AwsContext
+    context: AwsContext
     network: NetworkOutputs
     platform: PlatformOutputs
-    security_group_id: pulumi.Input[str]  # from the SecurityChain
-    downstream_urls: Mapping[str, pulumi.Input[str]]  # env var -> base URL of each callee
+    security_group_id: pulumi.Input[str]
+    downstream_urls: Mapping[str, pulumi.Input[str]]
     codedeploy: CodeDeployApplication
 
     @property
@@ -98,9 +111,7 @@ class FargateService(pulumi.ComponentResource):
                 namer=namer,
                 tags=tags,
                 service=spec.name,
-                account_id=args.identity.account_id,
-                region=args.identity.region,
-                partition=args.identity.partition,
+                context=args.context,
                 repository_arn=self.repository.repository_arn,
                 log_group_arn=self.log_group.arn,
                 key_arn=args.platform.kms_key_arn,
@@ -243,7 +254,7 @@ class FargateService(pulumi.ComponentResource):
         resolved = pulumi.Output.all(
             self._image(args),
             self.log_group.name,
-            args.identity.region,
+            args.context.region,
             pulumi.Output.all(*secret_arns.values()),
             pulumi.Output.all(*args.downstream_urls.values()),
             args.platform.ecs_exec,

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
+from shared.aws_context import AwsContext
 from shared.policies import Statement, Text, service_trust
 from shared.tags import ServiceTags
 
@@ -103,19 +104,33 @@ def no_iam_statement() -> Statement:
     return {"sid": "NeverManageIam", "effect": "Deny", "actions": ["iam:*"], "resources": ["*"]}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServiceRolesArgs:
+    """What one service's execution and task roles are made from.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        service: the catalogue name, part of each role's name.
+        context: the account, region and partition; the trust (this account's ECS tasks only) and
+            every resource ARN are built from them.
+        repository_arn: the service's ECR repository, the only one the execution role pulls from.
+        log_group_arn: the service's log group, the only one the execution role writes to.
+        key_arn: the platform KMS key (log group, secrets).
+        secret_arns: this service's secrets only, from the catalogue.
+        exec_log_group_name: the platform's ECS Exec log group. Default "": ECS Exec is off and the
+            task role allows nothing.
+    """
+
     namer: naming.Namer
     tags: ServiceTags
     service: str
-    account_id: Text
-    region: Text
-    partition: Text
+    context: AwsContext
     repository_arn: Text
     log_group_arn: Text
     key_arn: Text
-    secret_arns: Sequence[Text]  # this service's secrets only, from the catalogue
-    exec_log_group_name: Text = ""  # the platform's ECS Exec log group; "" when ECS Exec is off
+    secret_arns: Sequence[Text]
+    exec_log_group_name: Text = ""
 
 
 class ServiceRoles(pulumi.ComponentResource):
@@ -126,13 +141,13 @@ class ServiceRoles(pulumi.ComponentResource):
         # Only ECS tasks of this account and region may assume them (confused-deputy guard; ECS
         # developer guide, "Task IAM role").
         source_arn = pulumi.Output.concat(
-            "arn:", args.partition, ":ecs:", args.region, ":", args.account_id, ":*"
+            "arn:", args.context.partition, ":ecs:", args.context.region, ":", args.context.account_id, ":*"
         )
         trust = aws.iam.get_policy_document_output(
-            statements=[service_trust(ECS_TASKS, args.account_id, source_arn)],
+            statements=[service_trust(ECS_TASKS, args.context.account_id, source_arn)],
             opts=pulumi.InvokeOutputOptions(parent=self),
         ).json
-        secrets = secret_statements(args.secret_arns, args.key_arn, args.region)
+        secrets = secret_statements(args.secret_arns, args.key_arn, args.context.region)
 
         self.execution_role, self.execution_policy = self._role(
             args,
@@ -144,7 +159,11 @@ class ServiceRoles(pulumi.ComponentResource):
         # the execution role), so the task role denies IAM and allows only ECS Exec's channels, and
         # those only where the platform enables ECS Exec.
         exec_access = pulumi.Output.all(
-            args.exec_log_group_name, args.key_arn, args.region, args.account_id, args.partition
+            args.exec_log_group_name,
+            args.key_arn,
+            args.context.region,
+            args.context.account_id,
+            args.context.partition,
         ).apply(lambda values: exec_statements(*(str(v) for v in values)))
         task_statements = exec_access.apply(lambda extra: [no_iam_statement(), *extra])
         self.task_role, self.task_policy = self._role(args, "task", trust, task_statements)

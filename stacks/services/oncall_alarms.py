@@ -32,8 +32,11 @@ COLOURS = ("blue", "green")
 
 @dataclass(frozen=True, kw_only=True)
 class OnCallAlarmsArgs:
-    """The on-call alarms of one service.
+    """The on-call alarms of one service. No field has a default.
 
+    namer: names every alarm with the stack's suffix.
+    tags: the Service tag (and the rest) for each alarm.
+    service: the catalogue name, part of each alarm's name.
     cluster_name, ecs_service_name: the ClusterName and ServiceName dimensions (names, not ARNs).
     load_balancer_arn, target_group_arn_suffixes: the LoadBalancer and TargetGroup dimensions; the
     suffixes are (blue, green).

@@ -23,9 +23,11 @@ import pulumi_aws as aws
 
 from functions.packaging import function_archive
 from shared import naming, policies
+from shared.aws_context import AwsContext
 from shared.catalogue import ServiceSpec
 from shared.config.services import ReleaseConfig
 from shared.log_groups import encrypted_log_group
+from shared.network_constants import ANYWHERE, HTTPS_PORT
 from shared.security_rules import tcp_egress, tcp_ingress
 from shared.tags import ServiceTags
 from stacks.services.traffic import ListenerPlan
@@ -35,8 +37,6 @@ RUNTIME = "python3.12"
 ARCHITECTURE = "arm64"
 MEMORY_MB = 256
 LAMBDA_SERVICE = "lambda.amazonaws.com"
-HTTPS_PORT = 443
-ANYWHERE = "0.0.0.0/0"
 SCAN_POLL_SECONDS = 10
 REPORT_MARGIN_SECONDS = 60  # the gate's timeout beyond its scan wait, to read and to report
 NAT_PREFIX_LIST_MAX_ENTRIES = 6  # one per NAT gateway; a reference counts this many SG rules
@@ -55,12 +55,29 @@ class HookTarget:
     repository_arn: pulumi.Input[str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReleaseHooksArgs:
+    """What the two release hooks are made from. No field has a default.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        context: the account, region and partition; role trust, network-interface permissions and
+            the deployment group ARNs are built from them.
+        release: the `release*` keys: scan gate severity and wait, smoke-test settings.
+        log_retention_days: `logRetentionDays` of both functions' log groups.
+        key_arn: the platform KMS key: log groups and environment variables.
+        vpc_id: the VPC of the smoke test's security group.
+        private_subnet_ids: the smoke test's network interfaces, one per subnet.
+        nat_public_ips: the NAT gateways' addresses the public ALB admits on its test port.
+        public_alb_security_group_id: the public ALB's group.
+        internal_alb_security_group_id: the internal ALB's group (admits the smoke test on test ports).
+        application_name: the CodeDeploy application the hooks report to.
+        codedeploy_role_name: CodeDeploy's role; it gets a deny on every other function.
+        targets: service name -> what the hooks need of that service.
+    """
+
     namer: naming.Namer
-    account_id: str
-    region: str
-    partition: str
+    context: AwsContext
     release: ReleaseConfig
     log_retention_days: int
     key_arn: pulumi.Input[str]
@@ -109,7 +126,9 @@ class ReleaseHooks(pulumi.ComponentResource):
                     "actions": ["ecr:DescribeImageScanFindings"],
                     "resources": [t.repository_arn for t in args.targets.values()],
                 },
-                policies.lambda_network_interfaces(args.partition, args.region, args.account_id),
+                policies.lambda_network_interfaces(
+                    args.context.partition, args.context.region, args.context.account_id
+                ),
             ],
             # In the VPC at no extra cost: it reuses the hooks' security group (443 out to AWS APIs)
             # and the NAT gateways the tasks already pay for.
@@ -127,7 +146,9 @@ class ReleaseHooks(pulumi.ComponentResource):
             },
             statements=[
                 *self._hook_statements(group_arns),
-                policies.lambda_network_interfaces(args.partition, args.region, args.account_id),
+                policies.lambda_network_interfaces(
+                    args.context.partition, args.context.region, args.context.account_id
+                ),
             ],
             in_vpc=True,
         )
@@ -168,7 +189,8 @@ class ReleaseHooks(pulumi.ComponentResource):
             role_name,
             name=role_name,
             assume_role_policy=aws.iam.get_policy_document_output(
-                statements=[policies.service_trust(LAMBDA_SERVICE, args.account_id)], opts=self._invoke
+                statements=[policies.service_trust(LAMBDA_SERVICE, args.context.account_id)],
+                opts=self._invoke,
             ).json,
             description=f"Runs {function_name}",
             tags=tags.for_resource(role_name),
@@ -235,7 +257,7 @@ class ReleaseHooks(pulumi.ComponentResource):
     def _deployment_group_arn(self, group_name: pulumi.Input[str]) -> pulumi.Output[str]:
         args = self._args
         return pulumi.Output.concat(
-            "arn:", args.partition, ":codedeploy:", args.region, ":", args.account_id,
+            "arn:", args.context.partition, ":codedeploy:", args.context.region, ":", args.context.account_id,
             ":deploymentgroup:", args.application_name, "/", group_name,
         )  # fmt: skip
 

@@ -19,11 +19,9 @@ import pulumi_aws as aws
 
 from shared import naming
 from shared.catalogue import ServiceSpec
+from shared.network_constants import ANYWHERE, HTTPS_PORT
 from shared.security_rules import tcp_egress, tcp_ingress
 from shared.tags import ServiceTags
-
-HTTPS_PORT = 443
-ANYWHERE = "0.0.0.0/0"
 
 
 def callers_of(spec: ServiceSpec, catalogue: Sequence[ServiceSpec]) -> list[ServiceSpec]:

@@ -15,10 +15,9 @@ import pulumi_aws as aws
 from shared import naming
 from shared.catalogue import ServiceSpec
 from shared.config.services import TargetHealthConfig
+from shared.network_constants import HTTP_PORT, HTTPS_PORT
 from shared.tags import ServiceTags
 
-HTTP_PORT = 80
-HTTPS_PORT = 443
 # TLS 1.3 preferred, TLS 1.2 for older clients, restricted forward-secret ciphers, hybrid post-quantum
 # key exchange: the policy the ELB user guide recommends and the console's default ("Security policies
 # for your Application Load Balancer",
@@ -53,8 +52,21 @@ class ListenerPlan:
         return cls(HTTPS_PORT, spec.test_port, "HTTPS", redirect_http=spec.production_port == HTTP_PORT)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BlueGreenTrafficArgs:
+    """What one service's target groups and listeners are made from. No field has a default.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        spec: the catalogue entry: ports, health check path, public or internal.
+        vpc_id: the VPC of both target groups (a change replaces them).
+        load_balancer_arn: the ALB the listeners belong to.
+        certificate_arn: `certificateArn`; None serves plain HTTP (internal services always do).
+        deregistration_delay_seconds: `deregistrationDelaySeconds` of both target groups.
+        target_health: the health check settings (`healthCheck*` keys).
+    """
+
     namer: naming.Namer
     tags: ServiceTags
     spec: ServiceSpec

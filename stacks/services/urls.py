@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import pulumi
 
 from shared.catalogue import ServiceSpec
-from stacks.services.traffic import HTTP_PORT, HTTPS_PORT, ListenerPlan
+from shared.network_constants import HTTP_PORT, HTTPS_PORT
+from stacks.services.traffic import ListenerPlan
 
 
 def downstream_urls(
