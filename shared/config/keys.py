@@ -122,6 +122,16 @@ def _kms_deletion_window(what: str) -> Key:
     )
 
 
+def _evaluation_minutes(name: str, description: str) -> Key:
+    # PutMetricAlarm: EvaluationPeriods x Period (60 s) must stay within a day; kept to an hour.
+    return Key(name=name, type="integer", default=5, minimum=1, maximum=60, description=description)
+
+
+def _percent(name: str, default: str, description: str) -> Key:
+    # A number of percent as a string: Pulumi.yaml's config schema has no float type.
+    return Key(name=name, type="string", default=default, description=description)
+
+
 NETWORK_KEYS = (
     *_common(),
     Key(name="vpcCidr", type="string", default="10.0.0.0/16", description="VPC CIDR block (/16 to /28)"),
@@ -192,19 +202,13 @@ NETWORK_KEYS = (
         default=(),
         description="https:// endpoints subscribed to the alarm topic, e.g. a paging webhook",
     ),
-    Key(
-        name="natPacketDropPercent",
-        type="string",  # a number: Pulumi.yaml's config schema has no float type
-        default="0.01",
-        description="NAT gateway dropped packets, in percent of packets, that raise an alarm",
+    _percent(
+        "natPacketDropPercent",
+        "0.01",
+        "NAT gateway dropped packets, in percent of packets, that raise an alarm",
     ),
-    Key(
-        name="natAlarmEvaluationMinutes",
-        type="integer",
-        default=5,
-        minimum=1,
-        maximum=60,  # PutMetricAlarm: EvaluationPeriods x Period (60 s) within a day; kept to an hour
-        description="Consecutive breaching minutes before a NAT gateway alarm fires",
+    _evaluation_minutes(
+        "natAlarmEvaluationMinutes", "Consecutive breaching minutes before a NAT gateway alarm fires"
     ),
     _kms_deletion_window("the flow-log key"),
 )
@@ -311,19 +315,14 @@ PLATFORM_KEYS = (
         default=30,
         description="Retention of the WAF log group (a CloudWatch Logs value)",
     ),
-    Key(
-        name="loadBalancer5xxPercent",
-        type="string",  # a number: Pulumi.yaml's config schema has no float type
-        default="5",
-        description="5xx a load balancer generates itself, in percent of requests, that raise an alarm",
+    _percent(
+        "loadBalancer5xxPercent",
+        "5",
+        "5xx a load balancer generates itself, in percent of requests, that raise an alarm",
     ),
-    Key(
-        name="platformAlarmEvaluationMinutes",
-        type="integer",
-        default=5,
-        minimum=1,
-        maximum=60,  # PutMetricAlarm: EvaluationPeriods x Period (60 s) within a day; kept to an hour
-        description="Consecutive breaching minutes before a load balancer or WAF alarm fires",
+    _evaluation_minutes(
+        "platformAlarmEvaluationMinutes",
+        "Consecutive breaching minutes before a load balancer or WAF alarm fires",
     ),
     Key(
         name="wafBlockedRequestsPerMinute",
@@ -619,12 +618,7 @@ SERVICES_KEYS = (
         maximum=60,
         description="Consecutive breaching minutes before an alarm fires",
     ),
-    Key(
-        name="target5xxPercent",
-        type="string",  # a number: Pulumi.yaml's config schema has no float type
-        default="5",
-        description="Target 5xx responses, in percent of requests, that page on-call",
-    ),
+    _percent("target5xxPercent", "5", "Target 5xx responses, in percent of requests, that page on-call"),
     Key(
         name="latencyP99ThresholdMs",
         type="integer",
@@ -640,13 +634,8 @@ SERVICES_KEYS = (
         maximum=100,
         description="CPU or memory utilisation that pages on-call while a service runs maxCapacity tasks",
     ),
-    Key(
-        name="onCallEvaluationMinutes",
-        type="integer",
-        default=5,
-        minimum=1,
-        maximum=60,  # PutMetricAlarm: EvaluationPeriods x Period (60 s) within a day; kept to an hour
-        description="Consecutive breaching minutes before an on-call alarm fires",
+    _evaluation_minutes(
+        "onCallEvaluationMinutes", "Consecutive breaching minutes before an on-call alarm fires"
     ),
     Key(
         name="deploymentConfig",
