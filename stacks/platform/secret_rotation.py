@@ -16,18 +16,15 @@ from functions.packaging import function_archive
 from shared import naming, policies
 from shared.aws_context import AwsContext
 from shared.config.keys import DatabaseTls
-from shared.log_groups import encrypted_log_group
 from shared.network_constants import ANYWHERE, HTTPS_PORT
 from shared.security_rules import tcp_egress
 from shared.tags import ServiceTags
+from stacks.hardened_lambda import HardenedFunctionArgs, LambdaVpc, hardened_function
 
 FUNCTION_PACKAGE = "secret_rotation"
 FUNCTION_DEPENDENCIES = ("pg8000",)  # pure Python; boto3 ships with the Lambda runtime
-RUNTIME = "python3.12"
-ARCHITECTURE = "arm64"
 TIMEOUT_SECONDS = 60  # a step is a few API calls and at most two database logins
 MEMORY_MB = 256
-LAMBDA_SERVICE = "lambda.amazonaws.com"
 SECRETS_MANAGER_SERVICE = "secretsmanager.amazonaws.com"
 
 
@@ -76,72 +73,39 @@ class SecretRotation(pulumi.ComponentResource):
         super().__init__("payments:platform:SecretRotation", name, None, opts)
         names = args.namer
         child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
         function_name = names.name(naming.LAMBDA, "secret-rotation")
-        log_group_name = names.name(naming.LAMBDA_LOG_GROUP, "secret-rotation")
         secret_arns = [secret.arn for secret in args.secrets.values()]
 
         self.security_group = self._security_group(args, child)
-        self.log_group = encrypted_log_group(
-            log_group_name,
-            retention_days=args.log_retention_days,
-            key_arn=args.key_arn,
-            tags=args.tags,
-            opts=child,
-        )
-
-        role_name = names.name(naming.ROLE, "secret-rotation")
-        # aws:SourceAccount only: AWS documents no aws:SourceArn for Lambda assuming its execution
-        # role, and a condition Lambda does not send fails CreateFunction ("cannot be assumed by Lambda").
-        trust = aws.iam.get_policy_document_output(
-            statements=[policies.service_trust(LAMBDA_SERVICE, args.context.account_id)], opts=invoke
-        )
-        self.role = aws.iam.Role(
-            role_name,
-            name=role_name,
-            assume_role_policy=trust.json,
-            description=f"Runs {function_name}",
-            tags=args.tags.for_resource(role_name),
-            opts=child,
-        )
-        self.role_policy = aws.iam.RolePolicy(
-            names.name(naming.POLICY, "secret-rotation"),
-            role=self.role.id,
-            policy=self._role_policy(args, secret_arns, invoke),
-            opts=pulumi.ResourceOptions(parent=self.role),
-        )
-
-        self.function = aws.lambda_.Function(
-            function_name,
-            name=function_name,
-            description="Rotates the platform's secrets (Secrets Manager's four-step protocol)",
-            role=self.role.arn,
-            runtime=RUNTIME,
-            architectures=[ARCHITECTURE],
-            handler=f"{FUNCTION_PACKAGE}.handler.handler",
-            code=function_archive(FUNCTION_PACKAGE, FUNCTION_DEPENDENCIES),
-            timeout=TIMEOUT_SECONDS,
-            memory_size=MEMORY_MB,
-            reserved_concurrent_executions=args.reserved_concurrency,
-            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="JSON", log_group=self.log_group.name
-            ),
-            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
-                subnet_ids=args.private_subnet_ids, security_group_ids=[self.security_group.id]
-            ),
-            environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables={
+        built = hardened_function(
+            HardenedFunctionArgs(
+                namer=names,
+                tags=args.tags,
+                context=args.context,
+                purpose="secret-rotation",
+                description="Rotates the platform's secrets (Secrets Manager's four-step protocol)",
+                code=function_archive(FUNCTION_PACKAGE, FUNCTION_DEPENDENCIES),
+                handler=f"{FUNCTION_PACKAGE}.handler.handler",
+                timeout_seconds=TIMEOUT_SECONDS,
+                memory_mb=MEMORY_MB,
+                reserved_concurrency=args.reserved_concurrency,
+                log_retention_days=args.log_retention_days,
+                key_arn=args.key_arn,
+                environment={
                     "SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{args.context.region}.amazonaws.com",
                     "DATABASE_TLS": args.database_tls,
-                }
+                },
+                role_statements=lambda write_own_logs: self._role_statements(
+                    args, secret_arns, write_own_logs
+                ),
+                vpc=LambdaVpc(
+                    subnet_ids=args.private_subnet_ids, security_group_ids=[self.security_group.id]
+                ),
             ),
-            kms_key_arn=args.key_arn,  # environment encrypted at rest with the platform key
-            tags=args.tags.for_resource(function_name),
-            # Its own log group must exist first (else Lambda creates an unencrypted one), and the
-            # role must be able to create network interfaces before the function is placed in the VPC.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.role_policy]),
+            parent=self,
         )
+        self.log_group, self.role, self.role_policy = built.log_group, built.role, built.role_policy
+        self.function = built.function
 
         self.rotations: dict[str, aws.secretsmanager.SecretRotation] = {}
         for purpose, secret in args.secrets.items():
@@ -212,57 +176,51 @@ class SecretRotation(pulumi.ComponentResource):
             )
         return group
 
-    def _role_policy(
+    def _role_statements(
         self,
         args: SecretRotationArgs,
         secret_arns: list[pulumi.Output[str]],
-        invoke: pulumi.InvokeOutputOptions,
-    ) -> pulumi.Output[str]:
-        document = aws.iam.get_policy_document_output(
-            statements=[
-                {
-                    "sid": "RotateThesePlatformSecrets",
-                    "effect": "Allow",
-                    "actions": [
-                        "secretsmanager:DescribeSecret",
-                        "secretsmanager:GetSecretValue",
-                        "secretsmanager:PutSecretValue",
-                        "secretsmanager:UpdateSecretVersionStage",
-                    ],
-                    "resources": secret_arns,
-                },
-                {
-                    # GetRandomPassword has no resource type (Service Authorization Reference).
-                    "sid": "GenerateRandomValues",
-                    "effect": "Allow",
-                    "actions": ["secretsmanager:GetRandomPassword"],
-                    "resources": ["*"],
-                },
-                {
-                    "sid": "UseTheKeyForTheseSecretsOnly",
-                    "effect": "Allow",
-                    "actions": ["kms:Decrypt", "kms:GenerateDataKey"],
-                    "resources": [args.key_arn],
-                    "conditions": [
-                        {
-                            "test": "StringEquals",
-                            "variable": "kms:EncryptionContext:SecretARN",
-                            "values": secret_arns,
-                        },
-                        {
-                            "test": "StringEquals",
-                            "variable": "kms:ViaService",
-                            "values": [f"secretsmanager.{args.context.region}.amazonaws.com"],
-                        },
-                    ],
-                },
-                policies.write_own_logs(self.log_group.arn),
-                policies.lambda_network_interfaces(
-                    args.context.partition, args.context.region, args.context.account_id
-                ),
-                policies.lambda_describe_and_trace(in_vpc=True),
-            ],
-            opts=invoke,
-        )
-        json: pulumi.Output[str] = document.json
-        return json
+        write_own_logs: policies.Statement,
+    ) -> list[policies.Statement]:
+        return [
+            {
+                "sid": "RotateThesePlatformSecrets",
+                "effect": "Allow",
+                "actions": [
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage",
+                ],
+                "resources": secret_arns,
+            },
+            {
+                # GetRandomPassword has no resource type (Service Authorization Reference).
+                "sid": "GenerateRandomValues",
+                "effect": "Allow",
+                "actions": ["secretsmanager:GetRandomPassword"],
+                "resources": ["*"],
+            },
+            {
+                "sid": "UseTheKeyForTheseSecretsOnly",
+                "effect": "Allow",
+                "actions": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "resources": [args.key_arn],
+                "conditions": [
+                    {
+                        "test": "StringEquals",
+                        "variable": "kms:EncryptionContext:SecretARN",
+                        "values": secret_arns,
+                    },
+                    {
+                        "test": "StringEquals",
+                        "variable": "kms:ViaService",
+                        "values": [f"secretsmanager.{args.context.region}.amazonaws.com"],
+                    },
+                ],
+            },
+            write_own_logs,
+            policies.lambda_network_interfaces(
+                args.context.partition, args.context.region, args.context.account_id
+            ),
+        ]

@@ -26,17 +26,14 @@ from shared import naming, policies
 from shared.aws_context import AwsContext
 from shared.catalogue import ServiceSpec
 from shared.config.services import ReleaseConfig
-from shared.log_groups import encrypted_log_group
 from shared.network_constants import ANYWHERE, HTTPS_PORT
 from shared.security_rules import tcp_egress, tcp_ingress
 from shared.tags import ServiceTags
+from stacks.hardened_lambda import HardenedFunctionArgs, LambdaVpc, hardened_function
 from stacks.services.traffic import ListenerPlan
 
 FUNCTION_PACKAGE = "release_hooks"
-RUNTIME = "python3.12"
-ARCHITECTURE = "arm64"
 MEMORY_MB = 256
-LAMBDA_SERVICE = "lambda.amazonaws.com"
 SCAN_POLL_SECONDS = 10
 REPORT_MARGIN_SECONDS = 60  # the gate's timeout beyond its scan wait, to read and to report
 NAT_PREFIX_LIST_MAX_ENTRIES = 6  # one per NAT gateway; a reference counts this many SG rules
@@ -173,69 +170,30 @@ class ReleaseHooks(pulumi.ComponentResource):
         statements: list[policies.Statement],
         in_vpc: bool = False,
     ) -> aws.lambda_.Function:
-        args, names, tags = self._args, self._args.namer, self._tags
-        child = pulumi.ResourceOptions(parent=self)
-        function_name = names.name(naming.LAMBDA, purpose)
-        log_group = encrypted_log_group(
-            names.name(naming.LAMBDA_LOG_GROUP, purpose),
-            retention_days=args.log_retention_days,
-            key_arn=args.key_arn,
-            tags=tags,
-            opts=child,
-        )
-        role_name = names.name(naming.ROLE, purpose)
-        # aws:SourceAccount only: Lambda sends no aws:SourceArn when it assumes an execution role.
-        role = aws.iam.Role(
-            role_name,
-            name=role_name,
-            assume_role_policy=aws.iam.get_policy_document_output(
-                statements=[policies.service_trust(LAMBDA_SERVICE, args.context.account_id)],
-                opts=self._invoke,
-            ).json,
-            description=f"Runs {function_name}",
-            tags=tags.for_resource(role_name),
-            opts=child,
-        )
-        document = aws.iam.get_policy_document_output(
-            statements=[
-                *statements,
-                policies.write_own_logs(log_group.arn),
-                policies.lambda_describe_and_trace(in_vpc=in_vpc),
-            ],
-            opts=self._invoke,
-        )
-        role_policy = aws.iam.RolePolicy(
-            names.name(naming.POLICY, purpose),
-            role=role.id,
-            policy=document.json,
-            opts=pulumi.ResourceOptions(parent=role),
-        )
-        vpc_config = None
+        args = self._args
+        vpc = None
         if in_vpc:
-            vpc_config = aws.lambda_.FunctionVpcConfigArgs(
-                subnet_ids=args.private_subnet_ids, security_group_ids=[self.security_group.id]
-            )
-        return aws.lambda_.Function(
-            function_name,
-            name=function_name,
-            description=description,
-            role=role.arn,
-            runtime=RUNTIME,
-            architectures=[ARCHITECTURE],
-            handler=f"{FUNCTION_PACKAGE}.{handler}",
-            code=function_archive(FUNCTION_PACKAGE),  # boto3 ships with the runtime
-            timeout=timeout,
-            memory_size=MEMORY_MB,
-            reserved_concurrent_executions=args.release.hook_reserved_concurrency,
-            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
-            vpc_config=vpc_config,
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(environment)),
-            kms_key_arn=args.key_arn,  # environment encrypted at rest with the platform key
-            tags=tags.for_resource(function_name),
-            # Its log group first (else Lambda creates an unencrypted one), and a role able to run it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
-        )
+            vpc = LambdaVpc(subnet_ids=args.private_subnet_ids, security_group_ids=[self.security_group.id])
+        return hardened_function(
+            HardenedFunctionArgs(
+                namer=args.namer,
+                tags=self._tags,
+                context=args.context,
+                purpose=purpose,
+                description=description,
+                code=function_archive(FUNCTION_PACKAGE),  # boto3 ships with the runtime
+                handler=f"{FUNCTION_PACKAGE}.{handler}",
+                timeout_seconds=timeout,
+                memory_mb=MEMORY_MB,
+                reserved_concurrency=args.release.hook_reserved_concurrency,
+                log_retention_days=args.log_retention_days,
+                key_arn=args.key_arn,
+                environment=environment,
+                role_statements=lambda own_logs: [*statements, own_logs],
+                vpc=vpc,
+            ),
+            parent=self,
+        ).function
 
     def _hook_statements(self, group_arns: list[pulumi.Output[str]]) -> list[policies.Statement]:
         return [

@@ -20,11 +20,12 @@ LAYERS = ("network", "platform", "services")
 def _args_classes() -> list[type]:
     found: dict[str, type] = {}
     root = Path(stacks.__path__[0])
-    for layer in LAYERS:
-        for module in pkgutil.iter_modules([str(root / layer)]):
-            if module.name == "__main__":
-                continue  # the Pulumi program itself, which needs a running stack
-            loaded = importlib.import_module(f"stacks.{layer}.{module.name}")
+    packages = [("stacks", root), *((f"stacks.{layer}", root / layer) for layer in LAYERS)]
+    for package, folder in packages:
+        for module in pkgutil.iter_modules([str(folder)]):
+            if module.ispkg or module.name == "__main__":
+                continue  # layers are scanned on their own; __main__ needs a running stack
+            loaded = importlib.import_module(f"{package}.{module.name}")
             for name, value in inspect.getmembers(loaded, inspect.isclass):
                 if name.endswith("Args") and value.__module__ == loaded.__name__:
                     found[f"{value.__module__}.{name}"] = value
@@ -36,7 +37,13 @@ ARGS = _args_classes()
 
 def test_the_scan_finds_the_components_args() -> None:
     names = {cls.__name__ for cls in ARGS}
-    assert {"VpcArgs", "FargateServiceArgs", "ReleaseHooksArgs", "CodeDeployApplicationArgs"} <= names
+    assert {
+        "VpcArgs",
+        "FargateServiceArgs",
+        "ReleaseHooksArgs",
+        "CodeDeployApplicationArgs",
+        "HardenedFunctionArgs",
+    } <= names
 
 
 @pytest.mark.parametrize("cls", ARGS, ids=lambda cls: cls.__name__)
