@@ -269,17 +269,28 @@ def http_redirects_to_https(resources: Sequence[Resource], context: Context) -> 
     return problems
 
 
-# Every ELB policy that offers TLS 1.3 and nothing older than TLS 1.2 is named ELBSecurityPolicy-TLS13-1-2-*
-# or ELBSecurityPolicy-TLS13-1-3-* ("Security policies for your Application Load Balancer", ELB guide).
-TLS_1_2_OR_LATER_PREFIXES = ("ELBSecurityPolicy-TLS13-1-2-", "ELBSecurityPolicy-TLS13-1-3-")
+# The ELB policies that offer TLS 1.3, nothing older than TLS 1.2, and only forward-secret AEAD ciphers
+# ("Security policies for your Application Load Balancer", ELB guide). A prefix would also admit the
+# TLS13-1-2-Ext1/Ext2 variants, which add CBC and SHA-1 ciphers: hence an explicit list.
+TLS_1_2_OR_LATER_POLICIES = frozenset(
+    {
+        "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+        "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    }
+)
 
 
 def https_listeners_tls_1_2_or_later(resource: Resource, context: Context) -> list[str]:
     if not _is(resource, "aws:lb/listener:Listener") or resource.props.get("protocol") != "HTTPS":
         return []
     policy = str(resource.props.get("sslPolicy") or "")
-    if not policy.startswith(TLS_1_2_OR_LATER_PREFIXES):
-        return [f"ssl policy {policy or '(ELB default ELBSecurityPolicy-2016-08)'} allows TLS below 1.2"]
+    if policy not in TLS_1_2_OR_LATER_POLICIES:
+        shown = policy or "(ELB default ELBSecurityPolicy-2016-08)"
+        return [f"ssl policy {shown} is not one of the TLS 1.2+ policies with forward-secret ciphers only"]
     return []
 
 

@@ -139,3 +139,14 @@ def test_plaintext_is_served_only_when_chosen_and_no_certificate_is_set():
     with_certificate = services(certificateArn=certificate, allowPlaintextHttp="true").traffic
     assert (with_certificate.tls, with_certificate.serves_plaintext) == (True, False)
     assert services(certificateArn=certificate).traffic.serves_plaintext is False
+
+
+def test_a_certificate_from_another_region_is_refused_before_anything_is_created():
+    from shared.config import ConfigReader, ServicesConfig
+    from shared.errors import ConfigError
+
+    arn = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+    with pytest.raises(
+        ConfigError, match=r"certificateArn: must be an ACM certificate in the stack's region"
+    ):
+        ServicesConfig.load(ConfigReader.from_mapping({"environmentSuffix": "dev", "certificateArn": arn}))

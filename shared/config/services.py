@@ -267,6 +267,18 @@ class TrafficConfig:
         )
 
 
+def _certificate_in_region(arn: str | None, region: str) -> None:
+    """An ALB takes certificates only from ACM in its own region (CreateListener answers
+    CertificateNotFound otherwise, after other resources have changed)."""
+    if arn is not None and arn.split(":")[3] != region:
+        raise ConfigError(
+            "certificateArn",
+            arn,
+            f"must be an ACM certificate in the stack's region {region}, where the load balancer is",
+            f"request or import it in ACM in {region}, then pulumi config set certificateArn <arn>",
+        )
+
+
 def _certificate(reader: ConfigReader) -> str | None:
     arn = reader.optional_string("certificateArn")
     if arn is not None and not _CERTIFICATE_ARN.fullmatch(arn):
@@ -344,6 +356,7 @@ class ServicesConfig:
             alarms=ServiceAlarmConfig.load(reader),
         )
         check_rollback_window(config.traffic, config.release)
+        _certificate_in_region(config.traffic.certificate_arn, config.common.region)
         return config
 
 

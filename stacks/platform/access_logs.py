@@ -78,8 +78,8 @@ class AccessLogsBucket(pulumi.ComponentResource):
             ],
             opts=under_bucket,
         )
-        # Versioning keeps a deleted or overwritten log object recoverable until it expires (a security
-        # review asks for it on log buckets: FSBP S3.14); force_destroy still empties every version.
+        # Versioning keeps a deleted or overwritten log object recoverable for the configured retention
+        # (a security review asks for it on log buckets: FSBP S3.14); force_destroy empties every version.
         self.versioning = aws.s3.BucketVersioning(
             f"{bucket_name}-versioning",
             bucket=self.bucket.id,
@@ -97,10 +97,10 @@ class AccessLogsBucket(pulumi.ComponentResource):
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
                         days=args.expiration_days
                     ),
-                    # A version that stopped being current goes one day later: the retention stays
-                    # the configured one.
+                    # A deleted or overwritten log stays recoverable as long as a current one is kept
+                    # (S3 user guide, "Expiring objects": noncurrent versions follow only this rule).
                     noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=1
+                        noncurrent_days=args.expiration_days
                     ),
                     abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                         days_after_initiation=1

@@ -109,7 +109,9 @@ class BlueGreenTraffic(pulumi.ComponentResource):
                         )
                     ],
                     tags=args.tags.for_resource(redirect_name),
-                    opts=pulumi.ResourceOptions(parent=self),
+                    # Port 80 is the production listener's until it moves to 443 when a certificate is
+                    # added: creating this one first fails with DuplicateListener (ELB CreateListener).
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.production_listener]),
                 )
             )
 

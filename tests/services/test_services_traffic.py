@@ -89,6 +89,8 @@ def test_with_a_certificate_the_public_service_serves_https_and_redirects_http(r
     assert redirect["defaultActions"] == [
         {"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "statusCode": "HTTP_301"}}
     ]
+    # Adding a certificate moves production from 80 to 443: port 80 is free only after that.
+    assert found["prod"].urn in found["redirect"].dependencies
 
 
 def test_every_listener_port_is_used_once_per_load_balancer(services_alt):
