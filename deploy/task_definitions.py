@@ -45,10 +45,14 @@ def remove_revisions(ecs: Any, family_names: Iterable[str], out: Callable[[str],
     """Deregister every ACTIVE revision of the families, then delete every INACTIVE one."""
     removal = Removal()
     for family in family_names:
+        just_deregistered = []
         for arn in list(_revisions(ecs, family, "ACTIVE")):
             ecs.deregister_task_definition(taskDefinition=arn)
-            removal.deregistered.append(arn)
-        inactive = list(_revisions(ecs, family, "INACTIVE"))
+            just_deregistered.append(arn)
+        removal.deregistered += just_deregistered
+        # ListTaskDefinitions is eventually consistent: a revision deregistered a moment ago may not be
+        # listed as INACTIVE yet, so the ones deregistered here are deleted by name too.
+        inactive = sorted({*just_deregistered, *_revisions(ecs, family, "INACTIVE")})
         for start in range(0, len(inactive), DELETE_BATCH):
             answer = ecs.delete_task_definitions(taskDefinitions=inactive[start : start + DELETE_BATCH])
             removal.deleted += [str(d["taskDefinitionArn"]) for d in answer.get("taskDefinitions", [])]
@@ -63,5 +67,8 @@ def remove_revisions(ecs: Any, family_names: Iterable[str], out: Callable[[str],
 def remove_release_revisions(region: str, suffix: str, out: Callable[[str], None] = print) -> Removal:
     """After `destroy` of the services layer: every revision of the stack's families, through boto3."""
     import boto3
+    from botocore.config import Config
 
-    return remove_revisions(boto3.client("ecs", region_name=region), families(suffix), out)
+    # Hundreds of revisions are deregistered one call each: adaptive retries ride out throttling.
+    retrying = Config(retries={"mode": "adaptive", "max_attempts": 10})
+    return remove_revisions(boto3.client("ecs", region_name=region, config=retrying), families(suffix), out)

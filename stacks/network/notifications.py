@@ -155,7 +155,10 @@ class AlarmTopic(pulumi.ComponentResource):
                     "EventBridgeRulesOfThisAccountPublish",
                     EVENTBRIDGE,
                     self.topic.arn,
-                    args.context.account_id,
+                    # EventBridge documents only aws:SourceArn for SNS targets ("Using resource-based
+                    # policies for Amazon EventBridge", SNS permissions); a condition on a key it may not
+                    # send would drop every event in silence. The rule ARN already names this account.
+                    None,
                     regional.format(service="events", resource="rule/*"),
                 ),
             ],
@@ -175,17 +178,21 @@ def _publisher_key_use(sid: str, services: list[str]) -> policies.Statement:
 
 
 def _service_publish(
-    sid: str, service: str, topic_arn: pulumi.Output[str], account_id: str, source_arns: str
+    sid: str, service: str, topic_arn: pulumi.Output[str], account_id: str | None, source_arns: str
 ) -> policies.Statement:
-    """sns:Publish for an AWS service acting for this account's resources only (confused deputy)."""
+    """sns:Publish for an AWS service acting for this account's resources only (confused deputy).
+
+    `account_id` adds an aws:SourceAccount condition, for services that document sending it.
+    """
+    conditions = [{"test": "ArnLike", "variable": "aws:SourceArn", "values": [source_arns]}]
+    if account_id is not None:
+        same_account = {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [account_id]}
+        conditions.insert(0, same_account)
     return {
         "sid": sid,
         "effect": "Allow",
         "principals": [{"type": "Service", "identifiers": [service]}],
         "actions": ["sns:Publish"],
         "resources": [topic_arn],
-        "conditions": [
-            {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [account_id]},
-            {"test": "ArnLike", "variable": "aws:SourceArn", "values": [source_arns]},
-        ],
+        "conditions": conditions,
     }

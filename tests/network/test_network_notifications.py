@@ -44,7 +44,10 @@ def test_only_this_accounts_alarms_and_rules_may_publish(network):
     assert set(services) == {"cloudwatch.amazonaws.com", "events.amazonaws.com"}
     for service, statement in services.items():
         assert statement["Action"] == "sns:Publish"
-        assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+        if service.startswith("cloudwatch"):  # CloudWatch documents both keys; EventBridge only SourceArn
+            assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+        else:
+            assert "StringEquals" not in statement["Condition"]
         kind = "alarm:*" if service.startswith("cloudwatch") else "rule/*"
         assert statement["Condition"]["ArnLike"]["aws:SourceArn"].endswith(f":123456789012:{kind}")
 
