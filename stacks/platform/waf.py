@@ -111,9 +111,12 @@ class WebApplicationFirewall(pulumi.ComponentResource):
             ],
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
+        # Attached to the log group itself (resource_arn), not account-wide: an account holds at most 10
+        # account-level resource policies per region (CloudWatch Logs PutResourcePolicy), one per stack
+        # would run out, and the policy goes with the log group on destroy.
         self.log_policy = aws.cloudwatch.LogResourcePolicy(
             names.name(naming.LOG_RESOURCE_POLICY, "waf"),
-            policy_name=names.name(naming.LOG_RESOURCE_POLICY, "waf"),
+            resource_arn=self.log_group.arn,
             policy_document=delivery.json,
             opts=pulumi.ResourceOptions(parent=self.log_group),
         )
