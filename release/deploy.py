@@ -120,11 +120,18 @@ class Release:
 
     # --- the release ----------------------------------------------------------------------------
 
-    def register_revision(self, service: dict[str, Any], image: str) -> str:
-        """A copy of the running task definition with only the service container's image changed."""
-        current = self.ecs.describe_task_definition(
-            taskDefinition=service["taskDefinition"], include=["TAGS"]
-        )
+    def register_revision(self, service: dict[str, Any], image: str, base: str | None = None) -> str:
+        """A copy of the stack's task definition (`base`, from its releaseSettings), or else of the
+        running one, with only the service container's image changed: so a change of task size,
+        environment, secrets or health check made by `up` reaches the service with this release."""
+        source = base or service["taskDefinition"]
+        try:
+            current = self.ecs.describe_task_definition(taskDefinition=source, include=["TAGS"])
+        except self.ecs.exceptions.ClientException as error:
+            raise ReleaseError(
+                f"the stack's task definition {source} cannot be read ({error}); run "
+                "`python3 dev.py up -- <stack>` (or pass --outputs from this stack) and retry"
+            ) from None
         definition = current["taskDefinition"]
         accepted = self.ecs.meta.service_model.operation_model("RegisterTaskDefinition").input_shape.members
         request = {k: v for k, v in definition.items() if k in accepted}
@@ -152,7 +159,7 @@ class Release:
         self.no_deployment_in_progress()
         repository_uri = f"{account}.dkr.ecr.{t.region}.amazonaws.com/{t.repository}"
         resolved = self.resolve_image(image, repository_uri)
-        task_definition = self.register_revision(service, resolved)
+        task_definition = self.register_revision(service, resolved, (desired or {}).get("taskDefinition"))
         self.out(f"registered {task_definition} with {resolved}")
         port = next(
             (

@@ -18,7 +18,7 @@ from shared.contracts import ServicesExports
 
 # stack -> the services stack's outputs, or None when they cannot be read here (no Pulumi CLI, ...)
 OutputsReader = Callable[[str], Mapping[str, Any] | None]
-FIELDS = ("networkConfiguration", "platformVersion", "capacityProviderStrategy")
+FIELDS = ("networkConfiguration", "platformVersion", "capacityProviderStrategy", "taskDefinition")
 
 
 def from_file(path: str) -> OutputsReader:

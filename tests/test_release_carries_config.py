@@ -4,6 +4,7 @@ provider strategy. UpdateService would refuse all three on a CODE_DEPLOY service
 
 from __future__ import annotations
 
+import copy
 import json
 
 import boto3
@@ -57,6 +58,23 @@ def running(aws, codedeploy_starts_task_sets, monkeypatch, services, services_ch
     return first
 
 
+@pytest.fixture
+def stack_outputs(running, services_changed) -> dict:
+    """The changed stack's outputs, its task definition registered as `up` would (bigger tasks)."""
+    ecs = boto3.client("ecs", region_name=REGION)
+    revision = ecs.register_task_definition(
+        family=FAMILY,
+        containerDefinitions=[{"name": "payment-processor", "image": f"{URI}:v1", "memory": 4096}],
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="2048",
+        memory="4096",
+    )["taskDefinition"]["taskDefinitionArn"]
+    outputs = copy.deepcopy(services_changed.exports)
+    outputs["releaseSettings"]["payment-processor"]["taskDefinition"] = revision
+    return outputs
+
+
 def release(outputs: dict, lines: list[str]) -> int:
     return cli.main(
         ["dev", "payment-processor", "v2", "--no-wait"],
@@ -71,9 +89,9 @@ def task_sets() -> list[dict]:
     return ecs.describe_task_sets(cluster=CLUSTER, service=SERVICE)["taskSets"]
 
 
-def test_a_release_after_up_runs_the_new_task_set_with_the_changed_settings(running, services_changed):
+def test_a_release_after_up_runs_the_new_task_set_with_the_changed_settings(running, stack_outputs):
     lines: list[str] = []
-    assert release(services_changed.exports, lines) == cli.OK
+    assert release(stack_outputs, lines) == cli.OK
     [task_set] = task_sets()
     awsvpc = task_set["networkConfiguration"]["awsvpcConfiguration"]
     assert EXTRA_TASK_GROUP in awsvpc["securityGroups"]
@@ -87,7 +105,13 @@ def test_a_release_after_up_runs_the_new_task_set_with_the_changed_settings(runn
         ("FARGATE", 1),
         ("FARGATE_SPOT", 3),
     }
-    assert task_set["taskDefinition"].endswith(f"task-definition/{FAMILY}:2")
+    # The release copies the stack's revision (2: bigger tasks), not the running one (1).
+    assert task_set["taskDefinition"].endswith(f"task-definition/{FAMILY}:3")
+    released = boto3.client("ecs", region_name=REGION).describe_task_definition(
+        taskDefinition=task_set["taskDefinition"]
+    )["taskDefinition"]
+    assert (released["cpu"], released["memory"]) == ("2048", "4096")
+    assert released["containerDefinitions"][0]["image"].startswith(f"{URI}@sha256:")
     text = "\n".join(lines)
     assert "carries the config changes waiting for it: networkConfiguration, platformVersion" in text
 
@@ -100,9 +124,9 @@ def test_without_stack_outputs_a_release_keeps_the_running_settings_and_says_so(
     assert "keeps the service's running network configuration" in "\n".join(lines)
 
 
-def test_outputs_from_a_file_in_either_json_shape(running, services_changed, tmp_path):
+def test_outputs_from_a_file_in_either_json_shape(running, stack_outputs, tmp_path):
     saved = tmp_path / "outputs.json"
-    saved.write_text(json.dumps({"services": services_changed.exports}, default=str))
+    saved.write_text(json.dumps({"services": stack_outputs}, default=str))
     lines: list[str] = []
     code = cli.main(
         ["dev", "payment-processor", "v2", "--no-wait", "--outputs", str(saved)],
@@ -138,6 +162,16 @@ def test_release_settings_with_an_unknown_field_are_refused():
     from release.settings import desired_settings
     from release.targets import ReleaseError
 
-    outputs = {"releaseSettings": {"payment-processor": {"taskDefinition": "arn:x"}}}
+    outputs = {"releaseSettings": {"payment-processor": {"desiredCount": 3}}}
     with pytest.raises(ReleaseError, match="unknown fields"):
         desired_settings(outputs, "payment-processor", lambda line: None)
+
+
+def test_a_stack_revision_that_cannot_be_read_is_refused_before_anything_changes(running, stack_outputs):
+    stack_outputs["releaseSettings"]["payment-processor"]["taskDefinition"] = (
+        f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{FAMILY}:99"
+    )
+    lines: list[str] = []
+    assert release(stack_outputs, lines) == cli.REFUSED
+    assert "the stack's task definition" in "\n".join(lines)
+    assert task_sets() == []

@@ -155,6 +155,7 @@ class FargateService(pulumi.ComponentResource):
             platform_version=settings.platform_version,
             strategy=_strategy(settings.fargate_spot_weight),
             execute_command=args.platform.ecs_exec,
+            task_definition_arn=self.task_definition.arn,
         )
         self.service = self._ecs_service(args)
         self.release_settings = desired(self.release_settings_args)

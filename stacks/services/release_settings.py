@@ -50,6 +50,8 @@ class ReleaseSettingsArgs:
     platform_version: the Fargate platform version (LATEST or x.y.z).
     strategy: the capacity provider strategy, FARGATE first.
     execute_command: whether ECS Exec is on (set when the service is created).
+    task_definition_arn: the stack's own task-definition revision: a release copies it (with only the
+        image changed), so task size, environment, secrets and health checks reach the service then.
     """
 
     subnets: pulumi.Input[Sequence[str]]
@@ -57,6 +59,7 @@ class ReleaseSettingsArgs:
     platform_version: str
     strategy: Sequence[CapacityShare]
     execute_command: pulumi.Input[bool]
+    task_definition_arn: pulumi.Input[str]
 
 
 def desired(args: ReleaseSettingsArgs) -> pulumi.Output[dict[str, Any]]:
@@ -66,9 +69,12 @@ def desired(args: ReleaseSettingsArgs) -> pulumi.Output[dict[str, Any]]:
         for share in args.strategy
     ]
     return pulumi.Output.all(
-        pulumi.Output.from_input(args.subnets), pulumi.Output.all(*args.security_groups)
+        pulumi.Output.from_input(args.subnets),
+        pulumi.Output.all(*args.security_groups),
+        pulumi.Output.from_input(args.task_definition_arn),
     ).apply(
         lambda values: {
+            "taskDefinition": values[2],
             "networkConfiguration": {
                 "awsvpcConfiguration": {
                     "subnets": list(values[0]),
