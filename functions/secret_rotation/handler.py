@@ -16,7 +16,9 @@ from typing import Any
 
 import boto3
 
-from .strategies import RotationError, Strategy, strategy_for
+from .bootstrap import bootstrap_database, is_bootstrap
+from .errors import RotationError
+from .strategies import Strategy, strategy_for
 
 CURRENT = "AWSCURRENT"
 PENDING = "AWSPENDING"
@@ -33,10 +35,20 @@ logger = logging.getLogger("secret_rotation")
 logger.setLevel(logging.INFO)
 
 
-def handler(event: dict[str, Any], context: object) -> None:
-    """Lambda entry point: `{"SecretId", "ClientRequestToken", "Step"}` from Secrets Manager."""
+def handler(event: dict[str, Any], context: object) -> dict[str, object] | None:
+    """Lambda entry point.
+
+    `{"SecretId", "ClientRequestToken", "Step"}` from Secrets Manager runs one rotation step;
+    `{"Action": "bootstrapDatabase", "SecretId"}` from the platform layer prepares the database.
+    With SECRETS_MANAGER_ENDPOINT unset, botocore's AWS_ENDPOINT_URL_SECRETSMANAGER applies (local runs).
+    """
     client = boto3.client("secretsmanager", endpoint_url=os.environ.get("SECRETS_MANAGER_ENDPOINT"))
+    if is_bootstrap(event):
+        created = bootstrap_database(client, event["SecretId"])
+        _log("database bootstrapped", secret=event["SecretId"], created=", ".join(created))
+        return {"status": "ok", "created": created}
     Rotation(client, event["SecretId"], event["ClientRequestToken"]).run(event["Step"])
+    return None
 
 
 class Rotation:
@@ -46,6 +58,7 @@ class Rotation:
         self.client = client
         self.secret_id = secret_id
         self.token = token
+        self.name = secret_id  # the secret's name, once DescribeSecret has told it
 
     def run(self, step: str) -> None:
         if step not in STEPS:
@@ -65,7 +78,7 @@ class Rotation:
         current = self._value(CURRENT)
         if self._pending_value() is not None:
             return  # a retry: the pending value was stored by an earlier attempt
-        new_value = self._strategy(current).next_value(current, self._random)
+        new_value = self._strategy(current).create(current)
         self.client.put_secret_value(
             SecretId=self.secret_id,
             ClientRequestToken=self.token,
@@ -76,13 +89,14 @@ class Rotation:
     def set_secret(self) -> None:
         pending = self._required_pending()
         current = self._value(CURRENT)
-        self._strategy(current).apply(pending, current, self._optional_value(PREVIOUS))
+        self._strategy(current).set(pending, current, self._optional_value(PREVIOUS))
 
     def test_secret(self) -> None:
         pending = self._required_pending()
-        self._strategy(pending).verify(pending)
+        self._strategy(pending).test(pending)
 
     def finish_secret(self) -> None:
+        self._required_pending()  # never point AWSCURRENT at a version without a value
         versions = self._describe().get("VersionIdsToStages", {})
         current_version = next((v for v, stages in versions.items() if CURRENT in stages), None)
         if current_version != self.token:
@@ -102,6 +116,7 @@ class Rotation:
 
     def _stages_of_token(self, *, require_enabled: bool) -> list[str]:
         metadata = self._describe()
+        self.name = str(metadata.get("Name", self.secret_id))
         if require_enabled and not metadata.get("RotationEnabled"):
             raise RotationError(f"rotation is not enabled on {self.secret_id}")
         versions = metadata.get("VersionIdsToStages", {})
@@ -139,7 +154,7 @@ class Rotation:
         return value
 
     def _strategy(self, value: str) -> Strategy:
-        return strategy_for(value)
+        return strategy_for(self.name, value, self.client, self._random)
 
     def _random(self, length: int) -> str:
         response = self.client.get_random_password(PasswordLength=length, ExcludePunctuation=True)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from functions.secret_rotation import handler as rotation
-from functions.secret_rotation.strategies import RotationError
+from functions.secret_rotation.errors import RotationError
 from tests.functions.conftest import disable_rotation, start_rotation
 
 INITIAL_KEY = "sk_live_initial_value_0123456789"
