@@ -17,7 +17,8 @@ from typing import Any
 import boto3
 
 from .bootstrap import bootstrap_database, is_bootstrap
-from .errors import RotationError
+from .errors import ManualRotationError, RotationError
+from .notifications import Notifier
 from .strategies import Strategy, strategy_for
 
 CURRENT = "AWSCURRENT"
@@ -77,8 +78,20 @@ class Rotation:
     def create_secret(self) -> None:
         current = self._value(CURRENT)
         if self._pending_value() is not None:
-            return  # a retry: the pending value was stored by an earlier attempt
-        new_value = self._strategy(current).create(current)
+            return  # a retry, or a value an operator staged: keep it
+        strategy = self._strategy(current)
+        previous = self._optional_value(PREVIOUS)
+        if previous is not None:
+            self._retire(strategy, previous, current)  # a retirement that failed last time
+        try:
+            new_value = strategy.create(current)
+        except ManualRotationError:
+            # AWSPENDING on a version without a value would make every later RotateSecret fail
+            # (RotateSecret API reference); take it off so the operator's rotation can start.
+            self.client.update_secret_version_stage(
+                SecretId=self.secret_id, VersionStage=PENDING, RemoveFromVersionId=self.token
+            )
+            raise
         self.client.put_secret_value(
             SecretId=self.secret_id,
             ClientRequestToken=self.token,
@@ -110,6 +123,30 @@ class Rotation:
         self.client.update_secret_version_stage(
             SecretId=self.secret_id, VersionStage=PENDING, RemoveFromVersionId=self.token
         )
+        if current_version is not None and current_version != self.token:
+            old = self._version_value(current_version)
+            new = self._value(CURRENT)
+            self._retire(self._strategy(new), old, new)
+
+    def _retire(self, strategy: Strategy, old: str, current: str) -> None:
+        """Invalidate the old value; a failure never undoes the rotation.
+
+        Secrets Manager calls nothing after finishSecret (and a failed finishSecret would be retried
+        with AWSCURRENT already moved, which ends at once), so a retirement that fails is logged,
+        reported to the alarm topic, and tried again by the next rotation's createSecret.
+        """
+        try:
+            strategy.retire(old, current)
+        except RotationError as error:
+            _log(
+                "retiring the old value failed; the next rotation retries", secret=self.name, error=str(error)
+            )
+            Notifier().publish(
+                f"Old credential not retired: {self.name}",
+                f"The rotation of {self.name} succeeded, but retiring the previous value failed: {error}. "
+                "The next rotation tries again; to retire it now, run the rotation again "
+                f"(aws secretsmanager rotate-secret --secret-id {self.name}) or revoke it at the provider.",
+            )
 
     def _describe(self) -> dict[str, Any]:
         return dict(self.client.describe_secret(SecretId=self.secret_id))
@@ -123,6 +160,10 @@ class Rotation:
         if self.token not in versions:
             raise RotationError(f"{self.secret_id} has no version {self.token} to rotate to")
         return list(versions[self.token])
+
+    def _version_value(self, version_id: str) -> str:
+        response = self.client.get_secret_value(SecretId=self.secret_id, VersionId=version_id)
+        return str(response["SecretString"])
 
     def _value(self, stage: str) -> str:
         response = self.client.get_secret_value(SecretId=self.secret_id, VersionStage=stage)
@@ -154,7 +195,7 @@ class Rotation:
         return value
 
     def _strategy(self, value: str) -> Strategy:
-        return strategy_for(self.name, value, self.client, self._random)
+        return strategy_for(self.name, value, self.client, self._random, self.token)
 
     def _random(self, length: int) -> str:
         response = self.client.get_random_password(PasswordLength=length, ExcludePunctuation=True)

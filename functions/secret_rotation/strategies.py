@@ -19,7 +19,6 @@ from .errors import RotationError
 
 Random = Callable[[int], str]  # returns a random string of the given length (GetRandomPassword)
 
-API_KEY_LENGTH = int(os.environ.get("API_KEY_LENGTH", "48"))
 DATABASE_PASSWORD_LENGTH = int(os.environ.get("DATABASE_PASSWORD_LENGTH", "32"))
 STRATEGIES_VARIABLE = "ROTATION_STRATEGIES"
 
@@ -42,7 +41,7 @@ class Strategy(Protocol):
         ...
 
 
-def strategy_for(name: str, value: str, client: Any, random: Random) -> Strategy:
+def strategy_for(name: str, value: str, client: Any, random: Random, token: str) -> Strategy:
     from . import api_keys, database  # pg8000 loads only for database secrets
 
     document = _json_object(value)
@@ -55,7 +54,7 @@ def strategy_for(name: str, value: str, client: Any, random: Random) -> Strategy
         if database.is_alternating(value):
             return database.AlternatingUsers(client, new_password)
         return database.SingleUser(new_password)
-    return api_keys.for_secret(name, configured(name), client, lambda: random(API_KEY_LENGTH))
+    return api_keys.for_secret(name, configured(name), token)
 
 
 def configured(name: str) -> dict[str, str]:
