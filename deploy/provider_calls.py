@@ -23,6 +23,7 @@ from offline import fake_aws
 from offline.engine import Evaluation, RecordedResource
 from policy.iam_eval import ContextValue, Request
 from policy.iam_reference import lookup
+from shared.catalogue import SECRET_ARN_SUFFIX
 
 TABLE = Path(__file__).resolve().parent / "iam" / "provider_calls.toml"
 # "release": the calls the deployer makes outside the provider against a resource the layers own:
@@ -162,21 +163,25 @@ def requests(
             f"{row.resource_type}: {action!r} is no IAM action (Service Authorization Reference)"
         )
     values = Values(resource, plan, each)
-    full_context: dict[str, ContextValue] = {**_region_context()}
+    # A context placeholder with a list value makes one request per item, like an ARN placeholder.
+    contexts: list[dict[str, ContextValue]] = [{**_region_context()}]
     for key, template in context.items():
-        full_context[key] = values.render(template)
+        contexts = [{**c, key: value} for c in contexts for value in values.render_all(template)]
     if tagged and resource is not None and plan is not None:
         tags = plan.tags(resource)
-        full_context.update({f"aws:RequestTag/{k}": v for k, v in tags.items()})
-        full_context["aws:TagKeys"] = sorted(tags)
+        for full_context in contexts:
+            full_context.update({f"aws:RequestTag/{k}": v for k, v in tags.items()})
+            full_context["aws:TagKeys"] = sorted(tags)
     if entry.needs_star or arns == ["*"]:
+        if arns and not any(values.render_all(template) for template in arns):
+            return []  # it names a placeholder with no value for this consumer: the call is not made
         resources = ["*"]
     else:
         resources = [arn for template in (arns or row.arn.split(",")) for arn in values.render_all(template)]
         if not arns:
             # The row's ARNs are what the resource touches; IAM checks those of the action's types.
             resources = [r for r in resources if entry.resource_types_matching(r)] or resources
-    return [Request(entry.qualified, arn, full_context) for arn in resources]
+    return [Request(entry.qualified, arn, full_context) for arn in resources for full_context in contexts]
 
 
 def parse_call(call: str) -> tuple[str, list[str], dict[str, str], bool]:
@@ -417,7 +422,28 @@ def _web_acl(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
     ]
 
 
+def _env_secrets(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
+    """The secrets a task definition's containers name by ARN in `<ENV>_SECRET_ARN` (read by the code)."""
+    return sorted(
+        {
+            _secret_arn(str(item.get("value", "")))
+            for c in _containers(resource)
+            for item in c.get("environment") or []
+            if str(item.get("name", "")).endswith(SECRET_ARN_SUFFIX)
+        }
+    )
+
+
+def _env_secret_keys(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
+    if plan is None:
+        return []
+    keys = {plan.find(arn).inputs.get("kmsKeyId") for arn in _env_secrets(resource, plan)}
+    return sorted(str(k) for k in keys if k)
+
+
 DERIVED: dict[str, Callable[[RecordedResource, PlanIndex | None], list[str]]] = {
+    "env_secrets": _env_secrets,
+    "env_secret_keys": _env_secret_keys,
     "web_acl": _web_acl,
     "exec_on": _exec_on,
     "exec_log_groups": _exec_log_groups,
