@@ -127,8 +127,14 @@ def benchmark(session: nox.Session) -> None:
 
 @nox.session
 def local(session: nox.Session) -> None:
-    """Run the three services on localhost with the task definitions' env contract (Ctrl-C stops)."""
+    """PostgreSQL, an emulated Secrets Manager and the three services on localhost (Ctrl-C stops)."""
     run_command(session, "-m", "apps.local", *session.posargs)
+
+
+@nox.session
+def rotation_under_load(session: nox.Session) -> None:
+    """Rotate the database secret twice while payments flow: failures, duplicates, p50/p99."""
+    run_command(session, "-m", "apps.rotation_under_load", *session.posargs)
 
 
 @nox.session

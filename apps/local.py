@@ -1,15 +1,23 @@
-"""Run the three services on localhost with the same env contract as in AWS.
+"""Run the platform's local stand-ins and the three services on localhost, with the AWS env contract.
 
-`payments-local` (or `python3 dev.py local`) starts fraud-detector, payment-processor and api-gateway
-as separate processes, after PostgreSQL and an emulated Secrets Manager (`apps.local_backing`). Each
-gets the env its task definition gives it: the callee URLs point at loopback ports instead of Cloud
-Map names, and each secret is named by the ARN of its local copy (read at run time). Each
-listens on 127.0.0.1 only. It prints the gateway URL and runs until it gets SIGINT (Ctrl-C),
-SIGTERM or SIGHUP: then it stops each service gracefully (SIGTERM, callers first, so their in-flight
-requests still find their callees) and exits 0 only once every one has exited. The services run in
-their own process group, so a terminal's Ctrl-C reaches them once, through the runner. A port in
-use is refused before anything starts (exit 2), naming `--base-port`; a service that dies is an
-error (exit 1). The tests and the load benchmark use the same `LocalStack`.
+`nox -s local` (or `python3 dev.py local`, `payments-local`) first starts the local platform
+(`apps.local_platform`): Debian's PostgreSQL with TLS and a CA made for the run, moto's Secrets
+Manager holding the platform's secrets as the platform layer shapes them, the database roles made
+by the real rotation function's `bootstrapDatabase`, and a fake key API per third-party API key.
+Then fraud-detector, payment-processor and api-gateway start as separate processes, each with the
+env its task definition gives it: callee URLs on loopback ports instead of Cloud Map names,
+`<ENV>_SECRET_ARN` for each secret (read at run time), Secrets Manager's endpoint through the AWS
+SDK's own setting, and `DATABASE_TLS=verify-full` against the run's CA. Everything listens on
+127.0.0.1 only. `kill -USR1 <runner pid>` rotates the database connection secret with the real
+rotation function while everything runs.
+
+It runs until it gets SIGINT (Ctrl-C), SIGTERM or SIGHUP: then it stops each service gracefully
+(SIGTERM, callers first, so their in-flight requests still find their callees), then the platform,
+and exits 0 once everything has stopped and its temporary directory is gone. The services run in
+their own process group, so a terminal's Ctrl-C reaches them once, through the runner. Refused
+before anything starts (exit 2): a port in use (naming `--base-port`), PostgreSQL's binaries
+missing (naming the install command). A service that dies is an error (exit 1). The tests and the
+benchmarks use the same `LocalStack`.
 """
 
 from __future__ import annotations
@@ -27,14 +35,25 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import TYPE_CHECKING, Protocol
 
-from apps.local_backing import LocalBacking, running_backing
+from apps.local_postgres import PostgresNotInstalledError
+
+if TYPE_CHECKING:
+    from apps.local_platform import LocalPlatform
 from shared.catalogue import CATALOGUE, PORT_ENV, SERVICE_NAME_ENV, ServiceSpec, by_name
 
 MODULES = {spec.name: "apps." + spec.name.replace("-", "_") for spec in CATALOGUE}
 START_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 25.0  # above the services' own 20 s drain (apps.common.serve)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+ROTATE_SIGNAL = signal.SIGUSR1
+
+
+class Backing(Protocol):
+    """What the services need besides each other (`apps.local_platform.LocalPlatform`, test doubles)."""
+
+    def service_env(self, spec: ServiceSpec) -> dict[str, str]: ...
 
 
 class StopRequestedError(Exception):
@@ -77,7 +96,7 @@ def free_port() -> int:
 
 def service_env(spec: ServiceSpec, ports: Mapping[str, int], extra: Mapping[str, str] = {}) -> dict[str, str]:
     """The task definition's env for `spec`, with loopback addresses for the callees (secrets: see
-    `LocalBacking.service_env`)."""
+    `Backing.service_env`)."""
     env = {PORT_ENV: str(ports[spec.name]), SERVICE_NAME_ENV: spec.name}
     for callee in spec.downstream:
         env[spec.downstream_url_env(callee)] = f"http://127.0.0.1:{ports[callee]}"
@@ -89,7 +108,7 @@ class LocalStack:
     """The three services as child processes, on loopback."""
 
     ports: dict[str, int]
-    backing: LocalBacking | None = None  # PostgreSQL and Secrets Manager for the services with secrets
+    backing: Backing | None = None  # PostgreSQL and Secrets Manager for the services with secrets
     extra_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # service -> env
     skip: frozenset[str] = frozenset()  # services not started (tests replace them with fakes)
     quiet: bool = True
@@ -170,43 +189,70 @@ def default_ports(base: int) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from apps.local_platform import running_platform  # moto and psycopg load only for a local run
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-port", type=int, default=8080, help="api-gateway's port; the others follow")
     args = parser.parse_args(argv)
     ports = default_ports(args.base_port)
+    rotations_requested: list[int] = []
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         for each in STOP_SIGNALS:  # one stop at a time: further signals must not cut it short
             signal.signal(each, signal.SIG_IGN)
         raise StopRequestedError(signal.Signals(signum).name)
 
+    def request_rotation(signum: int, frame: FrameType | None) -> None:
+        rotations_requested.append(signum)  # done by the main loop, never inside a signal handler
+
     for each in STOP_SIGNALS:
         signal.signal(each, request_stop)
+    signal.signal(ROTATE_SIGNAL, request_rotation)
     try:
         refuse_ports_in_use(ports)  # before PostgreSQL starts, so a taken port is refused at once
-        with running_backing() as backing, running(LocalStack(ports, backing, quiet=False)) as stack:
-            gateway = stack.url("api-gateway")
-            print(f"\napi-gateway: {gateway}  (Ctrl-C stops all three)")
-            print(
-                f"try: curl -s -X POST {gateway}/payments -H 'Idempotency-Key: order-0001' "
-                """-H 'Content-Type: application/json' """
-                """-d '{"amount": "12.50", "currency": "USD", "card_token": "tok_4242424242424242"}'\n""",
-                flush=True,
-            )
+        with running_platform() as platform, running(LocalStack(ports, platform, quiet=False)) as stack:
+            print_banner(stack, platform)
             while True:
                 dead = {name: p.returncode for name, p in stack.processes.items() if p.poll() is not None}
                 if dead:
                     raise RuntimeError(f"stopped: {dead} exited; see its log above")
+                if rotations_requested:
+                    rotations_requested.clear()
+                    platform.rotate()
+                    print(
+                        f"rotated the database connection secret: AWSCURRENT is now "
+                        f"{platform.connection()['username']}",
+                        flush=True,
+                    )
                 time.sleep(0.2)
     except StopRequestedError as stop:
-        print(f"{stop}: stopping... all three stopped", flush=True)
+        print(f"{stop}: stopping... all stopped", flush=True)
         return 0
-    except PortInUseError as taken:
-        print(f"error: {taken}", file=sys.stderr)
+    except (PortInUseError, PostgresNotInstalledError) as refused:
+        print(f"error: {refused}", file=sys.stderr)
         return 2
     except (RuntimeError, TimeoutError) as failed:
         print(f"error: {failed}", file=sys.stderr)
         return 1
+
+
+def print_banner(stack: LocalStack, platform: LocalPlatform) -> None:
+    gateway = stack.url("api-gateway")
+    database = platform.postgres
+    lines = [
+        "",
+        f"api-gateway: {gateway}  (Ctrl-C stops everything)",
+        f"PostgreSQL: {database.host}:{database.port}, TLS only, CA {platform.ca_file}",
+        f"Secrets Manager (moto): {platform.secrets_manager.endpoint}",
+        *(f"  {purpose}: {arn}" for purpose, arn in platform.secret_arns.items()),
+        *(f"fake key API for {purpose}: {url}" for purpose, url in platform.provider_urls.items()),
+        f"rotate the database secret: kill -USR1 {os.getpid()}",
+        f"try: curl -s -X POST {gateway}/payments -H 'Idempotency-Key: order-0001' "
+        """-H 'Content-Type: application/json' """
+        """-d '{"amount": "12.50", "currency": "USD", "card_token": "tok_4242424242424242"}'""",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
 
 
 if __name__ == "__main__":

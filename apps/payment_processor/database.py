@@ -36,9 +36,12 @@ CONNECTION_SECRET = "DATABASE_CONNECTION"
 TLS_ENV = "DATABASE_TLS"
 CA_BUNDLE_ENV = "DATABASE_CA_BUNDLE"
 POOL_SIZE_ENV = "DATABASE_POOL_SIZE"
+POOL_MAX_LIFETIME_ENV = "DATABASE_POOL_MAX_LIFETIME_SECONDS"
 DatabaseTls = Literal["verify-full", "require", "disable"]
 TLS_MODES: tuple[DatabaseTls, ...] = get_args(DatabaseTls)
 DEFAULT_POOL_SIZE = 10
+# psycopg_pool's own default: a connection is replaced after about an hour (with 5 % jitter).
+DEFAULT_POOL_MAX_LIFETIME_SECONDS = 3600.0
 CONNECT_TIMEOUT_SECONDS = 5
 POOL_WAIT_SECONDS = 5.0  # a request waits this long for a free connection, then gets a 503
 LOCK_TIMEOUT = "10s"  # above payment-processor's fraud-detector worst case (about 3.3 s)
@@ -58,11 +61,15 @@ class DatabaseSettings:
     ca_bundle: `DATABASE_CA_BUNDLE`, the CA certificates to verify the server against; required with
         verify-full (the image sets it to AWS's RDS global bundle).
     pool_size: `DATABASE_POOL_SIZE`, the most connections one task opens, default 10.
+    pool_max_lifetime_seconds: `DATABASE_POOL_MAX_LIFETIME_SECONDS`, how long a pooled connection
+        lives before the pool replaces it with one made from the secret's current value, default
+        3600 (the rotation-under-load run sets 1, so every rotation reaches the pool within seconds).
     """
 
     tls: DatabaseTls = "verify-full"
     ca_bundle: Path | None = None
     pool_size: int = DEFAULT_POOL_SIZE
+    pool_max_lifetime_seconds: float = DEFAULT_POOL_MAX_LIFETIME_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DatabaseSettings:
@@ -82,7 +89,21 @@ class DatabaseSettings:
         raw_size = env.get(POOL_SIZE_ENV) or str(DEFAULT_POOL_SIZE)
         if not raw_size.isdigit() or not 1 <= int(raw_size) <= 100:
             raise SettingsError(f"{POOL_SIZE_ENV} must be a whole number from 1 to 100, got {raw_size!r}")
-        return cls(tls=tls, ca_bundle=Path(bundle) if bundle else None, pool_size=int(raw_size))
+        raw_lifetime = env.get(POOL_MAX_LIFETIME_ENV) or str(DEFAULT_POOL_MAX_LIFETIME_SECONDS)
+        try:
+            lifetime = float(raw_lifetime)
+        except ValueError:
+            lifetime = 0.0
+        if not lifetime > 0:
+            raise SettingsError(
+                f"{POOL_MAX_LIFETIME_ENV} must be a positive number of seconds, got {raw_lifetime!r}"
+            )
+        return cls(
+            tls=tls,
+            ca_bundle=Path(bundle) if bundle else None,
+            pool_size=int(raw_size),
+            pool_max_lifetime_seconds=lifetime,
+        )
 
     def tls_kwargs(self) -> dict[str, str]:
         if self.tls == "verify-full":
@@ -155,6 +176,7 @@ def open_pool(credentials: Credentials) -> AsyncConnectionPool[psycopg.AsyncConn
         max_size=credentials.settings.pool_size,
         connection_class=RefreshingLogin,
         timeout=POOL_WAIT_SECONDS,
+        max_lifetime=credentials.settings.pool_max_lifetime_seconds,
         open=False,
         name="ledger",
     )

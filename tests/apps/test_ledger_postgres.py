@@ -233,6 +233,14 @@ def test_a_login_still_refused_after_the_refresh_fails_with_the_servers_message(
         ({}, "DATABASE_CA_BUNDLE must name the CA bundle"),
         ({"DATABASE_CA_BUNDLE": "/nonexistent/ca.pem"}, "which is not a readable file"),
         ({"DATABASE_TLS": "require", "DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE must be a whole number"),
+        (
+            {"DATABASE_TLS": "require", "DATABASE_POOL_MAX_LIFETIME_SECONDS": "0"},
+            "DATABASE_POOL_MAX_LIFETIME_SECONDS must be a positive number of seconds, got '0'",
+        ),
+        (
+            {"DATABASE_TLS": "require", "DATABASE_POOL_MAX_LIFETIME_SECONDS": "soon"},
+            "DATABASE_POOL_MAX_LIFETIME_SECONDS must be a positive number",
+        ),
     ],
 )
 def test_bad_database_settings_are_refused_naming_the_variable(env, message):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.local import LocalStack, default_ports, free_port
+from apps.local import ROTATE_SIGNAL, STOP_SIGNALS, LocalStack, default_ports, free_port, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,7 +73,6 @@ DEV_LOCAL = [sys.executable, str(ROOT / "dev.py"), "local"]
     [
         pytest.param(RUNNER, signal.SIGINT, True, id="ctrl-c-to-the-terminal-group"),
         pytest.param(DEV_LOCAL, signal.SIGTERM, False, id="sigterm-to-dev.py-local"),
-        pytest.param(RUNNER, signal.SIGHUP, False, id="sighup-to-the-runner"),
     ],
 )
 def test_a_stop_signal_stops_every_service_before_the_runner_exits_zero(command, signum, whole_group):
@@ -117,3 +116,41 @@ def test_the_stack_refuses_ports_in_use_before_starting_anything():
         with pytest.raises(RuntimeError, match="--base-port"):
             stack.start()
     assert stack.processes == {}
+
+
+def test_without_postgresql_the_runner_refuses_with_exit_2_and_the_install_command(monkeypatch, capsys):
+    monkeypatch.setattr("apps.local_postgres.find_bin_dir", lambda: None)
+    handlers = {signum: signal.getsignal(signum) for signum in (*STOP_SIGNALS, ROTATE_SIGNAL)}
+    try:
+        code = main(["--base-port", str(base_port())])
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert code == 2
+    assert "apt-get install postgresql" in capsys.readouterr().err
+
+
+def test_sigusr1_rotates_the_database_secret_and_sighup_then_stops_everything():
+    base = base_port()
+    runner = start(RUNNER, base)
+    assert runner.stdout is not None
+    runner.send_signal(ROTATE_SIGNAL)
+    deadline = time.monotonic() + 30
+    database: list[str] = []
+    for line in runner.stdout:
+        if line.startswith("PostgreSQL: "):  # PostgreSQL: 127.0.0.1:<port>, TLS only, CA <dir>/ca.crt
+            database = [line.split()[1].rstrip(","), line.split()[-1]]
+        if line.startswith("rotated the database connection secret"):
+            assert line.split()[-1] == "payments_app_clone"  # alternating users: the clone is next
+            break
+        assert time.monotonic() < deadline
+    assert answers(base)
+    runner.send_signal(signal.SIGHUP)
+    rest, _ = runner.communicate(timeout=40)
+    assert runner.returncode == 0, rest
+    assert "stopping..." in rest
+    for port in default_ports(base).values():
+        assert _free(port), f"port {port} is still taken after the runner exited"
+    address, ca_file = database
+    assert _free(int(address.rsplit(":", 1)[1])), "PostgreSQL still listens after the runner exited"
+    assert not Path(ca_file).parent.exists(), "the run's temporary directory was left behind"
