@@ -1,7 +1,7 @@
 """An emulated Secrets Manager for local runs and tests: moto's server on 127.0.0.1, in this process.
 
 `running_secrets_manager()` starts moto's `ThreadedMotoServer` on a free loopback port. Clients in
-other processes (the services) reach it through botocore's standard `AWS_ENDPOINT_URL_SECRETSMANAGER`
+other processes (the services) reach it through the AWS SDKs' standard `AWS_ENDPOINT_URL_SECRETS_MANAGER`
 and dummy credentials (`client_env()`); nothing project-specific. Its state lives in this process,
 so `begin_rotation()` can do what Secrets Manager itself does when a rotation starts: moto's own
 RotateSecret would invoke a Lambda function (Docker) or rotate nothing, so the AWSPENDING version a
