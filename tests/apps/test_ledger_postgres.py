@@ -11,7 +11,8 @@ import pytest
 
 from apps.common.downstream import DownstreamUnavailableError
 from apps.common.payments import PaymentRequest
-from apps.local_postgres import write_test_pki
+from apps.common.secrets import RuntimeSecrets
+from apps.local_postgres import provision_ledger_database, write_test_pki
 from apps.payment_processor.database import Credentials, DatabaseSettings, connection_kwargs, open_pool
 from apps.payment_processor.ledger import Decision, KeyReusedError, Ledger
 from apps.payment_processor.migrate import (
@@ -255,3 +256,40 @@ def test_the_image_default_bundle_setting_is_accepted(tmp_path):
     bundle.write_text("-----BEGIN CERTIFICATE-----\n")
     settings = DatabaseSettings.from_env({"DATABASE_CA_BUNDLE": str(bundle)})
     assert settings.tls_kwargs() == {"sslmode": "verify-full", "sslrootcert": str(Path(bundle))}
+
+
+class Clock:
+    now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_after_a_rotation_new_connections_log_in_as_the_other_user_and_use_the_same_ledger(ledger_db):
+    """Alternating users: the rotation moves AWSCURRENT to payments_app_clone; once the cache's TTL has
+    passed, new connections log in as the clone, which uses the tables the first user migrated."""
+    provision_ledger_database(ledger_db.server, ledger_db.dbname, {"payments_app_clone": "clone-pw"})
+    source, clock = FakeSecrets({DATABASE_ARN: ledger_db.secret()}), Clock()
+    secrets = RuntimeSecrets({"DATABASE_CONNECTION": DATABASE_ARN}, 300, source, clock=clock)
+    login = Credentials(secrets, ledger_db.settings())
+
+    async def decide() -> Decision:
+        return Decision(True, 0, ())
+
+    async def as_current_user(key: str) -> tuple[str, bool]:
+        connection = await login.connect()
+        async with connection:
+            if key == "order-0005":
+                await migrate(connection, load_migrations())
+            user = await (await connection.execute("SELECT current_user")).fetchone()
+        pool = open_pool(login)
+        await pool.open(wait=True)
+        async with pool:
+            outcome = await Ledger(pool).once(key, PAYMENT, decide)
+        return str(user[0]), outcome.replayed
+
+    assert asyncio.run(as_current_user("order-0005")) == ("payments_app", False)
+    source.values[DATABASE_ARN] = ledger_db.secret(user="payments_app_clone", password="clone-pw")
+    clock.now += 301  # the TTL passed: the next new connection reads the secret again
+    assert asyncio.run(as_current_user("order-0005")) == ("payments_app_clone", True)
+    assert source.refreshes == 0  # no login was refused: the previous user still works meanwhile
