@@ -164,12 +164,22 @@ class LocalPlatform:
 
 @contextmanager
 def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    """`values` in os.environ for the block: the rotation function reads its settings from there."""
+    """`values` in os.environ for the block, as the rotation function's Lambda environment.
+
+    The function's `boto3.client()` builds boto3's process-wide default session, which keeps the
+    credentials it found; it is dropped at the end of the block (as moto's own mock does), so the
+    dummy credentials never reach later AWS clients of this process.
+    """
+    import boto3
+
     saved = {name: os.environ.get(name) for name in values}
+    saved_session = boto3.DEFAULT_SESSION
     os.environ.update(values)
+    boto3.DEFAULT_SESSION = None
     try:
         yield
     finally:
+        boto3.DEFAULT_SESSION = saved_session
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -213,3 +213,12 @@ def test_an_api_key_rotates_at_its_fake_provider_with_the_real_rotation_function
 
     assert status(new) == 200
     assert status(old) == 401  # retired at the provider after finishSecret
+
+
+def test_running_the_rotation_function_leaves_no_credentials_behind_in_this_process(local_platform):
+    import boto3
+
+    session, environment = boto3.DEFAULT_SESSION, dict(os.environ)
+    assert local_platform.bootstrap()["created"] == []  # idempotent: everything exists already
+    assert boto3.DEFAULT_SESSION is session
+    assert dict(os.environ) == environment
