@@ -41,7 +41,7 @@ def handler(event: dict[str, Any], context: object) -> dict[str, object] | None:
 
     `{"SecretId", "ClientRequestToken", "Step"}` from Secrets Manager runs one rotation step;
     `{"Action": "bootstrapDatabase", "SecretId"}` from the platform layer prepares the database.
-    With SECRETS_MANAGER_ENDPOINT unset, botocore's AWS_ENDPOINT_URL_SECRETSMANAGER applies (local runs).
+    With SECRETS_MANAGER_ENDPOINT unset, botocore's AWS_ENDPOINT_URL_SECRETS_MANAGER applies (local runs).
     """
     client = boto3.client("secretsmanager", endpoint_url=os.environ.get("SECRETS_MANAGER_ENDPOINT"))
     if is_bootstrap(event):
