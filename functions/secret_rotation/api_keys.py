@@ -67,13 +67,12 @@ class Notify:
         self._notifier = notifier
 
     def create(self, current: str) -> str:
-        self._notifier.publish(
-            f"API key due for manual rotation: {self._name}",
-            manual_rotation_steps(self._name),
+        told = self._notifier.publish(
+            f"API key due for manual rotation: {self._name}", manual_rotation_steps(self._name)
         )
+        notice = "operators were told" if told else "the notice to the alarm topic failed (see the log)"
         raise ManualRotationError(
-            f"{self._name} has no key API: nothing was rotated; "
-            "operators were told it is due for manual rotation"
+            f"{self._name} has no key API: nothing was rotated, it is due for manual rotation; {notice}"
         )
 
     def set(self, pending: str, current: str, previous: str | None) -> None:

@@ -11,7 +11,7 @@ what is there. Logged in as the master (from the connection secret's `masterarn`
   attributes and keeps its password.
 On RDS the master is not a superuser: it can do all of this because it owns the database and, with
 CREATEROLE, administers the roles it creates (PostgreSQL docs, "Role Attributes" and CREATE SCHEMA:
-creating a schema for another role needs membership in it, hence the GRANT to the master).
+creating a schema for another role needs the right to SET ROLE to it, hence the GRANT to the master).
 """
 
 from __future__ import annotations
@@ -39,9 +39,7 @@ def bootstrap_database(client: Any, secret_id: str) -> list[str]:
         if not postgres.role_exists(master, GROUP_ROLE):
             master.run(f"CREATE ROLE {postgres.quoted(GROUP_ROLE)} WITH NOLOGIN")
             created.append(f"role {GROUP_ROLE}")
-        master_name = str(master_connection["username"])
-        if not postgres.is_member(master, master_name, GROUP_ROLE):
-            master.run(f"GRANT {postgres.quoted(GROUP_ROLE)} TO {postgres.quoted(master_name)}")
+        postgres.ensure_can_set_role(master, str(master_connection["username"]), GROUP_ROLE)
         if not master.run("SELECT 1 FROM pg_namespace WHERE nspname = :name", name=SCHEMA):
             master.run(f"CREATE SCHEMA {postgres.quoted(SCHEMA)} AUTHORIZATION {postgres.quoted(GROUP_ROLE)}")
             created.append(f"schema {SCHEMA}")

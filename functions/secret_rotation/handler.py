@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -41,7 +42,7 @@ def handler(event: dict[str, Any], context: object) -> dict[str, object] | None:
 
     `{"SecretId", "ClientRequestToken", "Step"}` from Secrets Manager runs one rotation step;
     `{"Action": "bootstrapDatabase", "SecretId"}` from the platform layer prepares the database.
-    With SECRETS_MANAGER_ENDPOINT unset, botocore's AWS_ENDPOINT_URL_SECRETSMANAGER applies (local runs).
+    With SECRETS_MANAGER_ENDPOINT unset, botocore's AWS_ENDPOINT_URL_SECRETS_MANAGER applies (local runs).
     """
     client = boto3.client("secretsmanager", endpoint_url=os.environ.get("SECRETS_MANAGER_ENDPOINT"))
     if is_bootstrap(event):
@@ -82,7 +83,7 @@ class Rotation:
         strategy = self._strategy(current)
         previous = self._optional_value(PREVIOUS)
         if previous is not None:
-            self._retire(strategy, previous, current)  # a retirement that failed last time
+            self._retire(lambda: strategy.retire(previous, current))  # one that failed last time
         try:
             new_value = strategy.create(current)
         except ManualRotationError:
@@ -124,20 +125,23 @@ class Rotation:
             SecretId=self.secret_id, VersionStage=PENDING, RemoveFromVersionId=self.token
         )
         if current_version is not None and current_version != self.token:
-            old = self._version_value(current_version)
-            new = self._value(CURRENT)
-            self._retire(self._strategy(new), old, new)
+            self._retire(lambda: self._retire_version(current_version))
 
-    def _retire(self, strategy: Strategy, old: str, current: str) -> None:
+    def _retire_version(self, version_id: str) -> None:
+        old, new = self._version_value(version_id), self._value(CURRENT)
+        self._strategy(new).retire(old, new)
+
+    def _retire(self, retire: Callable[[], None]) -> None:
         """Invalidate the old value; a failure never undoes the rotation.
 
         Secrets Manager calls nothing after finishSecret (and a failed finishSecret would be retried
-        with AWSCURRENT already moved, which ends at once), so a retirement that fails is logged,
-        reported to the alarm topic, and tried again by the next rotation's createSecret.
+        with AWSCURRENT already moved, which ends at once), so a retirement that fails, for whatever
+        reason, is logged, reported to the alarm topic, and tried again by the next rotation's
+        createSecret.
         """
         try:
-            strategy.retire(old, current)
-        except RotationError as error:
+            retire()
+        except Exception as error:  # any failure: AWSCURRENT has moved and must stay moved
             _log(
                 "retiring the old value failed; the next rotation retries", secret=self.name, error=str(error)
             )

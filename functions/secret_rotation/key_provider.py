@@ -41,6 +41,8 @@ class KeyApi:
 
     def create_key(self, bearer: str, idempotency_key: str) -> str:
         status, body = self._call("POST", "/v1/keys", bearer, {"Idempotency-Key": idempotency_key})
+        if status == 401:
+            raise ProviderError("the provider did not create a key (HTTP 401): it refuses the current key")
         if status != 201 or not isinstance(body.get("key"), str):
             raise ProviderError(f"the provider did not create a key (HTTP {status})")
         return str(body["key"])

@@ -23,10 +23,19 @@ class Notifier:
         self._topic_arn = topic_arn if topic_arn is not None else os.environ.get(TOPIC_VARIABLE, "")
         self._client = client
 
-    def publish(self, subject: str, message: str) -> None:
-        """Publish, and log either way, so the message is in the function's log even without a topic."""
+    def publish(self, subject: str, message: str) -> bool:
+        """Publish, and log either way; never raise: a failed notice must not change a rotation's outcome.
+
+        Returns whether the topic took the message.
+        """
         logger.warning(json.dumps({"message": "notify", "subject": subject}))
         if not self._topic_arn:
-            return
-        client = self._client or boto3.client("sns")
-        client.publish(TopicArn=self._topic_arn, Subject=subject[:SUBJECT_LIMIT], Message=message)
+            return False
+        try:
+            client = self._client or boto3.client("sns")
+            client.publish(TopicArn=self._topic_arn, Subject=subject[:SUBJECT_LIMIT], Message=message)
+        except Exception as error:  # botocore's errors and a missing region alike
+            failure = {"message": "publishing failed", "subject": subject, "error": str(error)}
+            logger.error(json.dumps(failure))
+            return False
+        return True

@@ -23,6 +23,7 @@ _TLS_MODES = ("verify-full", "require", "disable")
 LOGIN_ERRORS = (pg8000.native.DatabaseError, pg8000.native.InterfaceError, OSError)
 
 RDS_SUPERUSER = "rds_superuser"
+PG16 = 160000  # server_version_num of PostgreSQL 16.0
 Connection = dict[str, object]  # the secret's JSON: host, port, username, password, dbname
 
 
@@ -101,19 +102,41 @@ def ensure_login_user(
         opened.run(f"CREATE ROLE {quoted(username)} WITH {attributes}{secret}")
     else:
         opened.run(f"ALTER ROLE {quoted(username)} WITH {attributes}{secret}")
-    if not is_member(opened, username, group):
-        opened.run(f"GRANT {quoted(group)} TO {quoted(username)}")
+    if not has_role(opened, username, group, "USAGE"):
+        grant(opened, group, username, "INHERIT")
     # On RDS the master may hand out rds_superuser; an application user never keeps it.
-    if role_exists(opened, RDS_SUPERUSER) and is_member(opened, username, RDS_SUPERUSER):
+    if role_exists(opened, RDS_SUPERUSER) and has_role(opened, username, RDS_SUPERUSER, "MEMBER"):
         opened.run(f"REVOKE {quoted(RDS_SUPERUSER)} FROM {quoted(username)}")
     return created
 
 
-def is_member(opened: pg8000.native.Connection, member: str, group: str) -> bool:
-    rows = opened.run(
-        "SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
-        "JOIN pg_roles u ON u.oid = m.member WHERE g.rolname = :group AND u.rolname = :member",
-        group=group,
-        member=member,
-    )
-    return bool(rows)
+def ensure_can_set_role(opened: pg8000.native.Connection, member: str, group: str) -> None:
+    """`member` may SET ROLE to `group`, which CREATE SCHEMA ... AUTHORIZATION `group` requires.
+
+    From PostgreSQL 16 a CREATEROLE user that creates a role only gets ADMIN OPTION on it, without
+    INHERIT or SET (PostgreSQL 16 release notes, "Restrict the privileges of CREATEROLE roles";
+    `createrole_self_grant` is empty by default), so membership alone is not enough: the SET option is.
+    """
+    if not has_role(opened, member, group, "SET"):
+        grant(opened, group, member, "SET")
+
+
+def has_role(opened: pg8000.native.Connection, member: str, group: str, mode: str) -> bool:
+    """pg_has_role: MEMBER, USAGE (inherits its privileges) or SET (may SET ROLE to it).
+
+    PostgreSQL before 16 has no SET mode; there any member may SET ROLE, so MEMBER answers it.
+    """
+    if mode == "SET" and server_version(opened) < PG16:
+        mode = "MEMBER"
+    rows = opened.run("SELECT pg_has_role(:member, :group, :mode)", member=member, group=group, mode=mode)
+    return bool(rows and rows[0][0] is True)
+
+
+def grant(opened: pg8000.native.Connection, group: str, member: str, option: str) -> None:
+    """GRANT group TO member, with INHERIT or SET spelled out where PostgreSQL (16+) has the options."""
+    options = f" WITH {option} TRUE" if server_version(opened) >= PG16 else ""
+    opened.run(f"GRANT {quoted(group)} TO {quoted(member)}{options}")
+
+
+def server_version(opened: pg8000.native.Connection) -> int:
+    return int(opened.run("SHOW server_version_num")[0][0])

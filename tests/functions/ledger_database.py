@@ -57,7 +57,8 @@ def ledger_database(server: Server, secretsmanager: object) -> Iterator[LedgerDa
     admin.run(
         f"CREATE ROLE {ident(master_name)} LOGIN CREATEROLE CREATEDB PASSWORD {literal(master_password)}"
     )
-    admin.run(f"CREATE DATABASE {ident(dbname)} OWNER {ident(master_name)}")
+    # FILE_COPY: faster than PostgreSQL 15's default WAL_LOG for a tiny template on a test server.
+    admin.run(f"CREATE DATABASE {ident(dbname)} OWNER {ident(master_name)} STRATEGY FILE_COPY")
     location = {"engine": "postgres", "host": server.host, "port": server.port, "dbname": dbname}
     master_secret = secretsmanager.create_secret(  # type: ignore[attr-defined]
         Name=f"rds!db-{suffix}",

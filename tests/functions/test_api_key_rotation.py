@@ -193,3 +193,26 @@ def test_a_bad_strategy_table_is_refused_by_name(secretsmanager, api_key, monkey
     token = start_rotation(secretsmanager, api_key)
     with pytest.raises(RotationError, match=error):
         run(secretsmanager, api_key, token, "createSecret")
+
+
+def test_notify_still_leaves_no_pending_label_when_the_topic_refuses_the_notice(
+    secretsmanager, api_key, monkeypatch
+):
+    monkeypatch.setenv("ALARM_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:no-such-topic")
+    token = start_rotation(secretsmanager, api_key)
+    with pytest.raises(ManualRotationError, match="the notice to the alarm topic failed"):
+        run(secretsmanager, api_key, token, "createSecret")
+    stages = secretsmanager.describe_secret(SecretId=api_key)["VersionIdsToStages"]
+    assert not any("AWSPENDING" in labels for labels in stages.values())
+    assert value(secretsmanager, api_key) == INITIAL_KEY
+
+
+def test_a_current_key_the_provider_no_longer_accepts_fails_the_rotation_clearly(
+    secretsmanager, api_key, monkeypatch
+):
+    with running_provider(keys=["fk_some_other_key_0123456789"]) as provider:
+        use_strategy(monkeypatch, "http-key-api", provider.url)
+        token = start_rotation(secretsmanager, api_key)
+        with pytest.raises(ProviderError, match="refuses the current key"):
+            run(secretsmanager, api_key, token, "createSecret")
+    assert value(secretsmanager, api_key) == INITIAL_KEY

@@ -81,12 +81,11 @@ def as_master(ledger):
     return login(ledger.master)  # RDS's master: CREATEROLE, CREATEDB, owner of the database
 
 
-@pytest.mark.parametrize("repeat", ["createSecret", "setSecret", "testSecret", "finishSecret"])
-def test_every_step_can_be_retried(secretsmanager, ledger, repeat):
-    steps = [step for step in STEPS for _ in range(2 if step == repeat else 1)]
-    rotate(secretsmanager, ledger.secret_arn, *steps)
+def test_every_step_can_be_retried(secretsmanager, ledger):
+    rotate(secretsmanager, ledger.secret_arn, *(step for step in STEPS for _ in range(2)))
     assert value(secretsmanager, ledger.secret_arn)["username"] == CLONE_USER
     assert check_login(value(secretsmanager, ledger.secret_arn))
+    assert check_login(value(secretsmanager, ledger.secret_arn, "AWSPREVIOUS"))
 
 
 def test_a_rotation_that_fails_at_test_leaves_current_in_place(secretsmanager, ledger, monkeypatch):
