@@ -155,6 +155,12 @@ def open_pool(credentials: Credentials) -> AsyncConnectionPool[psycopg.AsyncConn
         max_size=credentials.settings.pool_size,
         connection_class=RefreshingLogin,
         timeout=POOL_WAIT_SECONDS,
+        # A connection is checked before use, so one broken by a failover or a restart of the
+        # database is replaced instead of failing a payment; it costs one round trip.
+        check=AsyncConnectionPool.check_connection,
+        # Connections are replaced hourly (psycopg_pool's default), so even open ones move to the
+        # current credentials after a rotation.
+        max_lifetime=3600.0,
         open=False,
         name="ledger",
     )
