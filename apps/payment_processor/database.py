@@ -176,6 +176,11 @@ def open_pool(credentials: Credentials) -> AsyncConnectionPool[psycopg.AsyncConn
         max_size=credentials.settings.pool_size,
         connection_class=RefreshingLogin,
         timeout=POOL_WAIT_SECONDS,
+        # A connection is checked before use, so one broken by a failover or a restart of the
+        # database is replaced instead of failing a payment; it costs one round trip.
+        check=AsyncConnectionPool.check_connection,
+        # Connections are replaced after DATABASE_POOL_MAX_LIFETIME_SECONDS (hourly by default), so
+        # even open ones move to the current credentials after a rotation.
         max_lifetime=credentials.settings.pool_max_lifetime_seconds,
         open=False,
         name="ledger",

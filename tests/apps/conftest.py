@@ -18,7 +18,7 @@ import pytest
 from apps.common.secrets import RuntimeSecrets
 from apps.local import LocalStack, free_port, running
 from apps.local_backing import LocalBacking, running_backing
-from apps.local_postgres import LocalPostgres, find_bin_dir, provision_ledger_database, running_postgres
+from apps.local_postgres import LocalPostgres, find_bin_dir, provision_ledger_database
 from apps.payment_processor.database import DatabaseSettings
 from shared.catalogue import CATALOGUE
 
@@ -135,15 +135,9 @@ class LedgerDatabase:
 
 
 @pytest.fixture(scope="session")
-def tls_postgres() -> Iterator[LocalPostgres]:
+def tls_postgres(backing) -> LocalPostgres:
     """Debian's PostgreSQL on loopback with ssl=on and TCP only over TLS (a CA made for the run)."""
-    if find_bin_dir() is None:
-        message = "PostgreSQL is not installed (apt-get install postgresql); .ci/run installs it"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with running_postgres(tls=True) as server:
-        yield server
+    return backing.postgres
 
 
 @pytest.fixture

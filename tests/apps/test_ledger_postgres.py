@@ -293,3 +293,33 @@ def test_after_a_rotation_new_connections_log_in_as_the_other_user_and_use_the_s
     clock.now += 301  # the TTL passed: the next new connection reads the secret again
     assert asyncio.run(as_current_user("order-0005")) == ("payments_app_clone", True)
     assert source.refreshes == 0  # no login was refused: the previous user still works meanwhile
+
+
+def test_the_pool_opens_after_a_refused_login_once_the_secret_is_read_again(ledger_db):
+    source = FakeSecrets({DATABASE_ARN: ledger_db.secret(password="rotated-away")})
+    source.next = {DATABASE_ARN: ledger_db.secret()}
+
+    async def scenario() -> int:
+        pool = open_pool(credentials(ledger_db, source))
+        await pool.open(wait=True, timeout=10)
+        async with pool, pool.connection() as connection:
+            row = await (await connection.execute("SELECT 1")).fetchone()
+            return int(row[0])
+
+    assert asyncio.run(scenario()) == 1
+    assert source.refreshes == 1
+
+
+def test_a_failing_migration_leaves_no_trace_and_releases_the_lock(ledger_db):
+    broken = Migration(2, "broken", "CREATE TABLE ledger.half (id int);\nSELECT no_such_function();")
+
+    async def scenario() -> None:
+        connection = await credentials(ledger_db).connect()
+        async with connection:
+            with pytest.raises(psycopg.errors.UndefinedFunction):
+                await migrate(connection, [*load_migrations(), broken])
+
+    asyncio.run(scenario())
+    assert rows(ledger_db, "SELECT version FROM ledger.schema_migrations") == [(1,)]
+    assert rows(ledger_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'half'") == [(0,)]
+    asyncio.run(migrated(ledger_db))  # the lock was released: the next start goes on

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
@@ -89,3 +90,27 @@ def test_concurrent_requests_with_one_key_to_two_processes_make_exactly_one_paym
         )
         assert (reused.status, reused.body["error"]) == (422, "idempotency_key_reused")
         assert payment_rows(backing, key) == 1
+
+
+def test_a_task_killed_mid_payment_leaves_nothing_that_blocks_the_retry(backing, scorer):
+    first, second = processor(backing, scorer), processor(backing, scorer)
+    with running(first), running(second):
+        key = "killed-" + uuid.uuid4().hex
+        lost: list[BaseException] = []
+
+        def doomed() -> None:
+            try:
+                post(f"{first.url('payment-processor')}/payments", PAYMENT, {"Idempotency-Key": key})
+            except OSError as gone:  # the process died before answering
+                lost.append(gone)
+
+        client = threading.Thread(target=doomed)
+        client.start()
+        time.sleep(0.25)  # the first process holds the key and waits for its score
+        first.processes["payment-processor"].kill()
+        client.join(timeout=10)
+        assert lost
+        retried = post(f"{second.url('payment-processor')}/payments", PAYMENT, {"Idempotency-Key": key})
+        assert retried.status == 201
+        assert payment_rows(backing, key) == 1
+        first.processes["payment-processor"].wait(timeout=10)
