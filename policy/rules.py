@@ -509,7 +509,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "secrets-not-in-environment",
         "FSBP ECS.8",
-        "Credentials are injected as secrets, not env vars.",
+        "No credential in an env var: ECS injects it, or the code reads it by its ARN (<NAME>_SECRET_ARN).",
         resource_check=secrets_not_in_environment,
     ),
     Rule(
