@@ -15,7 +15,7 @@ from offline.schema import is_taggable
 from policy.iam_lint import DocumentKind, lint
 from policy.iam_reference import STAR_ALLOWED, expand
 from policy.model import ADVISORY, Context, Resource, Rule
-from shared.catalogue import SECRET_ARN_SUFFIX
+from shared.catalogue import SECRET_ARN_SUFFIX, SECRET_CACHE_TTL_ENV
 from shared.tags import COST_CENTER, ENVIRONMENT, SERVICE
 
 # Names AWS sees, by input; a resource without any of them is named only by its logical name.
@@ -240,8 +240,12 @@ def secrets_not_in_environment(resource: Resource, context: Context) -> list[str
 
 
 def _names_a_secret(variable: Mapping[str, Any]) -> bool:
-    """`<NAME>_SECRET_ARN` holding a Secrets Manager ARN: a reference the code reads, not a value."""
-    return str(variable.get("name", "")).endswith(SECRET_ARN_SUFFIX) and bool(
+    """`<NAME>_SECRET_ARN` holding a Secrets Manager ARN: a reference the code reads, not a value; or
+    the secret cache's TTL, a number of seconds."""
+    name, value = str(variable.get("name", "")), str(variable.get("value", ""))
+    if name == SECRET_CACHE_TTL_ENV:
+        return value.isdigit()
+    return name.endswith(SECRET_ARN_SUFFIX) and bool(
         re.fullmatch(
             r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^\s]+", str(variable.get("value", ""))
         )
@@ -505,7 +509,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "secrets-not-in-environment",
         "FSBP ECS.8",
-        "Credentials are injected as secrets, not env vars.",
+        "No credential in an env var: ECS injects it, or the code reads it by its ARN (<NAME>_SECRET_ARN).",
         resource_check=secrets_not_in_environment,
     ),
     Rule(

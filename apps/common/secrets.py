@@ -31,11 +31,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shared.catalogue import SECRET_CACHE_TTL_ENV as TTL_ENV
 from shared.catalogue import secret_arn_env as arn_env
 
-__all__ = ["RuntimeSecrets", "SecretSource", "SecretUnavailableError", "arn_env", "describe"]
+__all__ = ["TTL_ENV", "RuntimeSecrets", "SecretSource", "SecretUnavailableError", "arn_env", "describe"]
 
-TTL_ENV = "SECRET_CACHE_TTL_SECONDS"
 DEFAULT_TTL_SECONDS = 300
 FORCED_REFRESH_INTERVAL_SECONDS = 5.0
 

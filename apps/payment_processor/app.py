@@ -52,6 +52,8 @@ def build(
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
+        for name in secrets.names():  # a task that cannot read one of its secrets must not serve
+            await secrets.get(name)
         # The schema first, on a connection of its own: a task whose migrations fail must not serve.
         connection = await credentials.connect()
         async with connection:

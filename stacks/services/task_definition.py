@@ -13,6 +13,7 @@ from typing import Any
 from shared.catalogue import (
     CONTAINER_USER,
     PORT_ENV,
+    SECRET_CACHE_TTL_ENV,
     SERVICE_NAME_ENV,
     WRITABLE_PATH,
     ServiceSpec,
@@ -42,6 +43,7 @@ class ContainerInputs:
     health_check: HealthCheckConfig
     stop_timeout_seconds: int
     execute_command: bool = False  # ECS Exec on: the SSM agent's paths become writable volumes
+    secret_cache_ttl_seconds: int = 300  # how long the code serves a secret before reading it again
 
 
 def container_definition(spec: ServiceSpec, inputs: ContainerInputs) -> dict[str, Any]:
@@ -54,6 +56,7 @@ def container_definition(spec: ServiceSpec, inputs: ContainerInputs) -> dict[str
         # Secrets by ARN only: the code reads them at run time through the task role (cached, so a
         # rotation reaches a running task without a release); ECS injects no value.
         **{secret_arn_env(name): arn for name, arn in inputs.secret_arns.items()},
+        **({SECRET_CACHE_TTL_ENV: str(inputs.secret_cache_ttl_seconds)} if inputs.secret_arns else {}),
     }
     return {
         "name": spec.name,  # also the AppSpec's ContainerName

@@ -144,8 +144,11 @@ def tls_postgres(backing) -> LocalPostgres:
 def ledger_db(tls_postgres) -> LedgerDatabase:
     name = "payments_" + uuid.uuid4().hex[:12]
     password = "pw-" + uuid.uuid4().hex
-    provision_ledger_database(tls_postgres, name, {"payments_app": password})
-    return LedgerDatabase(tls_postgres, name, "payments_app", password)
+    # Roles are per server, not per database: each test gets its own login user, so no test changes
+    # the password of the backing's payments_app that the running services use.
+    user = "app_" + name.removeprefix("payments_")
+    provision_ledger_database(tls_postgres, name, {user: password})
+    return LedgerDatabase(tls_postgres, name, user, password)
 
 
 class FakeSecrets:

@@ -216,7 +216,7 @@ def test_a_refused_login_reads_the_secret_again_and_retries_once(ledger_db):
             row = await (await connection.execute("SELECT current_user")).fetchone()
             return str(row[0])
 
-    assert asyncio.run(scenario()) == "payments_app"
+    assert asyncio.run(scenario()) == ledger_db.user
     assert source.refreshes == 1
 
 
@@ -268,7 +268,8 @@ class Clock:
 def test_after_a_rotation_new_connections_log_in_as_the_other_user_and_use_the_same_ledger(ledger_db):
     """Alternating users: the rotation moves AWSCURRENT to payments_app_clone; once the cache's TTL has
     passed, new connections log in as the clone, which uses the tables the first user migrated."""
-    provision_ledger_database(ledger_db.server, ledger_db.dbname, {"payments_app_clone": "clone-pw"})
+    clone = ledger_db.user + "_clone"
+    provision_ledger_database(ledger_db.server, ledger_db.dbname, {clone: "clone-pw"})
     source, clock = FakeSecrets({DATABASE_ARN: ledger_db.secret()}), Clock()
     secrets = RuntimeSecrets({"DATABASE_CONNECTION": DATABASE_ARN}, 300, source, clock=clock)
     login = Credentials(secrets, ledger_db.settings())
@@ -288,10 +289,10 @@ def test_after_a_rotation_new_connections_log_in_as_the_other_user_and_use_the_s
             outcome = await Ledger(pool).once(key, PAYMENT, decide)
         return str(user[0]), outcome.replayed
 
-    assert asyncio.run(as_current_user("order-0005")) == ("payments_app", False)
-    source.values[DATABASE_ARN] = ledger_db.secret(user="payments_app_clone", password="clone-pw")
+    assert asyncio.run(as_current_user("order-0005")) == (ledger_db.user, False)
+    source.values[DATABASE_ARN] = ledger_db.secret(user=clone, password="clone-pw")
     clock.now += 301  # the TTL passed: the next new connection reads the secret again
-    assert asyncio.run(as_current_user("order-0005")) == ("payments_app_clone", True)
+    assert asyncio.run(as_current_user("order-0005")) == (clone, True)
     assert source.refreshes == 0  # no login was refused: the previous user still works meanwhile
 
 

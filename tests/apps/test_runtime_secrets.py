@@ -10,6 +10,7 @@ from aws_secretsmanager_caching.cache.items import SecretCacheObject
 from moto import mock_aws
 
 from apps.common.secrets import RuntimeSecrets, aws_secret_cache
+from apps.local import LocalStack, free_port, running
 
 REGION = "us-east-1"
 
@@ -54,3 +55,15 @@ def test_a_rotated_value_is_served_after_a_forced_refresh_and_not_before(secrets
         return before, cached, refreshed, await secrets.get("DATABASE_CONNECTION")
 
     assert asyncio.run(scenario()) == ("old", "old", True, "new")
+
+
+def test_a_service_that_cannot_read_one_of_its_secrets_does_not_start(backing):
+    missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:secret-paymentProviderApiKey-gone-AbCdEf"
+    stack = LocalStack(
+        {"api-gateway": free_port(), "payment-processor": free_port(), "fraud-detector": free_port()},
+        backing,
+        skip=frozenset({"api-gateway", "fraud-detector"}),
+        extra_env={"payment-processor": {"PAYMENT_PROVIDER_API_KEY_SECRET_ARN": missing}},
+    )
+    with pytest.raises(RuntimeError, match="payment-processor exited with 3 while starting"), running(stack):
+        pass

@@ -126,6 +126,12 @@ def test_health_check_and_stop_timeout_come_from_config(services_alt):
     assert container["stopTimeout"] == 45
 
 
+def test_the_secret_cache_ttl_comes_from_config_for_the_services_that_read_secrets(services_alt):
+    for spec in CATALOGUE:
+        environment = {e["name"]: e["value"] for e in container_of(services_alt, spec)["environment"]}
+        assert environment.get("SECRET_CACHE_TTL_SECONDS") == ("120" if spec.secrets else None)
+
+
 @pytest.mark.parametrize("spec", SPECS)
 def test_logs_go_to_the_service_log_group_with_awslogs(services, spec):
     container = container_of(services, spec)
@@ -163,6 +169,8 @@ def test_downstream_urls_are_cloud_map_names_on_the_listener_port(services, spec
     environment = {e["name"]: e["value"] for e in container_of(services, spec)["environment"]}
     environment = {k: v for k, v in environment.items() if not k.endswith("_SECRET_ARN")}  # tested above
     expected = {PORT_ENV: str(spec.container_port), SERVICE_NAME_ENV: spec.name}
+    if spec.secrets:
+        expected["SECRET_CACHE_TTL_SECONDS"] = "300"  # secretCacheTtlSeconds' default
     for callee in spec.downstream:
         port = by_name(callee).production_port
         expected[spec.downstream_url_env(callee)] = f"http://{callee}.payments-dev.local:{port}"
