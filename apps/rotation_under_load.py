@@ -11,7 +11,8 @@ password of the user the services started with.
 
 The services run with a short secret-cache TTL and a short pool connection lifetime, so their pools
 keep opening connections and every rotation reaches them within a few seconds; after each rotation
-the run waits (bounded) until payment-processor holds a connection as the new AWSCURRENT user.
+the run waits (bounded) until payment-processor holds a connection as the new AWSCURRENT user that
+it opened after the rotation, so with the new password.
 At the end it checks, against the ledger itself: every request answered, no failed payment (any
 answer other than 201 for a new key, or 200 `Idempotent-Replayed: true` with the stored body for a
 retry), one payment row per idempotency key and exactly one per key answered. It prints requests,
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import random
 import statistics
 import sys
@@ -98,8 +100,8 @@ class Figures:
                 f"requests          {self.requests} ({self.new_keys} new keys, {self.retries} retries)",
                 f"rotations         {self.rotations} (AWSCURRENT user after each: {', '.join(self.users)})",
                 *(
-                    f"  rotation {n}: began with connections as {', '.join(users) or 'nobody'}, "
-                    f"ended with {self.users[n - 1]} connected"
+                    f"  rotation {n}: began with connections as {', '.join(users) or 'nobody'}; "
+                    f"then {self.users[n - 1]} logged in with its new password"
                     for n, users in enumerate(self.connected_before, 1)
                 ),
                 f"failed payments   {self.failed}",
@@ -181,14 +183,38 @@ def connected_users(platform: LocalPlatform) -> set[str]:
     return {str(row[0]) for row in rows}
 
 
-def wait_for_connection_as(platform: LocalPlatform, user: str) -> None:
+def database_now(platform: LocalPlatform) -> datetime.datetime:
+    import psycopg
+
+    with psycopg.connect(platform.admin_conninfo(), autocommit=True) as admin:
+        row = admin.execute("SELECT clock_timestamp()").fetchone()
+    assert row is not None
+    now = row[0]
+    assert isinstance(now, datetime.datetime)
+    return now
+
+
+def wait_for_login_as(platform: LocalPlatform, user: str, since: datetime.datetime) -> None:
+    """Until payment-processor holds a connection as `user` that it opened after `since`.
+
+    Opened after the rotation, such a connection logged in with the secret's new value: the
+    password rotation just set is the only one that user has.
+    """
+    import psycopg
+
     deadline = time.monotonic() + SWITCH_TIMEOUT_SECONDS
-    while user not in connected_users(platform):
-        if time.monotonic() > deadline:
-            raise TimeoutError(
-                f"payment-processor opened no connection as {user} within {SWITCH_TIMEOUT_SECONDS}s"
-            )
-        time.sleep(0.1)
+    with psycopg.connect(platform.admin_conninfo(), autocommit=True) as admin:
+        while not admin.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = 'payment-processor' "
+            "AND usename = %s AND backend_start > %s",
+            (user, since),
+        ).fetchone():
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"payment-processor logged in as {user} with the rotated secret "
+                    f"not within {SWITCH_TIMEOUT_SECONDS:.0f}s"
+                )
+            time.sleep(0.1)
 
 
 def rotate_while_loaded(
@@ -203,8 +229,9 @@ def rotate_while_loaded(
             time.sleep(0.05)
         before.append(tuple(sorted(connected_users(platform))))
         platform.rotate()
+        rotated = database_now(platform)
         user = str(platform.connection()["username"])
-        wait_for_connection_as(platform, user)
+        wait_for_login_as(platform, user, rotated)
         users.append(user)
     return users, before
 
