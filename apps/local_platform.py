@@ -76,7 +76,7 @@ def _random(length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
-@dataclass
+@dataclass(frozen=True)
 class LocalPlatform:
     """The running pieces, the ARN of each secret by purpose, and the rotation function's environment."""
 
@@ -85,7 +85,6 @@ class LocalPlatform:
     secret_arns: Mapping[str, str]  # purpose -> ARN
     master_secret_arn: str
     provider_urls: Mapping[str, str] = field(default_factory=dict)  # purpose -> fake provider base URL
-    rotations: int = 0
 
     @property
     def ca_file(self) -> Path:
@@ -97,10 +96,16 @@ class LocalPlatform:
         return {TLS_ENV: "verify-full", CA_BUNDLE_ENV: str(self.ca_file)}
 
     def service_env(self, spec: ServiceSpec) -> dict[str, str]:
-        """The env a task definition gives `spec` for its secrets, pointed at the emulation."""
-        env = {**self.secrets_manager.client_env(), **self.database_env()}
-        for name, purpose in spec.secrets.items():
-            env[name + SECRET_ARN_SUFFIX] = self.secret_arns[purpose]
+        """The env a task definition gives `spec` for its secrets, pointed at the emulation.
+
+        The database transport only for a service that reads the connection secret (the
+        payment-processor image sets it in AWS); the AWS SDK settings only for one that reads secrets.
+        """
+        env = {name + SECRET_ARN_SUFFIX: self.secret_arns[purpose] for name, purpose in spec.secrets.items()}
+        if spec.secrets:
+            env.update(self.secrets_manager.client_env())
+        if SecretPurposes.DATABASE_CONNECTION in spec.secrets.values():
+            env.update(self.database_env())
         return env
 
     def connection(self, stage: str = "AWSCURRENT") -> dict[str, Any]:
@@ -129,7 +134,6 @@ class LocalPlatform:
                     handler({"SecretId": arn, "ClientRequestToken": token, "Step": step}, None)
         finally:
             self.secrets_manager.end_rotation(arn)
-        self.rotations += 1
         return token
 
     def bootstrap(self) -> dict[str, object]:
