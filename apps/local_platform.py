@@ -35,11 +35,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apps.common.secrets import arn_env
 from apps.fake_provider.server import running_provider
 from apps.local_postgres import LocalPostgres, running_postgres
 from apps.local_secrets import REGION, LocalSecretsManager, running_secrets_manager
+from apps.payment_processor.database import CA_BUNDLE_ENV, TLS_ENV
 from shared import naming
 from shared.catalogue import ServiceSpec
+from shared.config.keys import LAYER_KEYS
 from shared.secret_purposes import SecretPurposes
 
 LOCAL_SUFFIX = "local"  # the environmentSuffix of the names below
@@ -50,15 +53,13 @@ SECRET_NAME_PARTS = {
     SecretPurposes.FRAUD_SCORING_API_KEY: "fraud-scoring-api-key",
 }
 API_KEY_PURPOSES = (SecretPurposes.PAYMENT_PROVIDER_API_KEY, SecretPurposes.FRAUD_SCORING_API_KEY)
-# The platform's defaults for databaseName and databaseUsername (shared/config/keys.py).
-DATABASE_NAME = "payments"
-DATABASE_USERNAME = "payments_app"
+# The platform layer's defaults for databaseName and databaseUsername, where they are declared.
+DATABASE_NAME = str(LAYER_KEYS["platform"]["databaseName"].default)
+DATABASE_USERNAME = str(LAYER_KEYS["platform"]["databaseUsername"].default)
 MASTER_USERNAME = "payments_master"
 API_KEY_LENGTH = 48
 PASSWORD_LENGTH = 32
 ROTATION_STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
-SECRET_ARN_SUFFIX = "_SECRET_ARN"
-TLS_ENV, CA_BUNDLE_ENV = "DATABASE_TLS", "DATABASE_CA_BUNDLE"
 
 
 def secret_name(purpose: str, suffix: str = LOCAL_SUFFIX) -> str:
@@ -101,7 +102,7 @@ class LocalPlatform:
         The database transport only for a service that reads the connection secret (the
         payment-processor image sets it in AWS); the AWS SDK settings only for one that reads secrets.
         """
-        env = {name + SECRET_ARN_SUFFIX: self.secret_arns[purpose] for name, purpose in spec.secrets.items()}
+        env = {arn_env(name): self.secret_arns[purpose] for name, purpose in spec.secrets.items()}
         if spec.secrets:
             env.update(self.secrets_manager.client_env())
         if SecretPurposes.DATABASE_CONNECTION in spec.secrets.values():
