@@ -40,6 +40,7 @@ import orjson
 
 from apps.local import LocalStack, free_port, running
 from apps.local_platform import DATABASE_USERNAME, LocalPlatform, running_platform
+from apps.local_postgres import PostgresNotInstalledError
 from shared.catalogue import CATALOGUE
 
 # Short enough that rotations reach the pool within seconds; the defaults are 300 s and an hour.
@@ -68,6 +69,8 @@ class Load:
 
 @dataclass(frozen=True)
 class Figures:
+    """One run's figures; `ok` when every check held (see the module docstring)."""
+
     requests: int
     new_keys: int
     retries: int
@@ -91,6 +94,8 @@ class Figures:
             and self.unanswered == 0
             and self.duplicate_rows == 0
             and self.payment_rows == self.keys_answered
+            and self.keys_answered > 0
+            and self.retries > 0
             and self.rotations >= 2
         )
 
@@ -325,16 +330,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.rotations < 2 or not 0 <= args.retry_share < 1 or args.concurrency < 1:
         parser.error("--rotations must be at least 2, --retry-share in [0, 1), --concurrency at least 1")
-    with running_platform() as platform, services(platform) as stack:
-        figures = measure(
-            platform,
-            f"{stack.url('api-gateway')}/payments",
-            rotations=args.rotations,
-            concurrency=args.concurrency,
-            max_requests=args.max_requests,
-            retry_share=args.retry_share,
-            tail_seconds=args.tail_seconds,
-        )
+    try:
+        with running_platform() as platform, services(platform) as stack:
+            figures = measure(
+                platform,
+                f"{stack.url('api-gateway')}/payments",
+                rotations=args.rotations,
+                concurrency=args.concurrency,
+                max_requests=args.max_requests,
+                retry_share=args.retry_share,
+                tail_seconds=args.tail_seconds,
+            )
+    except PostgresNotInstalledError as refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
+    except (RuntimeError, TimeoutError) as failed:  # a rotation that failed, a service that died
+        print(f"error: {type(failed).__name__}: {failed}", file=sys.stderr)
+        return 1
     print(figures.report())
     print(f"\nstarted as {DATABASE_USERNAME}; {'PASS' if figures.ok else 'FAIL'}")
     return 0 if figures.ok else 1
