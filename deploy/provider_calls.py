@@ -164,6 +164,9 @@ def requests(
     values = Values(resource, plan, each)
     full_context: dict[str, ContextValue] = {**_region_context()}
     for key, template in context.items():
+        rendered = values.render_all(template)
+        if not rendered and "?}" in template:
+            return []  # an absent optional value in the request's context: the call is not made
         full_context[key] = values.render(template)
     if tagged and resource is not None and plan is not None:
         tags = plan.tags(resource)
@@ -297,7 +300,11 @@ class Values:
                 _physical_name(resource), glob or "*"
             ):
                 continue
-            value = _dig(resource.inputs, attribute) if attribute else resource.state.get("arn")
+            value = (
+                (_dig(resource.inputs, attribute) or _dig(resource.state, attribute))
+                if attribute
+                else resource.state.get("arn")
+            )
             found.extend(_texts(value) or [])
         return sorted(set(found)) or None
 
