@@ -309,3 +309,28 @@ def test_exports_name_the_instance_and_its_group(platform):
         )
     )
     assert json.loads(secret)["host"] == platform.exports["databaseEndpoint"]
+
+
+def test_the_deployer_may_make_every_call_of_the_production_like_database_final_snapshot_included(
+    network, production_like
+):
+    from deploy.provider_calls import PlanIndex, load_table, planned_calls
+    from offline.layers import REPO_ROOT
+    from policy.iam_eval import decide
+
+    policies = [
+        json.loads(p.read_text()) for p in sorted((REPO_ROOT / "deploy" / "iam").glob("deployer-*.json"))
+    ]
+    table = load_table()
+    plan = PlanIndex([network, production_like])
+    calls = [
+        call
+        for resource in plan.resources()
+        if resource.type.startswith("aws:rds/")
+        for call in planned_calls(resource, plan, table)
+    ]
+    snapshot = [c for c in calls if c.request.action == "rds:CreateDBSnapshot"]
+    assert [c.request.resource for c in snapshot] == [
+        "arn:aws:rds:us-east-1:123456789012:snapshot:rds-final-ledger-prod"
+    ]
+    assert [c.describe() for c in calls if decide(policies, c.request) != "allowed"] == []
