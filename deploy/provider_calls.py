@@ -162,24 +162,25 @@ def requests(
             f"{row.resource_type}: {action!r} is no IAM action (Service Authorization Reference)"
         )
     values = Values(resource, plan, each)
-    full_context: dict[str, ContextValue] = {**_region_context()}
+    # A context placeholder with a list value makes one request per item, like an ARN placeholder.
+    contexts: list[dict[str, ContextValue]] = [{**_region_context()}]
     for key, template in context.items():
-        rendered = values.render_all(template)
-        if not rendered and "?}" in template:
-            return []  # an absent optional value in the request's context: the call is not made
-        full_context[key] = values.render(template)
+        contexts = [{**c, key: value} for c in contexts for value in values.render_all(template)]
     if tagged and resource is not None and plan is not None:
         tags = plan.tags(resource)
-        full_context.update({f"aws:RequestTag/{k}": v for k, v in tags.items()})
-        full_context["aws:TagKeys"] = sorted(tags)
+        for full_context in contexts:
+            full_context.update({f"aws:RequestTag/{k}": v for k, v in tags.items()})
+            full_context["aws:TagKeys"] = sorted(tags)
     if entry.needs_star or arns == ["*"]:
+        if arns and not any(values.render_all(template) for template in arns):
+            return []  # it names a placeholder with no value for this consumer: the call is not made
         resources = ["*"]
     else:
         resources = [arn for template in (arns or row.arn.split(",")) for arn in values.render_all(template)]
         if not arns:
             # The row's ARNs are what the resource touches; IAM checks those of the action's types.
             resources = [r for r in resources if entry.resource_types_matching(r)] or resources
-    return [Request(entry.qualified, arn, full_context) for arn in resources]
+    return [Request(entry.qualified, arn, full_context) for arn in resources for full_context in contexts]
 
 
 def parse_call(call: str) -> tuple[str, list[str], dict[str, str], bool]:

@@ -122,8 +122,11 @@ class ManagedDatabase(pulumi.ComponentResource):
             tags=args.tags.for_resource(parameters_name),
             opts=child,
         )
-        # RDS writes into /aws/rds/instance/<identifier>/<log> and creates the group only if it is
-        # missing; created first, the groups are encrypted, retained and destroyed with the stack.
+        # RDS writes into /aws/rds/instance/<identifier>/<log> (RDS user guide, "Publishing MySQL logs
+        # to Amazon CloudWatch Logs" shows the path; the PostgreSQL page the same) and creates the group
+        # only if it is missing, as terraform-aws-modules/terraform-aws-rds relies on
+        # (modules/db_instance/main.tf, aws_cloudwatch_log_group.this). Created first, the groups are
+        # encrypted, retained and destroyed with the stack.
         self.log_groups = [
             encrypted_log_group(
                 names.name(naming.RDS_LOG_GROUP, "ledger", log),
