@@ -39,6 +39,7 @@ class NetworkExports:
     NAT_PUBLIC_IPS = "natPublicIps"  # what the internet sees of the private subnets' traffic
     NAT_GATEWAY_IDS = "natGatewayIds"  # for the dashboard's NAT widgets
     ALARM_TOPIC_ARN = "alarmTopicArn"  # the environment's SNS topic every alarm and rule notifies
+    ALARM_TOPIC_KEY_ARN = "alarmTopicKeyArn"  # its KMS key: a role that publishes needs to use it
     ALL = (
         VPC_ID,
         VPC_CIDR,
@@ -49,6 +50,7 @@ class NetworkExports:
         NAT_PUBLIC_IPS,
         NAT_GATEWAY_IDS,
         ALARM_TOPIC_ARN,
+        ALARM_TOPIC_KEY_ARN,
     )
 
 
@@ -171,6 +173,7 @@ class NetworkOutputs:
     nat_public_ips: pulumi.Output[list[str]]
     nat_gateway_ids: pulumi.Output[list[str]]
     alarm_topic_arn: pulumi.Output[str]
+    alarm_topic_key_arn: pulumi.Output[str]
 
     @classmethod
     def from_stack(cls, stack_name: str) -> NetworkOutputs:
@@ -184,6 +187,7 @@ class NetworkOutputs:
             nat_public_ips=_require(ref, NetworkExports.NAT_PUBLIC_IPS),
             nat_gateway_ids=_require(ref, NetworkExports.NAT_GATEWAY_IDS),
             alarm_topic_arn=_require(ref, NetworkExports.ALARM_TOPIC_ARN),
+            alarm_topic_key_arn=_require(ref, NetworkExports.ALARM_TOPIC_KEY_ARN),
         )
 
 

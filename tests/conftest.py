@@ -50,6 +50,8 @@ PLATFORM_ALT_CONFIG = {
     "databasePassword": "current-db-password-0001",
     "paymentProviderApiKey": "sk_live_provided_key_0001",
     "fraudScoringApiKey": "fraud-provided-key-0001",
+    "paymentProviderApiKeyRotation": "http-key-api",
+    "paymentProviderKeyApiUrl": "https://keys.payments-provider.example/api",
     "wafOptionalRuleGroups": ["sqlDatabase", "anonymousIpList"],
     "wafCountOnly": ["coreRuleSet", "rateLimit"],
     "wafRateLimit": 500,

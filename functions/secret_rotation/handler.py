@@ -12,11 +12,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 
-from .strategies import RotationError, Strategy, strategy_for
+from .bootstrap import bootstrap_database, is_bootstrap
+from .errors import ManualRotationError, RotationError
+from .notifications import Notifier
+from .strategies import Strategy, strategy_for
 
 CURRENT = "AWSCURRENT"
 PENDING = "AWSPENDING"
@@ -33,10 +37,20 @@ logger = logging.getLogger("secret_rotation")
 logger.setLevel(logging.INFO)
 
 
-def handler(event: dict[str, Any], context: object) -> None:
-    """Lambda entry point: `{"SecretId", "ClientRequestToken", "Step"}` from Secrets Manager."""
+def handler(event: dict[str, Any], context: object) -> dict[str, object] | None:
+    """Lambda entry point.
+
+    `{"SecretId", "ClientRequestToken", "Step"}` from Secrets Manager runs one rotation step;
+    `{"Action": "bootstrapDatabase", "SecretId"}` from the platform layer prepares the database.
+    With SECRETS_MANAGER_ENDPOINT unset, botocore's AWS_ENDPOINT_URL_SECRETS_MANAGER applies (local runs).
+    """
     client = boto3.client("secretsmanager", endpoint_url=os.environ.get("SECRETS_MANAGER_ENDPOINT"))
+    if is_bootstrap(event):
+        created = bootstrap_database(client, event["SecretId"])
+        _log("database bootstrapped", secret=event["SecretId"], created=", ".join(created))
+        return {"status": "ok", "created": created}
     Rotation(client, event["SecretId"], event["ClientRequestToken"]).run(event["Step"])
+    return None
 
 
 class Rotation:
@@ -46,6 +60,7 @@ class Rotation:
         self.client = client
         self.secret_id = secret_id
         self.token = token
+        self.name = secret_id  # the secret's name, once DescribeSecret has told it
 
     def run(self, step: str) -> None:
         if step not in STEPS:
@@ -64,8 +79,20 @@ class Rotation:
     def create_secret(self) -> None:
         current = self._value(CURRENT)
         if self._pending_value() is not None:
-            return  # a retry: the pending value was stored by an earlier attempt
-        new_value = self._strategy(current).next_value(current, self._random)
+            return  # a retry, or a value an operator staged: keep it
+        strategy = self._strategy(current)
+        previous = self._optional_value(PREVIOUS)
+        if previous is not None:
+            self._retire(lambda: strategy.retire(previous, current))  # one that failed last time
+        try:
+            new_value = strategy.create(current)
+        except ManualRotationError:
+            # AWSPENDING on a version without a value would make every later RotateSecret fail
+            # (RotateSecret API reference); take it off so the operator's rotation can start.
+            self.client.update_secret_version_stage(
+                SecretId=self.secret_id, VersionStage=PENDING, RemoveFromVersionId=self.token
+            )
+            raise
         self.client.put_secret_value(
             SecretId=self.secret_id,
             ClientRequestToken=self.token,
@@ -76,13 +103,14 @@ class Rotation:
     def set_secret(self) -> None:
         pending = self._required_pending()
         current = self._value(CURRENT)
-        self._strategy(current).apply(pending, current, self._optional_value(PREVIOUS))
+        self._strategy(current).set(pending, current, self._optional_value(PREVIOUS))
 
     def test_secret(self) -> None:
         pending = self._required_pending()
-        self._strategy(pending).verify(pending)
+        self._strategy(pending).test(pending)
 
     def finish_secret(self) -> None:
+        self._required_pending()  # never point AWSCURRENT at a version without a value
         versions = self._describe().get("VersionIdsToStages", {})
         current_version = next((v for v, stages in versions.items() if CURRENT in stages), None)
         if current_version != self.token:
@@ -96,18 +124,50 @@ class Rotation:
         self.client.update_secret_version_stage(
             SecretId=self.secret_id, VersionStage=PENDING, RemoveFromVersionId=self.token
         )
+        if current_version is not None and current_version != self.token:
+            self._retire(lambda: self._retire_version(current_version))
+
+    def _retire_version(self, version_id: str) -> None:
+        old, new = self._version_value(version_id), self._value(CURRENT)
+        self._strategy(new).retire(old, new)
+
+    def _retire(self, retire: Callable[[], None]) -> None:
+        """Invalidate the old value; a failure never undoes the rotation.
+
+        Secrets Manager calls nothing after finishSecret (and a failed finishSecret would be retried
+        with AWSCURRENT already moved, which ends at once), so a retirement that fails, for whatever
+        reason, is logged, reported to the alarm topic, and tried again by the next rotation's
+        createSecret.
+        """
+        try:
+            retire()
+        except Exception as error:  # any failure: AWSCURRENT has moved and must stay moved
+            _log(
+                "retiring the old value failed; the next rotation retries", secret=self.name, error=str(error)
+            )
+            Notifier().publish(
+                f"Old credential not retired: {self.name}",
+                f"The rotation of {self.name} succeeded, but retiring the previous value failed: {error}. "
+                "The next rotation tries again; to retire it now, run the rotation again "
+                f"(aws secretsmanager rotate-secret --secret-id {self.name}) or revoke it at the provider.",
+            )
 
     def _describe(self) -> dict[str, Any]:
         return dict(self.client.describe_secret(SecretId=self.secret_id))
 
     def _stages_of_token(self, *, require_enabled: bool) -> list[str]:
         metadata = self._describe()
+        self.name = str(metadata.get("Name", self.secret_id))
         if require_enabled and not metadata.get("RotationEnabled"):
             raise RotationError(f"rotation is not enabled on {self.secret_id}")
         versions = metadata.get("VersionIdsToStages", {})
         if self.token not in versions:
             raise RotationError(f"{self.secret_id} has no version {self.token} to rotate to")
         return list(versions[self.token])
+
+    def _version_value(self, version_id: str) -> str:
+        response = self.client.get_secret_value(SecretId=self.secret_id, VersionId=version_id)
+        return str(response["SecretString"])
 
     def _value(self, stage: str) -> str:
         response = self.client.get_secret_value(SecretId=self.secret_id, VersionStage=stage)
@@ -139,7 +199,7 @@ class Rotation:
         return value
 
     def _strategy(self, value: str) -> Strategy:
-        return strategy_for(value)
+        return strategy_for(self.name, value, self.client, self._random, self.token)
 
     def _random(self, length: int) -> str:
         response = self.client.get_random_password(PasswordLength=length, ExcludePunctuation=True)

@@ -1,19 +1,30 @@
-"""The two things rotation does to PostgreSQL: try a login, and change a role's password.
+"""Logging in to PostgreSQL, and the role statements rotation and the bootstrap run.
 
 pg8000 is pure Python, so the Lambda zip needs no platform-specific wheel. `DATABASE_TLS` chooses
 the transport: `verify-full` (TLS, certificate and host checked against the system CAs), `require`
 (TLS without verification, like libpq's sslmode=require; the default) or `disable`.
+
+DDL takes no bind parameters, so every role name and password is quoted with pg8000's `identifier`
+and `literal`, never formatted in raw.
 """
 
 from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pg8000.native
 
 CONNECT_TIMEOUT_SECONDS = 5
 _TLS_MODES = ("verify-full", "require", "disable")
+# What a failed login looks like: refused credentials, an unreachable host, a broken handshake.
+LOGIN_ERRORS = (pg8000.native.DatabaseError, pg8000.native.InterfaceError, OSError)
+
+RDS_SUPERUSER = "rds_superuser"
+PG16 = 160000  # server_version_num of PostgreSQL 16.0
+Connection = dict[str, object]  # the secret's JSON: host, port, username, password, dbname
 
 
 def _ssl_context() -> ssl.SSLContext | None:
@@ -29,7 +40,7 @@ def _ssl_context() -> ssl.SSLContext | None:
     return context
 
 
-def connect(connection: dict[str, object]) -> pg8000.native.Connection:
+def connect(connection: Connection) -> pg8000.native.Connection:
     return pg8000.native.Connection(
         user=str(connection["username"]),
         password=str(connection["password"]),
@@ -41,29 +52,91 @@ def connect(connection: dict[str, object]) -> pg8000.native.Connection:
     )
 
 
-def check_login(connection: dict[str, object]) -> bool:
+@contextmanager
+def session(connection: Connection) -> Iterator[pg8000.native.Connection]:
+    opened = connect(connection)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def check_login(connection: Connection) -> bool:
     """Whether these credentials log in and can run a query."""
     try:
-        session = connect(connection)
-    except (pg8000.native.DatabaseError, pg8000.native.InterfaceError, OSError):
+        opened = connect(connection)
+    except LOGIN_ERRORS:
         return False
     try:
-        session.run("SELECT 1")
+        opened.run("SELECT 1")
         return True
     finally:
-        session.close()
+        opened.close()
 
 
-def set_password(admin: dict[str, object], username: str, password: str) -> None:
-    """Change `username`'s password, logged in as `admin` (the same role in single-user rotation).
+def quoted(name: str) -> str:
+    return str(pg8000.native.identifier(name))
 
-    ALTER ROLE takes no bind parameters, so the role and the password are quoted with pg8000's
-    `identifier` and `literal`, never formatted in raw.
+
+def set_password(admin: Connection, username: str, password: str) -> None:
+    """Change `username`'s password, logged in as `admin` (the same role in single-user rotation)."""
+    with session(admin) as opened:
+        opened.run(f"ALTER ROLE {quoted(username)} WITH PASSWORD {pg8000.native.literal(password)}")
+
+
+def role_exists(opened: pg8000.native.Connection, name: str) -> bool:
+    return bool(opened.run("SELECT 1 FROM pg_roles WHERE rolname = :name", name=name))
+
+
+def ensure_login_user(
+    opened: pg8000.native.Connection, username: str, password: str | None, group: str
+) -> bool:
+    """A LOGIN role, member of `group` (INHERIT), that can create neither roles nor databases.
+
+    `password` None leaves an existing role's password alone. Returns whether the role was created.
     """
-    session = connect(admin)
-    try:
-        session.run(
-            f"ALTER ROLE {pg8000.native.identifier(username)} WITH PASSWORD {pg8000.native.literal(password)}"
-        )
-    finally:
-        session.close()
+    attributes = "LOGIN INHERIT NOCREATEDB NOCREATEROLE"
+    secret = "" if password is None else f" PASSWORD {pg8000.native.literal(password)}"
+    created = not role_exists(opened, username)
+    if created:
+        opened.run(f"CREATE ROLE {quoted(username)} WITH {attributes}{secret}")
+    else:
+        opened.run(f"ALTER ROLE {quoted(username)} WITH {attributes}{secret}")
+    if not has_role(opened, username, group, "USAGE"):
+        grant(opened, group, username, "INHERIT")
+    # On RDS the master may hand out rds_superuser; an application user never keeps it.
+    if role_exists(opened, RDS_SUPERUSER) and has_role(opened, username, RDS_SUPERUSER, "MEMBER"):
+        opened.run(f"REVOKE {quoted(RDS_SUPERUSER)} FROM {quoted(username)}")
+    return created
+
+
+def ensure_can_set_role(opened: pg8000.native.Connection, member: str, group: str) -> None:
+    """`member` may SET ROLE to `group`, which CREATE SCHEMA ... AUTHORIZATION `group` requires.
+
+    From PostgreSQL 16 a CREATEROLE user that creates a role only gets ADMIN OPTION on it, without
+    INHERIT or SET (PostgreSQL 16 release notes, "Restrict the privileges of CREATEROLE roles";
+    `createrole_self_grant` is empty by default), so membership alone is not enough: the SET option is.
+    """
+    if not has_role(opened, member, group, "SET"):
+        grant(opened, group, member, "SET")
+
+
+def has_role(opened: pg8000.native.Connection, member: str, group: str, mode: str) -> bool:
+    """pg_has_role: MEMBER, USAGE (inherits its privileges) or SET (may SET ROLE to it).
+
+    PostgreSQL before 16 has no SET mode; there any member may SET ROLE, so MEMBER answers it.
+    """
+    if mode == "SET" and server_version(opened) < PG16:
+        mode = "MEMBER"
+    rows = opened.run("SELECT pg_has_role(:member, :group, :mode)", member=member, group=group, mode=mode)
+    return bool(rows and rows[0][0] is True)
+
+
+def grant(opened: pg8000.native.Connection, group: str, member: str, option: str) -> None:
+    """GRANT group TO member, with INHERIT or SET spelled out where PostgreSQL (16+) has the options."""
+    options = f" WITH {option} TRUE" if server_version(opened) >= PG16 else ""
+    opened.run(f"GRANT {quoted(group)} TO {quoted(member)}{options}")
+
+
+def server_version(opened: pg8000.native.Connection) -> int:
+    return int(opened.run("SHOW server_version_num")[0][0])

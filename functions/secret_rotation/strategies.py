@@ -1,101 +1,78 @@
-"""How each kind of secret gets a new value, installs it and proves it works.
+"""How each secret gets a new value, installs it, proves it works, and retires the old one.
 
-The kind is read from the value itself: a JSON object with `"engine": "postgres"` is a database
-connection (the shape AWS's own rotation templates use); anything else is an opaque API key.
+A database connection is recognised by its value (a JSON object with `"engine": "postgres"`, the
+shape AWS's own rotation templates use): alternating users with `masterarn`, single user without.
+An API key's strategy comes from the function's environment, `ROTATION_STRATEGIES`: a JSON object
+`{"<secret name>": {"strategy": "notify" | "http-key-api", "keyApiUrl": "https://..."}}` that the
+platform layer writes from stack config. A secret it does not name gets `notify`, which never
+invents a key.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
+
+from .errors import RotationError
 
 Random = Callable[[int], str]  # returns a random string of the given length (GetRandomPassword)
 
-API_KEY_LENGTH = int(os.environ.get("API_KEY_LENGTH", "48"))
 DATABASE_PASSWORD_LENGTH = int(os.environ.get("DATABASE_PASSWORD_LENGTH", "32"))
-# Provider keys come in many shapes (sk_live_..., UUIDs); what every usable one has in common.
-_API_KEY = re.compile(r"[\x21-\x7e]{16,}")
-CONNECTION_FIELDS = ("engine", "host", "port", "username", "password", "dbname")
-
-
-class RotationError(RuntimeError):
-    """The rotation cannot go on; Secrets Manager marks it failed and AWSCURRENT stays as it was."""
+STRATEGIES_VARIABLE = "ROTATION_STRATEGIES"
 
 
 class Strategy(Protocol):
-    def next_value(self, current: str, random: Random) -> str: ...
-    def apply(self, pending: str, current: str, previous: str | None) -> None: ...
-    def verify(self, pending: str) -> None: ...
+    def create(self, current: str) -> str:
+        """The pending value; raises ManualRotationError when the strategy may not make one."""
+        ...
+
+    def set(self, pending: str, current: str, previous: str | None) -> None:
+        """Make the pending value valid where it is used (database, provider)."""
+        ...
+
+    def test(self, pending: str) -> None:
+        """Prove the pending value works; raise RotationError if not."""
+        ...
+
+    def retire(self, old: str, current: str) -> None:
+        """After finishSecret: invalidate the value AWSCURRENT no longer points at (if anything)."""
+        ...
 
 
-class ApiKeyStrategy:
-    """A third-party API key: a new random value each rotation.
+def strategy_for(name: str, value: str, client: Any, random: Random, token: str) -> Strategy:
+    from . import api_keys, database  # pg8000 loads only for database secrets
 
-    The providers here have no key-management API, so there is nothing to install (setSecret is a
-    no-op); a provider that has one would register the new key in `apply`.
-    """
-
-    def next_value(self, current: str, random: Random) -> str:
-        return random(API_KEY_LENGTH)
-
-    def apply(self, pending: str, current: str, previous: str | None) -> None:
-        return None
-
-    def verify(self, pending: str) -> None:
-        if not _API_KEY.fullmatch(pending):
-            raise RotationError("the pending API key is not 16 or more printable characters without spaces")
+    document = _json_object(value)
+    if document is not None and "engine" in document:
+        if document["engine"] != "postgres":
+            raise RotationError(
+                f"no rotation strategy for engine {document['engine']!r}; supported: postgres"
+            )
+        new_password = lambda: random(DATABASE_PASSWORD_LENGTH)  # noqa: E731 - only create calls it
+        if database.is_alternating(value):
+            return database.AlternatingUsers(client, new_password)
+        return database.SingleUser(new_password)
+    return api_keys.for_secret(name, configured(name), token)
 
 
-class PostgresStrategy:
-    """A PostgreSQL login (single-user rotation): the password changes, nothing else does."""
-
-    def __init__(self) -> None:
-        from .postgres import check_login, set_password  # pg8000 only loads for database secrets
-
-        self._check_login = check_login
-        self._set_password = set_password
-
-    def next_value(self, current: str, random: Random) -> str:
-        connection = parse_connection(current)
-        return json.dumps({**connection, "password": random(DATABASE_PASSWORD_LENGTH)})
-
-    def apply(self, pending: str, current: str, previous: str | None) -> None:
-        new, now = parse_connection(pending), parse_connection(current)
-        for field in ("host", "port", "username", "dbname"):
-            if new[field] != now[field]:
-                raise RotationError(f"the pending secret changes {field}; rotation only changes the password")
-        if self._check_login(new):
-            return  # a retry after the password was already changed
-        for candidate in (now, parse_connection(previous) if previous else None):
-            if candidate is not None and self._check_login(candidate):
-                self._set_password(candidate, str(new["username"]), str(new["password"]))
-                return
-        raise RotationError("cannot log in with the current or the previous credentials")
-
-    def verify(self, pending: str) -> None:
-        if not self._check_login(parse_connection(pending)):
-            raise RotationError("the pending credentials cannot log in")
+def configured(name: str) -> dict[str, str]:
+    """This secret's entry of ROTATION_STRATEGIES, `{}` when it has none."""
+    raw = os.environ.get(STRATEGIES_VARIABLE, "{}")
+    try:
+        table = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise RotationError(f"{STRATEGIES_VARIABLE} is not JSON: {error}") from error
+    entry = table.get(name, {}) if isinstance(table, dict) else None
+    if not isinstance(entry, dict):
+        raise RotationError(f"{STRATEGIES_VARIABLE}[{name!r}] must be an object")
+    return {str(k): str(v) for k, v in entry.items()}
 
 
-def parse_connection(value: str) -> dict[str, object]:
-    connection = json.loads(value)
-    missing = [f for f in CONNECTION_FIELDS if f not in connection]
-    if missing:
-        raise RotationError(f"the connection secret lacks {', '.join(missing)}")
-    return dict(connection)
-
-
-def strategy_for(value: str) -> Strategy:
+def _json_object(value: str) -> dict[str, Any] | None:
     try:
         document = json.loads(value)
     except json.JSONDecodeError:
-        return ApiKeyStrategy()
-    if not isinstance(document, dict):
-        return ApiKeyStrategy()
-    engine = document.get("engine")
-    if engine == "postgres":
-        return PostgresStrategy()
-    raise RotationError(f"no rotation strategy for engine {engine!r}; supported: postgres")
+        return None
+    return document if isinstance(document, dict) else None

@@ -75,6 +75,9 @@ DATABASE_SOURCES: tuple[DatabaseSource, ...] = get_args(DatabaseSource)
 # CreateDBInstance BackupRetentionPeriod: 0-35 days, 0 turns automated backups off, refused here).
 RDS_GP3_STORAGE_GB = range(20, 65_536 + 1)
 RDS_BACKUP_RETENTION_DAYS = range(1, 35 + 1)
+# How an API key rotates (docs/secrets.md); functions/secret_rotation/api_keys.py has the same names.
+KeyRotation = Literal["notify", "http-key-api"]
+KEY_ROTATIONS: tuple[KeyRotation, ...] = get_args(KeyRotation)
 
 SCAN_SEVERITIES = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # ECR's, lowest first
 # The predefined ECS deployment configurations (CodeDeploy user guide, "Deployment configurations on
@@ -131,6 +134,23 @@ def _kms_deletion_window(what: str) -> Key:
 def _evaluation_minutes(name: str, description: str) -> Key:
     # PutMetricAlarm: EvaluationPeriods x Period (60 s) must stay within a day; kept to an hour.
     return Key(name=name, type="integer", default=5, minimum=1, maximum=60, description=description)
+
+
+def _key_rotation(prefix: str, provider: str) -> tuple[Key, Key]:
+    return (
+        Key(
+            name=f"{prefix}ApiKeyRotation",
+            type="string",
+            default="notify",
+            choices=KEY_ROTATIONS,
+            description=f"How the {provider} key rotates: notify (operators rotate it) or http-key-api",
+        ),
+        Key(
+            name=f"{prefix}KeyApiUrl",
+            type="string",
+            description=f"https base URL of the {provider}'s key API; required with http-key-api",
+        ),
+    )
 
 
 def _percent(name: str, default: str, description: str) -> Key:
@@ -439,6 +459,8 @@ PLATFORM_KEYS = (
         default_from="a generated value",
         description="Initial fraud-scoring API key",
     ),
+    *_key_rotation("paymentProvider", "payment provider"),
+    *_key_rotation("fraudScoring", "fraud-scoring provider"),
 )
 
 SERVICES_KEYS = (

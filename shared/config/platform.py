@@ -14,14 +14,16 @@ from shared.config.keys import (
     CONTAINER_INSIGHTS,
     DATABASE_SOURCES,
     DATABASE_TLS_MODES,
+    KEY_ROTATIONS,
     ContainerInsights,
     DatabaseSource,
     DatabaseTls,
+    KeyRotation,
     typed_choice,
 )
 from shared.config.reader import HIDDEN, ConfigReader, parse_cidr
 from shared.config.validators import log_retention
-from shared.contracts import NETWORK_PROJECT, upstream_stack_name
+from shared.contracts import NETWORK_PROJECT, SecretPurposes, upstream_stack_name
 from shared.errors import ConfigError
 
 # Secrets Manager RotationRules.ScheduleExpression: rate(N days|hours) or a 6-field cron().
@@ -201,6 +203,59 @@ def _pg_identifier(reader: ConfigReader, key: str) -> str:
     return value
 
 
+# The API-key secrets and the prefix of their `<prefix>ApiKeyRotation` / `<prefix>KeyApiUrl` keys.
+API_KEY_ROTATION_PREFIXES = {
+    SecretPurposes.PAYMENT_PROVIDER_API_KEY: "paymentProvider",
+    SecretPurposes.FRAUD_SCORING_API_KEY: "fraudScoring",
+}
+# An https base URL: a host name, an optional port and path; no user info, query or fragment. Its
+# characters stay within what a URL needs, so the value is safe in the function's environment.
+_HTTPS_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiKeyRotationConfig:
+    """How one API key rotates (docs/secrets.md).
+
+    Fields:
+        strategy: `<prefix>ApiKeyRotation`: "notify" (default; operators rotate the key, the function
+            tells them when it is due) or "http-key-api" (the function rotates it at the provider).
+        key_api_url: `<prefix>KeyApiUrl`: the provider's key API, https; only with http-key-api,
+            where it is required.
+    """
+
+    strategy: KeyRotation
+    key_api_url: str | None
+
+    @classmethod
+    def load(cls, reader: ConfigReader, prefix: str) -> ApiKeyRotationConfig:
+        strategy_key, url_key = f"{prefix}ApiKeyRotation", f"{prefix}KeyApiUrl"
+        strategy = typed_choice(KEY_ROTATIONS, reader.choice(strategy_key))
+        url = reader.optional_string(url_key)
+        if strategy == "http-key-api" and url is None:
+            raise ConfigError(
+                url_key,
+                None,
+                f"is required with {strategy_key} http-key-api: the rotation function calls that key API",
+                f"pulumi config set {url_key} https://api.provider.example/",
+            )
+        if strategy == "notify" and url is not None:
+            raise ConfigError(
+                url_key,
+                url,
+                f"is used only with {strategy_key} http-key-api; with notify nothing calls it",
+                f"pulumi config set {strategy_key} http-key-api (or pulumi config rm {url_key})",
+            )
+        if url is not None and not _HTTPS_URL.fullmatch(url):
+            raise ConfigError(
+                url_key,
+                url,
+                "must be an https URL: https://<host>[:<port>][/<path>], no credentials, query or fragment",
+                f"pulumi config set {url_key} https://api.provider.example/",
+            )
+        return cls(strategy=strategy, key_api_url=url)
+
+
 # AWS managed rule groups the web ACL can run, by config name. The first three always run.
 WAF_BASELINE_RULE_GROUPS = ("amazonIpReputation", "coreRuleSet", "knownBadInputs")
 WAF_OPTIONAL_RULE_GROUPS = ("sqlDatabase", "anonymousIpList")
@@ -296,6 +351,7 @@ class PlatformConfig:
     waf: WafConfig
     payment_provider_api_key: pulumi.Output[str] | None  # `paymentProviderApiKey` (secret), else random
     fraud_scoring_api_key: pulumi.Output[str] | None  # `fraudScoringApiKey` (secret), else random
+    api_key_rotations: dict[str, ApiKeyRotationConfig]  # by SecretPurposes value, for each API key
     alarms: PlatformAlarmConfig  # load balancer and WAF alarm thresholds, the optional web ACL
 
     @property
@@ -325,6 +381,10 @@ class PlatformConfig:
             waf=WafConfig.load(reader),
             payment_provider_api_key=reader.secret(PAYMENT_PROVIDER_API_KEY_KEY),
             fraud_scoring_api_key=reader.secret(FRAUD_SCORING_API_KEY_KEY),
+            api_key_rotations={
+                purpose: ApiKeyRotationConfig.load(reader, prefix)
+                for purpose, prefix in API_KEY_ROTATION_PREFIXES.items()
+            },
             alarms=PlatformAlarmConfig.load(reader),
         )
         _ = config.namespace_name  # validated now, before any resource exists

@@ -123,6 +123,7 @@ class AlarmTopic(pulumi.ComponentResource):
             for index, endpoint in enumerate(endpoints)
         ]
         self.topic_arn = self.topic.arn
+        self.key_arn = self.key.arn
         self.register_outputs({"topicArn": self.topic_arn, "keyArn": self.key.arn})
 
     def _topic_policy(self, args: AlarmTopicArgs) -> pulumi.Output[aws.iam.GetPolicyDocumentResult]:

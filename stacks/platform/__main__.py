@@ -16,6 +16,7 @@ from stacks.platform.database import ManagedDatabase, ManagedDatabaseArgs, datab
 from stacks.platform.encryption import PlatformKey, PlatformKeyArgs
 from stacks.platform.load_balancer import LoadBalancer, LoadBalancerArgs
 from stacks.platform.platform_alarms import PlatformAlarms, PlatformAlarmsArgs
+from stacks.platform.rotation_strategies import strategy_table
 from stacks.platform.secret_rotation import DatabaseBootstrap, SecretRotation, SecretRotationArgs
 from stacks.platform.secrets import ManagedEndpoint, PlatformSecrets, PlatformSecretsArgs
 from stacks.platform.service_discovery import private_namespace
@@ -169,6 +170,9 @@ rotation = SecretRotation(
         vpc_cidr=network.vpc_cidr,
         private_subnet_ids=network.private_subnet_ids,
         secrets=secrets.rotated,
+        key_rotations=strategy_table(secrets.rotated, settings.api_key_rotations),
+        alarm_topic_arn=network.alarm_topic_arn,
+        alarm_topic_key_arn=network.alarm_topic_key_arn,
         schedule=settings.secret_rotation_schedule,
         log_retention_days=settings.log_retention_days,
         reserved_concurrency=settings.rotation_reserved_concurrency,

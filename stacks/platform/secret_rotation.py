@@ -27,6 +27,11 @@ from shared.secret_purposes import SecretPurposes
 from shared.security_rules import tcp_egress, tcp_ingress
 from shared.tags import ServiceTags
 from stacks.hardened_lambda import HardenedFunctionArgs, LambdaVpc, hardened_function
+from stacks.platform.rotation_strategies import (
+    STRATEGIES_VARIABLE,
+    TOPIC_VARIABLE,
+    notification_statements,
+)
 
 FUNCTION_PACKAGE = "secret_rotation"
 FUNCTION_DEPENDENCIES = ("pg8000",)  # pure Python; boto3 ships with the Lambda runtime
@@ -71,6 +76,9 @@ class SecretRotationArgs:
         vpc_cidr: the destination of the database egress rule with an external database.
         private_subnet_ids: the function's network interfaces, one per subnet.
         secrets: purpose -> the secret to rotate; each gets its own rotation schedule.
+        key_rotations: ROTATION_STRATEGIES, each API key's strategy (stacks/platform/rotation_strategies.py).
+        alarm_topic_arn: the network layer's alarm topic, where `notify` tells operators a key is due.
+        alarm_topic_key_arn: the topic's KMS key, which publishing uses.
         schedule: `secretRotationSchedule`, a Secrets Manager ScheduleExpression, e.g. "rate(30 days)".
         log_retention_days: `logRetentionDays` of the function's log group.
         reserved_concurrency: `rotationReservedConcurrency`.
@@ -89,6 +97,9 @@ class SecretRotationArgs:
     vpc_cidr: pulumi.Input[str]
     private_subnet_ids: pulumi.Input[list[str]]
     secrets: dict[str, aws.secretsmanager.Secret]
+    key_rotations: pulumi.Input[str]
+    alarm_topic_arn: pulumi.Input[str]
+    alarm_topic_key_arn: pulumi.Input[str]
     schedule: str
     log_retention_days: int
     reserved_concurrency: int
@@ -129,6 +140,8 @@ class SecretRotation(pulumi.ComponentResource):
                 environment={
                     "SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{args.context.region}.amazonaws.com",
                     "DATABASE_TLS": args.database_tls,
+                    STRATEGIES_VARIABLE: args.key_rotations,
+                    TOPIC_VARIABLE: args.alarm_topic_arn,
                 },
                 role_statements=lambda write_own_logs: self._role_statements(
                     args, secret_arns, write_own_logs
@@ -290,6 +303,7 @@ class SecretRotation(pulumi.ComponentResource):
                 "actions": ["secretsmanager:GetRandomPassword"],
                 "resources": ["*"],
             },
+            *notification_statements(args.alarm_topic_arn, args.alarm_topic_key_arn, args.context.region),
             {
                 "sid": "UseTheKeyForTheseSecretsOnly",
                 "effect": "Allow",

@@ -67,6 +67,7 @@ def _service(name: str) -> None:
         nat_public_ips=_out(["203.0.113.10"]),
         nat_gateway_ids=_out(["nat-0123456789abcdef0"]),
         alarm_topic_arn=_out(f"arn:aws:sns:us-east-1:{ACCOUNT}:sns-alarms-dev"),
+        alarm_topic_key_arn=_out(f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0000-alarms"),
     )
     platform = PlatformOutputs(
         cluster_name=_out("ecs-cluster-dev"),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import boto3
 import pytest
@@ -26,7 +28,8 @@ def secretsmanager(monkeypatch) -> Iterator[object]:
         "AWS_DEFAULT_REGION": REGION,
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("SECRETS_MANAGER_ENDPOINT", raising=False)
+    for name in ("SECRETS_MANAGER_ENDPOINT", "ALARM_TOPIC_ARN", "ROTATION_STRATEGIES"):
+        monkeypatch.delenv(name, raising=False)
     with mock_aws():
         yield boto3.client("secretsmanager", region_name=REGION)
 
@@ -55,6 +58,45 @@ def start_rotation(client, secret_id: str) -> str:
         f"arn:aws:lambda:{REGION}:{DEFAULT_ACCOUNT_ID}:function:lambda-secret-rotation-dev"
     )
     return token
+
+
+def stage_as_operator(client, secret_id: str, value: str) -> str:
+    """What an operator's put-secret-value --version-stages AWSPENDING leaves for the next rotation.
+
+    Secrets Manager then runs the rotation with that version (a rotation "still in progress", RotateSecret
+    API reference); the tests call the steps with its id as the token.
+    """
+    token = start_rotation(client, secret_id)
+    client.put_secret_value(
+        SecretId=secret_id, ClientRequestToken=token, SecretString=value, VersionStages=["AWSPENDING"]
+    )
+    return token
+
+
+@dataclass(frozen=True)
+class AlarmTopic:
+    """The alarm topic, with an SQS queue subscribed to read what the function published."""
+
+    arn: str
+    sqs: object
+    queue_url: str
+
+    def messages(self) -> list[dict[str, str]]:
+        received = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)  # type: ignore[attr-defined]
+        return [json.loads(message["Body"]) for message in received.get("Messages", [])]
+
+
+@pytest.fixture
+def alarm_topic(secretsmanager, monkeypatch) -> AlarmTopic:
+    sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    topic = sns.create_topic(Name="topic-alarms-dev")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="alarms-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    monkeypatch.setenv("ALARM_TOPIC_ARN", topic)
+    return AlarmTopic(arn=topic, sqs=sqs, queue_url=queue_url)
 
 
 def disable_rotation(client, secret_id: str) -> None:

@@ -9,8 +9,8 @@ import pg8000.native
 import pytest
 
 from functions.secret_rotation import handler as rotation
+from functions.secret_rotation.errors import RotationError
 from functions.secret_rotation.postgres import check_login
-from functions.secret_rotation.strategies import RotationError
 from tests.functions.conftest import start_rotation
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")

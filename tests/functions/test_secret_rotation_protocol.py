@@ -1,4 +1,8 @@
-"""The rotation function's four steps against moto's Secrets Manager, with an API-key secret."""
+"""The rotation function's four steps against moto's Secrets Manager, with an API-key secret.
+
+The key uses the default `notify` strategy, so each rotation here promotes a value an operator staged;
+the protocol (labels, retries, refusals) is the same for every strategy.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ import json
 import pytest
 
 from functions.secret_rotation import handler as rotation
-from functions.secret_rotation.strategies import RotationError
-from tests.functions.conftest import disable_rotation, start_rotation
+from functions.secret_rotation.errors import RotationError
+from tests.functions.conftest import disable_rotation, stage_as_operator, start_rotation
 
 INITIAL_KEY = "sk_live_initial_value_0123456789"
+NEW_KEY = "sk_live_issued_by_the_provider_42"
+NEWER_KEY = "sk_live_issued_again_by_provider_7"
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
 
@@ -36,43 +42,39 @@ def run(client, arn, token, *steps):
 
 
 def test_a_full_rotation_gives_a_new_current_key_and_keeps_the_old_one_as_previous(secretsmanager, api_key):
-    token = start_rotation(secretsmanager, api_key)
+    token = stage_as_operator(secretsmanager, api_key, NEW_KEY)
     run(secretsmanager, api_key, token, *STEPS)
-    new_key = value(secretsmanager, api_key)
-    assert new_key != INITIAL_KEY
-    assert len(new_key) == 48
-    assert new_key.isalnum()
+    assert value(secretsmanager, api_key) == NEW_KEY
     assert value(secretsmanager, api_key, "AWSPREVIOUS") == INITIAL_KEY
     assert stages(secretsmanager, api_key)[token] == ["AWSCURRENT"]  # no AWSPENDING left behind
 
 
 def test_the_lambda_entry_point_runs_a_step_from_a_secrets_manager_event(secretsmanager, api_key):
-    token = start_rotation(secretsmanager, api_key)
+    token = stage_as_operator(secretsmanager, api_key, NEW_KEY)
     for step in STEPS:
         rotation.handler({"SecretId": api_key, "ClientRequestToken": token, "Step": step}, None)
-    assert value(secretsmanager, api_key) != INITIAL_KEY
+    assert value(secretsmanager, api_key) == NEW_KEY
 
 
 def test_every_step_can_be_retried_without_changing_the_outcome(secretsmanager, api_key):
-    token = start_rotation(secretsmanager, api_key)
-    run(secretsmanager, api_key, token, "createSecret")
-    pending = secretsmanager.get_secret_value(SecretId=api_key, VersionId=token)["SecretString"]
-    run(secretsmanager, api_key, token, "createSecret", "setSecret", "setSecret", "testSecret", "testSecret")
-    assert secretsmanager.get_secret_value(SecretId=api_key, VersionId=token)["SecretString"] == pending
+    token = stage_as_operator(secretsmanager, api_key, NEW_KEY)
+    run(secretsmanager, api_key, token, "createSecret", "createSecret", "setSecret", "setSecret")
+    run(secretsmanager, api_key, token, "testSecret", "testSecret")
+    assert secretsmanager.get_secret_value(SecretId=api_key, VersionId=token)["SecretString"] == NEW_KEY
     run(secretsmanager, api_key, token, "finishSecret", "finishSecret")
-    assert value(secretsmanager, api_key) == pending
+    assert value(secretsmanager, api_key) == NEW_KEY
     assert value(secretsmanager, api_key, "AWSPREVIOUS") == INITIAL_KEY
 
 
 def test_a_step_for_a_version_that_is_already_current_does_nothing(secretsmanager, api_key):
-    token = start_rotation(secretsmanager, api_key)
+    token = stage_as_operator(secretsmanager, api_key, NEW_KEY)
     run(secretsmanager, api_key, token, *STEPS)
     before = stages(secretsmanager, api_key)
     run(secretsmanager, api_key, token, *STEPS)
     assert stages(secretsmanager, api_key) == before
 
 
-@pytest.mark.parametrize("step", ["setSecret", "testSecret"])
+@pytest.mark.parametrize("step", ["setSecret", "testSecret", "finishSecret"])
 def test_a_missing_pending_value_stops_the_rotation(secretsmanager, api_key, step):
     token = start_rotation(secretsmanager, api_key)
     with pytest.raises(RotationError, match="no AWSPENDING value"):
@@ -81,9 +83,9 @@ def test_a_missing_pending_value_stops_the_rotation(secretsmanager, api_key, ste
 
 
 def test_a_version_that_is_not_pending_is_refused(secretsmanager, api_key):
-    token = start_rotation(secretsmanager, api_key)
+    token = stage_as_operator(secretsmanager, api_key, NEW_KEY)
     run(secretsmanager, api_key, token, *STEPS)
-    second = start_rotation(secretsmanager, api_key)
+    second = stage_as_operator(secretsmanager, api_key, NEWER_KEY)
     run(secretsmanager, api_key, second, *STEPS)  # the first version is now AWSPREVIOUS
     with pytest.raises(RotationError, match="is not AWSPENDING"):
         run(secretsmanager, api_key, token, "createSecret")
@@ -141,7 +143,7 @@ def test_a_secret_of_an_unsupported_engine_is_refused(secretsmanager):
 
 
 def test_the_function_logs_no_secret_value(secretsmanager, api_key, caplog):
-    token = start_rotation(secretsmanager, api_key)
+    token = stage_as_operator(secretsmanager, api_key, NEW_KEY)
     with caplog.at_level("INFO", logger="secret_rotation"):
         run(secretsmanager, api_key, token, *STEPS)
     assert len(caplog.records) == len(STEPS)
