@@ -11,6 +11,7 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
+from functions.secret_rotation.bootstrap import is_bootstrap
 from offline.layers import Layer, evaluate_layer
 from offline.secrets import reveal
 from shared.contracts import SecretPurposes
@@ -242,6 +243,8 @@ def test_the_database_is_bootstrapped_once_after_all_it_needs_and_before_its_rot
     secret_arn = platform.exports["secretArns"][SecretPurposes.DATABASE_CONNECTION]
     assert invocation.inputs["functionName"] == function.inputs["name"]
     assert json.loads(invocation.inputs["input"]) == {"Action": "bootstrapDatabase", "SecretId": secret_arn}
+    # The rotation function's handler takes it as its bootstrap action (functions/secret_rotation).
+    assert is_bootstrap(json.loads(invocation.inputs["input"]))
     # CREATE_ONLY: invoked on create and replacement; delete and refresh call nothing.
     assert invocation.inputs["lifecycleScope"] == "CREATE_ONLY"
     instance = platform.one(INSTANCE)
