@@ -39,6 +39,7 @@ import uvloop
 
 from apps.bench_chain import SERVERS
 from apps.local import LocalStack, free_port, running
+from apps.local_backing import running_backing
 from shared.catalogue import CATALOGUE
 
 PAYMENT = orjson.dumps({"amount": "42.00", "currency": "EUR", "card_token": "tok_4242424242424242"})
@@ -185,7 +186,10 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def services() -> Iterator[tuple[str, dict[str, int]]]:
-    with running(LocalStack({spec.name: free_port() for spec in CATALOGUE})) as stack:
+    with (
+        running_backing() as backing,
+        running(LocalStack({spec.name: free_port() for spec in CATALOGUE}, backing)) as stack,
+    ):
         pids = {name: process.pid for name, process in stack.processes.items()}
         yield f"{stack.url('api-gateway')}/payments", pids
 

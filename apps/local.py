@@ -1,8 +1,9 @@
 """Run the three services on localhost with the same env contract as in AWS.
 
 `payments-local` (or `python3 dev.py local`) starts fraud-detector, payment-processor and api-gateway
-as separate processes. Each gets the env its task definition gives it: the callee URLs point at
-loopback ports instead of Cloud Map names, and the secrets hold local placeholder values. Each
+as separate processes, after PostgreSQL and an emulated Secrets Manager (`apps.local_backing`). Each
+gets the env its task definition gives it: the callee URLs point at loopback ports instead of Cloud
+Map names, and each secret is named by the ARN of its local copy (read at run time). Each
 listens on 127.0.0.1 only. It prints the gateway URL and runs until it gets SIGINT (Ctrl-C),
 SIGTERM or SIGHUP: then it stops each service gracefully (SIGTERM, callers first, so their in-flight
 requests still find their callees) and exits 0 only once every one has exited. The services run in
@@ -14,7 +15,6 @@ error (exit 1). The tests and the load benchmark use the same `LocalStack`.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import socket
@@ -28,24 +28,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
+from apps.local_backing import LocalBacking, running_backing
 from shared.catalogue import CATALOGUE, PORT_ENV, SERVICE_NAME_ENV, ServiceSpec, by_name
-from shared.secret_purposes import SecretPurposes
 
-# Local stand-ins for the platform's secrets, by purpose: not credentials for anything real.
-LOCAL_SECRETS = {
-    SecretPurposes.DATABASE_CONNECTION: json.dumps(
-        {
-            "engine": "postgres",
-            "host": "127.0.0.1",
-            "port": 5432,
-            "username": "payments_app",
-            "password": "local-only",
-            "dbname": "payments",
-        }
-    ),
-    SecretPurposes.PAYMENT_PROVIDER_API_KEY: "local-payment-provider-key",
-    SecretPurposes.FRAUD_SCORING_API_KEY: "local-fraud-scoring-key",
-}
 MODULES = {spec.name: "apps." + spec.name.replace("-", "_") for spec in CATALOGUE}
 START_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 25.0  # above the services' own 20 s drain (apps.common.serve)
@@ -74,6 +59,16 @@ def ports_in_use(ports: Mapping[str, int]) -> dict[str, int]:
     return taken
 
 
+def refuse_ports_in_use(ports: Mapping[str, int]) -> None:
+    taken = ports_in_use(ports)
+    if taken:
+        listed = ", ".join(f"{port} ({name})" for name, port in taken.items())
+        raise PortInUseError(
+            f"port {listed} is already in use on 127.0.0.1: stop what listens there "
+            "(an earlier run?) or choose other ports with --base-port"
+        )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -81,12 +76,11 @@ def free_port() -> int:
 
 
 def service_env(spec: ServiceSpec, ports: Mapping[str, int], extra: Mapping[str, str] = {}) -> dict[str, str]:
-    """The task definition's env for `spec`, with loopback addresses for the callees."""
+    """The task definition's env for `spec`, with loopback addresses for the callees (secrets: see
+    `LocalBacking.service_env`)."""
     env = {PORT_ENV: str(ports[spec.name]), SERVICE_NAME_ENV: spec.name}
     for callee in spec.downstream:
         env[spec.downstream_url_env(callee)] = f"http://127.0.0.1:{ports[callee]}"
-    for name, purpose in spec.secrets.items():
-        env[name] = LOCAL_SECRETS[purpose]
     return {**env, **extra}
 
 
@@ -95,6 +89,7 @@ class LocalStack:
     """The three services as child processes, on loopback."""
 
     ports: dict[str, int]
+    backing: LocalBacking | None = None  # PostgreSQL and Secrets Manager for the services with secrets
     extra_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # service -> env
     skip: frozenset[str] = frozenset()  # services not started (tests replace them with fakes)
     quiet: bool = True
@@ -104,13 +99,7 @@ class LocalStack:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def start(self) -> None:
-        taken = ports_in_use({name: port for name, port in self.ports.items() if name not in self.skip})
-        if taken:
-            listed = ", ".join(f"{port} ({name})" for name, port in taken.items())
-            raise PortInUseError(
-                f"port {listed} is already in use on 127.0.0.1: stop what listens there "
-                "(an earlier run?) or choose other ports with --base-port"
-            )
+        refuse_ports_in_use({name: port for name, port in self.ports.items() if name not in self.skip})
         # Callees first, so a caller's first request finds them up.
         for spec in reversed(CATALOGUE):
             if spec.name not in self.skip:
@@ -127,7 +116,8 @@ class LocalStack:
         self.wait_healthy(service)
 
     def _spawn(self, spec: ServiceSpec) -> None:
-        env = {**os.environ, **service_env(spec, self.ports, self.extra_env.get(spec.name, {}))}
+        backing = self.backing.service_env(spec) if self.backing else {}
+        env = {**os.environ, **backing, **service_env(spec, self.ports, self.extra_env.get(spec.name, {}))}
         output = subprocess.DEVNULL if self.quiet else None
         self.processes[spec.name] = subprocess.Popen(
             [sys.executable, "-m", MODULES[spec.name]],
@@ -183,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-port", type=int, default=8080, help="api-gateway's port; the others follow")
     args = parser.parse_args(argv)
-    stack = LocalStack(default_ports(args.base_port), quiet=False)
+    ports = default_ports(args.base_port)
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         for each in STOP_SIGNALS:  # one stop at a time: further signals must not cut it short
@@ -193,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     for each in STOP_SIGNALS:
         signal.signal(each, request_stop)
     try:
-        with running(stack):
+        refuse_ports_in_use(ports)  # before PostgreSQL starts, so a taken port is refused at once
+        with running_backing() as backing, running(LocalStack(ports, backing, quiet=False)) as stack:
             gateway = stack.url("api-gateway")
             print(f"\napi-gateway: {gateway}  (Ctrl-C stops all three)")
             print(

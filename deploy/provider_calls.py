@@ -23,6 +23,7 @@ from offline import fake_aws
 from offline.engine import Evaluation, RecordedResource
 from policy.iam_eval import ContextValue, Request
 from policy.iam_reference import lookup
+from shared.catalogue import SECRET_ARN_SUFFIX
 
 TABLE = Path(__file__).resolve().parent / "iam" / "provider_calls.toml"
 # "release": the calls the deployer makes outside the provider against a resource the layers own:
@@ -425,7 +426,28 @@ def _web_acl(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
     ]
 
 
+def _env_secrets(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
+    """The secrets a task definition's containers name by ARN in `<ENV>_SECRET_ARN` (read by the code)."""
+    return sorted(
+        {
+            _secret_arn(str(item.get("value", "")))
+            for c in _containers(resource)
+            for item in c.get("environment") or []
+            if str(item.get("name", "")).endswith(SECRET_ARN_SUFFIX)
+        }
+    )
+
+
+def _env_secret_keys(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
+    if plan is None:
+        return []
+    keys = {plan.find(arn).inputs.get("kmsKeyId") for arn in _env_secrets(resource, plan)}
+    return sorted(str(k) for k in keys if k)
+
+
 DERIVED: dict[str, Callable[[RecordedResource, PlanIndex | None], list[str]]] = {
+    "env_secrets": _env_secrets,
+    "env_secret_keys": _env_secret_keys,
     "web_acl": _web_acl,
     "exec_on": _exec_on,
     "exec_log_groups": _exec_log_groups,

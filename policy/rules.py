@@ -7,13 +7,15 @@ offline engine see.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from offline.schema import is_taggable
 from policy.iam_lint import DocumentKind, lint
 from policy.iam_reference import STAR_ALLOWED, expand
 from policy.model import ADVISORY, Context, Resource, Rule
+from shared.catalogue import SECRET_ARN_SUFFIX, SECRET_CACHE_TTL_ENV
 from shared.tags import COST_CENTER, ENVIRONMENT, SERVICE
 
 # Names AWS sees, by input; a resource without any of them is named only by its logical name.
@@ -239,11 +241,25 @@ SECRET_WORDS = ("PASSWORD", "SECRET", "API_KEY", "APIKEY", "TOKEN", "CREDENTIAL"
 
 def secrets_not_in_environment(resource: Resource, context: Context) -> list[str]:
     return [
-        f"container {c.get('name')} passes {e.get('name')} as a plain environment variable; use secrets"
+        f"container {c.get('name')} passes {e.get('name')} as a plain environment variable; name the "
+        f"secret by ARN in <NAME>{SECRET_ARN_SUFFIX} for the code to read, or use secrets"
         for c in _containers(resource)
         for e in c.get("environment") or []
-        if any(word in str(e.get("name", "")).upper() for word in SECRET_WORDS)
+        if any(word in str(e.get("name", "")).upper() for word in SECRET_WORDS) and not _names_a_secret(e)
     ]
+
+
+def _names_a_secret(variable: Mapping[str, Any]) -> bool:
+    """`<NAME>_SECRET_ARN` holding a Secrets Manager ARN: a reference the code reads, not a value; or
+    the secret cache's TTL, a number of seconds."""
+    name, value = str(variable.get("name", "")), str(variable.get("value", ""))
+    if name == SECRET_CACHE_TTL_ENV:
+        return value.isdigit()
+    return name.endswith(SECRET_ARN_SUFFIX) and bool(
+        re.fullmatch(
+            r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^\s]+", str(variable.get("value", ""))
+        )
+    )
 
 
 def ecr_tags_immutable(resource: Resource, context: Context) -> list[str]:
@@ -503,7 +519,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "secrets-not-in-environment",
         "FSBP ECS.8",
-        "Credentials are injected as secrets, not env vars.",
+        "No credential in an env var: ECS injects it, or the code reads it by its ARN (<NAME>_SECRET_ARN).",
         resource_check=secrets_not_in_environment,
     ),
     Rule(

@@ -123,7 +123,8 @@ class Release:
     def register_revision(self, service: dict[str, Any], image: str, base: str | None = None) -> str:
         """A copy of the stack's task definition (`base`, from its releaseSettings), or else of the
         running one, with only the service container's image changed: so a change of task size,
-        environment, secrets or health check made by `up` reaches the service with this release."""
+        environment (the secrets' ARNs included) or health check made by `up` reaches the service with
+        this release."""
         source = base or service["taskDefinition"]
         try:
             current = self.ecs.describe_task_definition(taskDefinition=source, include=["TAGS"])

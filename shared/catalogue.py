@@ -21,6 +21,10 @@ INTERNAL = "internal"
 PORT_ENV = "PORT"  # the port the app listens on: the container port
 SERVICE_NAME_ENV = "SERVICE_NAME"  # the service's catalogue name, for logs and request ids
 CONTAINER_USER = "10001:10001"  # the non-root uid:gid every image creates
+# Each secret of a service reaches it as `<ENV>_SECRET_ARN` = the secret's ARN, never as a value: the
+# code reads it at run time through the task role (apps/common/secrets.py).
+SECRET_ARN_SUFFIX = "_SECRET_ARN"
+SECRET_CACHE_TTL_ENV = "SECRET_CACHE_TTL_SECONDS"  # how long a read secret is served from the cache
 WRITABLE_PATH = "/tmp"  # the one writable mount: the root filesystem is read-only
 HEALTH_PROBE_MODULE = "apps.probe"  # `python -m apps.probe <url>`: exits 0 only on a 2xx answer
 
@@ -155,6 +159,11 @@ FRAUD_DETECTOR = ServiceSpec(
     secrets=MappingProxyType({"FRAUD_SCORING_API_KEY": SecretPurposes.FRAUD_SCORING_API_KEY}),
 )
 CATALOGUE: tuple[ServiceSpec, ...] = (API_GATEWAY, PAYMENT_PROCESSOR, FRAUD_DETECTOR)
+
+
+def secret_arn_env(name: str) -> str:
+    """`DATABASE_CONNECTION` -> `DATABASE_CONNECTION_SECRET_ARN`, where the task definition names it."""
+    return name + SECRET_ARN_SUFFIX
 
 
 def by_name(name: str, catalogue: Iterable[ServiceSpec] = CATALOGUE) -> ServiceSpec:

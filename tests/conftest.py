@@ -89,6 +89,7 @@ SERVICES_ALT_CONFIG: dict[str, Any] = {
     "fargateSpotWeight": 3,
     "logRetentionDays": 90,
     "stopTimeoutSeconds": 45,
+    "secretCacheTtlSeconds": 120,
     "healthCheckIntervalSeconds": 20,
     "healthCheckTimeoutSeconds": 4,
     "healthCheckRetries": 5,

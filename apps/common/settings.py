@@ -1,5 +1,8 @@
 """A service's settings, read from the env names the task definition injects (see `shared.catalogue`).
 
+Secrets are not in the environment: each one is named by ARN in `<ENV>_SECRET_ARN` and read at run
+time through the task role (`apps.common.secrets`).
+
 A missing variable fails at start with the name to set, so a task with a broken definition dies
 at once with a clear log line. It does not fail on its first request.
 """
@@ -11,6 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from apps.common.secrets import DEFAULT_TTL_SECONDS, TTL_ENV, arn_env
 from apps.common.web import RequestLimits
 from shared.catalogue import PORT_ENV, SERVICE_NAME_ENV, ServiceSpec, by_name
 
@@ -36,7 +40,8 @@ class ServiceSettings:
     spec: ServiceSpec
     port: int
     downstream_urls: Mapping[str, str]  # callee name -> base URL
-    secrets: Mapping[str, str]  # env var -> value; never logged
+    secret_arns: Mapping[str, str]  # catalogue env name (DATABASE_CONNECTION) -> the secret's ARN
+    secret_cache_ttl_seconds: int
     downstream_timeout_seconds: float
     downstream_retries: int
     listen_host: str
@@ -63,7 +68,8 @@ class ServiceSettings:
                 callee: _required(env, spec.downstream_url_env(callee)).rstrip("/")
                 for callee in spec.downstream
             },
-            secrets={name: _required(env, name) for name in spec.secrets},
+            secret_arns={name: _secret_arn(env, arn_env(name)) for name in spec.secrets},
+            secret_cache_ttl_seconds=_integer(env, TTL_ENV, DEFAULT_TTL_SECONDS, minimum=1),
             downstream_timeout_seconds=_number(env, TIMEOUT_ENV, default_timeout_seconds),
             downstream_retries=_integer(env, RETRIES_ENV, default_retries),
             listen_host=_address(env, LISTEN_HOST_ENV, LOCAL_LISTEN_HOST),
@@ -95,6 +101,15 @@ def _required(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "")
     if not value:
         raise SettingsError(f"{name} must be set (the task definition injects it)")
+    return value
+
+
+def _secret_arn(env: Mapping[str, str], name: str) -> str:
+    value = _required(env, name)
+    if not value.startswith("arn:") or ":secretsmanager:" not in value:
+        raise SettingsError(
+            f"{name} must be a Secrets Manager secret ARN (arn:aws:secretsmanager:...), got {value!r}"
+        )
     return value
 
 

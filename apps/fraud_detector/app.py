@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from apps.common.payments import InvalidRequestError, parse_body, payment_request
+from apps.common.secrets import RuntimeSecrets
 from apps.common.settings import ServiceSettings
 from apps.common.web import Request, Response, Service, error
 from apps.fraud_detector.rules import score
 
+SCORING_KEY = "FRAUD_SCORING_API_KEY"
 
-def build(settings: ServiceSettings) -> Service:
+
+def build(settings: ServiceSettings, secrets: RuntimeSecrets | None = None) -> Service:
     # The scoring key keys a fingerprint of the token, so logs can correlate cards without holding them.
-    key = settings.secrets["FRAUD_SCORING_API_KEY"].encode()
+    # It is read at run time (cached), so a rotated key is used without a restart.
+    secrets = secrets or RuntimeSecrets(settings.secret_arns, settings.secret_cache_ttl_seconds)
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        await secrets.get(SCORING_KEY)  # a task that cannot read its secret must not serve
+        yield
 
     async def score_payment(request: Request) -> Response:
         try:
@@ -21,6 +32,7 @@ def build(settings: ServiceSettings) -> Service:
         except InvalidRequestError as bad:
             return error(bad.status, "invalid_request", str(bad), fields=bad.fields)
         result = score(payment)
+        key = (await secrets.get(SCORING_KEY)).encode()
         card_ref = hmac.new(key, payment.card_token.encode(), hashlib.sha256).hexdigest()[:16]
         reasons = list(result.reasons)
         return Response(
@@ -34,4 +46,5 @@ def build(settings: ServiceSettings) -> Service:
         {("POST", "/score"): score_payment},
         limits=settings.limits,
         health_path=settings.spec.health_path,
+        lifespan=lifespan,
     )

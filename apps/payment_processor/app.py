@@ -1,11 +1,9 @@
-"""POST /payments: score with fraud-detector, approve or decline, idempotently per key."""
+"""POST /payments: score with fraud-detector, approve or decline, once per idempotency key (the ledger)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,9 +16,12 @@ from apps.common.payments import (
     parse_body,
     payment_request,
 )
+from apps.common.secrets import RuntimeSecrets, describe
 from apps.common.settings import ServiceSettings, SettingsError
 from apps.common.web import Request, Response, Service, error
-from apps.payment_processor.ledger import KeyReusedError, Ledger
+from apps.payment_processor.database import POOL_WAIT_SECONDS, Credentials, DatabaseSettings, open_pool
+from apps.payment_processor.ledger import Decision, KeyReusedError, Ledger
+from apps.payment_processor.migrate import load_migrations, migrate
 
 DECLINE_THRESHOLD_ENV = "FRAUD_DECLINE_THRESHOLD"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -36,24 +37,31 @@ def decline_threshold(environ: dict[str, str] | None = None) -> int:
     return int(raw)
 
 
-def database_host(settings: ServiceSettings) -> str:
-    """The connection secret is JSON (engine, host, port, username, password, dbname)."""
-    try:
-        connection = json.loads(settings.secrets["DATABASE_CONNECTION"])
-        return str(connection["host"])
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise SettingsError("DATABASE_CONNECTION must be the platform's JSON connection secret") from None
-
-
-def build(settings: ServiceSettings, threshold: int | None = None) -> Service:
+def build(
+    settings: ServiceSettings,
+    threshold: int | None = None,
+    *,
+    secrets: RuntimeSecrets | None = None,
+    database: DatabaseSettings | None = None,
+) -> Service:
     threshold = decline_threshold() if threshold is None else threshold
-    host = database_host(settings)
-    ledger = Ledger()
-    state: dict[str, Downstream] = {}
+    database = DatabaseSettings.from_env() if database is None else database
+    secrets = secrets or RuntimeSecrets(settings.secret_arns, settings.secret_cache_ttl_seconds)
+    credentials = Credentials(secrets, database)
+    state: dict[str, Any] = {}
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
-        async with http_session() as session:
+        for name in secrets.names():  # a task that cannot read one of its secrets must not serve
+            await secrets.get(name)
+        # The schema first, on a connection of its own: a task whose migrations fail must not serve.
+        connection = await credentials.connect()
+        async with connection:
+            applied = await migrate(connection, load_migrations())
+        pool = open_pool(credentials)
+        await pool.open(wait=True, timeout=POOL_WAIT_SECONDS * 2)
+        async with pool, http_session() as session:
+            state["ledger"] = Ledger(pool)
             state["fraud"] = Downstream(
                 "fraud-detector",
                 settings.downstream_urls["fraud-detector"],
@@ -61,7 +69,11 @@ def build(settings: ServiceSettings, threshold: int | None = None) -> Service:
                 settings.downstream_retries,
                 session,
             )
-            log.info("ready", extra={"database_host": host, "decline_threshold": threshold})
+            log.info(
+                "ready",
+                extra={"decline_threshold": threshold, "migrations_applied": applied,
+                       "database_tls": database.tls, **describe(secrets)},
+            )  # fmt: skip
             yield
 
     async def create_payment(request: Request) -> Response:
@@ -71,22 +83,16 @@ def build(settings: ServiceSettings, threshold: int | None = None) -> Service:
         except InvalidRequestError as bad:
             return error(bad.status, "invalid_request", str(bad), fields=bad.fields)
 
-        async def process() -> dict[str, Any]:
+        async def process() -> Decision:
             answer = await state["fraud"].post_json("/score", payment.as_json())
             if answer.status != 200:
                 raise DownstreamUnavailableError("fraud-detector", f"answered {answer.status}")
             risk = answer.json()
-            approved = int(risk["score"]) < threshold
-            return {
-                "payment_id": str(uuid.uuid4()),
-                "status": "approved" if approved else "declined",
-                **payment.as_json(),
-                "risk_score": int(risk["score"]),
-                "risk_reasons": list(risk["reasons"]),
-            }
+            score = int(risk["score"])
+            return Decision(score < threshold, score, tuple(str(r) for r in risk["reasons"]))
 
         try:
-            outcome = await ledger.once(key, payment.fingerprint(), process)
+            outcome = await state["ledger"].once(key, payment, process)
         except KeyReusedError:
             return error(
                 422, "idempotency_key_reused", f"{IDEMPOTENCY_HEADER} was already used for another payment"

@@ -1,25 +1,56 @@
-"""Idempotent results per key, in memory.
+"""The payment ledger in PostgreSQL: one payment per idempotency key, whichever task gets the request.
 
-The first request with a key is processed. Retries with the same key and the same content get the
-stored result. The same key with different content is refused. A per-key lock makes concurrent
-retries wait for the first one instead of processing twice. Failed attempts are not stored, so a
-retry after a 503 can succeed. This is in memory, per task, for now: a shared store
-such as DynamoDB would be the next step for more than one task per service.
+One transaction per request (READ COMMITTED):
+
+1. `INSERT INTO ledger.idempotency_keys ... ON CONFLICT DO NOTHING` claims the key. While this
+   transaction is open its uncommitted row holds the key: a concurrent INSERT of the same key, from
+   any task or process, waits until it commits or rolls back (PostgreSQL documentation, INSERT,
+   "ON CONFLICT Clause": the conflicting row is waited for, then DO NOTHING applies).
+2. Claimed: fraud-detector is asked for a score (the transaction stays open meanwhile), then the
+   payment row is inserted and both rows commit together. The key row's foreign key to the payment is
+   deferred to COMMIT, so neither can exist without the other.
+3. Not claimed (the key was stored, or a concurrent request stored it while this one waited): the
+   stored payment is read and returned as a replay (200, `Idempotent-Replayed: true`), or refused
+   with `KeyReusedError` (422) when the request's content differs from the stored one's.
+
+A failed attempt (fraud-detector down: 503, the database gone, the task killed) rolls back or is
+rolled back by the server when the session ends, so it leaves no row and a retry processes the
+payment. A request that waits for a concurrent one with the same key waits at most `lock_timeout`
+(longer than the first one's worst case) and then gets the first one's result, or processes the
+payment itself if the first one failed: no payment is processed twice, and no request fails only
+because it raced another. The unique constraints (`payments.idempotency_key`, the key's primary
+key, `idempotency_keys.payment_id`) make a second payment for one key impossible whatever the code.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import OrderedDict
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-MAX_ENTRIES = 100_000  # oldest keys are forgotten first
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from apps.common.downstream import DownstreamUnavailableError
+from apps.common.payments import PaymentRequest
+
+DATABASE = "ledger-database"  # how a 503 names the database to the caller
 
 
 class KeyReusedError(Exception):
     """The idempotency key already belongs to a different request."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What processing a new payment decided."""
+
+    approved: bool
+    risk_score: int
+    risk_reasons: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -28,25 +59,82 @@ class Outcome:
     replayed: bool
 
 
+_CLAIM = """
+INSERT INTO ledger.idempotency_keys (idempotency_key, request_fingerprint, payment_id)
+VALUES (%s, %s, %s)
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING payment_id
+"""
+_STORED = """
+SELECT k.request_fingerprint, p.payment_id, p.status, p.amount, p.currency, p.card_token,
+       p.risk_score, p.risk_reasons
+FROM ledger.idempotency_keys k JOIN ledger.payments p ON p.payment_id = k.payment_id
+WHERE k.idempotency_key = %s
+"""
+_RECORD = """
+INSERT INTO ledger.payments
+    (payment_id, idempotency_key, status, amount, currency, card_token, risk_score, risk_reasons)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+"""
+
+
+def payment_result(
+    payment_id: uuid.UUID, status: str, request: PaymentRequest, risk_score: int, risk_reasons: list[str]
+) -> dict[str, Any]:
+    """The response body of a payment, the same when it is made and whenever it is replayed."""
+    return {
+        "payment_id": str(payment_id),
+        "status": status,
+        **request.as_json(),
+        "risk_score": risk_score,
+        "risk_reasons": risk_reasons,
+    }
+
+
 class Ledger:
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
-        self._results: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._max_entries = max_entries
+    """Payments and idempotency keys in PostgreSQL, through a connection pool."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+        self.pool = pool
 
     async def once(
-        self, key: str, fingerprint: str, process: Callable[[], Awaitable[dict[str, Any]]]
+        self, key: str, request: PaymentRequest, process: Callable[[], Awaitable[Decision]]
     ) -> Outcome:
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            stored = self._results.get(key)
-            if stored is not None:
-                if stored[0] != fingerprint:
-                    raise KeyReusedError(key)
-                return Outcome(stored[1], replayed=True)
-            result = await process()
-            self._results[key] = (fingerprint, result)
-            while len(self._results) > self._max_entries:
-                old, _ = self._results.popitem(last=False)
-                self._locks.pop(old, None)
-            return Outcome(result, replayed=False)
+        """The payment for `key`: processed now (exactly once across tasks) or the stored one."""
+        fingerprint = request.fingerprint()
+        payment_id = uuid.uuid4()
+        try:
+            async with self.pool.connection() as connection, connection.transaction():
+                cursor = await connection.execute(_CLAIM, (key, fingerprint, payment_id))
+                if await cursor.fetchone() is None:
+                    return await self._stored(connection, key, fingerprint)
+                decision = await process()
+                status = "approved" if decision.approved else "declined"
+                await connection.execute(
+                    _RECORD,
+                    (payment_id, key, status, request.amount, request.currency, request.card_token,
+                     decision.risk_score, Jsonb(list(decision.risk_reasons))),
+                )  # fmt: skip
+                result = payment_result(
+                    payment_id, status, request, decision.risk_score, list(decision.risk_reasons)
+                )
+                return Outcome(result, replayed=False)
+        except PoolTimeout:
+            raise DownstreamUnavailableError(DATABASE, "no database connection became free") from None
+        except psycopg.errors.LockNotAvailable:
+            raise DownstreamUnavailableError(
+                DATABASE, "a request with the same key is still being processed"
+            ) from None
+        except psycopg.OperationalError as failed:
+            raise DownstreamUnavailableError(DATABASE, type(failed).__name__) from None
+
+    async def _stored(self, connection: psycopg.AsyncConnection[Any], key: str, fingerprint: str) -> Outcome:
+        cursor = await connection.execute(_STORED, (key,))
+        row = await cursor.fetchone()
+        if row is None:  # the foreign key makes this impossible; say so rather than guess
+            raise RuntimeError(f"idempotency key {key!r} is stored without its payment")
+        stored_fingerprint, payment_id, status, amount, currency, card_token, score, reasons = row
+        if stored_fingerprint != fingerprint:
+            raise KeyReusedError(key)
+        request = PaymentRequest(Decimal(amount), str(currency), str(card_token))
+        return Outcome(payment_result(payment_id, status, request, int(score), list(reasons)), replayed=True)

@@ -519,6 +519,16 @@ SERVICES_KEYS = (
         description="Container log retention in days (a CloudWatch Logs value)",
     ),
     Key(
+        name="secretCacheTtlSeconds",
+        type="integer",
+        default=300,
+        minimum=1,
+        # Well below the 30-day rotation: with alternating users the previous credentials work
+        # until the next rotation, so a task may serve a value this long after a rotation.
+        maximum=3600,
+        description="How long a service serves a secret from its cache before asking Secrets Manager again",
+    ),
+    Key(
         name="stopTimeoutSeconds",
         type="integer",
         default=30,

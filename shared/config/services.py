@@ -100,6 +100,7 @@ class TaskConfig:
     log_retention_days: int  # `logRetentionDays`
     stop_timeout_seconds: int  # `stopTimeoutSeconds`: SIGTERM to SIGKILL (Fargate max 120)
     health_check: HealthCheckConfig
+    secret_cache_ttl_seconds: int = 300  # `secretCacheTtlSeconds`: SECRET_CACHE_TTL_SECONDS of the apps
 
     @classmethod
     def load(cls, reader: ConfigReader) -> TaskConfig:
@@ -116,6 +117,7 @@ class TaskConfig:
             log_retention_days=log_retention(reader, "logRetentionDays"),
             stop_timeout_seconds=reader.integer("stopTimeoutSeconds"),
             health_check=HealthCheckConfig.load(reader),
+            secret_cache_ttl_seconds=reader.integer("secretCacheTtlSeconds"),
         )
 
 

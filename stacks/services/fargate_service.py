@@ -274,6 +274,7 @@ class FargateService(pulumi.ComponentResource):
                             health_check=task.health_check,
                             stop_timeout_seconds=task.stop_timeout_seconds,
                             execute_command=bool(values[5]),
+                            secret_cache_ttl_seconds=task.secret_cache_ttl_seconds,
                         ),
                     )
                 ]

@@ -41,16 +41,21 @@ def log_statement(log_group_arn: Text) -> Statement:
 
 
 def secret_statements(secret_arns: Sequence[Text], key_arn: Text, region: Text) -> list[Statement]:
-    """Read these secrets, and decrypt them with the platform key only through Secrets Manager."""
+    """Read these secrets at run time, and decrypt them with the platform key only through Secrets Manager.
+
+    The services read their secrets with AWS's caching library (apps/common/secrets.py), which calls
+    DescribeSecret (which version is AWSCURRENT) and then GetSecretValue for that version
+    (aws-secretsmanager-caching, `cache/items.py`). Secrets Manager decrypts with the encryption context
+    `SecretARN` = the secret's ARN (Secrets Manager user guide, "Secret encryption and decryption"), so
+    the key grants Decrypt for exactly these secrets.
+    """
     if not secret_arns:
         return []
     return [
         {
             "sid": "ReadThisServiceSecrets",
             "effect": "Allow",
-            # ECS reads each secret with GetSecretValue when it starts a task (ECS developer guide, "Pass
-            # Secrets Manager secrets through Amazon ECS environment variables"); nothing else.
-            "actions": ["secretsmanager:GetSecretValue"],
+            "actions": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
             "resources": list(secret_arns),
         },
         {
@@ -63,7 +68,12 @@ def secret_statements(secret_arns: Sequence[Text], key_arn: Text, region: Text) 
                     "test": "StringEquals",
                     "variable": "kms:ViaService",
                     "values": [pulumi.Output.concat("secretsmanager.", region, ".amazonaws.com")],
-                }
+                },
+                {
+                    "test": "StringEquals",
+                    "variable": "kms:EncryptionContext:SecretARN",
+                    "values": list(secret_arns),
+                },
             ],
         },
     ]
@@ -117,7 +127,7 @@ class ServiceRolesArgs:
         repository_arn: the service's ECR repository, the only one the execution role pulls from.
         log_group_arn: the service's log group, the only one the execution role writes to.
         key_arn: the platform KMS key (log group, secrets).
-        secret_arns: this service's secrets only, from the catalogue.
+        secret_arns: this service's secrets only, from the catalogue: the task role reads them.
         exec_log_group_name: the platform's ECS Exec log group. Default "": ECS Exec is off and the
             task role allows nothing.
     """
@@ -147,17 +157,19 @@ class ServiceRoles(pulumi.ComponentResource):
             statements=[service_trust(ECS_TASKS, args.context.account_id, source_arn)],
             opts=pulumi.InvokeOutputOptions(parent=self),
         ).json
-        secrets = secret_statements(args.secret_arns, args.key_arn, args.context.region)
-
+        # ECS injects no secret (the task definition names them by ARN), so the execution role only
+        # pulls the image and writes the logs.
         self.execution_role, self.execution_policy = self._role(
             args,
             "execution",
             trust,
-            [*pull_statements(args.repository_arn), log_statement(args.log_group_arn), *secrets],
+            [*pull_statements(args.repository_arn), log_statement(args.log_group_arn)],
         )
-        # The services' code makes no AWS call (their secrets arrive as environment variables through
-        # the execution role), so the task role denies IAM and allows only ECS Exec's channels, and
-        # those only where the platform enables ECS Exec.
+        # The services' code reads its own secrets at run time with the task role; the role denies IAM
+        # and otherwise allows only ECS Exec's channels, and those only where the platform enables it.
+        secrets = [
+            _resolved(s) for s in secret_statements(args.secret_arns, args.key_arn, args.context.region)
+        ]
         exec_access = pulumi.Output.all(
             args.exec_log_group_name,
             args.key_arn,
@@ -165,7 +177,9 @@ class ServiceRoles(pulumi.ComponentResource):
             args.context.account_id,
             args.context.partition,
         ).apply(lambda values: exec_statements(*(str(v) for v in values)))
-        task_statements = exec_access.apply(lambda extra: [no_iam_statement(), *extra])
+        task_statements = pulumi.Output.all(exec_access, *secrets).apply(
+            lambda parts: [no_iam_statement(), *parts[1:], *parts[0]]
+        )
         self.task_role, self.task_policy = self._role(args, "task", trust, task_statements)
 
         self.execution_role_arn = self.execution_role.arn

@@ -10,7 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shared.catalogue import CONTAINER_USER, PORT_ENV, SERVICE_NAME_ENV, WRITABLE_PATH, ServiceSpec
+from shared.catalogue import (
+    CONTAINER_USER,
+    PORT_ENV,
+    SECRET_CACHE_TTL_ENV,
+    SERVICE_NAME_ENV,
+    WRITABLE_PATH,
+    ServiceSpec,
+    secret_arn_env,
+)
 from shared.config.services import HealthCheckConfig
 
 TMP_VOLUME = "tmp"
@@ -30,11 +38,12 @@ class ContainerInputs:
     image: str
     log_group: str
     region: str
-    secret_arns: Mapping[str, str]  # env var -> secret ARN
+    secret_arns: Mapping[str, str]  # catalogue env name -> secret ARN (set as `<name>_SECRET_ARN`)
     downstream_urls: Mapping[str, str]  # env var -> base URL (a Cloud Map name)
     health_check: HealthCheckConfig
     stop_timeout_seconds: int
     execute_command: bool = False  # ECS Exec on: the SSM agent's paths become writable volumes
+    secret_cache_ttl_seconds: int = 300  # how long the code serves a secret before reading it again
 
 
 def container_definition(spec: ServiceSpec, inputs: ContainerInputs) -> dict[str, Any]:
@@ -44,6 +53,10 @@ def container_definition(spec: ServiceSpec, inputs: ContainerInputs) -> dict[str
         PORT_ENV: str(spec.container_port),
         SERVICE_NAME_ENV: spec.name,
         **inputs.downstream_urls,
+        # Secrets by ARN only: the code reads them at run time through the task role (cached, so a
+        # rotation reaches a running task without a release); ECS injects no value.
+        **{secret_arn_env(name): arn for name, arn in inputs.secret_arns.items()},
+        **({SECRET_CACHE_TTL_ENV: str(inputs.secret_cache_ttl_seconds)} if inputs.secret_arns else {}),
     }
     return {
         "name": spec.name,  # also the AppSpec's ContainerName
@@ -57,8 +70,6 @@ def container_definition(spec: ServiceSpec, inputs: ContainerInputs) -> dict[str
         ],
         "portMappings": [{"containerPort": spec.container_port, "protocol": "tcp", "name": "http"}],
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
-        # Injected by the execution role at start; values never appear in the task definition.
-        "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(inputs.secret_arns.items())],
         "healthCheck": {
             "command": list(spec.health_probe()),
             "interval": check.interval_seconds,

@@ -43,10 +43,11 @@ class Tally:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
+def stack(backing) -> Iterator[LocalStack]:
     fast = {"DOWNSTREAM_RETRIES": "1"}
     started = LocalStack(
         ports(),
+        backing,
         extra_env={
             "api-gateway": {**fast, "DOWNSTREAM_TIMEOUT_SECONDS": "0.6"},
             "payment-processor": {**fast, "DOWNSTREAM_TIMEOUT_SECONDS": "0.15"},

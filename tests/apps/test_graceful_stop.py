@@ -21,12 +21,13 @@ class OneSecondScorer(SlowScorer):
     delay = 1.0
 
 
-def test_sigterm_lets_an_in_flight_payment_finish_then_ends():
+def test_sigterm_lets_an_in_flight_payment_finish_then_ends(backing):
     scorer = ThreadingHTTPServer(("127.0.0.1", 0), OneSecondScorer)
     scorer.daemon_threads = True
     threading.Thread(target=scorer.serve_forever, daemon=True).start()
     stack = LocalStack(
         {**ports(), "fraud-detector": int(scorer.server_address[1])},
+        backing,
         skip=frozenset({"fraud-detector", "api-gateway"}),
         extra_env={"payment-processor": {"DOWNSTREAM_TIMEOUT_SECONDS": "3"}},
     )

@@ -64,8 +64,10 @@ def test_health_is_cheap_and_answers_on_every_service(stack):
             assert answer.status == 200
 
 
-def test_fraud_detector_down_gives_503_and_no_crash_and_a_retry_succeeds_once_it_is_back():
-    stack = LocalStack(ports(), extra_env={"payment-processor": {"DOWNSTREAM_TIMEOUT_SECONDS": "0.5"}})
+def test_fraud_detector_down_gives_503_and_no_crash_and_a_retry_succeeds_once_it_is_back(backing):
+    stack = LocalStack(
+        ports(), backing, extra_env={"payment-processor": {"DOWNSTREAM_TIMEOUT_SECONDS": "0.5"}}
+    )
     with running(stack):
         stack.stop("fraud-detector")
         key = uuid.uuid4().hex
@@ -77,7 +79,7 @@ def test_fraud_detector_down_gives_503_and_no_crash_and_a_retry_succeeds_once_it
         stack.wait_healthy("payment-processor")  # still up
         stack.wait_healthy("api-gateway")
         # The failure was not remembered under the key: once the detector is back, the retry works.
-        restarted = LocalStack(stack.ports, skip=frozenset({"api-gateway", "payment-processor"}))
+        restarted = LocalStack(stack.ports, backing, skip=frozenset({"api-gateway", "payment-processor"}))
         restarted.start()
         try:
             assert pay(stack, key=key).status == 201
@@ -85,11 +87,12 @@ def test_fraud_detector_down_gives_503_and_no_crash_and_a_retry_succeeds_once_it
             restarted.stop()
 
 
-def test_a_slow_fraud_detector_times_out_with_504(slow_fraud_detector):
+def test_a_slow_fraud_detector_times_out_with_504(slow_fraud_detector, backing):
     assigned = ports()
     assigned["fraud-detector"] = slow_fraud_detector
     stack = LocalStack(
         assigned,
+        backing,
         skip=frozenset({"fraud-detector"}),
         extra_env={"payment-processor": {"DOWNSTREAM_TIMEOUT_SECONDS": "0.3", "DOWNSTREAM_RETRIES": "1"}},
     )

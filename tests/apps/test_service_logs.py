@@ -23,10 +23,10 @@ def test_the_formatter_drops_uvicorns_colour_copy_of_the_message():
     assert "color_message" not in entry
 
 
-def test_a_service_started_locally_logs_json_only_and_listens_on_loopback():
+def test_a_service_started_locally_logs_json_only_and_listens_on_loopback(backing):
     spec = by_name("fraud-detector")
     stack = LocalStack({"fraud-detector": free_port()})
-    env = {**os.environ, **service_env(spec, stack.ports)}
+    env = {**os.environ, **backing.service_env(spec), **service_env(spec, stack.ports)}
     env.pop("LISTEN_HOST", None)
     process = subprocess.Popen(
         [sys.executable, "-m", MODULES[spec.name]], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

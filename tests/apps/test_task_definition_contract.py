@@ -1,8 +1,9 @@
 """The services layer's task definitions and the apps agree: ports, health paths, env and secret names.
 
 The container definitions come from the offline evaluation of `stacks/services`. Each app is started
-with exactly that env (secrets with placeholder values; only the port is moved to a free one), and
-the task definition's own health-check command must then report it healthy.
+with exactly that env (only the port, and each secret's ARN, moved to local ones: the secrets live in
+the local emulated Secrets Manager), and the task definition's own health-check command must then
+report it healthy.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import time
 import pytest
 
 from apps.common.settings import ServiceSettings
-from apps.local import LOCAL_SECRETS, MODULES, free_port
-from shared.catalogue import CATALOGUE, PORT_ENV
+from apps.local import MODULES, free_port
+from shared.catalogue import CATALOGUE, PORT_ENV, secret_arn_env
 from tests.services.conftest import one_owned
 
 SPECS = [pytest.param(spec, id=spec.name) for spec in CATALOGUE]
@@ -30,11 +31,10 @@ def container(services, spec) -> dict:
 
 
 def task_env(services, spec) -> dict[str, str]:
-    """The env ECS gives the container: its environment plus each secret (a placeholder here)."""
+    """The env ECS gives the container: its environment (ECS injects no secret)."""
     defined = container(services, spec)
-    env = {item["name"]: item["value"] for item in defined["environment"]}
-    env.update({item["name"]: LOCAL_SECRETS[spec.secrets[item["name"]]] for item in defined["secrets"]})
-    return env
+    assert "secrets" not in defined
+    return {item["name"]: item["value"] for item in defined["environment"]}
 
 
 class Recording(dict):
@@ -55,7 +55,8 @@ def test_the_app_reads_every_variable_the_task_definition_sets_and_needs_no_othe
     settings = ServiceSettings.from_env(spec.name, env)
     assert set(env) <= env.read  # nothing injected goes unread
     assert settings.port == container(services, spec)["portMappings"][0]["containerPort"]
-    assert set(settings.secrets) == {s["name"] for s in container(services, spec)["secrets"]}
+    assert set(settings.secret_arns) == set(spec.secrets)
+    assert {secret_arn_env(name) for name in spec.secrets} <= set(env)
     for callee, url in settings.downstream_urls.items():
         assert url.startswith(f"http://{callee}.payments-dev.local:")
 
@@ -70,9 +71,12 @@ def test_health_paths_agree_across_task_definition_target_groups_and_app(service
 
 
 @pytest.mark.parametrize("spec", SPECS)
-def test_the_app_started_with_the_task_env_passes_the_task_health_check(services, spec):
+def test_the_app_started_with_the_task_env_passes_the_task_health_check(services, spec, backing):
     port = free_port()
-    env = {**os.environ, **task_env(services, spec), PORT_ENV: str(port)}
+    local = backing.service_env(spec)  # the local secrets' ARNs, and what the image sets (CA bundle)
+    defined = task_env(services, spec)
+    assert {name for name in local if name.endswith("_SECRET_ARN")} <= set(defined)
+    env = {**os.environ, **defined, **local, PORT_ENV: str(port)}
     process = subprocess.Popen([sys.executable, "-m", MODULES[spec.name]], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:

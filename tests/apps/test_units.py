@@ -1,4 +1,4 @@
-"""The pieces without a process: fraud rules, the idempotency ledger, settings from env."""
+"""The pieces without a process: fraud rules, the secret cache, settings from env."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from decimal import Decimal
 import pytest
 
 from apps.common.payments import PaymentRequest
+from apps.common.secrets import RuntimeSecrets, SecretUnavailableError
 from apps.common.settings import ServiceSettings, SettingsError
 from apps.fraud_detector.rules import score
 from apps.payment_processor.app import decline_threshold
-from apps.payment_processor.ledger import KeyReusedError, Ledger
+from tests.apps.conftest import FakeSecrets
 
 TOKEN = "tok_4242424242424242"
 
@@ -40,61 +41,86 @@ def test_fraud_rules_are_deterministic_and_documented(amount, currency, token, e
     assert score(payment) == result
 
 
-def test_the_ledger_processes_a_key_once_even_under_concurrent_retries():
-    ledger = Ledger()
-    calls = 0
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
 
-    async def process():
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(0.01)
-        return {"n": calls}
-
-    async def main():
-        return await asyncio.gather(*(ledger.once("k", "f", process) for _ in range(5)))
-
-    outcomes = asyncio.run(main())
-    assert calls == 1
-    assert [o.replayed for o in outcomes] == [False, True, True, True, True]
-    assert {o.result["n"] for o in outcomes} == {1}
+    def __call__(self) -> float:
+        return self.now
 
 
-def test_the_ledger_refuses_a_key_reused_for_another_request_and_forgets_failures():
-    ledger = Ledger(max_entries=2)
+FRAUD = "FRAUD_SCORING_API_KEY_SECRET_ARN"
+ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:secret-fraud-AbCdEf"
 
-    async def fail():
-        raise RuntimeError("fraud-detector down")
 
-    async def ok():
-        return {"status": "approved"}
+def test_a_secret_is_served_from_memory_within_the_ttl_and_read_again_after_it():
+    source, clock = FakeSecrets({ARN: "v1"}), Clock()
+    secrets = RuntimeSecrets({"KEY": ARN}, 300, source, clock=clock)
 
-    async def main():
-        with pytest.raises(RuntimeError):
-            await ledger.once("k", "f", fail)
-        assert (await ledger.once("k", "f", ok)).replayed is False  # the failure was not stored
-        with pytest.raises(KeyReusedError):
-            await ledger.once("k", "other", ok)
-        await ledger.once("k2", "f", ok)
-        await ledger.once("k3", "f", ok)
-        assert (await ledger.once("k", "f", ok)).replayed is False  # the oldest key was evicted
+    async def read() -> str:
+        return await secrets.get("KEY")
 
-    asyncio.run(main())
+    assert asyncio.run(read()) == "v1"
+    source.values[ARN] = "v2"
+    clock.now += 299
+    assert (asyncio.run(read()), source.reads) == ("v1", 1)
+    clock.now += 2
+    assert (asyncio.run(read()), source.reads) == ("v2", 2)
+
+
+def test_a_forced_refresh_is_shared_by_concurrent_callers_and_rate_limited():
+    source, clock = FakeSecrets({ARN: "old"}), Clock()
+    source.next = {ARN: "new"}
+    secrets = RuntimeSecrets({"KEY": ARN}, 300, source, clock=clock, forced_refresh_interval_seconds=5)
+
+    async def burst() -> list[bool]:
+        await secrets.get("KEY")
+        return list(await asyncio.gather(*(secrets.refresh_now("KEY") for _ in range(5))))
+
+    assert all(asyncio.run(burst()))
+    assert source.refreshes == 1
+    assert secrets.get_blocking("KEY") == "new"
+    clock.now += 1
+    assert asyncio.run(secrets.refresh_now("KEY")) is False  # too soon: the caller must not loop
+    clock.now += 5
+    assert asyncio.run(secrets.refresh_now("KEY")) is True
+    assert source.refreshes == 2
+
+
+def test_an_unreachable_secrets_manager_keeps_the_last_value_and_fails_a_first_read():
+    class Down(FakeSecrets):
+        def get_secret_string(self, secret_id, version_stage=None):
+            raise ConnectionError("no route to Secrets Manager")
+
+    clock = Clock()
+    secrets = RuntimeSecrets({"KEY": ARN}, 300, FakeSecrets({ARN: "v1"}), clock=clock)
+    assert secrets.get_blocking("KEY") == "v1"
+    secrets._source = Down({})
+    clock.now += 301
+    assert secrets.get_blocking("KEY") == "v1"
+    cold = RuntimeSecrets({"KEY": ARN}, 300, Down({}))
+    with pytest.raises(SecretUnavailableError, match=r"cannot read KEY \(arn:aws:secretsmanager:.*no route"):
+        cold.get_blocking("KEY")
+    with pytest.raises(SecretUnavailableError, match="OTHER is not one of this service's secrets"):
+        cold.get_blocking("OTHER")
 
 
 def test_settings_fail_fast_naming_the_missing_variable():
     with pytest.raises(SettingsError, match="FRAUD_DETECTOR_URL must be set"):
         ServiceSettings.from_env("payment-processor", {"PORT": "8080"})
-    with pytest.raises(SettingsError, match="FRAUD_SCORING_API_KEY must be set"):
+    with pytest.raises(SettingsError, match="FRAUD_SCORING_API_KEY_SECRET_ARN must be set"):
         ServiceSettings.from_env("fraud-detector", {})
+    with pytest.raises(
+        SettingsError, match="FRAUD_SCORING_API_KEY_SECRET_ARN must be a Secrets Manager secret ARN"
+    ):
+        ServiceSettings.from_env("fraud-detector", {FRAUD: "the-key-itself"})
+    with pytest.raises(SettingsError, match="SECRET_CACHE_TTL_SECONDS must be at least 1"):
+        ServiceSettings.from_env("fraud-detector", {FRAUD: ARN, "SECRET_CACHE_TTL_SECONDS": "0"})
     with pytest.raises(SettingsError, match="PORT must be a whole number"):
-        ServiceSettings.from_env("fraud-detector", {"PORT": "http", "FRAUD_SCORING_API_KEY": "k"})
+        ServiceSettings.from_env("fraud-detector", {"PORT": "http", FRAUD: ARN})
     with pytest.raises(SettingsError, match="SERVICE_NAME is 'api-gateway' but this is fraud-detector"):
-        ServiceSettings.from_env(
-            "fraud-detector", {"SERVICE_NAME": "api-gateway", "FRAUD_SCORING_API_KEY": "k"}
-        )
+        ServiceSettings.from_env("fraud-detector", {"SERVICE_NAME": "api-gateway", FRAUD: ARN})
     with pytest.raises(SettingsError, match="DOWNSTREAM_TIMEOUT_SECONDS must be positive"):
-        ServiceSettings.from_env(
-            "fraud-detector", {"FRAUD_SCORING_API_KEY": "k", "DOWNSTREAM_TIMEOUT_SECONDS": "0"}
-        )
+        ServiceSettings.from_env("fraud-detector", {FRAUD: ARN, "DOWNSTREAM_TIMEOUT_SECONDS": "0"})
     with pytest.raises(SettingsError, match="FRAUD_DECLINE_THRESHOLD must be 1-100"):
         decline_threshold({"FRAUD_DECLINE_THRESHOLD": "0"})

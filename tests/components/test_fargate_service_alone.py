@@ -214,10 +214,11 @@ def test_a_task_reads_only_its_own_secrets_and_finds_its_callees_by_private_name
     task = payment_processor.one("aws:ecs/taskDefinition:TaskDefinition").inputs
     [container] = json.loads(task["containerDefinitions"])
     spec = by_name("payment-processor")
-    assert {s["name"]: s["valueFrom"] for s in container["secrets"]} == {
-        env: SECRET_ARNS[purpose] for env, purpose in spec.secrets.items()
-    }
     environment = {e["name"]: e["value"] for e in container["environment"]}
+    assert "secrets" not in container
+    assert {name: arn for name, arn in environment.items() if name.endswith("_SECRET_ARN")} == {
+        f"{env}_SECRET_ARN": SECRET_ARNS[purpose] for env, purpose in spec.secrets.items()
+    }
     for callee in spec.downstream:
         port = by_name(callee).production_port
         assert environment[spec.downstream_url_env(callee)] == f"http://{callee}.payments.internal:{port}"

@@ -234,6 +234,21 @@ def test_each_rule_catches_a_bad_resource(name):
     assert violations, name
 
 
+def test_a_secret_named_by_arn_passes_and_a_value_under_such_a_name_does_not():
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:secret-databaseConnection-dev-AbCdEf"
+    reference = task(containerDefinitions=container(environment=[{"name": "DB_SECRET_ARN", "value": arn}]))
+    disguised = task(
+        containerDefinitions=container(environment=[{"name": "API_KEY_SECRET_ARN", "value": "sk_live_1"}])
+    )
+    ttl = task(
+        containerDefinitions=container(environment=[{"name": "SECRET_CACHE_TTL_SECONDS", "value": "300"}])
+    )
+    rule = RULES_BY_NAME["secrets-not-in-environment"]
+    assert rule.violations([reference], DEV) == []
+    assert rule.violations([ttl], DEV) == []
+    assert rule.violations([disguised], DEV)
+
+
 def test_the_allowed_star_resources_and_denies_pass():
     allowed = Resource("aws:iam/rolePolicy:RolePolicy", "p-dev", {"policy": policy_document(
         {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},

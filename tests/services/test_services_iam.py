@@ -82,9 +82,7 @@ def evaluation_secret_arns(request, fixture):
 
 
 @pytest.mark.parametrize("spec", SPECS)
-def test_the_execution_role_pulls_its_repository_writes_its_logs_and_reads_its_secrets(
-    services, platform, spec
-):
+def test_the_execution_role_pulls_its_repository_and_writes_its_logs_only(services, spec):
     policy = by_sid(policy_of(services, spec, "execution"))
     repository = one_owned(services, spec, "aws:ecr/repository:Repository")
     log_group = one_owned(services, spec, "aws:cloudwatch/logGroup:LogGroup")
@@ -97,33 +95,29 @@ def test_the_execution_role_pulls_its_repository_writes_its_logs_and_reads_its_s
     assert resources_of(policy["PullThisServiceImages"]) == [repository.state["arn"]]
     assert sorted(actions_of(policy["WriteThisServiceLogs"])) == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert resources_of(policy["WriteThisServiceLogs"]) == [f"{log_group.state['arn']}:log-stream:*"]
-    secret_arns = platform.exports["secretArns"]
-    if spec.secrets:
-        expected = sorted(secret_arns[purpose] for purpose in spec.secrets.values())
-        assert sorted(resources_of(policy["ReadThisServiceSecrets"])) == expected
-        decrypt = policy["DecryptThisServiceSecrets"]
-        assert actions_of(decrypt) == ["kms:Decrypt"]
-        assert resources_of(decrypt) == [platform.exports["kmsKeyArn"]]
-        assert decrypt["Condition"]["StringEquals"] == {
-            "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"
-        }
-        assert set(policy) == {
-            "AuthenticateToEcr",
-            "PullThisServiceImages",
-            "WriteThisServiceLogs",
-            "ReadThisServiceSecrets",
-            "DecryptThisServiceSecrets",
-        }
-    else:
-        assert set(policy) == {"AuthenticateToEcr", "PullThisServiceImages", "WriteThisServiceLogs"}
+    # ECS injects no secret any more: the code reads them with the task role.
+    assert set(policy) == {"AuthenticateToEcr", "PullThisServiceImages", "WriteThisServiceLogs"}
 
 
 @pytest.mark.parametrize("spec", SPECS)
-def test_the_task_role_allows_nothing_and_denies_iam(services, spec):
-    # The code makes no AWS call; ECS hands it its secrets (tests/policy/test_runtime_roles.py).
+def test_the_task_role_reads_and_decrypts_exactly_its_secrets_and_denies_iam(services, platform, spec):
     policy = by_sid(policy_of(services, spec, "task"))
     deny = policy.pop("NeverManageIam")
     assert (deny["Effect"], deny["Action"], deny["Resource"]) == ("Deny", "iam:*", "*")
+    if not spec.secrets:
+        assert policy == {}
+        return
+    expected = sorted(platform.exports["secretArns"][purpose] for purpose in spec.secrets.values())
+    read = policy.pop("ReadThisServiceSecrets")
+    assert sorted(actions_of(read)) == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+    assert sorted(resources_of(read)) == expected
+    decrypt = policy.pop("DecryptThisServiceSecrets")
+    assert actions_of(decrypt) == ["kms:Decrypt"]
+    assert resources_of(decrypt) == [platform.exports["kmsKeyArn"]]
+    conditions = decrypt["Condition"]["StringEquals"]
+    assert conditions["kms:ViaService"] == "secretsmanager.us-east-1.amazonaws.com"
+    context = conditions["kms:EncryptionContext:SecretARN"]
+    assert sorted([context] if isinstance(context, str) else context) == expected
     assert policy == {}
 
 

@@ -61,11 +61,11 @@ def test_the_validator_catches_what_ecs_would_reject(services):
     bad = register_task_definition_request(definition)
     bad["containerDefinitions"][0]["healthCheck"]["command"] = "CMD python"  # must be a list
     bad["containerDefinitions"][0]["portMappings"][0]["containerPort"] = "8080"  # must be an integer
-    bad["containerDefinitions"][0]["secrets"][0]["value"] = "plain"  # not a field of Secret
+    bad["containerDefinitions"][0]["environment"][0]["valueFrom"] = "arn:x"  # a Secret's field, not here
     report = validation_errors(bad)
     assert "healthCheck.command" in report
     assert "containerPort" in report
-    assert "Unknown parameter in containerDefinitions[0].secrets[0]" in report
+    assert "Unknown parameter in containerDefinitions[0].environment[0]" in report
 
 
 @pytest.mark.parametrize("spec", SPECS)
@@ -126,6 +126,12 @@ def test_health_check_and_stop_timeout_come_from_config(services_alt):
     assert container["stopTimeout"] == 45
 
 
+def test_the_secret_cache_ttl_comes_from_config_for_the_services_that_read_secrets(services_alt):
+    for spec in CATALOGUE:
+        environment = {e["name"]: e["value"] for e in container_of(services_alt, spec)["environment"]}
+        assert environment.get("SECRET_CACHE_TTL_SECONDS") == ("120" if spec.secrets else None)
+
+
 @pytest.mark.parametrize("spec", SPECS)
 def test_logs_go_to_the_service_log_group_with_awslogs(services, spec):
     container = container_of(services, spec)
@@ -148,21 +154,23 @@ def test_log_groups_are_encrypted_with_the_platform_key_and_retained(request, fi
 
 
 @pytest.mark.parametrize("spec", SPECS)
-def test_secrets_are_injected_by_reference_only(services, platform, spec):
+def test_secrets_are_named_by_arn_for_the_code_to_read_and_never_injected(services, platform, spec):
     container = container_of(services, spec)
     arns = platform.exports["secretArns"]
-    assert container["secrets"] == [
-        {"name": env, "valueFrom": arns[purpose]} for env, purpose in sorted(spec.secrets.items())
-    ]
-    plain_values = {e["value"] for e in container["environment"]}
-    assert not plain_values & set(arns.values())
-    assert not {e["name"] for e in container["environment"]} & set(spec.secrets)
+    assert "secrets" not in container  # ECS injects no value: the task role reads them at run time
+    environment = {e["name"]: e["value"] for e in container["environment"]}
+    named = {name: value for name, value in environment.items() if name.endswith("_SECRET_ARN")}
+    assert named == {f"{env}_SECRET_ARN": arns[purpose] for env, purpose in spec.secrets.items()}
+    assert not set(environment) & set(spec.secrets)
 
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_downstream_urls_are_cloud_map_names_on_the_listener_port(services, spec):
     environment = {e["name"]: e["value"] for e in container_of(services, spec)["environment"]}
+    environment = {k: v for k, v in environment.items() if not k.endswith("_SECRET_ARN")}  # tested above
     expected = {PORT_ENV: str(spec.container_port), SERVICE_NAME_ENV: spec.name}
+    if spec.secrets:
+        expected["SECRET_CACHE_TTL_SECONDS"] = "300"  # secretCacheTtlSeconds' default
     for callee in spec.downstream:
         port = by_name(callee).production_port
         expected[spec.downstream_url_env(callee)] = f"http://{callee}.payments-dev.local:{port}"
@@ -200,7 +208,9 @@ def test_the_container_definition_function_is_pure_and_complete():
     )
     first, second = container_definition(spec, inputs), container_definition(spec, inputs)
     assert first == second
-    assert [s["name"] for s in first["secrets"]] == ["A_SECRET", "B_SECRET"]  # stable order, stable diffs
+    names = [e["name"] for e in first["environment"]]
+    assert names == sorted(names)  # stable order, stable diffs
+    assert {"A_SECRET_SECRET_ARN", "B_SECRET_SECRET_ARN"} <= set(names)
     assert first["logConfiguration"]["options"]["awslogs-region"] == "eu-west-1"
     shape = ECS_MODEL.shape_for("ContainerDefinition")
     assert not ParamValidator().validate(first, shape).has_errors()

@@ -1,0 +1,166 @@
+"""How payment-processor reaches PostgreSQL: credentials from the secret, TLS, a pool, login retries.
+
+- Credentials come from the `DATABASE_CONNECTION` secret (JSON: host, port, username, password,
+  dbname), read through `RuntimeSecrets` for every NEW connection (psycopg_pool calls `kwargs` when it
+  is a callable, `AsyncConnectionPool._resolve_kwargs`), so a rotated password reaches a running task
+  within the cache TTL, without a release.
+- A login refused for its password makes the secret be read again at once (rate-limited) and the login
+  retried once. psycopg does not give connection failures a SQLSTATE (psycopg/psycopg#1188), so the
+  server's message (28P01, "password authentication failed") is matched as well.
+- `DATABASE_TLS`: `verify-full` (default: encrypted, and the server's certificate must chain to
+  `DATABASE_CA_BUNDLE` and name the host), `require` (encrypted, unverified) or `disable`.
+  The image ships AWS's RDS CA bundle and points `DATABASE_CA_BUNDLE` at it.
+- Every session: `lock_timeout` bounds how long a request waits for a concurrent one with the same
+  idempotency key (longer than that request's fraud-detector worst case), and
+  `idle_in_transaction_session_timeout` lets the server end a transaction whose task stopped
+  answering, releasing its key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from apps.common.secrets import RuntimeSecrets
+from apps.common.settings import SettingsError
+
+CONNECTION_SECRET = "DATABASE_CONNECTION"
+TLS_ENV = "DATABASE_TLS"
+CA_BUNDLE_ENV = "DATABASE_CA_BUNDLE"
+POOL_SIZE_ENV = "DATABASE_POOL_SIZE"
+DatabaseTls = Literal["verify-full", "require", "disable"]
+TLS_MODES: tuple[DatabaseTls, ...] = get_args(DatabaseTls)
+DEFAULT_POOL_SIZE = 10
+CONNECT_TIMEOUT_SECONDS = 5
+POOL_WAIT_SECONDS = 5.0  # a request waits this long for a free connection, then gets a 503
+LOCK_TIMEOUT = "10s"  # above payment-processor's fraud-detector worst case (about 3.3 s)
+IDLE_IN_TRANSACTION_TIMEOUT = "30s"
+SESSION_OPTIONS = (
+    f"-c lock_timeout={LOCK_TIMEOUT} -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT}"
+)
+AUTH_FAILURE_STATES = frozenset({"28P01", "28000"})
+log = logging.getLogger("payment-processor")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSettings:
+    """The transport to PostgreSQL, from the environment.
+
+    tls: `DATABASE_TLS`, default "verify-full".
+    ca_bundle: `DATABASE_CA_BUNDLE`, the CA certificates to verify the server against; required with
+        verify-full (the image sets it to AWS's RDS global bundle).
+    pool_size: `DATABASE_POOL_SIZE`, the most connections one task opens, default 10.
+    """
+
+    tls: DatabaseTls = "verify-full"
+    ca_bundle: Path | None = None
+    pool_size: int = DEFAULT_POOL_SIZE
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> DatabaseSettings:
+        env = os.environ if environ is None else environ
+        tls = env.get(TLS_ENV) or "verify-full"
+        if tls not in TLS_MODES:
+            raise SettingsError(f"{TLS_ENV} must be one of {', '.join(TLS_MODES)}, got {tls!r}")
+        bundle = env.get(CA_BUNDLE_ENV) or None
+        if tls == "verify-full":
+            if bundle is None:
+                raise SettingsError(
+                    f"{CA_BUNDLE_ENV} must name the CA bundle to verify the database with "
+                    f"({TLS_ENV}=verify-full)"
+                )
+            if not Path(bundle).is_file():
+                raise SettingsError(f"{CA_BUNDLE_ENV} is {bundle!r}, which is not a readable file")
+        raw_size = env.get(POOL_SIZE_ENV) or str(DEFAULT_POOL_SIZE)
+        if not raw_size.isdigit() or not 1 <= int(raw_size) <= 100:
+            raise SettingsError(f"{POOL_SIZE_ENV} must be a whole number from 1 to 100, got {raw_size!r}")
+        return cls(tls=tls, ca_bundle=Path(bundle) if bundle else None, pool_size=int(raw_size))
+
+    def tls_kwargs(self) -> dict[str, str]:
+        if self.tls == "verify-full":
+            return {"sslmode": "verify-full", "sslrootcert": str(self.ca_bundle)}
+        return {"sslmode": self.tls}
+
+
+def connection_kwargs(secret_value: str, settings: DatabaseSettings) -> dict[str, Any]:
+    """psycopg's connect() keyword arguments from the connection secret's JSON."""
+    try:
+        secret = json.loads(secret_value)
+        kwargs: dict[str, Any] = {
+            "host": str(secret["host"]),
+            "port": int(secret.get("port", 5432)),
+            "user": str(secret["username"]),
+            "password": str(secret["password"]),
+            "dbname": str(secret.get("dbname") or "postgres"),
+        }
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise SettingsError(
+            f"{CONNECTION_SECRET} must be the platform's JSON connection secret (host, port, username, "
+            "password, dbname)"
+        ) from None
+    return {
+        **kwargs,
+        **settings.tls_kwargs(),
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "application_name": "payment-processor",
+        "options": SESSION_OPTIONS,
+    }
+
+
+def is_auth_failure(error: psycopg.OperationalError) -> bool:
+    return error.sqlstate in AUTH_FAILURE_STATES or "password authentication failed" in str(error)
+
+
+class Credentials:
+    """Connection arguments for every new connection, from the secret cache; refreshed on a refused login."""
+
+    def __init__(self, secrets: RuntimeSecrets, settings: DatabaseSettings) -> None:
+        self.secrets = secrets
+        self.settings = settings
+
+    async def kwargs(self) -> dict[str, Any]:
+        return connection_kwargs(await self.secrets.get(CONNECTION_SECRET), self.settings)
+
+    async def connect(self, **extra: Any) -> psycopg.AsyncConnection[Any]:
+        """A new connection; after a refused login, the secret is read again and the login retried once."""
+        try:
+            return await psycopg.AsyncConnection.connect(**{**await self.kwargs(), **extra})
+        except psycopg.OperationalError as failed:
+            if not is_auth_failure(failed):
+                raise
+            log.warning("database login refused; reading the connection secret again")
+            if not await self.secrets.refresh_now(CONNECTION_SECRET):
+                raise
+            return await psycopg.AsyncConnection.connect(**{**await self.kwargs(), **extra})
+
+
+def open_pool(credentials: Credentials) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
+    """A pool whose new connections log in through `credentials` (not opened yet: `await pool.open()`)."""
+
+    class RefreshingLogin(psycopg.AsyncConnection[Any]):
+        @classmethod
+        async def connect(cls, conninfo: str = "", **kwargs: Any) -> Any:
+            return await credentials.connect(**kwargs)
+
+    return AsyncConnectionPool(
+        min_size=1,
+        max_size=credentials.settings.pool_size,
+        connection_class=RefreshingLogin,
+        timeout=POOL_WAIT_SECONDS,
+        # A connection is checked before use, so one broken by a failover or a restart of the
+        # database is replaced instead of failing a payment; it costs one round trip.
+        check=AsyncConnectionPool.check_connection,
+        # Connections are replaced hourly (psycopg_pool's default), so even open ones move to the
+        # current credentials after a rotation.
+        max_lifetime=3600.0,
+        open=False,
+        name="ledger",
+    )

@@ -1,0 +1,318 @@
+"""The ledger against a real PostgreSQL with TLS (verify-full): migrations, idempotency, races, logins."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from apps.common.downstream import DownstreamUnavailableError
+from apps.common.payments import PaymentRequest
+from apps.common.secrets import RuntimeSecrets
+from apps.local_postgres import provision_ledger_database, write_test_pki
+from apps.payment_processor.database import Credentials, DatabaseSettings, connection_kwargs, open_pool
+from apps.payment_processor.ledger import Decision, KeyReusedError, Ledger
+from apps.payment_processor.migrate import (
+    MIGRATION_LOCK_KEY,
+    Migration,
+    MigrationError,
+    load_migrations,
+    migrate,
+)
+from tests.apps.conftest import DATABASE_ARN, FakeSecrets, runtime_secrets
+
+PAYMENT = PaymentRequest(Decimal("12.5"), "USD", "tok_4242424242424242")
+OTHER = PaymentRequest(Decimal("13"), "USD", "tok_4242424242424242")
+
+
+def credentials(db, source: FakeSecrets | None = None) -> Credentials:
+    source = source or FakeSecrets({DATABASE_ARN: db.secret()})
+    return Credentials(runtime_secrets(source), db.settings())
+
+
+async def migrated(db) -> None:
+    connection = await credentials(db).connect()
+    async with connection:
+        await migrate(connection, load_migrations())
+
+
+def rows(db, query: str) -> list[tuple]:
+    with db.admin() as admin:
+        return admin.execute(query).fetchall()
+
+
+def test_migrations_apply_once_record_their_checksum_and_belong_to_the_ledger_role(ledger_db):
+    async def scenario() -> tuple[list[str], list[str]]:
+        first = await credentials(ledger_db).connect()
+        second = await credentials(ledger_db).connect()
+        async with first, second:
+            # Two tasks starting together: one applies, the other waits on the lock and finds it done.
+            results = await asyncio.gather(
+                migrate(first, load_migrations()), migrate(second, load_migrations())
+            )
+        return results[0], results[1]
+
+    one, two = asyncio.run(scenario())
+    assert sorted([one, two]) == [[], ["0001_ledger.sql"]]
+    [(version, name, checksum)] = rows(
+        ledger_db, "SELECT version, name, checksum FROM ledger.schema_migrations"
+    )
+    assert (version, name, checksum) == (1, "ledger", load_migrations()[0].checksum)
+    owners = rows(
+        ledger_db,
+        "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'ledger'",
+    )
+    assert owners == [("payments_ledger",)]
+    assert rows(
+        ledger_db, f"SELECT count(*) FROM pg_locks WHERE objid = {MIGRATION_LOCK_KEY & 0xFFFFFFFF}"
+    ) == [(0,)]
+
+
+def test_a_changed_applied_migration_is_refused_naming_the_file(ledger_db):
+    asyncio.run(migrated(ledger_db))
+    [original] = load_migrations()
+    changed = Migration(original.version, original.name, original.sql + "\n-- edited\n")
+
+    async def again() -> None:
+        connection = await credentials(ledger_db).connect()
+        async with connection:
+            await migrate(connection, [changed])
+
+    with pytest.raises(MigrationError, match=r"0001_ledger\.sql was applied .* must never change"):
+        asyncio.run(again())
+
+
+def test_a_misnamed_migration_file_is_refused(tmp_path):
+    (tmp_path / "1_first.sql").write_text("SELECT 1")
+    with pytest.raises(MigrationError, match=r"1_first\.sql: migration files are named NNNN_"):
+        load_migrations(tmp_path)
+
+
+def test_a_payment_is_stored_once_replayed_and_its_key_refused_for_other_content(ledger_db):
+    calls = []
+
+    async def process() -> Decision:
+        calls.append(1)
+        return Decision(True, 5, ("test_token",))
+
+    async def scenario():
+        asyncio_pool = open_pool(credentials(ledger_db))
+        await asyncio_pool.open(wait=True)
+        async with asyncio_pool:
+            ledger = Ledger(asyncio_pool)
+            first = await ledger.once("order-0001", PAYMENT, process)
+            again = await ledger.once("order-0001", PAYMENT, process)
+            with pytest.raises(KeyReusedError):
+                await ledger.once("order-0001", OTHER, process)
+            return first, again
+
+    asyncio.run(migrated(ledger_db))
+    first, again = asyncio.run(scenario())
+    assert calls == [1]
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.result == first.result
+    assert first.result["amount"] == "12.50"
+    assert rows(ledger_db, "SELECT count(*) FROM ledger.payments") == [(1,)]
+
+
+def test_a_failed_attempt_leaves_no_row_and_the_retry_processes_the_payment(ledger_db):
+    async def down() -> Decision:
+        raise DownstreamUnavailableError("fraud-detector", "cannot connect")
+
+    async def up() -> Decision:
+        return Decision(False, 80, ("amount_over_10000",))
+
+    async def scenario():
+        pool = open_pool(credentials(ledger_db))
+        await pool.open(wait=True)
+        async with pool:
+            ledger = Ledger(pool)
+            with pytest.raises(DownstreamUnavailableError):
+                await ledger.once("order-0002", PAYMENT, down)
+            assert rows(ledger_db, "SELECT count(*) FROM ledger.idempotency_keys") == [(0,)]
+            return await ledger.once("order-0002", PAYMENT, up)
+
+    asyncio.run(migrated(ledger_db))
+    outcome = asyncio.run(scenario())
+    assert (outcome.replayed, outcome.result["status"]) == (False, "declined")
+
+
+def test_concurrent_requests_with_one_key_make_one_payment_and_all_get_it(ledger_db):
+    started = []
+
+    async def slow() -> Decision:
+        started.append(1)
+        await asyncio.sleep(0.3)  # the others arrive while this one holds the key
+        return Decision(True, 0, ())
+
+    async def scenario():
+        pool = open_pool(credentials(ledger_db))
+        await pool.open(wait=True)
+        async with pool:
+            ledger = Ledger(pool)
+            return await asyncio.gather(*(ledger.once("order-0003", PAYMENT, slow) for _ in range(6)))
+
+    asyncio.run(migrated(ledger_db))
+    outcomes = asyncio.run(scenario())
+    assert started == [1]
+    assert sorted(o.replayed for o in outcomes) == [False] + [True] * 5
+    assert len({o.result["payment_id"] for o in outcomes}) == 1
+    assert rows(ledger_db, "SELECT count(*) FROM ledger.payments") == [(1,)]
+
+
+def test_a_waiter_processes_the_payment_itself_when_the_first_attempt_fails(ledger_db):
+    async def fails_late() -> Decision:
+        await asyncio.sleep(0.3)
+        raise DownstreamUnavailableError("fraud-detector", "answered 503")
+
+    async def works() -> Decision:
+        return Decision(True, 0, ())
+
+    async def scenario():
+        pool = open_pool(credentials(ledger_db))
+        await pool.open(wait=True)
+        async with pool:
+            ledger = Ledger(pool)
+            first = asyncio.create_task(ledger.once("order-0004", PAYMENT, fails_late))
+            await asyncio.sleep(0.1)
+            second = await ledger.once("order-0004", PAYMENT, works)
+            with pytest.raises(DownstreamUnavailableError):
+                await first
+            return second
+
+    asyncio.run(migrated(ledger_db))
+    assert asyncio.run(scenario()).replayed is False
+    assert rows(ledger_db, "SELECT count(*) FROM ledger.payments") == [(1,)]
+
+
+def test_verify_full_refuses_a_server_whose_certificate_another_ca_signed(ledger_db, tmp_path):
+    stranger = write_test_pki(tmp_path).ca_cert
+    wrong = DatabaseSettings(tls="verify-full", ca_bundle=stranger)
+    with pytest.raises(psycopg.OperationalError, match="certificate verify failed"):
+        psycopg.connect(**connection_kwargs(ledger_db.secret(), wrong)).close()
+    right = connection_kwargs(ledger_db.secret(), ledger_db.settings())
+    with psycopg.connect(**right) as connection:
+        assert connection.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone() == (
+            True,
+        )
+
+
+def test_the_server_admits_no_unencrypted_login(ledger_db):
+    plain = connection_kwargs(ledger_db.secret(), DatabaseSettings(tls="disable"))
+    with pytest.raises(psycopg.OperationalError, match="no encryption"):
+        psycopg.connect(**plain).close()
+
+
+def test_a_refused_login_reads_the_secret_again_and_retries_once(ledger_db):
+    source = FakeSecrets({DATABASE_ARN: ledger_db.secret(password="before-the-rotation")})
+    source.next = {DATABASE_ARN: ledger_db.secret()}
+
+    async def scenario() -> str:
+        connection = await credentials(ledger_db, source).connect()
+        async with connection:
+            row = await (await connection.execute("SELECT current_user")).fetchone()
+            return str(row[0])
+
+    assert asyncio.run(scenario()) == ledger_db.user
+    assert source.refreshes == 1
+
+
+def test_a_login_still_refused_after_the_refresh_fails_with_the_servers_message(ledger_db):
+    source = FakeSecrets({DATABASE_ARN: ledger_db.secret(password="wrong")})
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        asyncio.run(credentials(ledger_db, source).connect())
+    assert source.refreshes == 1
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATABASE_TLS": "prefer"}, "DATABASE_TLS must be one of verify-full, require, disable"),
+        ({}, "DATABASE_CA_BUNDLE must name the CA bundle"),
+        ({"DATABASE_CA_BUNDLE": "/nonexistent/ca.pem"}, "which is not a readable file"),
+        ({"DATABASE_TLS": "require", "DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE must be a whole number"),
+    ],
+)
+def test_bad_database_settings_are_refused_naming_the_variable(env, message):
+    from apps.common.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=message):
+        DatabaseSettings.from_env(env)
+
+
+def test_the_image_default_bundle_setting_is_accepted(tmp_path):
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    settings = DatabaseSettings.from_env({"DATABASE_CA_BUNDLE": str(bundle)})
+    assert settings.tls_kwargs() == {"sslmode": "verify-full", "sslrootcert": str(Path(bundle))}
+
+
+class Clock:
+    now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_after_a_rotation_new_connections_log_in_as_the_other_user_and_use_the_same_ledger(ledger_db):
+    """Alternating users: the rotation moves AWSCURRENT to payments_app_clone; once the cache's TTL has
+    passed, new connections log in as the clone, which uses the tables the first user migrated."""
+    clone = ledger_db.user + "_clone"
+    provision_ledger_database(ledger_db.server, ledger_db.dbname, {clone: "clone-pw"})
+    source, clock = FakeSecrets({DATABASE_ARN: ledger_db.secret()}), Clock()
+    secrets = RuntimeSecrets({"DATABASE_CONNECTION": DATABASE_ARN}, 300, source, clock=clock)
+    login = Credentials(secrets, ledger_db.settings())
+
+    async def decide() -> Decision:
+        return Decision(True, 0, ())
+
+    async def as_current_user(key: str) -> tuple[str, bool]:
+        connection = await login.connect()
+        async with connection:
+            if key == "order-0005":
+                await migrate(connection, load_migrations())
+            user = await (await connection.execute("SELECT current_user")).fetchone()
+        pool = open_pool(login)
+        await pool.open(wait=True)
+        async with pool:
+            outcome = await Ledger(pool).once(key, PAYMENT, decide)
+        return str(user[0]), outcome.replayed
+
+    assert asyncio.run(as_current_user("order-0005")) == (ledger_db.user, False)
+    source.values[DATABASE_ARN] = ledger_db.secret(user=clone, password="clone-pw")
+    clock.now += 301  # the TTL passed: the next new connection reads the secret again
+    assert asyncio.run(as_current_user("order-0005")) == (clone, True)
+    assert source.refreshes == 0  # no login was refused: the previous user still works meanwhile
+
+
+def test_the_pool_opens_after_a_refused_login_once_the_secret_is_read_again(ledger_db):
+    source = FakeSecrets({DATABASE_ARN: ledger_db.secret(password="rotated-away")})
+    source.next = {DATABASE_ARN: ledger_db.secret()}
+
+    async def scenario() -> int:
+        pool = open_pool(credentials(ledger_db, source))
+        await pool.open(wait=True, timeout=10)
+        async with pool, pool.connection() as connection:
+            row = await (await connection.execute("SELECT 1")).fetchone()
+            return int(row[0])
+
+    assert asyncio.run(scenario()) == 1
+    assert source.refreshes == 1
+
+
+def test_a_failing_migration_leaves_no_trace_and_releases_the_lock(ledger_db):
+    broken = Migration(2, "broken", "CREATE TABLE ledger.half (id int);\nSELECT no_such_function();")
+
+    async def scenario() -> None:
+        connection = await credentials(ledger_db).connect()
+        async with connection:
+            with pytest.raises(psycopg.errors.UndefinedFunction):
+                await migrate(connection, [*load_migrations(), broken])
+
+    asyncio.run(scenario())
+    assert rows(ledger_db, "SELECT version FROM ledger.schema_migrations") == [(1,)]
+    assert rows(ledger_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'half'") == [(0,)]
+    asyncio.run(migrated(ledger_db))  # the lock was released: the next start goes on
