@@ -302,7 +302,11 @@ class Values:
                 _physical_name(resource), glob or "*"
             ):
                 continue
-            value = _dig(resource.inputs, attribute) if attribute else resource.state.get("arn")
+            value = (
+                (_dig(resource.inputs, attribute) or _dig(resource.state, attribute))
+                if attribute
+                else resource.state.get("arn")
+            )
             found.extend(_texts(value) or [])
         return sorted(set(found)) or None
 

@@ -252,6 +252,58 @@ def _dashboard(typ: str, logical: str, inputs: dict[str, Any], name: str) -> Moc
     return MockedResource(str(inputs.get("dashboardName", name)), {"dashboardArn": value})
 
 
+def _rds_instance(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    # The identifier is the id; the endpoint is <identifier>.<12 characters>.<region>.rds.amazonaws.com,
+    # the resource id "db-" plus 26 upper-case characters, and the RDS-managed master secret is named
+    # "rds!db-<uuid>" (RDS user guide, "Password management with Amazon RDS and AWS Secrets Manager").
+    identifier = str(inputs.get("identifier") or name)
+    address = f"{identifier}.c{digest(logical, 11)}.{REGION}.rds.amazonaws.com"
+    port = int(inputs.get("port") or 5432)
+    version = str(inputs.get("engineVersion") or "16")
+    h = digest(typ + logical + "secret", 32)
+    secret_name = f"rds!db-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+    secret_arn = arn("secretsmanager", f"secret:{secret_name}-{digest(logical, 6)}")
+    return MockedResource(
+        identifier,
+        {
+            "arn": arn("rds", f"db:{identifier}"),
+            "identifier": identifier,
+            "address": address,
+            "endpoint": f"{address}:{port}",
+            "port": port,
+            "hostedZoneId": "Z2R2ITUGPM61AM",  # RDS endpoints in us-east-1
+            "resourceId": "db-" + digest(typ + logical, 26).upper(),
+            "engineVersionActual": version if "." in version else f"{version}.8",
+            "status": "available",
+            "masterUserSecrets": [
+                {
+                    "secretArn": secret_arn,
+                    "kmsKeyId": inputs.get("masterUserSecretKmsKeyId"),
+                    "secretStatus": "active",
+                }
+            ],
+        },
+    )
+
+
+def _rds_named(kind: str) -> Callable[[str, str, dict[str, Any], str], MockedResource]:
+    # Subnet and parameter groups: the name is the id; ARNs arn:aws:rds:<region>:<account>:subgrp:<name>
+    # and ...:pg:<name> (RDS user guide, "Amazon Resource Names (ARNs) in Amazon RDS").
+    def build(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+        return MockedResource(name, {"arn": arn("rds", f"{kind}:{name}"), "name": name})
+
+    return build
+
+
+def _invocation(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    # The provider's id is <function>,<qualifier>,<md5 of the payload>; result is the response payload.
+    function = str(inputs.get("functionName", name))
+    return MockedResource(
+        f"{function},$LATEST,{digest(str(inputs.get('input')), 32)}",
+        {"qualifier": "$LATEST", "result": '{"status": "ok", "created": []}'},
+    )
+
+
 def _generic(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
     module = typ.split(":")[1].split("/")[0]
     kind = typ.split(":")[-1]
@@ -288,6 +340,10 @@ _BUILDERS: dict[str, Callable[[str, str, dict[str, Any], str], MockedResource]] 
     "aws:sns/topic:Topic": _sns_topic,
     "aws:cloudwatch/eventRule:EventRule": _event_rule,
     "aws:cloudwatch/dashboard:Dashboard": _dashboard,
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:rds/subnetGroup:SubnetGroup": _rds_named("subgrp"),
+    "aws:rds/parameterGroup:ParameterGroup": _rds_named("pg"),
+    "aws:lambda/invocation:Invocation": _invocation,
 }
 
 

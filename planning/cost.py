@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from planning.pricing import SCALES, PriceTable, Scale
+from planning.pricing import SCALES, PriceTable, RdsDeployment, Scale
 from policy.model import Resource
 
 ECS_SERVICE = "aws:ecs/service:Service"
@@ -30,6 +30,7 @@ FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+RDS_INSTANCE = "aws:rds/instance:Instance"
 
 MIB_PER_GIB = 1024
 FARGATE_UNITS_PER_VCPU = 1024
@@ -299,6 +300,31 @@ def _web_acls(resources: Sequence[Resource], table: PriceTable) -> list[_Line]:
     return lines
 
 
+def _databases(resources: Sequence[Resource], table: PriceTable) -> list[_Line]:
+    """RDS instance-hours by class and deployment, and gp3 storage at the allocated size (autoscaling
+    may grow it up to the ceiling); the RDS-managed master secret is one more Secrets Manager secret."""
+    lines = []
+    for instance in (r for r in resources if r.type == RDS_INSTANCE):
+        deployment: RdsDeployment = "multiAz" if instance.get("multiAz") else "singleAz"
+        instance_class = str(instance.get("instanceClass"))
+        storage_gb = float(instance.get("allocatedStorage") or 0)
+        hourly = table.rds_rate(instance_class, deployment)
+        storage = table.rds_gp3_gb_month[deployment]
+        lines += [
+            _Line(
+                f"RDS for PostgreSQL {instance.get('identifier')}",
+                f"{instance_class} {deployment} x {table.hours_per_month:g} h + {storage_gb:g} GB gp3",
+                _flat(hourly * table.hours_per_month + storage_gb * storage),
+            ),
+            _Line(
+                "RDS-managed master secret",
+                "1 secret in Secrets Manager (the database's master credentials)",
+                _flat(table.rate("secretsManager", "secretMonth")),
+            ),
+        ]
+    return lines
+
+
 def _count_priced(
     type_: str, item: str, section: str, key: str
 ) -> Callable[[Sequence[Resource], PriceTable], list[_Line]]:
@@ -431,6 +457,7 @@ _ESTIMATORS: tuple[Callable[[Sequence[Resource], PriceTable], list[_Line]], ...]
     _flow_logs,
     _load_balancers,
     _web_acls,
+    _databases,
     _count_priced(KMS_KEY, "KMS keys", "kms", "keyMonth"),
     _count_priced(SECRET, "Secrets Manager secrets", "secretsManager", "secretMonth"),
     _cluster_insights,
@@ -442,6 +469,9 @@ CAVEATS = (
     "Not priced: data transfer to the internet, cross-AZ traffic, ECR storage, S3 access logs, "
     "Lambda invocations and API requests to KMS and Secrets Manager; each is cents to a few dollars "
     "at these volumes.",
+    "The database is priced at its allocated storage; storage autoscaling may grow it up to "
+    "databaseMaxAllocatedStorageGb. Backups up to the provisioned storage are free; its exported "
+    "logs are small next to the services' logs and are not priced.",
 )
 
 

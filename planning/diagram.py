@@ -30,6 +30,7 @@ BOX_WIDTH, BOX_HEIGHT = 250, 64
 COLUMNS = (30, 410, 790, 1170, 1550)
 ROWS = (70, 210, 350, 490)
 PARALLEL_OFFSET = 7  # px between the two lines of a pair of opposite arrows
+DATABASE_RULE = "security-group-database-in-"  # a database client's rule: <this><client>-<suffix>
 URL = re.compile(r"^https?://(?P<host>[a-z0-9.-]+):(?P<port>\d+)")
 
 
@@ -299,6 +300,7 @@ def read(report: Mapping[str, Any]) -> Architecture:
     if rotation:
         name, layer = rotation[0]
         picture.boxes.append(Box(name, ("secret rotation", name, f"{len(secrets)} secrets"), layer, 0, 2))
+    _database(picture, resources)
     topics = _of_type(resources, "aws:sns/topic:Topic")
     if topics:
         layer, topic = topics[0]
@@ -312,6 +314,42 @@ def read(report: Mapping[str, Any]) -> Architecture:
             )
         )
     return picture
+
+
+def _database(picture: Architecture, resources: list[tuple[str, dict[str, Any]]]) -> None:
+    """The managed database beside the services, with an arrow from each service its group admits.
+
+    A client's rule on the database's group is named `security-group-database-in-<client>-<suffix>`
+    (stacks/services/security_chain.py); the rotation function's rule is left out of the picture.
+    """
+    instances = _of_type(resources, "aws:rds/instance:Instance")
+    if not instances:
+        return
+    layer, instance = instances[0]
+    inputs = instance["inputs"]
+    deployment = "Multi-AZ" if inputs.get("multiAz") else "Single-AZ"
+    lines = (
+        f"RDS for PostgreSQL {inputs.get('engineVersion', '')}".strip(),
+        str(inputs.get("identifier", instance["name"])),
+        f"{inputs.get('instanceClass', '')}, {deployment}, TLS only",
+    )
+    picture.boxes.append(Box("database", lines, layer, 4, 1))
+    services = {b.key for b in picture.boxes if b.lines and b.lines[0] == "ECS service (Fargate)"}
+    for _, rule in _of_type(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
+        name = str(rule["name"])
+        if not name.startswith(DATABASE_RULE):
+            continue
+        # ecs-service-<client>-<suffix> and security-group-database-in-<client>-<suffix>
+        client = next(
+            (
+                s
+                for s in sorted(services)
+                if s.removeprefix("ecs-service-") == name.removeprefix(DATABASE_RULE)
+            ),
+            None,
+        )
+        if client is not None:
+            picture.arrows.append(Arrow(client, "database", f"{int(rule['inputs']['fromPort'])} TLS"))
 
 
 def _anchor(box: Box, towards: Box) -> tuple[float, float]:

@@ -37,6 +37,8 @@ REQUIRED_RATES = (
     ("waf", "millionRequests"),
 )
 FARGATE_ARCHITECTURES = ("X86_64", "ARM64")
+RdsDeployment = Literal["singleAz", "multiAz"]
+RDS_DEPLOYMENTS: tuple[RdsDeployment, ...] = ("singleAz", "multiAz")
 FARGATE_MARKETS = ("onDemand", "spot")
 USAGE_KEYS = (
     "natGbPerMonth",
@@ -70,9 +72,23 @@ class PriceTable:
     rates: Mapping[str, Mapping[str, float]]
     fargate: Mapping[tuple[str, str], FargateRate]  # (architecture, market) -> rate
     usage: Mapping[str, Mapping[Scale, float]]
+    # RDS for PostgreSQL: (instance class, deployment) -> instance-hour; deployment -> gp3 GB-month.
+    rds_instance_hour: Mapping[tuple[str, RdsDeployment], float]
+    rds_gp3_gb_month: Mapping[RdsDeployment, float]
 
     def rate(self, section: str, key: str) -> float:
         return self.rates[section][key]
+
+    def rds_rate(self, instance_class: str, deployment: RdsDeployment) -> float:
+        try:
+            return self.rds_instance_hour[(instance_class, deployment)]
+        except KeyError:
+            known = ", ".join(sorted({c for c, _ in self.rds_instance_hour}))
+            raise PriceTableError(
+                f"{self.source.name}: no RDS for PostgreSQL rate for {instance_class} ({deployment}); add it "
+                f"under prices.rdsPostgres.instanceHour from https://aws.amazon.com/rds/postgresql/pricing/ "
+                f"(the table has {known})"
+            ) from None
 
     def fargate_rate(self, architecture: str, spot: bool) -> FargateRate:
         market = "spot" if spot else "onDemand"
@@ -128,6 +144,22 @@ def load(region: str, path: Path | None = None) -> PriceTable:
     for key in USAGE_KEYS:
         entry = _mapping(usage_raw, key, path)
         usage[key] = {scale: _amount(entry.get(scale), f"usage.{key}.{scale}", path) for scale in SCALES}
+    rds = _mapping(prices, "rdsPostgres", path)
+    rds_instance_hour = {
+        (instance_class, deployment): _amount(
+            _mapping(_mapping(rds, "instanceHour", path), instance_class, path).get(deployment),
+            f"rdsPostgres.instanceHour.{instance_class}.{deployment}",
+            path,
+        )
+        for instance_class in _mapping(rds, "instanceHour", path)
+        for deployment in RDS_DEPLOYMENTS
+    }
+    rds_gp3_gb_month = {
+        deployment: _amount(
+            _mapping(rds, "gp3GbMonth", path).get(deployment), f"rdsPostgres.gp3GbMonth.{deployment}", path
+        )
+        for deployment in RDS_DEPLOYMENTS
+    }
     return PriceTable(
         region=region,
         currency=str(raw.get("currency", "USD")),
@@ -137,6 +169,8 @@ def load(region: str, path: Path | None = None) -> PriceTable:
         rates=rates,
         fargate=fargate,
         usage=usage,
+        rds_instance_hour=rds_instance_hour,
+        rds_gp3_gb_month=rds_gp3_gb_month,
     )
 
 

@@ -70,6 +70,7 @@ TERRAFORM_TYPES = {
     "aws:kms/alias:Alias": "aws_kms_alias",
     "aws:kms/key:Key": "aws_kms_key",
     "aws:lambda/function:Function": "aws_lambda_function",
+    "aws:lambda/invocation:Invocation": "aws_lambda_invocation",
     "aws:lambda/permission:Permission": "aws_lambda_permission",
     "aws:lb/listener:Listener": "aws_lb_listener",
     "aws:lb/loadBalancer:LoadBalancer": "aws_lb",
@@ -87,6 +88,9 @@ TERRAFORM_TYPES = {
     "aws:s3/bucketVersioning:BucketVersioning": "aws_s3_bucket_versioning",
     "aws:secretsmanager/secret:Secret": "aws_secretsmanager_secret",
     "aws:secretsmanager/secretRotation:SecretRotation": "aws_secretsmanager_secret_rotation",
+    "aws:rds/instance:Instance": "aws_db_instance",
+    "aws:rds/parameterGroup:ParameterGroup": "aws_db_parameter_group",
+    "aws:rds/subnetGroup:SubnetGroup": "aws_db_subnet_group",
     "aws:secretsmanager/secretVersion:SecretVersion": "aws_secretsmanager_secret_version",
     "aws:servicediscovery/instance:Instance": "aws_service_discovery_instance",
     "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": (
@@ -120,6 +124,7 @@ SINGULAR_BLOCKS = {
     "ordered_placement_strategies": "ordered_placement_strategy",
     "filters": "filter",
     "conditions": "condition",
+    "parameters": "parameter",  # aws_db_parameter_group
 }
 # Inputs whose objects are Terraform maps, not blocks.
 MAP_ATTRIBUTES = frozenset({"tags", "tags_all", "variables", "default_tags", "attributes"})

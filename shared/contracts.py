@@ -72,6 +72,11 @@ class PlatformExports:
     INTERNAL_ALB_SECURITY_GROUP_ID = "internalAlbSecurityGroupId"
     SECRET_ARNS = "secretArns"  # {purpose: ARN}, purposes from SecretPurposes
     ROTATION_SECURITY_GROUP_ID = "secretRotationSecurityGroupId"  # the database must admit it
+    # The database's own group (each client adds its ingress rule on it), host name and port. With
+    # `database: external` the endpoint is databaseHost and the group is for that database to carry.
+    DATABASE_SECURITY_GROUP_ID = "databaseSecurityGroupId"
+    DATABASE_ENDPOINT = "databaseEndpoint"
+    DATABASE_PORT = "databasePort"
     ECS_EXEC_LOG_GROUP_NAME = "ecsExecLogGroupName"  # "" when ECS Exec is off (`ecsExec`)
     # The public web ACL, for alarms and dashboards (metric namespace AWS/WAFV2, dimension WebACL =
     # the name, Rule = a rule's metric name); empty strings in a stack with waf: false.
@@ -95,6 +100,9 @@ class PlatformExports:
         INTERNAL_ALB_SECURITY_GROUP_ID,
         SECRET_ARNS,
         ROTATION_SECURITY_GROUP_ID,
+        DATABASE_SECURITY_GROUP_ID,
+        DATABASE_ENDPOINT,
+        DATABASE_PORT,
         ECS_EXEC_LOG_GROUP_NAME,
         WAF_WEB_ACL_NAME,
         WAF_WEB_ACL_ARN,
@@ -209,6 +217,8 @@ class PlatformOutputs:
     public_alb: LoadBalancerOutputs
     internal_alb: LoadBalancerOutputs
     secret_arns: pulumi.Output[dict[str, str]]  # keyed by SecretPurposes
+    database_security_group_id: pulumi.Output[str]  # database clients add their ingress rule on it
+    database_port: pulumi.Output[int]
     ecs_exec_log_group_name: pulumi.Output[str]  # "" when ECS Exec is off
 
     @property
@@ -240,6 +250,8 @@ class PlatformOutputs:
                 security_group_id=_require(ref, PlatformExports.INTERNAL_ALB_SECURITY_GROUP_ID),
             ),
             secret_arns=_require(ref, PlatformExports.SECRET_ARNS),
+            database_security_group_id=_require(ref, PlatformExports.DATABASE_SECURITY_GROUP_ID),
+            database_port=_require(ref, PlatformExports.DATABASE_PORT),
             # Optional: platform stacks deployed before ECS Exec existed do not export it.
             ecs_exec_log_group_name=ref.get_output(PlatformExports.ECS_EXEC_LOG_GROUP_NAME).apply(
                 lambda name: str(name or "")

@@ -198,6 +198,23 @@ PREFIX_LIST = NameRule(
     "letters, digits, spaces and _.:/=+@-",
     forbidden_prefixes=("com.amazonaws",),
 )
+# RDS (CreateDBInstance DBInstanceIdentifier, CreateDBParameterGroup DBParameterGroupName,
+# DeleteDBInstance FinalDBSnapshotIdentifier): letters, digits and hyphens, starting with a letter, no
+# trailing or doubled hyphen; identifiers 1-63, the others 1-255. RDS stores them in lowercase and names
+# the instance's log groups after the lowercase identifier, so only lowercase is produced.
+_RDS_NAME = re.compile(r"[a-z](?:-?[a-z0-9])*")
+_RDS_NAME_TEXT = "lowercase letters, digits and single inner hyphens, starting with a letter"
+RDS_IDENTIFIER = NameRule("an RDS DB instance identifier", 63, _RDS_NAME, _RDS_NAME_TEXT)
+RDS_PARAMETER_GROUP = NameRule("an RDS parameter group name", 255, _RDS_NAME, _RDS_NAME_TEXT)
+RDS_SNAPSHOT = NameRule("an RDS DB snapshot identifier", 255, _RDS_NAME, _RDS_NAME_TEXT)
+# CreateDBSubnetGroup DBSubnetGroupName: up to 255 letters, digits, periods, underscores, spaces or
+# hyphens, not "default" (stored lowercase, hence lowercase only).
+RDS_SUBNET_GROUP = NameRule(
+    "an RDS DB subnet group name",
+    255,
+    re.compile(r"(?!default$)[a-z0-9 ._-]+"),
+    "lowercase letters, digits, spaces and ._-, not 'default'",
+)
 
 
 def _dashed(label: str, parts: tuple[str, ...], suffix: str) -> str:
@@ -211,6 +228,16 @@ def _log_path(label: str, parts: tuple[str, ...], suffix: str) -> str:
 def _lambda_log_path(label: str, parts: tuple[str, ...], suffix: str) -> str:
     # Lambda writes to /aws/lambda/<function name>; owning that group keeps it encrypted and retained.
     return "/aws/lambda/" + _dashed(label, parts, suffix)
+
+
+def _rds_log_path(label: str, parts: tuple[str, ...], suffix: str) -> str:
+    # RDS exports log type <log> of instance <identifier> to /aws/rds/instance/<identifier>/<log> (RDS
+    # user guide, "Publishing database logs to Amazon CloudWatch Logs"). The parts are the instance's
+    # parts then the log type; the wildcard ("*",) covers every log of every instance of the stack.
+    if parts == ("*",):
+        return f"/aws/rds/instance/{label}-*-{suffix}/*"
+    *instance, log = parts
+    return f"/aws/rds/instance/{_dashed(label, tuple(instance), suffix)}/{log}"
 
 
 def _kms_alias(label: str, parts: tuple[str, ...], suffix: str) -> str:
@@ -263,6 +290,11 @@ WAF_METRIC_NAME = NameKind("waf", WAF_METRIC)
 # WAF delivers only to log groups whose name starts with "aws-waf-logs-" (WAF developer guide,
 # "CloudWatch Logs log group"): the label is that prefix.
 WAF_LOG_GROUP = NameKind("aws-waf-logs", LOG_GROUP)
+RDS_INSTANCE = NameKind("rds", RDS_IDENTIFIER)
+RDS_LOG_GROUP = NameKind("rds", LOG_GROUP, _rds_log_path)  # of the RDS_INSTANCE with the same parts + log
+RDS_SUBNET_GROUP_NAME = NameKind("rds-subnets", RDS_SUBNET_GROUP)
+RDS_PARAMETER_GROUP_NAME = NameKind("rds-params", RDS_PARAMETER_GROUP)
+RDS_FINAL_SNAPSHOT = NameKind("rds-final", RDS_SNAPSHOT)
 LOG_RESOURCE_POLICY = NameKind("log-policy", TAG_VALUE)  # PutResourcePolicy: a free-form name
 TOPIC = NameKind("sns", SNS_TOPIC)
 EVENTS_RULE = NameKind("events", EVENT_RULE)

@@ -41,6 +41,7 @@ PLATFORM_ALT_CONFIG = {
     "logRetentionDays": 90,
     "kmsDeletionWindowDays": 10,
     "rotationReservedConcurrency": 3,
+    "database": "external",
     "databaseHost": "payments.cluster-abc.us-east-1.rds.amazonaws.com",
     "databasePort": 6432,
     "databaseName": "ledger",
@@ -68,7 +69,7 @@ def platform(network: Evaluation) -> Evaluation:
 
 @pytest.fixture(scope="session")
 def platform_alt(network_ha: Evaluation) -> Evaluation:
-    """The platform layer with every knob changed, a database to rotate and given credentials."""
+    """The platform layer with every knob changed, an external database and given credentials."""
     return evaluate_layer(
         "platform",
         config=PLATFORM_ALT_CONFIG,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -292,3 +293,37 @@ def test_a_stack_without_waf_has_no_waf_line(platform):
     without = [r for r in resources_of(platform) if not r.type.startswith("aws:wafv2/")]
     estimate = cost.estimate({"platform": without}, TABLE)
     assert not [entry for entry in estimate.lines if entry.item == "AWS WAF web ACLs"]
+
+
+def test_the_managed_database_is_priced_by_class_deployment_and_storage(dev, alt):
+    # The dev example: db.t4g.micro Single-AZ, 20 GB gp3 (RDS for PostgreSQL pricing page rates).
+    database = line(dev, "RDS for PostgreSQL rds-ledger-dev")
+    assert database.layer == "platform"
+    assert database.monthly["min"] == database.monthly["max"] == pytest.approx(0.016 * HOURS + 20 * 0.115)
+    assert line(dev, "RDS-managed master secret").monthly["min"] == pytest.approx(0.40)
+    # An external database costs the platform nothing.
+    assert not [entry for entry in alt.lines if entry.item.startswith("RDS")]
+
+
+def test_multi_az_doubles_the_instance_and_storage_rates(platform):
+    resources = [
+        replace(r, props={**r.props, "multiAz": True, "instanceClass": "db.m7g.large"})
+        if r.type == "aws:rds/instance:Instance"
+        else r
+        for r in resources_of(platform)
+    ]
+    database = line(cost.estimate({"platform": resources}, TABLE), "RDS for PostgreSQL rds-ledger-dev")
+    assert database.monthly["min"] == pytest.approx(0.336 * HOURS + 20 * 0.23)
+
+
+def test_a_class_without_a_rate_is_refused_naming_the_class_and_the_source(platform):
+    resources = [
+        replace(r, props={**r.props, "instanceClass": "db.x2g.16xlarge"})
+        if r.type == "aws:rds/instance:Instance"
+        else r
+        for r in resources_of(platform)
+    ]
+    with pytest.raises(
+        pricing.PriceTableError, match=r"db\.x2g\.16xlarge \(singleAz\).*rds/postgresql/pricing"
+    ):
+        cost.estimate({"platform": resources}, TABLE)

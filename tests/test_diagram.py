@@ -63,6 +63,20 @@ def test_the_release_hooks_and_nat_gateways_come_from_the_plan(example, alternat
     assert ("lambda-smoke-test-dev", "internal-alb") in labels(picture)
 
 
+def test_the_managed_database_sits_beside_the_services_its_group_admits(example, alternative):
+    picture = diagram.read(example)
+    assert picture.box("database").lines == (
+        "RDS for PostgreSQL 16",
+        "rds-ledger-dev",
+        "db.t4g.micro, Single-AZ, TLS only",
+    )
+    assert [(a.source, a.label) for a in picture.arrows if a.target == "database"] == [
+        ("ecs-service-payment-processor-dev", "5432 TLS")
+    ]
+    # An external database is not drawn: the platform does not run it.
+    assert "database" not in {b.key for b in diagram.read(alternative).boxes}
+
+
 def test_without_a_web_acl_the_internet_reaches_the_public_alb_directly(example):
     assert ("internet", "waf") in labels(diagram.read(example))  # WAF is on by default
     without_waf = copy.deepcopy(example)

@@ -69,6 +69,12 @@ FlowLogTrafficType = Literal["ALL", "ACCEPT", "REJECT"]
 FLOW_LOG_TRAFFIC_TYPES: tuple[FlowLogTrafficType, ...] = get_args(FlowLogTrafficType)
 DatabaseTls = Literal["verify-full", "require", "disable"]
 DATABASE_TLS_MODES: tuple[DatabaseTls, ...] = get_args(DatabaseTls)
+DatabaseSource = Literal["managed", "external"]
+DATABASE_SOURCES: tuple[DatabaseSource, ...] = get_args(DatabaseSource)
+# RDS for PostgreSQL limits (RDS user guide, "Amazon RDS DB instance storage": gp3 is 20-65,536 GiB;
+# CreateDBInstance BackupRetentionPeriod: 0-35 days, 0 turns automated backups off, refused here).
+RDS_GP3_STORAGE_GB = range(20, 65_536 + 1)
+RDS_BACKUP_RETENTION_DAYS = range(1, 35 + 1)
 # How an API key rotates (docs/secrets.md); functions/secret_rotation/api_keys.py has the same names.
 KeyRotation = Literal["notify", "http-key-api"]
 KEY_ROTATIONS: tuple[KeyRotation, ...] = get_args(KeyRotation)
@@ -352,9 +358,64 @@ PLATFORM_KEYS = (
         description="Requests WAF blocks in a minute that raise an alarm",
     ),
     Key(
+        name="database",
+        type="string",
+        default="managed",
+        choices=DATABASE_SOURCES,
+        description="managed (an RDS for PostgreSQL instance in this layer) or external (databaseHost)",
+    ),
+    Key(
+        name="databaseInstanceClass",
+        type="string",
+        default="db.t4g.medium",
+        description="RDS DB instance class of the managed database (docs/database.md)",
+    ),
+    Key(
+        name="databaseEngineVersion",
+        type="string",
+        default="16",
+        description="PostgreSQL version of the managed database: 16 or 16.<minor> (minor upgrades automatic)",
+    ),
+    Key(
+        name="databaseAllocatedStorageGb",
+        type="integer",
+        default=20,
+        minimum=RDS_GP3_STORAGE_GB.start,
+        maximum=RDS_GP3_STORAGE_GB.stop - 1,
+        description="gp3 storage of the managed database at creation, GiB",
+    ),
+    Key(
+        name="databaseMaxAllocatedStorageGb",
+        type="integer",
+        default=100,
+        minimum=RDS_GP3_STORAGE_GB.start,
+        maximum=RDS_GP3_STORAGE_GB.stop - 1,
+        description="Storage autoscaling ceiling of the managed database, GiB (at least the allocated size)",
+    ),
+    Key(
+        name="databaseMultiAz",
+        type="boolean",
+        default=True,
+        description="Managed database with a synchronous standby in another zone (false: cheap dev stacks)",
+    ),
+    Key(
+        name="databaseBackupRetentionDays",
+        type="integer",
+        default=7,
+        minimum=RDS_BACKUP_RETENTION_DAYS.start,
+        maximum=RDS_BACKUP_RETENTION_DAYS.stop - 1,
+        description="Days of automated backups (point-in-time recovery) of the managed database",
+    ),
+    Key(
+        name="databaseSkipFinalSnapshot",
+        type="boolean",
+        default=True,
+        description="Destroy deletes the managed database without a final snapshot (false: keep one)",
+    ),
+    Key(
         name="databaseHost",
         type="string",
-        description="PostgreSQL host of the connection secret; unset: a placeholder, no rotation",
+        description="PostgreSQL host of an external database (database: external only)",
     ),
     Key(
         name="databasePort",
@@ -369,7 +430,7 @@ PLATFORM_KEYS = (
         name="databaseUsername",
         type="string",
         default="payments_app",
-        description="PostgreSQL role whose password rotation changes",
+        description="PostgreSQL login role the services use (rotation alternates it with <name>_clone)",
     ),
     Key(
         name="databaseTls",
@@ -382,7 +443,7 @@ PLATFORM_KEYS = (
         name="databasePassword",
         type="string",
         secret=True,
-        description="Current password of databaseUsername; required with databaseHost",
+        description="Current password of databaseUsername (database: external only, required there)",
     ),
     Key(
         name="paymentProviderApiKey",

@@ -12,14 +12,16 @@ from shared.config.common import CommonConfig
 from shared.config.declared import layer_reader
 from shared.config.keys import (
     CONTAINER_INSIGHTS,
+    DATABASE_SOURCES,
     DATABASE_TLS_MODES,
     KEY_ROTATIONS,
     ContainerInsights,
+    DatabaseSource,
     DatabaseTls,
     KeyRotation,
     typed_choice,
 )
-from shared.config.reader import ConfigReader, parse_cidr
+from shared.config.reader import HIDDEN, ConfigReader, parse_cidr
 from shared.config.validators import log_retention
 from shared.contracts import NETWORK_PROJECT, SecretPurposes, upstream_stack_name
 from shared.errors import ConfigError
@@ -38,30 +40,140 @@ FRAUD_SCORING_API_KEY_KEY = "fraudScoringApiKey"
 CREDENTIAL_KEYS = (DATABASE_PASSWORD_KEY, PAYMENT_PROVIDER_API_KEY_KEY, FRAUD_SCORING_API_KEY_KEY)
 
 
+# RDS for PostgreSQL major version 16 (a bare "16" lets RDS pick the newest minor; with automatic minor
+# upgrades a pinned minor is a floor). The parameter group family follows the major version.
+_ENGINE_VERSION = re.compile(r"16(\.\d{1,2})?")
+# db.<family>.<size>, e.g. db.t4g.medium, db.m7g.large (RDS user guide, "DB instance class types").
+_INSTANCE_CLASS = re.compile(r"db\.[a-z][a-z0-9-]*\.[a-z0-9]+")
+_CLONE_SUFFIX = "_clone"  # the alternating-users rotation's second login role: <databaseUsername>_clone
+_PG_NAME_MAX = 63
+EXTERNAL_ONLY_KEYS = ("databaseHost", DATABASE_PASSWORD_KEY)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManagedDatabaseConfig:
+    """The RDS for PostgreSQL instance of `database: managed` (docs/database.md).
+
+    Fields (each one key of shared/config/keys.py, where its default and limits are declared):
+        instance_class: `databaseInstanceClass`, e.g. db.t4g.medium.
+        engine_version: `databaseEngineVersion`, 16 or 16.<minor>.
+        allocated_storage_gb: `databaseAllocatedStorageGb`, gp3 at creation.
+        max_allocated_storage_gb: `databaseMaxAllocatedStorageGb`, the storage autoscaling ceiling.
+        multi_az: `databaseMultiAz`, a synchronous standby in another zone.
+        backup_retention_days: `databaseBackupRetentionDays`, 1-35.
+        skip_final_snapshot: `databaseSkipFinalSnapshot`; false keeps a final snapshot on destroy.
+    """
+
+    instance_class: str
+    engine_version: str
+    allocated_storage_gb: int
+    max_allocated_storage_gb: int
+    multi_az: bool
+    backup_retention_days: int
+    skip_final_snapshot: bool
+
+    @property
+    def engine_major(self) -> str:
+        return self.engine_version.split(".")[0]
+
+    @classmethod
+    def load(cls, reader: ConfigReader) -> ManagedDatabaseConfig:
+        instance_class = reader.string("databaseInstanceClass")
+        if not _INSTANCE_CLASS.fullmatch(instance_class):
+            raise ConfigError(
+                "databaseInstanceClass",
+                instance_class,
+                "must be an RDS DB instance class such as db.t4g.medium or db.m7g.large",
+                "pulumi config set databaseInstanceClass db.t4g.medium",
+            )
+        version = reader.string("databaseEngineVersion")
+        if not _ENGINE_VERSION.fullmatch(version):
+            raise ConfigError(
+                "databaseEngineVersion",
+                version,
+                "must be PostgreSQL 16 or a 16.<minor> version: the parameter group is built for 16, and "
+                "a major upgrade is a planned change, not a config edit",
+                "pulumi config set databaseEngineVersion 16",
+            )
+        allocated = reader.integer("databaseAllocatedStorageGb")
+        ceiling = reader.integer("databaseMaxAllocatedStorageGb")
+        if ceiling < allocated:
+            raise ConfigError(
+                "databaseMaxAllocatedStorageGb",
+                ceiling,
+                f"must be at least databaseAllocatedStorageGb ({allocated}): it is the autoscaling ceiling",
+                f"pulumi config set databaseMaxAllocatedStorageGb {max(allocated, 100)}",
+            )
+        return cls(
+            instance_class=instance_class,
+            engine_version=version,
+            allocated_storage_gb=allocated,
+            max_allocated_storage_gb=ceiling,
+            multi_az=reader.boolean("databaseMultiAz"),
+            backup_retention_days=reader.integer("databaseBackupRetentionDays"),
+            skip_final_snapshot=reader.boolean("databaseSkipFinalSnapshot"),
+        )
+
+
 @dataclass(frozen=True)
 class DatabaseConfig:
     """The PostgreSQL database whose connection the platform's database secret holds.
 
-    The platform does not run the database. With `databaseHost` unset the secret holds a generated
-    placeholder so tasks can start, and its rotation is not attached: Secrets Manager runs the
-    function's testSecret step as soon as rotation is configured, which needs a reachable database.
+    `database: managed` (the default): the platform runs an RDS for PostgreSQL instance (`managed`)
+    and the secret's host is its endpoint. `database: external`: `databaseHost` and `databasePassword`
+    name a database the platform does not run. Either way the secret's rotation is attached.
     """
 
-    host: str | None  # `databaseHost`
+    source: DatabaseSource  # `database`
+    host: str | None  # `databaseHost` (external only)
     port: int  # `databasePort`
     name: str  # `databaseName`
     username: str  # `databaseUsername`
-    password: pulumi.Output[str] | None  # `databasePassword` (secret), required with databaseHost
+    password: pulumi.Output[str] | None  # `databasePassword` (secret, external only)
     tls: DatabaseTls  # `databaseTls`: how rotation connects (verify-full, require, disable)
+    managed: ManagedDatabaseConfig | None  # the RDS instance, with `database: managed` only
 
     @property
     def rotated(self) -> bool:
-        return self.host is not None
+        """Rotation is attached in every stack: a managed database and an external one alike."""
+        return True
 
     @classmethod
     def load(cls, reader: ConfigReader) -> DatabaseConfig:
+        source = typed_choice(DATABASE_SOURCES, reader.choice("database"))
+        username = _pg_identifier(reader, "databaseUsername")
+        port = reader.integer("databasePort")
+        name = _pg_identifier(reader, "databaseName")
+        tls = typed_choice(DATABASE_TLS_MODES, reader.choice("databaseTls"))
+        if source == "managed":
+            given = [key for key in EXTERNAL_ONLY_KEYS if reader.raw(key) is not None]
+            if given:
+                raise ConfigError(
+                    given[0],
+                    HIDDEN if given[0] in CREDENTIAL_KEYS else reader.shown_value(given[0]),
+                    "applies only to database: external; with database: managed the platform runs the "
+                    "database and writes its endpoint and a generated password into the secret",
+                    f"pulumi config rm {given[0]}, or pulumi config set database external",
+                )
+            if len(username) + len(_CLONE_SUFFIX) > _PG_NAME_MAX:
+                raise ConfigError(
+                    "databaseUsername",
+                    username,
+                    f"must be at most {_PG_NAME_MAX - len(_CLONE_SUFFIX)} characters: rotation also "
+                    f"creates {username}{_CLONE_SUFFIX}, and PostgreSQL names end at {_PG_NAME_MAX}",
+                )
+            managed = ManagedDatabaseConfig.load(reader)
+            return cls(source, None, port, name, username, None, tls, managed)
         host = reader.optional_string("databaseHost")
-        if host is not None and not _HOSTNAME.fullmatch(host):
+        if host is None:
+            raise ConfigError(
+                "databaseHost",
+                None,
+                "is required with database: external: the connection secret and its rotation need the "
+                "database's address",
+                "pulumi config set databaseHost <endpoint>, or pulumi config set database managed",
+            )
+        if not _HOSTNAME.fullmatch(host):
             raise ConfigError(
                 "databaseHost",
                 host,
@@ -69,22 +181,15 @@ class DatabaseConfig:
                 "pulumi config set databaseHost <endpoint>",
             )
         password = reader.secret(DATABASE_PASSWORD_KEY)
-        if host is not None and password is None:
+        if password is None:
             raise ConfigError(
                 "databasePassword",
                 None,
-                "is required when databaseHost is set: rotation logs in with it to change it, and a "
+                "is required with database: external: rotation logs in with it to change it, and a "
                 "generated password would not match the database",
                 "pulumi config set --secret databasePassword <the role's current password>",
             )
-        return cls(
-            host=host,
-            port=reader.integer("databasePort"),
-            name=_pg_identifier(reader, "databaseName"),
-            username=_pg_identifier(reader, "databaseUsername"),
-            password=password,
-            tls=typed_choice(DATABASE_TLS_MODES, reader.choice("databaseTls")),
-        )
+        return cls(source, host, port, name, username, password, tls, None)
 
 
 def _pg_identifier(reader: ConfigReader, key: str) -> str:

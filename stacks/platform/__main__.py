@@ -1,23 +1,24 @@
-"""Platform layer: KMS key, ECS cluster, Cloud Map namespace, two ALBs, secrets and their rotation,
-and the alarms and event rules on them."""
+"""Platform layer: KMS key, ECS cluster, Cloud Map namespace, two ALBs, the managed PostgreSQL, secrets
+and their rotation, and the alarms and event rules on them."""
 
 import pulumi
 
 from shared import naming
 from shared.aws_context import AwsContext
 from shared.config.platform import PlatformConfig
-from shared.contracts import NetworkOutputs, PlatformExports
+from shared.contracts import NetworkOutputs, PlatformExports, SecretPurposes
 from shared.network_constants import HTTP_PORT, HTTPS_PORT
 from shared.provider import aws_provider
 from shared.tags import ServiceTags
 from stacks.platform.access_logs import AccessLogsBucket, AccessLogsBucketArgs
 from stacks.platform.cluster import EcsCluster, EcsClusterArgs
+from stacks.platform.database import ManagedDatabase, ManagedDatabaseArgs, database_security_group
 from stacks.platform.encryption import PlatformKey, PlatformKeyArgs
 from stacks.platform.load_balancer import LoadBalancer, LoadBalancerArgs
 from stacks.platform.platform_alarms import PlatformAlarms, PlatformAlarmsArgs
 from stacks.platform.rotation_strategies import strategy_table
-from stacks.platform.secret_rotation import SecretRotation, SecretRotationArgs
-from stacks.platform.secrets import PlatformSecrets, PlatformSecretsArgs
+from stacks.platform.secret_rotation import DatabaseBootstrap, SecretRotation, SecretRotationArgs
+from stacks.platform.secrets import ManagedEndpoint, PlatformSecrets, PlatformSecretsArgs
 from stacks.platform.service_discovery import private_namespace
 from stacks.platform.waf import WebApplicationFirewall, WebApplicationFirewallArgs
 
@@ -119,6 +120,28 @@ waf = (
     else None
 )
 
+database_group = database_security_group(namer, tags, network.vpc_id, in_provider)
+managed = settings.database.managed
+database = (
+    ManagedDatabase(
+        "database",
+        ManagedDatabaseArgs(
+            namer=namer,
+            tags=tags,
+            settings=managed,
+            database_name=settings.database.name,
+            port=settings.database.port,
+            key_arn=key.key_arn,
+            private_subnet_ids=network.private_subnet_ids,
+            security_group_id=database_group.id,
+            log_retention_days=settings.log_retention_days,
+        ),
+        opts=in_provider,
+    )
+    if managed is not None
+    else None
+)
+
 secrets = PlatformSecrets(
     "secrets",
     PlatformSecretsArgs(
@@ -126,7 +149,11 @@ secrets = PlatformSecrets(
         tags=tags,
         key_arn=key.key_arn,
         database=settings.database,
-        database_placeholder_host=f"database.{settings.namespace_name}",
+        managed_database=(
+            ManagedEndpoint(address=database.address, master_secret_arn=database.master_secret_arn)
+            if database is not None
+            else None
+        ),
         payment_provider_api_key=settings.payment_provider_api_key,
         fraud_scoring_api_key=settings.fraud_scoring_api_key,
     ),
@@ -149,8 +176,19 @@ rotation = SecretRotation(
         schedule=settings.secret_rotation_schedule,
         log_retention_days=settings.log_retention_days,
         reserved_concurrency=settings.rotation_reserved_concurrency,
-        database_port=settings.database.port if settings.database.rotated else None,
+        database_port=settings.database.port,
         database_tls=settings.database.tls,
+        database_security_group_id=database_group.id,
+        bootstrap=(
+            DatabaseBootstrap(
+                master_secret_arn=database.master_secret_arn,
+                instance=database.instance,
+                instance_resource_id=database.instance.resource_id,
+                secret_version=secrets.initial_versions[SecretPurposes.DATABASE_CONNECTION],
+            )
+            if database is not None
+            else None
+        ),
     ),
     opts=in_provider,
 )
@@ -184,6 +222,11 @@ pulumi.export(PlatformExports.INTERNAL_ALB_ZONE_ID, internal_alb.zone_id)
 pulumi.export(PlatformExports.INTERNAL_ALB_SECURITY_GROUP_ID, internal_alb.security_group_id)
 pulumi.export(PlatformExports.SECRET_ARNS, secrets.arns)
 pulumi.export(PlatformExports.ROTATION_SECURITY_GROUP_ID, rotation.security_group_id)
+pulumi.export(PlatformExports.DATABASE_SECURITY_GROUP_ID, database_group.id)
+pulumi.export(
+    PlatformExports.DATABASE_ENDPOINT, database.address if database is not None else settings.database.host
+)
+pulumi.export(PlatformExports.DATABASE_PORT, settings.database.port)
 pulumi.export(
     PlatformExports.ECS_EXEC_LOG_GROUP_NAME,
     cluster.exec_log_group.name if cluster.exec_log_group is not None else "",

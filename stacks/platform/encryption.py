@@ -1,4 +1,9 @@
-"""The platform's customer-managed KMS key: ECS log groups, Lambda log groups, secrets, ECS Exec."""
+"""The platform's customer-managed KMS key: ECS log groups, Lambda log groups, secrets, ECS Exec, and
+the managed database (storage, master secret, Performance Insights, log groups).
+
+RDS uses the key through grants it creates with the caller's permissions (RDS user guide, "Amazon RDS
+encryption": kms:CreateGrant and kms:DescribeKey); the account-root statement lets IAM policies grant
+those, so the key policy needs no RDS statement of its own."""
 
 from __future__ import annotations
 
@@ -39,12 +44,14 @@ class PlatformKey(pulumi.ComponentResource):
         names = args.namer
         key_name = names.name(naming.KMS_KEY, "platform")
         # The ECS services' groups (/ecs/<service>-<suffix>, ECS Exec's /ecs/exec-<suffix>), this
-        # stack's Lambda groups (/aws/lambda/lambda-<function>-<suffix>) and the WAF log group
-        # (aws-waf-logs-<name>-<suffix>).
+        # stack's Lambda groups (/aws/lambda/lambda-<function>-<suffix>), the WAF log group
+        # (aws-waf-logs-<name>-<suffix>) and the database's exported logs
+        # (/aws/rds/instance/rds-<name>-<suffix>/<log>).
         log_group_patterns = (
             names.wildcard(naming.ECS_LOG_GROUP),
             names.wildcard(naming.LAMBDA_LOG_GROUP),
             names.wildcard(naming.WAF_LOG_GROUP),
+            names.wildcard(naming.RDS_LOG_GROUP),
         )
         key_policy = aws.iam.get_policy_document_output(
             statements=[

@@ -3,10 +3,16 @@
 One function rotates every secret: it reads each secret's shape (see `functions/secret_rotation`).
 It runs in the private subnets so it can reach a database in the VPC, with its own security group,
 an encrypted log group, X-Ray tracing and reserved concurrency.
+
+With the managed database the same function also bootstraps it once: an `aws.lambda_.Invocation`
+with `{"Action": "bootstrapDatabase", "SecretId": <connection secret ARN>}` creates the application's
+roles with the secret's password, logged in as the RDS-managed master. The connection secret's
+rotation waits for it, because Secrets Manager tests the secret as soon as rotation is attached.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -17,7 +23,8 @@ from shared import naming, policies
 from shared.aws_context import AwsContext
 from shared.config.keys import DatabaseTls
 from shared.network_constants import ANYWHERE, HTTPS_PORT
-from shared.security_rules import tcp_egress
+from shared.secret_purposes import SecretPurposes
+from shared.security_rules import tcp_egress, tcp_ingress
 from shared.tags import ServiceTags
 from stacks.hardened_lambda import HardenedFunctionArgs, LambdaVpc, hardened_function
 from stacks.platform.rotation_strategies import (
@@ -31,6 +38,28 @@ FUNCTION_DEPENDENCIES = ("pg8000",)  # pure Python; boto3 ships with the Lambda 
 TIMEOUT_SECONDS = 60  # a step is a few API calls and at most two database logins
 MEMORY_MB = 256
 SECRETS_MANAGER_SERVICE = "secretsmanager.amazonaws.com"
+BOOTSTRAP_ACTION = "bootstrapDatabase"
+# Invoked on create and on replacement only. Delete is a no-op in this scope, so destroy never calls
+# the function once the database is gone (terraform-provider-aws, internal/service/lambda/invocation.go,
+# resourceInvocationDelete); refresh reads nothing (ReadWithoutTimeout: schema.NoopContext).
+BOOTSTRAP_LIFECYCLE_SCOPE = "CREATE_ONLY"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseBootstrap:
+    """The managed database the function bootstraps and then rotates against.
+
+    Fields:
+        master_secret_arn: the RDS-managed master secret, which the function reads (only that one).
+        instance: the DB instance; the bootstrap waits for it and runs again when it is replaced.
+        instance_resource_id: the instance's DbiResourceId, unique per instance (the re-run trigger).
+        secret_version: the connection secret's initial version, which holds the password to set.
+    """
+
+    master_secret_arn: pulumi.Input[str]
+    instance: pulumi.Resource
+    instance_resource_id: pulumi.Input[str]
+    secret_version: pulumi.Resource
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +73,7 @@ class SecretRotationArgs:
             source account and the Secrets Manager endpoint are built from them.
         key_arn: the platform KMS key: log group, environment variables and the secrets themselves.
         vpc_id: the VPC of the function's security group.
-        vpc_cidr: the only destination of the database egress rule.
+        vpc_cidr: the destination of the database egress rule with an external database.
         private_subnet_ids: the function's network interfaces, one per subnet.
         secrets: purpose -> the secret to rotate; each gets its own rotation schedule.
         key_rotations: ROTATION_STRATEGIES, each API key's strategy (stacks/platform/rotation_strategies.py).
@@ -53,8 +82,11 @@ class SecretRotationArgs:
         schedule: `secretRotationSchedule`, a Secrets Manager ScheduleExpression, e.g. "rate(30 days)".
         log_retention_days: `logRetentionDays` of the function's log group.
         reserved_concurrency: `rotationReservedConcurrency`.
-        database_port: egress to the database in the VPC; None when no database is rotated.
+        database_port: `databasePort`, the port of the database egress and ingress rules.
         database_tls: `databaseTls`, "verify-full", "require" or "disable".
+        database_security_group_id: the database's group; it admits the function on database_port.
+        bootstrap: the managed database to bootstrap; None with `database: external`, whose egress
+            goes to the VPC CIDR (the external database may not carry the database group).
     """
 
     namer: naming.Namer
@@ -71,8 +103,10 @@ class SecretRotationArgs:
     schedule: str
     log_retention_days: int
     reserved_concurrency: int
-    database_port: int | None
+    database_port: int
     database_tls: DatabaseTls
+    database_security_group_id: pulumi.Input[str]
+    bootstrap: DatabaseBootstrap | None
 
 
 class SecretRotation(pulumi.ComponentResource):
@@ -88,6 +122,7 @@ class SecretRotation(pulumi.ComponentResource):
         secret_arns = [secret.arn for secret in args.secrets.values()]
 
         self.security_group = self._security_group(args, child)
+        database_rules = self._database_rules(args)
         built = hardened_function(
             HardenedFunctionArgs(
                 namer=names,
@@ -119,6 +154,7 @@ class SecretRotation(pulumi.ComponentResource):
         )
         self.log_group, self.role, self.role_policy = built.log_group, built.role, built.role_policy
         self.function = built.function
+        self.bootstrap = self._bootstrap(args, function_name, database_rules)
 
         self.rotations: dict[str, aws.secretsmanager.SecretRotation] = {}
         for purpose, secret in args.secrets.items():
@@ -140,7 +176,17 @@ class SecretRotation(pulumi.ComponentResource):
                 ),
                 # The first rotation waits for the schedule; Secrets Manager still runs testSecret now.
                 rotate_immediately=False,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[
+                        permission,
+                        *(
+                            [self.bootstrap]
+                            if self.bootstrap is not None and purpose == SecretPurposes.DATABASE_CONNECTION
+                            else []
+                        ),
+                    ],
+                ),
             )
 
         self.function_arn = self.function.arn
@@ -176,18 +222,61 @@ class SecretRotation(pulumi.ComponentResource):
             tags=args.tags,
             opts=in_group,
         )
-        if args.database_port is not None:
-            database_name = args.namer.name(naming.SECURITY_GROUP_NAME, "secret-rotation", "out", "database")
-            tcp_egress(
-                database_name,
-                group_id=group.id,
-                port=args.database_port,
-                to_cidr=args.vpc_cidr,
-                description="PostgreSQL in the VPC, to change and test the rotated password",
-                tags=args.tags,
-                opts=in_group,
-            )
         return group
+
+    def _database_rules(self, args: SecretRotationArgs) -> list[pulumi.Resource]:
+        """The function may reach the database port, and the database's group admits it there."""
+        in_group = pulumi.ResourceOptions(parent=self.security_group)
+        egress_name = args.namer.name(naming.SECURITY_GROUP_NAME, "secret-rotation", "out", "database")
+        egress = tcp_egress(
+            egress_name,
+            group_id=self.security_group.id,
+            port=args.database_port,
+            to_group=args.database_security_group_id if args.bootstrap is not None else None,
+            to_cidr=None if args.bootstrap is not None else args.vpc_cidr,
+            description="PostgreSQL, to bootstrap the database and to change and test rotated passwords",
+            tags=args.tags,
+            opts=in_group,
+        )
+        ingress_name = args.namer.name(naming.SECURITY_GROUP_NAME, "database", "in", "secret-rotation")
+        ingress = tcp_ingress(
+            ingress_name,
+            group_id=args.database_security_group_id,
+            port=args.database_port,
+            from_group=self.security_group.id,
+            description="The secret rotation function (bootstrap and rotation)",
+            tags=args.tags,
+            opts=in_group,
+        )
+        return [egress, ingress]
+
+    def _bootstrap(
+        self, args: SecretRotationArgs, function_name: str, database_rules: list[pulumi.Resource]
+    ) -> aws.lambda_.Invocation | None:
+        """One invocation that creates the application's database roles, after all it needs exists."""
+        bootstrap = args.bootstrap
+        if bootstrap is None:
+            return None
+        secret = args.secrets[SecretPurposes.DATABASE_CONNECTION]
+        return aws.lambda_.Invocation(
+            f"{function_name}-bootstrap-database",
+            function_name=self.function.name,
+            input=secret.arn.apply(
+                lambda arn: json.dumps({"Action": BOOTSTRAP_ACTION, "SecretId": arn}, sort_keys=True)
+            ),
+            lifecycle_scope=BOOTSTRAP_LIFECYCLE_SCOPE,
+            # A replaced instance is empty: bootstrap it again (the bootstrap is idempotent).
+            triggers={"databaseInstance": bootstrap.instance_resource_id},
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[
+                    bootstrap.instance,
+                    bootstrap.secret_version,
+                    self.role_policy,
+                    *database_rules,
+                ],
+            ),
+        )
 
     def _role_statements(
         self,
@@ -233,8 +322,42 @@ class SecretRotation(pulumi.ComponentResource):
                     },
                 ],
             },
+            *self._master_secret_statements(args),
             write_own_logs,
             policies.lambda_network_interfaces(
                 args.context.partition, args.context.region, args.context.account_id
             ),
+        ]
+
+    def _master_secret_statements(self, args: SecretRotationArgs) -> list[policies.Statement]:
+        """Read-only use of the RDS-managed master secret: the bootstrap and each rotation log in
+        with it (Secrets Manager user guide, "Alternating users strategy")."""
+        if args.bootstrap is None:
+            return []
+        master = args.bootstrap.master_secret_arn
+        return [
+            {
+                "sid": "ReadTheDatabaseMasterSecret",
+                "effect": "Allow",
+                "actions": ["secretsmanager:GetSecretValue"],
+                "resources": [master],
+            },
+            {
+                "sid": "DecryptTheDatabaseMasterSecret",
+                "effect": "Allow",
+                "actions": ["kms:Decrypt"],
+                "resources": [args.key_arn],
+                "conditions": [
+                    {
+                        "test": "StringEquals",
+                        "variable": "kms:EncryptionContext:SecretARN",
+                        "values": [master],
+                    },
+                    {
+                        "test": "StringEquals",
+                        "variable": "kms:ViaService",
+                        "values": [f"secretsmanager.{args.context.region}.amazonaws.com"],
+                    },
+                ],
+            },
         ]

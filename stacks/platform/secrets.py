@@ -2,7 +2,9 @@
 
 An initial value comes from `--secret` stack config when given, else from a generated random value
 (kept encrypted in the Pulumi state, never printed). After creation rotation owns the value, so
-Pulumi ignores later changes to it.
+Pulumi ignores later changes to it. With the managed database the connection secret names the DB
+instance's address and its RDS-managed master secret (`masterarn`), which the rotation function uses
+to create the application's role with the generated password and to rotate it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class PlatformSecretsArgs:
         tags: the Service tag (and the rest) for each resource.
         key_arn: the platform KMS key that encrypts every secret.
         database: the `database*` keys: the connection the database secret holds.
-        database_placeholder_host: the host written when `databaseHost` is unset.
+        managed_database: the managed instance's address and master secret ARN; None with
+            `database: external`, whose host and password come from config.
         payment_provider_api_key: `paymentProviderApiKey` (secret), or None for a generated value.
         fraud_scoring_api_key: `fraudScoringApiKey` (secret), or None for a generated value.
     """
@@ -40,9 +43,22 @@ class PlatformSecretsArgs:
     tags: ServiceTags
     key_arn: pulumi.Input[str]
     database: DatabaseConfig
-    database_placeholder_host: str
+    managed_database: ManagedEndpoint | None
     payment_provider_api_key: pulumi.Output[str] | None
     fraud_scoring_api_key: pulumi.Output[str] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManagedEndpoint:
+    """Where the managed database is and whose secret holds its master credentials.
+
+    Fields:
+        address: the DB instance's host name (its endpoint without the port).
+        master_secret_arn: the RDS-managed master secret's ARN (`masterarn` in the connection secret).
+    """
+
+    address: pulumi.Input[str]
+    master_secret_arn: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -56,7 +72,7 @@ _SPECS = (
     _SecretSpec(
         SecretPurposes.DATABASE_CONNECTION,
         "database-connection",
-        "PostgreSQL connection as JSON: engine, host, port, username, password, dbname",
+        "PostgreSQL connection as JSON: engine, host, port, username, password, dbname[, masterarn]",
     ),
     _SecretSpec(
         SecretPurposes.PAYMENT_PROVIDER_API_KEY, "payment-provider-api-key", "Payment provider API key"
@@ -73,6 +89,7 @@ class PlatformSecrets(pulumi.ComponentResource):
     ) -> None:
         super().__init__("payments:platform:PlatformSecrets", name, None, opts)
         self.secrets: dict[str, aws.secretsmanager.Secret] = {}
+        versions: dict[str, aws.secretsmanager.SecretVersion] = {}
         initial_values = {
             SecretPurposes.DATABASE_CONNECTION: self._database_connection(args),
             SecretPurposes.PAYMENT_PROVIDER_API_KEY: self._given_or_random(
@@ -93,7 +110,7 @@ class PlatformSecrets(pulumi.ComponentResource):
                 tags=args.tags.for_resource(secret_name),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            aws.secretsmanager.SecretVersion(
+            versions[spec.purpose] = aws.secretsmanager.SecretVersion(
                 f"{secret_name}-initial",
                 secret_id=secret.id,
                 secret_string=initial_values[spec.purpose],
@@ -102,12 +119,9 @@ class PlatformSecrets(pulumi.ComponentResource):
             )
             self.secrets[spec.purpose] = secret
 
-        # Rotation needs something to rotate against: API keys always, the database only when one is named.
-        self.rotated = {
-            purpose: secret
-            for purpose, secret in self.secrets.items()
-            if purpose != SecretPurposes.DATABASE_CONNECTION or args.database.rotated
-        }
+        self.initial_versions = versions
+        # Every secret rotates, the database connection included (managed or external alike).
+        self.rotated = dict(self.secrets)
         self.arns = {purpose: secret.arn for purpose, secret in self.secrets.items()}
         self.register_outputs({"arns": self.arns})
 
@@ -126,17 +140,23 @@ class PlatformSecrets(pulumi.ComponentResource):
         return result
 
     def _database_connection(self, args: PlatformSecretsArgs) -> pulumi.Output[str]:
-        database = args.database
+        database, managed = args.database, args.managed_database
+        # Managed: a generated password the bootstrap gives the application's role. External: the
+        # role's current password from config (DatabaseConfig requires it).
         password = self._given_or_random(
-            args, "database-password", database.password, DATABASE_PASSWORD_LENGTH
+            args,
+            "database-password",
+            database.password if managed is None else None,
+            DATABASE_PASSWORD_LENGTH,
         )
-        return pulumi.Output.json_dumps(
-            {
-                "engine": "postgres",
-                "host": database.host or args.database_placeholder_host,
-                "port": database.port,
-                "username": database.username,
-                "password": password,
-                "dbname": database.name,
-            }
-        )
+        connection: dict[str, pulumi.Input[str | int]] = {
+            "engine": "postgres",
+            "host": managed.address if managed is not None else str(database.host),
+            "port": database.port,
+            "username": database.username,
+            "password": password,
+            "dbname": database.name,
+        }
+        if managed is not None:
+            connection["masterarn"] = managed.master_secret_arn
+        return pulumi.Output.json_dumps(connection)

@@ -35,6 +35,8 @@ chain = SecurityChain(
         vpc_id=network.vpc_id,
         public_alb_security_group_id=platform.public_alb.security_group_id,
         internal_alb_security_group_id=platform.internal_alb.security_group_id,
+        database_security_group_id=platform.database_security_group_id,
+        database_port=platform.database_port,
     ),
     opts=in_provider,
 )

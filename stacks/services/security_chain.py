@@ -5,8 +5,10 @@ internal ALB (payment-processor's listener ports, from api-gateway only) -> paym
 internal ALB (fraud-detector's listener ports, from payment-processor only) -> fraud-detector tasks.
 
 Task groups admit their container port only from their own ALB's group, and send only to the listener
-ports of the services they call plus 443 for AWS APIs. Every rule is its own resource, so rules added by
-another component (the release hooks) never fight an inline list.
+ports of the services they call, 443 for AWS APIs, and the database port for services whose catalogue
+secrets include the database connection (the platform's database group admits exactly those). Every
+rule is its own resource, so rules added by another component (the release hooks) never fight an
+inline list.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pulumi_aws as aws
 
 from shared import naming
 from shared.catalogue import ServiceSpec
+from shared.contracts import SecretPurposes
 from shared.network_constants import ANYWHERE, HTTPS_PORT
 from shared.security_rules import tcp_egress, tcp_ingress
 from shared.tags import ServiceTags
@@ -39,6 +42,8 @@ class SecurityChainArgs:
         vpc_id: the VPC of the groups.
         public_alb_security_group_id: the platform's public ALB group (the chain's first link).
         internal_alb_security_group_id: the platform's internal ALB group (gets one rule per port).
+        database_security_group_id: the platform's database group (gets one rule per database client).
+        database_port: the database's port (`databasePort` of the platform).
     """
 
     namer: naming.Namer
@@ -46,6 +51,13 @@ class SecurityChainArgs:
     vpc_id: pulumi.Input[str]
     public_alb_security_group_id: pulumi.Input[str]
     internal_alb_security_group_id: pulumi.Input[str]
+    database_security_group_id: pulumi.Input[str]
+    database_port: pulumi.Input[int]
+
+
+def database_clients(catalogue: Sequence[ServiceSpec]) -> list[ServiceSpec]:
+    """The services that read the database connection secret, in catalogue order."""
+    return [spec for spec in catalogue if SecretPurposes.DATABASE_CONNECTION in spec.secrets.values()]
 
 
 class SecurityChain(pulumi.ComponentResource):
@@ -72,6 +84,8 @@ class SecurityChain(pulumi.ComponentResource):
             self._task_rules(spec, [by_name[d] for d in spec.downstream])
             if spec.internal:
                 self._internal_listener_rules(spec, callers_of(spec, args.catalogue))
+        for client in database_clients(args.catalogue):
+            self._database_rules(client)
 
         self.group_ids: Mapping[str, pulumi.Output[str]] = {n: g.id for n, g in self.groups.items()}
         self.register_outputs({"groupIds": dict(self.group_ids)})
@@ -136,13 +150,35 @@ class SecurityChain(pulumi.ComponentResource):
                 group_id=args.internal_alb_security_group_id,
             )
 
+    def _database_rules(self, spec: ServiceSpec) -> None:
+        """The client's tasks may reach the database port, and the database's group admits them."""
+        args = self._args
+        tags = ServiceTags(spec.name)
+        self._egress(
+            args.namer.name(naming.SECURITY_GROUP_NAME, spec.name, "out", "database"),
+            self.groups[spec.name],
+            tags,
+            port=args.database_port,
+            destination=args.database_security_group_id,
+            description="PostgreSQL (the platform's database)",
+        )
+        self._ingress(
+            args.namer.name(naming.SECURITY_GROUP_NAME, "database", "in", spec.name),
+            None,
+            tags,
+            port=args.database_port,
+            source=self.groups[spec.name].id,
+            description=f"{spec.name} tasks",
+            group_id=args.database_security_group_id,
+        )
+
     def _ingress(
         self,
         name: str,
         group: aws.ec2.SecurityGroup | None,
         tags: ServiceTags,
         *,
-        port: int,
+        port: pulumi.Input[int],
         source: pulumi.Input[str],
         description: str,
         group_id: pulumi.Input[str] | None = None,
@@ -166,7 +202,7 @@ class SecurityChain(pulumi.ComponentResource):
         group: aws.ec2.SecurityGroup,
         tags: ServiceTags,
         *,
-        port: int,
+        port: pulumi.Input[int],
         description: str,
         destination: pulumi.Input[str] | None = None,
         cidr: str | None = None,

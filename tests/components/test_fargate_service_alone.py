@@ -78,6 +78,8 @@ def _service(name: str) -> None:
         public_alb=_alb(PUBLIC_ALB_ARN, "public"),
         internal_alb=_alb(INTERNAL_ALB_ARN, "internal"),
         secret_arns=_out(SECRET_ARNS),
+        database_security_group_id=_out("sg-0d0d0d0d0d0d0d0d0"),
+        database_port=_out(5432),
         ecs_exec_log_group_name=_out(""),
         waf_web_acl_name=_out(""),
     )

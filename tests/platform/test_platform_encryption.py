@@ -36,7 +36,7 @@ def test_the_account_administers_the_key(platform):
     assert admin["Action"] == "kms:*"
 
 
-def test_cloudwatch_logs_may_use_the_key_only_for_this_stacks_ecs_lambda_and_waf_groups(platform):
+def test_cloudwatch_logs_may_use_the_key_only_for_this_stacks_ecs_lambda_waf_and_database_groups(platform):
     logs = key_statements(platform)["CloudWatchLogsEncryptTheseLogGroups"]
     assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
     assert set(as_list(logs["Action"])) == {
@@ -50,6 +50,7 @@ def test_cloudwatch_logs_may_use_the_key_only_for_this_stacks_ecs_lambda_and_waf
         f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/ecs/*-dev",
         f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/lambda-*-dev",
         f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:aws-waf-logs-*-dev",
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/rds/instance/rds-*-dev/*",
     }
 
 

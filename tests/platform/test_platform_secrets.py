@@ -79,14 +79,19 @@ def test_without_credentials_in_config_strong_random_values_are_generated(platfo
     assert len(api_key) == 48
 
 
-def test_the_database_secret_is_a_json_connection_with_a_placeholder_host_when_no_database_is_named(platform):
+def test_the_managed_database_secret_names_the_instance_its_master_secret_and_a_generated_password(platform):
     secret = secrets_by_purpose(platform)[SecretPurposes.DATABASE_CONNECTION]
     connection = json.loads(reveal(initial_value(platform, secret).inputs["secretString"]))
-    assert set(connection) == {"engine", "host", "port", "username", "password", "dbname"}
+    instance = platform.one("aws:rds/instance:Instance")
+    assert set(connection) == {"engine", "host", "port", "username", "password", "dbname", "masterarn"}
     assert connection["engine"] == "postgres"
-    assert connection["host"] == "database.payments-dev.local"
-    assert connection["port"] == 5432
+    assert connection["host"] == instance.state["address"]
+    assert connection["port"] == instance.inputs["port"] == 5432
     assert (connection["username"], connection["dbname"]) == ("payments_app", "payments")
+    assert connection["dbname"] == instance.inputs["dbName"]
+    # The application's own role, never the master: the master's credentials stay in RDS's secret.
+    assert connection["username"] != instance.inputs["username"]
+    assert connection["masterarn"] == instance.state["masterUserSecrets"][0]["secretArn"]
     assert len(connection["password"]) == 32
 
 
@@ -104,7 +109,7 @@ def test_credentials_given_as_secret_config_become_the_initial_values(platform_a
         "username": "ledger_app",
         "password": PLATFORM_ALT_CONFIG["databasePassword"],
         "dbname": "ledger",
-    }
+    }  # an external database: no masterarn, rotation stays single-user
 
 
 def test_the_plan_file_never_holds_a_secret_value(platform_alt):
@@ -117,22 +122,14 @@ def test_the_plan_file_never_holds_a_secret_value(platform_alt):
 
 
 @pytest.mark.parametrize(
-    ("fixture", "rotated", "schedule"),
-    [
-        (
-            "platform",
-            {SecretPurposes.PAYMENT_PROVIDER_API_KEY, SecretPurposes.FRAUD_SCORING_API_KEY},
-            "rate(30 days)",
-        ),
-        ("platform_alt", set(SecretPurposes.ALL), "rate(7 days)"),
-    ],
+    ("fixture", "schedule"), [("platform", "rate(30 days)"), ("platform_alt", "rate(7 days)")]
 )
-def test_rotation_is_scheduled_for_every_secret_it_can_rotate(request, fixture, rotated, schedule):
+def test_every_secret_rotates_in_every_stack_managed_or_external_database(request, fixture, schedule):
     evaluation = request.getfixturevalue(fixture)
     function = evaluation.one(FUNCTION)
     secrets = secrets_by_purpose(evaluation)
     rotations = evaluation.all(ROTATION)
-    assert {r.inputs["secretId"] for r in rotations} == {secrets[p].id for p in rotated}
+    assert {r.inputs["secretId"] for r in rotations} == {secrets[p].id for p in SecretPurposes.ALL}
     for rotation in rotations:
         assert rotation.inputs["rotationLambdaArn"] == function.state["arn"]
         assert rotation.inputs["rotationRules"] == {"scheduleExpression": schedule}
@@ -190,20 +187,26 @@ def test_the_function_handler_is_in_its_archive(platform):
 def test_the_rotation_sg_has_no_ingress_and_reaches_only_https_and_the_database(
     platform, platform_alt, network_ha
 ):
-    for evaluation, database_egress in ((platform, None), (platform_alt, 6432)):
+    for evaluation in (platform, platform_alt):
         [sg] = [
             g for g in evaluation.all("aws:ec2/securityGroup:SecurityGroup") if "secret-rotation" in g.name
         ]
+        [database_sg] = [
+            g for g in evaluation.all("aws:ec2/securityGroup:SecurityGroup") if "-database-" in g.name
+        ]
         assert not [r for r in evaluation.all(INGRESS) if r.inputs["securityGroupId"] == sg.id]
         egress = {
-            (r.inputs["cidrIpv4"], r.inputs["fromPort"], r.inputs["toPort"])
+            (
+                r.inputs.get("cidrIpv4") or r.inputs["referencedSecurityGroupId"],
+                r.inputs["fromPort"],
+                r.inputs["toPort"],
+            )
             for r in evaluation.all(EGRESS)
             if r.inputs["securityGroupId"] == sg.id
         }
-        expected = {("0.0.0.0/0", 443, 443)}
-        if database_egress:
-            expected.add((network_ha.exports["vpcCidr"], database_egress, database_egress))
-        assert egress == expected
+        # Managed: only to the database's own group. External: the database may not carry that group.
+        database = (database_sg.id, 5432) if evaluation is platform else (network_ha.exports["vpcCidr"], 6432)
+        assert egress == {("0.0.0.0/0", 443, 443), (database[0], database[1], database[1])}
 
 
 def test_the_function_role_is_trusted_only_by_lambda_in_this_account(platform):

@@ -27,10 +27,10 @@ def test_the_example_stacks_have_no_mandatory_violation(results):
     assert failing == {}
 
 
-def test_the_only_advisory_finding_is_the_unrotated_database_secret(results):
+def test_the_example_stacks_have_no_advisory_finding_either(results):
     advisory = [v for r in results if r.rule.enforcement == ADVISORY for v in r.violations]
-    # Rotating it needs a database to log in to (databaseHost); see stacks/platform/README.md.
-    assert advisory == ["secret-database-connection-dev: automatic rotation is not configured"]
+    # Every secret rotates, the database connection included (the managed database is the default).
+    assert advisory == []
 
 
 SIZING_RULES = {"task-size-1vcpu-2gb", "scaling-2-10-at-70", "log-retention-30-days"}
@@ -38,9 +38,9 @@ SIZING_RULES = {"task-size-1vcpu-2gb", "scaling-2-10-at-70", "log-retention-30-d
 
 def test_rules_that_restate_sizing_numbers_are_advisory_and_the_rest_mandatory():
     advisory = {rule.name for rule in RULES if rule.enforcement == ADVISORY}
-    # A deliberate config change (a bigger task, 90-day logs) must not block a deployment; rotation
-    # needs a database, and a stack may opt out of WAF on purpose (waf: false).
-    assert advisory == SIZING_RULES | {"secrets-rotation", "public-alb-behind-waf"}
+    # A deliberate config change (a bigger task, 90-day logs) must not block a deployment, and a stack
+    # may opt out of WAF on purpose (waf: false). Every stack rotates every secret: that is mandatory.
+    assert advisory == SIZING_RULES | {"public-alb-behind-waf"}
 
 
 def test_every_rule_names_its_source_and_has_a_unique_name():

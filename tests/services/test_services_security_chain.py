@@ -12,6 +12,7 @@ from collections import deque
 import pytest
 
 from shared.catalogue import CATALOGUE, INTERNAL, by_name
+from shared.contracts import SecretPurposes
 from tests.services.conftest import SPECS, STACKS, one_owned
 
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -112,10 +113,14 @@ def test_services_cannot_skip_a_link_or_call_backwards(request, fixture, suffix)
     network, platform = upstream(request, fixture)
     edges = graph(network, platform, services)
     groups = task_groups(services, suffix)
-    # One hop from each task group: only the listeners of what it calls.
+    # One hop from each task group: only the listeners of what it calls, and the database for the
+    # services that read its connection secret.
     internal = platform.exports["internalAlbArn"]
+    database = platform.exports["databaseSecurityGroupId"]
     for spec in CATALOGUE:
         expected = {f"{internal}:{by_name(d).production_port}" for d in spec.downstream}
+        if SecretPurposes.DATABASE_CONNECTION in spec.secrets.values():
+            expected.add(database)
         assert edges.get(groups[spec.name], set()) == expected, spec.name
     assert paths(edges, groups["api-gateway"], groups["fraud-detector"])  # through payment-processor
     for path in paths(edges, groups["api-gateway"], groups["fraud-detector"]):
@@ -138,7 +143,9 @@ def test_task_ingress_is_the_container_port_from_its_own_load_balancer(services,
 
 
 @pytest.mark.parametrize("spec", SPECS)
-def test_task_egress_is_downstream_listener_ports_and_https_only(services, platform, spec):
+def test_task_egress_is_downstream_listener_ports_https_and_the_database_for_its_clients(
+    services, platform, spec
+):
     group = one_owned_group(services, spec)
     rules = [r for r in services.all(EGRESS) if r.inputs["securityGroupId"] == group.id]
     seen = {
@@ -146,8 +153,34 @@ def test_task_egress_is_downstream_listener_ports_and_https_only(services, platf
         for r in rules
     }
     internal = platform.exports["internalAlbSecurityGroupId"]
-    assert seen == {(443, "0.0.0.0/0")} | {(by_name(d).production_port, internal) for d in spec.downstream}
+    expected = {(443, "0.0.0.0/0")} | {(by_name(d).production_port, internal) for d in spec.downstream}
+    if SecretPurposes.DATABASE_CONNECTION in spec.secrets.values():
+        expected.add((platform.exports["databasePort"], platform.exports["databaseSecurityGroupId"]))
+    assert seen == expected
     assert all(r.inputs["fromPort"] == r.inputs["toPort"] and r.inputs["ipProtocol"] == "tcp" for r in rules)
+
+
+@pytest.mark.parametrize(("fixture", "suffix"), STACKS)
+def test_only_the_rotation_function_and_the_database_clients_reach_the_database(request, fixture, suffix):
+    services = request.getfixturevalue(fixture)
+    network, platform = upstream(request, fixture)
+    edges = graph(network, platform, services)
+    database = platform.exports["databaseSecurityGroupId"]
+    port = platform.exports["databasePort"]
+    rules = [
+        r for r in platform.all(INGRESS) + services.all(INGRESS) if r.inputs["securityGroupId"] == database
+    ]
+    assert {int(r.inputs["fromPort"]) for r in rules} == {port}
+    groups = task_groups(services, suffix)
+    clients = {groups[s.name] for s in CATALOGUE if SecretPurposes.DATABASE_CONNECTION in s.secrets.values()}
+    assert clients == {groups["payment-processor"]}
+    rotation = platform.exports["secretRotationSecurityGroupId"]
+    assert {r.inputs["referencedSecurityGroupId"] for r in rules} == clients | {rotation}
+    assert {node for node, reached in edges.items() if database in reached} <= clients | {rotation}
+    assert groups["payment-processor"] in {node for node, reached in edges.items() if database in reached}
+    assert paths(edges, INTERNET, database) == [
+        [*p, database] for p in paths(edges, INTERNET, groups["payment-processor"])
+    ]  # from the internet only through the whole chain to payment-processor
 
 
 def test_the_security_groups_have_no_inline_rules(services):

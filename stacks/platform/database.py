@@ -1,0 +1,201 @@
+"""The managed PostgreSQL of `database: managed`: one RDS for PostgreSQL DB instance (docs/database.md).
+
+Private (its own DB subnet group on the network layer's private subnets, never publicly accessible),
+storage and master secret encrypted with the platform key, TLS forced by its parameter group, logs in
+encrypted log groups the stack owns, automated backups, and destroyable: no deletion protection, and a
+final snapshot only when `databaseSkipFinalSnapshot` is false.
+
+The master password is managed by RDS in Secrets Manager (`manage_master_user_password`): the project
+never sees it; only the rotation function reads it, to create and rotate the application's own roles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from shared import naming
+from shared.config.platform import ManagedDatabaseConfig
+from shared.log_groups import encrypted_log_group
+from shared.tags import ServiceTags
+
+ENGINE: Final = "postgres"
+# The parameter group family of RDS for PostgreSQL <major> is "postgres<major>" (RDS user guide,
+# "Working with parameter groups"; `aws rds describe-db-engine-versions --engine postgres`).
+FAMILY_PREFIX: Final = "postgres"
+# rds.force_ssl=1 refuses connections without TLS (RDS user guide, "Using SSL with a PostgreSQL DB
+# instance", "Requiring an SSL connection"). It is a dynamic parameter: "immediate" needs no reboot.
+FORCE_SSL: Final = ("rds.force_ssl", "1", "immediate")
+# The log types RDS for PostgreSQL exports (RDS user guide, "Publishing PostgreSQL logs to Amazon
+# CloudWatch Logs": postgresql and upgrade).
+LOG_EXPORTS: Final[tuple[Literal["postgresql", "upgrade"], ...]] = ("postgresql", "upgrade")
+STORAGE_TYPE: Final = "gp3"
+# The master login. The application never uses it: the bootstrap creates its own least-privilege roles.
+MASTER_USERNAME: Final = "payments_master"
+# Performance Insights' free tier keeps 7 days (RDS user guide, "Configuring retention for Performance
+# Insights"); Database Insights' standard mode is the free one (CloudWatch user guide, "Database Insights").
+INSIGHTS_RETENTION_DAYS: Final = 7
+DATABASE_INSIGHTS_MODE: Final = "standard"
+
+
+def parameter_family(engine_major: str) -> str:
+    return f"{FAMILY_PREFIX}{engine_major}"
+
+
+def database_security_group(
+    namer: naming.Namer, tags: ServiceTags, vpc_id: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> aws.ec2.SecurityGroup:
+    """The database's own group: no rules of its own. Each client adds its ingress rule on it
+    (the rotation function in this layer, the services' tasks in theirs); it has no egress at all."""
+    name = namer.name(naming.SECURITY_GROUP_NAME, "database")
+    return aws.ec2.SecurityGroup(
+        name,
+        name=name,
+        description="PostgreSQL: the database port from the rotation function and database clients only",
+        vpc_id=vpc_id,
+        tags=tags.for_resource(name),
+        opts=opts,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManagedDatabaseArgs:
+    """What the RDS instance is made from. No field has a default.
+
+    Fields:
+        namer: names every resource with the stack's suffix.
+        tags: the Service tag (and the rest) for each resource.
+        settings: the `database*` keys of the managed instance (class, version, storage, Multi-AZ,
+            backups, final snapshot).
+        database_name: `databaseName`, the database RDS creates.
+        port: `databasePort`.
+        key_arn: the platform KMS key: storage, master secret, Performance Insights and log groups.
+        private_subnet_ids: the network layer's private subnets, one per zone (the DB subnet group).
+        security_group_id: the database's own group (`database_security_group`).
+        log_retention_days: `logRetentionDays` of the exported logs.
+    """
+
+    namer: naming.Namer
+    tags: ServiceTags
+    settings: ManagedDatabaseConfig
+    database_name: str
+    port: int
+    key_arn: pulumi.Input[str]
+    private_subnet_ids: pulumi.Input[list[str]]
+    security_group_id: pulumi.Input[str]
+    log_retention_days: int
+
+
+class ManagedDatabase(pulumi.ComponentResource):
+    """The DB instance, its subnet group, parameter group and log groups."""
+
+    def __init__(
+        self, name: str, args: ManagedDatabaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("payments:platform:ManagedDatabase", name, None, opts)
+        names, settings = args.namer, args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        identifier = names.name(naming.RDS_INSTANCE, "ledger")
+
+        subnet_group_name = names.name(naming.RDS_SUBNET_GROUP_NAME, "ledger")
+        self.subnet_group = aws.rds.SubnetGroup(
+            subnet_group_name,
+            name=subnet_group_name,
+            description=f"Private subnets of {identifier}",
+            subnet_ids=args.private_subnet_ids,
+            tags=args.tags.for_resource(subnet_group_name),
+            opts=child,
+        )
+        parameters_name = names.name(naming.RDS_PARAMETER_GROUP_NAME, "ledger")
+        parameter, value, apply_method = FORCE_SSL
+        self.parameter_group = aws.rds.ParameterGroup(
+            parameters_name,
+            name=parameters_name,
+            family=parameter_family(settings.engine_major),
+            description=f"Parameters of {identifier}: TLS required",
+            parameters=[
+                aws.rds.ParameterGroupParameterArgs(name=parameter, value=value, apply_method=apply_method)
+            ],
+            tags=args.tags.for_resource(parameters_name),
+            opts=child,
+        )
+        # RDS writes into /aws/rds/instance/<identifier>/<log> (RDS user guide, "Publishing MySQL logs
+        # to Amazon CloudWatch Logs" shows the path; the PostgreSQL page the same) and creates the group
+        # only if it is missing, as terraform-aws-modules/terraform-aws-rds relies on
+        # (modules/db_instance/main.tf, aws_cloudwatch_log_group.this). Created first, the groups are
+        # encrypted, retained and destroyed with the stack.
+        self.log_groups = [
+            encrypted_log_group(
+                names.name(naming.RDS_LOG_GROUP, "ledger", log),
+                retention_days=args.log_retention_days,
+                key_arn=args.key_arn,
+                tags=args.tags,
+                opts=child,
+            )
+            for log in LOG_EXPORTS
+        ]
+        keep_snapshot = not settings.skip_final_snapshot
+        self.instance = aws.rds.Instance(
+            identifier,
+            identifier=identifier,
+            engine=ENGINE,
+            engine_version=settings.engine_version,
+            auto_minor_version_upgrade=True,
+            allow_major_version_upgrade=False,
+            instance_class=settings.instance_class,
+            allocated_storage=settings.allocated_storage_gb,
+            max_allocated_storage=settings.max_allocated_storage_gb,
+            storage_type=STORAGE_TYPE,
+            storage_encrypted=True,
+            kms_key_id=args.key_arn,
+            db_name=args.database_name,
+            port=args.port,
+            username=MASTER_USERNAME,
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=args.key_arn,
+            db_subnet_group_name=self.subnet_group.name,
+            parameter_group_name=self.parameter_group.name,
+            vpc_security_group_ids=[args.security_group_id],
+            publicly_accessible=False,
+            multi_az=settings.multi_az,
+            backup_retention_period=settings.backup_retention_days,
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=True,
+            deletion_protection=False,
+            skip_final_snapshot=settings.skip_final_snapshot,
+            final_snapshot_identifier=(
+                names.name(naming.RDS_FINAL_SNAPSHOT, "ledger") if keep_snapshot else None
+            ),
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=args.key_arn,
+            performance_insights_retention_period=INSIGHTS_RETENTION_DAYS,
+            database_insights_mode=DATABASE_INSIGHTS_MODE,
+            tags=args.tags.for_resource(identifier),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.log_groups),
+        )
+
+        self.identifier = self.instance.identifier
+        self.address = self.instance.address  # the host name, without the port
+        self.port = self.instance.port
+        self.master_secret_arn: pulumi.Output[str] = self.instance.master_user_secrets.apply(
+            _master_secret_arn
+        )
+        self.register_outputs(
+            {
+                "identifier": self.identifier,
+                "address": self.address,
+                "masterSecretArn": self.master_secret_arn,
+            }
+        )
+
+
+def _master_secret_arn(secrets: list[aws.rds.outputs.InstanceMasterUserSecret] | None) -> str:
+    """The ARN of the secret RDS keeps the master credentials in (one per instance)."""
+    if not secrets or not secrets[0].secret_arn:
+        raise ValueError("the DB instance has no RDS-managed master secret (manage_master_user_password)")
+    arn: str = secrets[0].secret_arn
+    return arn
