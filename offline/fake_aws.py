@@ -253,10 +253,13 @@ def _dashboard(typ: str, logical: str, inputs: dict[str, Any], name: str) -> Moc
 
 
 def _rds_instance(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
-    # The identifier is the id; the endpoint is <identifier>.<12 characters>.<region>.rds.amazonaws.com,
-    # the resource id "db-" plus 26 upper-case characters, and the RDS-managed master secret is named
-    # "rds!db-<uuid>" (RDS user guide, "Password management with Amazon RDS and AWS Secrets Manager").
+    # The id is the DbiResourceId, "db-" plus 26 upper-case characters, not the identifier: the provider
+    # sets it from CreateDBInstance's answer and reads by it (terraform-provider-aws,
+    # internal/service/rds/instance.go, resourceInstanceCreate: d.SetId(resourceID)). The endpoint is
+    # <identifier>.<12 characters>.<region>.rds.amazonaws.com, and the RDS-managed master secret is
+    # named "rds!db-<uuid>" (RDS user guide, "Password management with Amazon RDS and AWS Secrets Manager").
     identifier = str(inputs.get("identifier") or name)
+    resource_id = "db-" + digest(typ + logical, 26).upper()
     address = f"{identifier}.c{digest(logical, 11)}.{REGION}.rds.amazonaws.com"
     port = int(inputs.get("port") or 5432)
     version = str(inputs.get("engineVersion") or "16")
@@ -264,7 +267,7 @@ def _rds_instance(typ: str, logical: str, inputs: dict[str, Any], name: str) -> 
     secret_name = f"rds!db-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
     secret_arn = arn("secretsmanager", f"secret:{secret_name}-{digest(logical, 6)}")
     return MockedResource(
-        identifier,
+        resource_id,
         {
             "arn": arn("rds", f"db:{identifier}"),
             "identifier": identifier,
@@ -272,7 +275,7 @@ def _rds_instance(typ: str, logical: str, inputs: dict[str, Any], name: str) -> 
             "endpoint": f"{address}:{port}",
             "port": port,
             "hostedZoneId": "Z2R2ITUGPM61AM",  # RDS endpoints in us-east-1
-            "resourceId": "db-" + digest(typ + logical, 26).upper(),
+            "resourceId": resource_id,
             "engineVersionActual": version if "." in version else f"{version}.8",
             "status": "available",
             "masterUserSecrets": [

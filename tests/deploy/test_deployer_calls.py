@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -264,3 +265,68 @@ def test_every_call_names_an_arn_of_each_resource_type_the_sar_requires(
                         f"{resource.type} {phase} {action.qualified}: no ARN of {sorted(required - covered)}"
                     )
     assert sorted(missing) == []
+
+
+def database_document_before_review(policies):
+    """The deployer documents as the managed-database work left them: DescribeDBInstances only on the
+    `rds-*` names, and the platform key's Decrypt and GenerateDataKey only through Secrets Manager."""
+    old = copy.deepcopy(policies)
+    for document in old:
+        statements = document["Statement"]
+        by_sid = {s["Sid"]: s for s in statements}
+        if "ReadInstancesByResourceIdAsTheProviderDoes" not in by_sid:
+            continue
+        statements.remove(by_sid["ReadInstancesByResourceIdAsTheProviderDoes"])
+        by_sid["TheManagedDatabaseItsGroupsAndFinalSnapshot"]["Action"].append("rds:DescribeDBInstances")
+        key_use = by_sid["RdsAndSecretsManagerUseThePlatformKey"]
+        key_use["Action"] = ["kms:CreateGrant", "kms:DescribeKey"]
+    return old
+
+
+def test_the_planned_db_instance_has_the_providers_id_a_dbi_resource_id(platform):
+    # terraform-provider-aws, internal/service/rds/instance.go: d.SetId(DbiResourceId), not the identifier.
+    instance = platform.one("aws:rds/instance:Instance")
+    assert re.fullmatch(r"db-[0-9A-Z]{26}", instance.id), instance.id
+    assert instance.id == instance.state["resourceId"] != instance.inputs["identifier"]
+
+
+def test_instance_reads_by_resource_id_are_denied_by_the_old_database_document(calls, policies):
+    reads = [
+        c
+        for c in calls
+        if c.resource_type == "aws:rds/instance:Instance" and c.request.action == "rds:DescribeDBInstances"
+    ]
+    later = [c for c in reads if c.phase in ("read", "update", "delete")]
+    assert later
+    assert {c.request.resource for c in later} == {"arn:aws:rds:us-east-1:123456789012:db:*"}
+    # The create's first wait names the identifier; its closing read filters by resource id.
+    created = {c.request.resource for c in reads if c.phase == "create"}
+    assert "arn:aws:rds:us-east-1:123456789012:db:*" in created
+    assert all(
+        r.startswith("arn:aws:rds:us-east-1:123456789012:db:rds-ledger-")
+        for r in created - {"arn:aws:rds:us-east-1:123456789012:db:*"}
+    )
+    assert denied(reads, policies) == []
+    failures = denied(reads, database_document_before_review(policies))
+    assert len(failures) == len({c.describe() for c in reads if c.request.resource.endswith(":db:*")})
+    assert all(":db:* is implicitly denied" in f for f in failures)
+    assert any(f.startswith("read aws:rds/instance:Instance") for f in failures)
+
+
+def test_rds_may_use_the_master_secret_key_through_rds_or_secrets_manager(calls, policies):
+    key_use = [
+        c
+        for c in calls
+        if c.resource_type == "aws:rds/instance:Instance"
+        and c.request.action in ("kms:Decrypt", "kms:GenerateDataKey")
+    ]
+    through = {c.request.context["kms:ViaService"] for c in key_use}
+    assert through == {"rds.us-east-1.amazonaws.com", "secretsmanager.us-east-1.amazonaws.com"}
+    assert denied(key_use, policies) == []
+    old = denied(key_use, database_document_before_review(policies))
+    assert old
+    assert all("rds.us-east-1.amazonaws.com" in f for f in old)
+    direct = [
+        replace(c, request=replace(c.request, context={"aws:RequestedRegion": "us-east-1"})) for c in key_use
+    ]
+    assert len(denied(direct, policies)) == len({c.describe() for c in direct})
