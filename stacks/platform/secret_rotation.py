@@ -6,8 +6,9 @@ an encrypted log group, X-Ray tracing and reserved concurrency.
 
 With the managed database the same function also bootstraps it once: an `aws.lambda_.Invocation`
 with `{"Action": "bootstrapDatabase", "SecretId": <connection secret ARN>}` creates the application's
-roles with the secret's password, logged in as the RDS-managed master. The connection secret's
-rotation waits for it, because Secrets Manager tests the secret as soon as rotation is attached.
+roles with the secret's password, logged in as the RDS-managed master. Every rotation waits for it,
+and each for the one before, because Secrets Manager invokes the function (testSecret) as soon as
+rotation is attached: run together they would exceed the function's reserved concurrency.
 """
 
 from __future__ import annotations
@@ -157,7 +158,13 @@ class SecretRotation(pulumi.ComponentResource):
         self.bootstrap = self._bootstrap(args, function_name, database_rules)
 
         self.rotations: dict[str, aws.secretsmanager.SecretRotation] = {}
-        for purpose, secret in args.secrets.items():
+        # Attaching rotation makes Secrets Manager invoke the function at once (testSecret), and the
+        # bootstrap invokes it too: on a first `up` these would all run together against the function's
+        # reserved concurrency (rotationReservedConcurrency, at least 1) and the surplus would be
+        # throttled. So they run one after another: the bootstrap, then each rotation after the one
+        # before it; the database's first, its secret being the one the bootstrap prepared.
+        previous: pulumi.Resource | None = self.bootstrap
+        for purpose, secret in _database_first(args.secrets).items():
             permission = aws.lambda_.Permission(
                 f"{function_name}-invoke-{purpose}",
                 function=self.function.name,
@@ -167,7 +174,10 @@ class SecretRotation(pulumi.ComponentResource):
                 source_account=args.context.account_id,
                 opts=pulumi.ResourceOptions(parent=self.function),
             )
-            self.rotations[purpose] = aws.secretsmanager.SecretRotation(
+            waits_for = [permission, *([self.bootstrap] if self.bootstrap is not None else [])]
+            if previous is not None and previous not in waits_for:
+                waits_for.append(previous)
+            rotation = aws.secretsmanager.SecretRotation(
                 f"{function_name}-{purpose}",
                 secret_id=secret.id,
                 rotation_lambda_arn=self.function.arn,
@@ -176,18 +186,10 @@ class SecretRotation(pulumi.ComponentResource):
                 ),
                 # The first rotation waits for the schedule; Secrets Manager still runs testSecret now.
                 rotate_immediately=False,
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=[
-                        permission,
-                        *(
-                            [self.bootstrap]
-                            if self.bootstrap is not None and purpose == SecretPurposes.DATABASE_CONNECTION
-                            else []
-                        ),
-                    ],
-                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
             )
+            self.rotations[purpose] = rotation
+            previous = rotation
 
         self.function_arn = self.function.arn
         self.security_group_id = self.security_group.id
@@ -361,3 +363,11 @@ class SecretRotation(pulumi.ComponentResource):
                 ],
             },
         ]
+
+
+def _database_first(
+    secrets: dict[str, aws.secretsmanager.Secret],
+) -> dict[str, aws.secretsmanager.Secret]:
+    """The secrets in the order their rotations are attached: the database connection first."""
+    first = SecretPurposes.DATABASE_CONNECTION
+    return {**({first: secrets[first]} if first in secrets else {}), **secrets}

@@ -251,3 +251,30 @@ def test_the_role_writes_only_its_own_log_group(platform):
     assert resources_of(logs) == [
         "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/lambda-secret-rotation-dev:log-stream:*"
     ]
+
+
+def waits_for(evaluation, resource) -> set[str]:
+    """Every URN `resource` waits for, directly or through what it waits for."""
+    seen: set[str] = set()
+    pending = list(resource.dependencies)
+    while pending:
+        urn = pending.pop()
+        if urn not in seen:
+            seen.add(urn)
+            pending.extend(evaluation.by_urn(urn).dependencies)
+    return seen
+
+
+@pytest.mark.parametrize("fixture", ["platform", "platform_alt"])
+def test_no_two_invocations_of_a_first_up_can_run_together(request, fixture):
+    """The bootstrap and every attached rotation (Secrets Manager runs testSecret at once) invoke the
+    function; they form one chain, so a first `up` never needs more than one concurrent execution."""
+    evaluation = request.getfixturevalue(fixture)
+    invoking = [*evaluation.all("aws:lambda/invocation:Invocation"), *evaluation.all(ROTATION)]
+    assert len(evaluation.all(ROTATION)) == 3
+    for first in invoking:
+        for second in invoking:
+            if first is not second:
+                assert first.urn in waits_for(evaluation, second) or second.urn in waits_for(
+                    evaluation, first
+                ), f"{first.name} and {second.name} may invoke the function at the same time"
