@@ -364,6 +364,36 @@ def secrets_rotated(resources: Sequence[Resource], context: Context) -> list[str
     ]
 
 
+def final_snapshot_restorable(resources: Sequence[Resource], context: Context) -> list[str]:
+    """A DB instance that keeps a final snapshot on destroy, encrypted with a key the same destroy
+    schedules for deletion: the snapshot cannot be restored once the key is gone (docs/database.md)."""
+    stack_keys = {r.arn for r in resources if _is(r, "aws:kms/key:Key") and r.arn}
+    any_key = any(_is(r, "aws:kms/key:Key") for r in resources)
+    found = []
+    for instance in resources:
+        if (
+            not _is(instance, "aws:rds/instance:Instance")
+            or instance.props.get("skipFinalSnapshot") is not False
+        ):
+            continue
+        key = instance.props.get("kmsKeyId")
+        # In a preview a new key's ARN is unknown: a stack that creates a key may be using it.
+        if key in stack_keys or (not isinstance(key, str) and any_key):
+            snapshot = instance.props.get("finalSnapshotIdentifier", "the final snapshot")
+            backups = (
+                "; its automated backups (point-in-time recovery) are deleted with it"
+                if instance.props.get("deleteAutomatedBackups", True)
+                else ""
+            )
+            found.append(
+                f"{instance.name}: destroy keeps {snapshot}, encrypted with a KMS key this stack schedules "
+                f"for deletion{backups}: copy it with `aws rds copy-db-snapshot --kms-key-id <a key that "
+                "outlives the stack>` before the key's deletion date, or cancel the key deletion "
+                "(docs/database.md)"
+            )
+    return found
+
+
 def default_security_group_closed(resource: Resource, context: Context) -> list[str]:
     if not _is(resource, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"):
         return []
@@ -563,6 +593,14 @@ RULES: tuple[Rule, ...] = (
         "FSBP SecretsManager.1",
         "Secrets rotate automatically.",
         stack_check=secrets_rotated,  # mandatory: every stack rotates every secret (docs/database.md)
+    ),
+    Rule(
+        "final-snapshot-restorable",
+        "platform",
+        "A database that keeps a final snapshot on destroy does not encrypt it with a key the same destroy "
+        "deletes (advisory: the operator copies the snapshot, docs/database.md).",
+        stack_check=final_snapshot_restorable,
+        enforcement=ADVISORY,
     ),
     Rule(
         "default-security-group-closed",

@@ -132,6 +132,7 @@ database = (
             database_name=settings.database.name,
             port=settings.database.port,
             key_arn=key.key_arn,
+            key_deletion_window_days=settings.kms_deletion_window_days,
             private_subnet_ids=network.private_subnet_ids,
             security_group_id=database_group.id,
             log_retention_days=settings.log_retention_days,

@@ -73,6 +73,8 @@ class ManagedDatabaseArgs:
         database_name: `databaseName`, the database RDS creates.
         port: `databasePort`.
         key_arn: the platform KMS key: storage, master secret, Performance Insights and log groups.
+        key_deletion_window_days: `kmsDeletionWindowDays` of that key: how long a final snapshot stays
+            restorable after destroy (the same destroy schedules the key's deletion).
         private_subnet_ids: the network layer's private subnets, one per zone (the DB subnet group).
         security_group_id: the database's own group (`database_security_group`).
         log_retention_days: `logRetentionDays` of the exported logs.
@@ -84,6 +86,7 @@ class ManagedDatabaseArgs:
     database_name: str
     port: int
     key_arn: pulumi.Input[str]
+    key_deletion_window_days: int
     private_subnet_ids: pulumi.Input[list[str]]
     security_group_id: pulumi.Input[str]
     log_retention_days: int
@@ -138,6 +141,11 @@ class ManagedDatabase(pulumi.ComponentResource):
             for log in LOG_EXPORTS
         ]
         keep_snapshot = not settings.skip_final_snapshot
+        final_snapshot = names.name(naming.RDS_FINAL_SNAPSHOT, "ledger")
+        if keep_snapshot:
+            pulumi.log.warn(
+                final_snapshot_warning(final_snapshot, args.key_deletion_window_days), resource=self
+            )
         self.instance = aws.rds.Instance(
             identifier,
             identifier=identifier,
@@ -166,9 +174,7 @@ class ManagedDatabase(pulumi.ComponentResource):
             delete_automated_backups=True,
             deletion_protection=False,
             skip_final_snapshot=settings.skip_final_snapshot,
-            final_snapshot_identifier=(
-                names.name(naming.RDS_FINAL_SNAPSHOT, "ledger") if keep_snapshot else None
-            ),
+            final_snapshot_identifier=final_snapshot if keep_snapshot else None,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             performance_insights_enabled=True,
             performance_insights_kms_key_id=args.key_arn,
@@ -191,6 +197,27 @@ class ManagedDatabase(pulumi.ComponentResource):
                 "masterSecretArn": self.master_secret_arn,
             }
         )
+
+
+def final_snapshot_warning(snapshot: str, key_deletion_window_days: int) -> str:
+    """What `databaseSkipFinalSnapshot: false` really keeps, said at every `up` and preview.
+
+    The final snapshot is encrypted with the instance's key, the platform key (RDS user guide,
+    "Encrypting Amazon RDS resources": an encrypted instance's snapshots are encrypted with its key;
+    "Copying a DB snapshot": a copy may take another key), and the same destroy schedules that key for
+    deletion; data under a deleted key cannot be decrypted (KMS developer guide, "Deleting AWS KMS
+    keys"). `delete_automated_backups` removes the point-in-time backups with the instance.
+    """
+    return (
+        f"databaseSkipFinalSnapshot is false: destroy keeps the final snapshot {snapshot}, but it is "
+        "encrypted with the platform KMS key, which the same destroy schedules for deletion "
+        f"(kmsDeletionWindowDays: {key_deletion_window_days} days); after that the snapshot can never be "
+        "restored, and the automated backups (point-in-time recovery) are deleted with the instance. "
+        f"Before the key's deletion date run `aws rds copy-db-snapshot --source-db-snapshot-identifier "
+        f"{snapshot} --target-db-snapshot-identifier <new name> --kms-key-id <a key that outlives the "
+        "stack>`, or cancel the deletion with `aws kms cancel-key-deletion --key-id <platform key>` "
+        "(docs/database.md, 'Destroy and durations')"
+    )
 
 
 def _master_secret_arn(secrets: list[aws.rds.outputs.InstanceMasterUserSecret] | None) -> str:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 
 import botocore.session
+import pulumi
 import pytest
 from botocore.validate import ParamValidator
 
 from functions.secret_rotation.bootstrap import is_bootstrap
 from offline.layers import Layer, evaluate_layer
 from offline.secrets import reveal
+from policy.offline_check import check
 from shared.contracts import SecretPurposes
 from tests.helpers import actions_of, as_list, resources_of, statements
 
@@ -336,3 +338,35 @@ def test_the_deployer_may_make_every_call_of_the_production_like_database_final_
         "arn:aws:rds:us-east-1:123456789012:snapshot:rds-final-ledger-prod"
     ]
     assert [c.describe() for c in calls if decide(policies, c.request) != "allowed"] == []
+
+
+def warnings_of(monkeypatch, network, config) -> list[str]:
+    """The warnings `up` and preview print for the platform layer with `config`."""
+    said: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: said.append(message))
+    evaluate_layer("platform", config=config, upstream={Layer("network").stack_name("dev"): network.exports})
+    return said
+
+
+def test_keeping_a_final_snapshot_warns_that_destroy_deletes_its_key(monkeypatch, network):
+    config = {**PRODUCTION_LIKE, "kmsDeletionWindowDays": 10}
+    [warning] = [w for w in warnings_of(monkeypatch, network, config) if "databaseSkipFinalSnapshot" in w]
+    assert "rds-final-ledger-prod" in warning
+    assert "kmsDeletionWindowDays: 10 days" in warning
+    assert "point-in-time recovery" in warning
+    assert "aws rds copy-db-snapshot" in warning
+    assert "--kms-key-id <a key that outlives the stack>" in warning
+    assert "aws kms cancel-key-deletion" in warning
+    dev = warnings_of(monkeypatch, network, {"environmentSuffix": "dev"})
+    assert not [w for w in dev if "databaseSkipFinalSnapshot" in w]
+
+
+def test_the_plan_shows_the_final_snapshot_finding_for_the_production_like_stack(production_like, platform):
+    findings = check({"platform": production_like}, "prod")
+    [rule] = [r for r in findings if r.rule.name == "final-snapshot-restorable"]
+    assert rule.rule.enforcement == "advisory"
+    [violation] = rule.violations
+    assert "rds-final-ledger-prod" in violation
+    assert "copy-db-snapshot --kms-key-id" in violation
+    [dev] = [r for r in check({"platform": platform}, "dev") if r.rule.name == "final-snapshot-restorable"]
+    assert dev.passed

@@ -40,7 +40,8 @@ def test_rules_that_restate_sizing_numbers_are_advisory_and_the_rest_mandatory()
     advisory = {rule.name for rule in RULES if rule.enforcement == ADVISORY}
     # A deliberate config change (a bigger task, 90-day logs) must not block a deployment, and a stack
     # may opt out of WAF on purpose (waf: false). Every stack rotates every secret: that is mandatory.
-    assert advisory == SIZING_RULES | {"public-alb-behind-waf"}
+    # A final snapshot under the stack's own key is a reviewed choice once the operator copies it.
+    assert advisory == SIZING_RULES | {"public-alb-behind-waf", "final-snapshot-restorable"}
 
 
 def test_every_rule_names_its_source_and_has_a_unique_name():
@@ -186,6 +187,10 @@ BAD = {
     ],
     "kms-rotation": [Resource("aws:kms/key:Key", "kms-dev", {"enableKeyRotation": False})],
     "secrets-rotation": [Resource("aws:secretsmanager/secret:Secret", "secret-dev", {}, arn="arn:secret")],
+    "final-snapshot-restorable": [
+        Resource("aws:kms/key:Key", "kms-dev", {}, arn="arn:key"),
+        Resource("aws:rds/instance:Instance", "rds-dev", {"skipFinalSnapshot": False, "kmsKeyId": "arn:key"}),
+    ],
     "default-security-group-closed": [
         Resource(
             "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
@@ -295,3 +300,24 @@ def test_docs_explain_every_advisory_rule():
     for rule in RULES:
         if rule.enforcement == ADVISORY:
             assert f"| `{rule.name}` | advisory |" in docs, rule.name
+
+
+def test_a_final_snapshot_is_flagged_only_under_a_key_the_stack_deletes():
+    rule = RULES_BY_NAME["final-snapshot-restorable"]
+    key = Resource("aws:kms/key:Key", "kms-dev", {}, arn="arn:key")
+
+    def instance(**props):
+        return Resource("aws:rds/instance:Instance", "rds-dev", props)
+
+    assert rule.violations([key, instance(skipFinalSnapshot=True, kmsKeyId="arn:key")], DEV) == []
+    assert rule.violations([key, instance(skipFinalSnapshot=False, kmsKeyId="arn:other")], DEV) == []
+    [kept] = rule.violations([key, instance(skipFinalSnapshot=False, kmsKeyId="arn:key")], DEV)
+    assert "point-in-time recovery" in kept
+    # A preview does not know a new key's ARN: a stack that creates a key is flagged.
+    assert rule.violations(
+        [Resource("aws:kms/key:Key", "kms-dev", {}), instance(skipFinalSnapshot=False)], DEV
+    )
+    without_backups = rule.violations(
+        [key, instance(skipFinalSnapshot=False, kmsKeyId="arn:key", deleteAutomatedBackups=False)], DEV
+    )
+    assert "point-in-time" not in without_backups[0]
