@@ -25,6 +25,8 @@ CONTAINER_USER = "10001:10001"  # the non-root uid:gid every image creates
 # code reads it at run time through the task role (apps/common/secrets.py).
 SECRET_ARN_SUFFIX = "_SECRET_ARN"
 SECRET_CACHE_TTL_ENV = "SECRET_CACHE_TTL_SECONDS"  # how long a read secret is served from the cache
+# The most connections one task of a database client opens (`databasePoolSize`, docs/database.md).
+DATABASE_POOL_SIZE_ENV = "DATABASE_POOL_SIZE"
 WRITABLE_PATH = "/tmp"  # the one writable mount: the root filesystem is read-only
 HEALTH_PROBE_MODULE = "apps.probe"  # `python -m apps.probe <url>`: exits 0 only on a 2xx answer
 
@@ -90,6 +92,11 @@ class ServiceSpec:
     smoke: SmokeRequest  # what a release's smoke test asks the green tasks
     downstream: tuple[str, ...] = ()  # services it calls, by name
     secrets: Mapping[str, str] = field(default_factory=dict)  # env var -> SecretPurposes value
+
+    @property
+    def database_client(self) -> bool:
+        """It reads the database connection secret, so it opens a pool of database connections."""
+        return SecretPurposes.DATABASE_CONNECTION in self.secrets.values()
 
     @property
     def internal(self) -> bool:

@@ -77,6 +77,9 @@ class PlatformExports:
     DATABASE_SECURITY_GROUP_ID = "databaseSecurityGroupId"
     DATABASE_ENDPOINT = "databaseEndpoint"
     DATABASE_PORT = "databasePort"
+    # RDS's default max_connections for the managed database's class (shared/database_connections.py),
+    # an upper bound; 0 when unknown (database: external, or a class that module does not know).
+    DATABASE_MAX_CONNECTIONS = "databaseMaxConnections"
     ECS_EXEC_LOG_GROUP_NAME = "ecsExecLogGroupName"  # "" when ECS Exec is off (`ecsExec`)
     # The public web ACL, for alarms and dashboards (metric namespace AWS/WAFV2, dimension WebACL =
     # the name, Rule = a rule's metric name); empty strings in a stack with waf: false.
@@ -103,6 +106,7 @@ class PlatformExports:
         DATABASE_SECURITY_GROUP_ID,
         DATABASE_ENDPOINT,
         DATABASE_PORT,
+        DATABASE_MAX_CONNECTIONS,
         ECS_EXEC_LOG_GROUP_NAME,
         WAF_WEB_ACL_NAME,
         WAF_WEB_ACL_ARN,
@@ -219,6 +223,7 @@ class PlatformOutputs:
     secret_arns: pulumi.Output[dict[str, str]]  # keyed by SecretPurposes
     database_security_group_id: pulumi.Output[str]  # database clients add their ingress rule on it
     database_port: pulumi.Output[int]
+    database_max_connections: pulumi.Output[int]  # 0 when unknown
     ecs_exec_log_group_name: pulumi.Output[str]  # "" when ECS Exec is off
 
     @property
@@ -252,6 +257,10 @@ class PlatformOutputs:
             secret_arns=_require(ref, PlatformExports.SECRET_ARNS),
             database_security_group_id=_require(ref, PlatformExports.DATABASE_SECURITY_GROUP_ID),
             database_port=_require(ref, PlatformExports.DATABASE_PORT),
+            # Optional: platform stacks deployed before it existed do not export it (0: unknown).
+            database_max_connections=ref.get_output(PlatformExports.DATABASE_MAX_CONNECTIONS).apply(
+                lambda value: int(value or 0)
+            ),
             # Optional: platform stacks deployed before ECS Exec existed do not export it.
             ecs_exec_log_group_name=ref.get_output(PlatformExports.ECS_EXEC_LOG_GROUP_NAME).apply(
                 lambda name: str(name or "")

@@ -31,11 +31,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from apps.common.secrets import RuntimeSecrets
 from apps.common.settings import SettingsError
+from shared.catalogue import DATABASE_POOL_SIZE_ENV
 
 CONNECTION_SECRET = "DATABASE_CONNECTION"
 TLS_ENV = "DATABASE_TLS"
 CA_BUNDLE_ENV = "DATABASE_CA_BUNDLE"
-POOL_SIZE_ENV = "DATABASE_POOL_SIZE"
+POOL_SIZE_ENV = DATABASE_POOL_SIZE_ENV  # set from `databasePoolSize` by the services layer
 POOL_MAX_LIFETIME_ENV = "DATABASE_POOL_MAX_LIFETIME_SECONDS"
 DatabaseTls = Literal["verify-full", "require", "disable"]
 TLS_MODES: tuple[DatabaseTls, ...] = get_args(DatabaseTls)

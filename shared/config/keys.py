@@ -529,6 +529,15 @@ SERVICES_KEYS = (
         description="How long a service serves a secret from its cache before asking Secrets Manager again",
     ),
     Key(
+        name="databasePoolSize",
+        type="integer",
+        default=10,
+        minimum=1,
+        maximum=100,  # what payment-processor accepts (apps/payment_processor/database.py)
+        description="Most database connections one task of a database client opens (x maxCapacity x 2 "
+        "during a release must fit the database's max_connections)",
+    ),
+    Key(
         name="stopTimeoutSeconds",
         type="integer",
         default=30,

@@ -101,6 +101,7 @@ class TaskConfig:
     stop_timeout_seconds: int  # `stopTimeoutSeconds`: SIGTERM to SIGKILL (Fargate max 120)
     health_check: HealthCheckConfig
     secret_cache_ttl_seconds: int = 300  # `secretCacheTtlSeconds`: SECRET_CACHE_TTL_SECONDS of the apps
+    database_pool_size: int = 10  # `databasePoolSize`: DATABASE_POOL_SIZE of the database clients
 
     @classmethod
     def load(cls, reader: ConfigReader) -> TaskConfig:
@@ -118,6 +119,7 @@ class TaskConfig:
             stop_timeout_seconds=reader.integer("stopTimeoutSeconds"),
             health_check=HealthCheckConfig.load(reader),
             secret_cache_ttl_seconds=reader.integer("secretCacheTtlSeconds"),
+            database_pool_size=reader.integer("databasePoolSize"),
         )
 
 

@@ -7,6 +7,7 @@ from shared import naming
 from shared.aws_context import AwsContext
 from shared.config.platform import PlatformConfig
 from shared.contracts import NetworkOutputs, PlatformExports, SecretPurposes
+from shared.database_connections import estimated_max_connections
 from shared.network_constants import HTTP_PORT, HTTPS_PORT
 from shared.provider import aws_provider
 from shared.tags import ServiceTags
@@ -228,6 +229,10 @@ pulumi.export(
     PlatformExports.DATABASE_ENDPOINT, database.address if database is not None else settings.database.host
 )
 pulumi.export(PlatformExports.DATABASE_PORT, settings.database.port)
+pulumi.export(
+    PlatformExports.DATABASE_MAX_CONNECTIONS,
+    (estimated_max_connections(managed.instance_class) or 0) if managed is not None else 0,
+)
 pulumi.export(
     PlatformExports.ECS_EXEC_LOG_GROUP_NAME,
     cluster.exec_log_group.name if cluster.exec_log_group is not None else "",

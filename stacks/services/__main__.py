@@ -11,6 +11,7 @@ from shared.event_notifications import EventNotification, EventNotificationArgs
 from shared.provider import aws_provider
 from shared.tags import ServiceTags
 from stacks.services.codedeploy import CodeDeployApplication, CodeDeployApplicationArgs, application_name
+from stacks.services.connection_budget import warn_when_pools_exceed_the_database
 from stacks.services.dashboard import OperationsDashboard, OperationsDashboardArgs, ServiceDashboardSource
 from stacks.services.deployment_events import deployment_failed_pattern
 from stacks.services.fargate_service import FargateService, FargateServiceArgs
@@ -26,6 +27,7 @@ aws_context = AwsContext.lookup(provider)
 network = NetworkOutputs.from_stack(settings.network_stack)
 platform = PlatformOutputs.from_stack(settings.platform_stack)
 in_provider = pulumi.ResourceOptions(provider=provider)
+warn_when_pools_exceed_the_database(settings, CATALOGUE, platform.database_max_connections)
 
 chain = SecurityChain(
     "security-chain",

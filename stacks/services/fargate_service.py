@@ -275,6 +275,7 @@ class FargateService(pulumi.ComponentResource):
                             stop_timeout_seconds=task.stop_timeout_seconds,
                             execute_command=bool(values[5]),
                             secret_cache_ttl_seconds=task.secret_cache_ttl_seconds,
+                            database_pool_size=task.database_pool_size if spec.database_client else None,
                         ),
                     )
                 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.catalogue import (
     CONTAINER_USER,
+    DATABASE_POOL_SIZE_ENV,
     PORT_ENV,
     SECRET_CACHE_TTL_ENV,
     SERVICE_NAME_ENV,
@@ -44,6 +45,7 @@ class ContainerInputs:
     stop_timeout_seconds: int
     execute_command: bool = False  # ECS Exec on: the SSM agent's paths become writable volumes
     secret_cache_ttl_seconds: int = 300  # how long the code serves a secret before reading it again
+    database_pool_size: int | None = None  # a database client's pool size; None for other services
 
 
 def container_definition(spec: ServiceSpec, inputs: ContainerInputs) -> dict[str, Any]:
@@ -57,6 +59,11 @@ def container_definition(spec: ServiceSpec, inputs: ContainerInputs) -> dict[str
         # rotation reaches a running task without a release); ECS injects no value.
         **{secret_arn_env(name): arn for name, arn in inputs.secret_arns.items()},
         **({SECRET_CACHE_TTL_ENV: str(inputs.secret_cache_ttl_seconds)} if inputs.secret_arns else {}),
+        **(
+            {DATABASE_POOL_SIZE_ENV: str(inputs.database_pool_size)}
+            if inputs.database_pool_size is not None
+            else {}
+        ),
     }
     return {
         "name": spec.name,  # also the AppSpec's ContainerName

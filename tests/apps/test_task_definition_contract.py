@@ -18,6 +18,7 @@ import pytest
 
 from apps.common.settings import ServiceSettings
 from apps.local import MODULES, free_port
+from apps.payment_processor.database import DatabaseSettings
 from shared.catalogue import CATALOGUE, PORT_ENV, secret_arn_env
 from tests.services.conftest import one_owned
 
@@ -53,6 +54,10 @@ class Recording(dict):
 def test_the_app_reads_every_variable_the_task_definition_sets_and_needs_no_other(services, spec):
     env = Recording(task_env(services, spec))
     settings = ServiceSettings.from_env(spec.name, env)
+    if spec.database_client:  # its database module reads the pool size (TLS set here: no CA bundle)
+        database = Recording({**env, "DATABASE_TLS": "require"})
+        assert DatabaseSettings.from_env(database).pool_size == int(env["DATABASE_POOL_SIZE"])
+        env.read |= database.read
     assert set(env) <= env.read  # nothing injected goes unread
     assert settings.port == container(services, spec)["portMappings"][0]["containerPort"]
     assert set(settings.secret_arns) == set(spec.secrets)

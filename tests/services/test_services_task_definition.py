@@ -171,6 +171,8 @@ def test_downstream_urls_are_cloud_map_names_on_the_listener_port(services, spec
     expected = {PORT_ENV: str(spec.container_port), SERVICE_NAME_ENV: spec.name}
     if spec.secrets:
         expected["SECRET_CACHE_TTL_SECONDS"] = "300"  # secretCacheTtlSeconds' default
+    if spec.database_client:
+        expected["DATABASE_POOL_SIZE"] = "5"  # databasePoolSize of stacks/services/Pulumi.dev.yaml
     for callee in spec.downstream:
         port = by_name(callee).production_port
         expected[spec.downstream_url_env(callee)] = f"http://{callee}.payments-dev.local:{port}"
