@@ -80,6 +80,7 @@ def _service(name: str) -> None:
         secret_arns=_out(SECRET_ARNS),
         database_security_group_id=_out("sg-0d0d0d0d0d0d0d0d0"),
         database_port=_out(5432),
+        database_max_connections=_out(450),
         ecs_exec_log_group_name=_out(""),
         waf_web_acl_name=_out(""),
     )
