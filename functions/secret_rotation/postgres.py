@@ -7,8 +7,9 @@ sslmode=require) or `disable`. `DATABASE_CA_BUNDLE` defaults to the RDS CA bundl
 this module (shared/certs/rds-ca-bundle.pem, put there by the platform layer's archive): the Lambda
 runtime's default trust store does not hold Amazon RDS's certificate authorities.
 
-DDL takes no bind parameters, so every role name and password is quoted with pg8000's `identifier`
-and `literal`, never formatted in raw.
+DDL takes no bind parameters, so every role name is quoted with pg8000's `identifier`, never formatted
+in raw. A password is never in a statement at all: it is sent as the SCRAM-SHA-256 verifier computed
+here (`scram.py`), so the statement PostgreSQL logs when one fails holds no password.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pg8000.native
+
+from .scram import password_verifier
 
 CONNECT_TIMEOUT_SECONDS = 5
 _TLS_MODES = ("verify-full", "require", "disable")
@@ -95,7 +98,12 @@ def quoted(name: str) -> str:
 def set_password(admin: Connection, username: str, password: str) -> None:
     """Change `username`'s password, logged in as `admin` (the same role in single-user rotation)."""
     with session(admin) as opened:
-        opened.run(f"ALTER ROLE {quoted(username)} WITH PASSWORD {pg8000.native.literal(password)}")
+        opened.run(f"ALTER ROLE {quoted(username)} WITH PASSWORD {verifier_literal(password)}")
+
+
+def verifier_literal(password: str) -> str:
+    """The SQL literal of `password`'s SCRAM-SHA-256 verifier (base64, `$` and `:` only)."""
+    return str(pg8000.native.literal(password_verifier(password)))
 
 
 def role_exists(opened: pg8000.native.Connection, name: str) -> bool:
@@ -110,7 +118,7 @@ def ensure_login_user(
     `password` None leaves an existing role's password alone. Returns whether the role was created.
     """
     attributes = "LOGIN INHERIT NOCREATEDB NOCREATEROLE"
-    secret = "" if password is None else f" PASSWORD {pg8000.native.literal(password)}"
+    secret = "" if password is None else f" PASSWORD {verifier_literal(password)}"
     created = not role_exists(opened, username)
     if created:
         opened.run(f"CREATE ROLE {quoted(username)} WITH {attributes}{secret}")
