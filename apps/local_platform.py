@@ -159,10 +159,7 @@ class LocalPlatform:
         }
         return {
             **self.secrets_manager.client_env(),
-            **self.database_env(),
-            # The function verifies the server against the default trust store
-            # (ssl.create_default_context), which OpenSSL reads from SSL_CERT_FILE when it is set.
-            "SSL_CERT_FILE": str(self.ca_file),
+            **self.database_env(),  # verify-full against the run's CA, as the services
             "ROTATION_STRATEGIES": json.dumps(strategies),
         }
 

@@ -4,13 +4,14 @@ The dependencies come from the project's own virtualenv (they are runtime depend
 pyproject.toml), so `pulumi up` needs no build step and no network. Only source files go in: no
 `__pycache__` and no `.pyc`, so the archive's hash changes only when code changes. Each dependency's
 `.dist-info` goes in too: some read their own version through `importlib.metadata` (scramp does).
+Data files from elsewhere in the repository (a CA bundle) go in at the archive paths the caller names.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pulumi
@@ -20,11 +21,22 @@ _REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _SKIPPED_PARTS = ("__pycache__",)
 
 
-def function_archive(package: str, dependencies: tuple[str, ...] = ()) -> pulumi.AssetArchive:
-    """The zip for `functions/<package>`; its handler is `<package>.handler.handler`."""
+def function_archive(
+    package: str, dependencies: tuple[str, ...] = (), data_files: Mapping[str, Path] | None = None
+) -> pulumi.AssetArchive:
+    """The zip for `functions/<package>`; its handler is `<package>.handler.handler`.
+
+    data_files: archive path -> file to put there, e.g. {"<package>/ca.pem": Path(...)}. Default: none.
+    """
     files = dict(_source_files(FUNCTIONS_DIR / package, prefix=package))
     for distribution in resolve_distributions(dependencies):
         files.update(_distribution_files(distribution))
+    for archive_path, source in (data_files or {}).items():
+        if archive_path in files or not source.is_file():
+            raise ValueError(
+                f"data file {archive_path!r}: {source} must be an existing file at a path no module takes"
+            )
+        files[archive_path] = source
     return pulumi.AssetArchive(
         {path: pulumi.FileAsset(str(source)) for path, source in sorted(files.items())}
     )

@@ -34,7 +34,7 @@ def test_by_default_the_database_is_managed_multi_az_and_rotated_without_host_or
         5432,
         "payments",
         "payments_app",
-        "require",
+        "verify-full",  # against the RDS CAs the function's archive carries
     )
     managed = database.managed
     assert managed is not None

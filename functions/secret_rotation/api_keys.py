@@ -15,6 +15,7 @@ and promoted like any other.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Literal, get_args
 
@@ -87,16 +88,39 @@ class Notify:
 
 
 def manual_rotation_steps(name: str) -> str:
+    """What an operator runs to rotate a notify key: stage it, then run the function's last three steps.
+
+    Not `rotate-secret` once a key is staged: "If the AWSPENDING staging label is present but not
+    attached to the same version as AWSCURRENT, then any later invocation of RotateSecret assumes that a
+    previous rotation request is still in progress and returns an error" (RotateSecret, Secrets Manager
+    API reference; botocore's secretsmanager/2017-10-17/service-2.json). The steps are the function's own,
+    invoked with the staged version's id: testSecret checks the key before finishSecret promotes it.
+    """
+    # Lambda sets AWS_LAMBDA_FUNCTION_NAME in every function's environment (Lambda developer guide,
+    # "Defined runtime environment variables").
+    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "<the secret's rotation function>")
+    # JSON in single quotes for the shell, with $version and $step spliced in double-quoted.
+    payload = f'{{"SecretId": "{name}", "ClientRequestToken": "\'"$version"\'", "Step": "\'"$step"\'"}}'
     return (
         f"The rotation schedule of {name} came due. Its provider has no key API, so no key was created "
         "and the secret is unchanged (Secrets Manager records this rotation as failed).\n"
         "To rotate it:\n"
         "1. Create a new key in the provider's console (keep the old one for now).\n"
-        f"2. Stage it: aws secretsmanager put-secret-value --secret-id {name} "
+        "2. Stage it as AWSPENDING under a version id you choose:\n"
+        "   version=$(python3 -c 'import uuid; print(uuid.uuid4())')\n"
+        f'   aws secretsmanager put-secret-value --secret-id {name} --client-request-token "$version" '
         "--version-stages AWSPENDING --secret-string file://new-key.txt\n"
-        f"3. Rotate: aws secretsmanager rotate-secret --secret-id {name}\n"
-        "   The rotation function tests the staged key and makes it AWSCURRENT.\n"
-        "4. After the tasks' secret cache TTL (300 s by default), revoke the old key at the provider.\n"
+        "3. Run the rotation function's steps on that version, not rotate-secret: with AWSPENDING on a "
+        "version other than AWSCURRENT, RotateSecret returns an error (Secrets Manager API reference, "
+        "RotateSecret). Each step must succeed before the next, so the key becomes AWSCURRENT only after "
+        "testSecret passed (needs lambda:InvokeFunction):\n"
+        "   for step in setSecret testSecret finishSecret; do\n"
+        f"     failed=$(aws lambda invoke --function-name {function} --cli-binary-format raw-in-base64-out "
+        f"--query FunctionError --output text --payload '{payload}' step.json)\n"
+        '     [ "$failed" = "None" ] || { echo "$step failed:"; cat step.json; break; }\n'
+        "   done\n"
+        f"4. Check: aws secretsmanager describe-secret --secret-id {name} --query VersionIdsToStages\n"
+        "5. After the tasks' secret cache TTL (300 s by default), revoke the old key at the provider.\n"
         "See docs/secrets.md, 'Rotating a notify key by hand'."
     )
 

@@ -1,11 +1,15 @@
 """Logging in to PostgreSQL, and the role statements rotation and the bootstrap run.
 
 pg8000 is pure Python, so the Lambda zip needs no platform-specific wheel. `DATABASE_TLS` chooses
-the transport: `verify-full` (TLS, certificate and host checked against the system CAs), `require`
-(TLS without verification, like libpq's sslmode=require; the default) or `disable`.
+the transport: `verify-full` (the default: TLS, the server's certificate must chain to
+`DATABASE_CA_BUNDLE` and name the host), `require` (TLS without verification, like libpq's
+sslmode=require) or `disable`. `DATABASE_CA_BUNDLE` defaults to the RDS CA bundle packaged next to
+this module (shared/certs/rds-ca-bundle.pem, put there by the platform layer's archive): the Lambda
+runtime's default trust store does not hold Amazon RDS's certificate authorities.
 
-DDL takes no bind parameters, so every role name and password is quoted with pg8000's `identifier`
-and `literal`, never formatted in raw.
+DDL takes no bind parameters, so every role name is quoted with pg8000's `identifier`, never formatted
+in raw. A password is never in a statement at all: it is sent as the SCRAM-SHA-256 verifier computed
+here (`scram.py`), so the statement PostgreSQL logs when one fails holds no password.
 """
 
 from __future__ import annotations
@@ -14,11 +18,16 @@ import os
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pg8000.native
 
+from .scram import password_verifier
+
 CONNECT_TIMEOUT_SECONDS = 5
 _TLS_MODES = ("verify-full", "require", "disable")
+# Where the function's archive carries the RDS CA bundle (stacks/platform/secret_rotation.py).
+PACKAGED_CA_BUNDLE = Path(__file__).resolve().with_name("rds-ca-bundle.pem")
 # What a failed login looks like: refused credentials, an unreachable host, a broken handshake.
 LOGIN_ERRORS = (pg8000.native.DatabaseError, pg8000.native.InterfaceError, OSError)
 
@@ -28,16 +37,24 @@ Connection = dict[str, object]  # the secret's JSON: host, port, username, passw
 
 
 def _ssl_context() -> ssl.SSLContext | None:
-    mode = os.environ.get("DATABASE_TLS", "require")
+    mode = os.environ.get("DATABASE_TLS", "verify-full")
     if mode not in _TLS_MODES:
         raise ValueError(f"DATABASE_TLS must be one of {', '.join(_TLS_MODES)}, got {mode!r}")
     if mode == "disable":
         return None
-    context = ssl.create_default_context()
     if mode == "require":
+        context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    return context
+        return context
+    bundle = Path(os.environ.get("DATABASE_CA_BUNDLE") or PACKAGED_CA_BUNDLE)
+    if not bundle.is_file():
+        raise ValueError(
+            f"DATABASE_CA_BUNDLE is {str(bundle)!r}, which is not a readable file: with DATABASE_TLS="
+            "verify-full it must name the CA certificates that signed the database's certificate"
+        )
+    # Only these CAs: a certificate from the system store's public CAs must not pass for the database.
+    return ssl.create_default_context(cafile=str(bundle))
 
 
 def connect(connection: Connection) -> pg8000.native.Connection:
@@ -81,7 +98,12 @@ def quoted(name: str) -> str:
 def set_password(admin: Connection, username: str, password: str) -> None:
     """Change `username`'s password, logged in as `admin` (the same role in single-user rotation)."""
     with session(admin) as opened:
-        opened.run(f"ALTER ROLE {quoted(username)} WITH PASSWORD {pg8000.native.literal(password)}")
+        opened.run(f"ALTER ROLE {quoted(username)} WITH PASSWORD {verifier_literal(password)}")
+
+
+def verifier_literal(password: str) -> str:
+    """The SQL literal of `password`'s SCRAM-SHA-256 verifier (base64, `$` and `:` only)."""
+    return str(pg8000.native.literal(password_verifier(password)))
 
 
 def role_exists(opened: pg8000.native.Connection, name: str) -> bool:
@@ -96,7 +118,7 @@ def ensure_login_user(
     `password` None leaves an existing role's password alone. Returns whether the role was created.
     """
     attributes = "LOGIN INHERIT NOCREATEDB NOCREATEROLE"
-    secret = "" if password is None else f" PASSWORD {pg8000.native.literal(password)}"
+    secret = "" if password is None else f" PASSWORD {verifier_literal(password)}"
     created = not role_exists(opened, username)
     if created:
         opened.run(f"CREATE ROLE {quoted(username)} WITH {attributes}{secret}")

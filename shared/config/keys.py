@@ -435,9 +435,9 @@ PLATFORM_KEYS = (
     Key(
         name="databaseTls",
         type="string",
-        default="require",
+        default="verify-full",
         choices=DATABASE_TLS_MODES,
-        description="How rotation connects to PostgreSQL (require: encrypted, unverified)",
+        description="How rotation connects to PostgreSQL (verify-full: against the packaged RDS CAs)",
     ),
     Key(
         name="databasePassword",

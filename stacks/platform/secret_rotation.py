@@ -19,9 +19,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from functions.packaging import function_archive
+from functions.packaging import FUNCTIONS_DIR, function_archive
+from functions.secret_rotation.postgres import PACKAGED_CA_BUNDLE
 from shared import naming, policies
 from shared.aws_context import AwsContext
+from shared.certs import RDS_CA_BUNDLE
 from shared.config.keys import DatabaseTls
 from shared.network_constants import ANYWHERE, HTTPS_PORT
 from shared.secret_purposes import SecretPurposes
@@ -36,6 +38,8 @@ from stacks.platform.rotation_strategies import (
 
 FUNCTION_PACKAGE = "secret_rotation"
 FUNCTION_DEPENDENCIES = ("pg8000",)  # pure Python; boto3 ships with the Lambda runtime
+# The RDS CAs go where postgres.py looks by default: the Lambda runtime's trust store lacks them.
+FUNCTION_DATA_FILES = {PACKAGED_CA_BUNDLE.relative_to(FUNCTIONS_DIR).as_posix(): RDS_CA_BUNDLE}
 TIMEOUT_SECONDS = 60  # a step is a few API calls and at most two database logins
 MEMORY_MB = 256
 SECRETS_MANAGER_SERVICE = "secretsmanager.amazonaws.com"
@@ -131,7 +135,7 @@ class SecretRotation(pulumi.ComponentResource):
                 context=args.context,
                 purpose="secret-rotation",
                 description="Rotates the platform's secrets (Secrets Manager's four-step protocol)",
-                code=function_archive(FUNCTION_PACKAGE, FUNCTION_DEPENDENCIES),
+                code=function_archive(FUNCTION_PACKAGE, FUNCTION_DEPENDENCIES, FUNCTION_DATA_FILES),
                 handler=f"{FUNCTION_PACKAGE}.handler.handler",
                 timeout_seconds=TIMEOUT_SECONDS,
                 memory_mb=MEMORY_MB,

@@ -100,3 +100,22 @@ def test_image_requirements_pin_the_apps_extra_exactly():
 def test_only_the_image_listens_on_every_address(spec):
     settings = " ".join(args for keyword, args in instructions(dockerfile(spec)) if keyword == "ENV")
     assert "LISTEN_HOST=0.0.0.0" in settings.split()
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_the_image_downloads_nothing_and_needs_no_build_argument(spec):
+    """`docker build -f <Dockerfile> .` is the whole build (docs/releasing.md, the integration test)."""
+    keywords = [keyword for keyword, _ in instructions(dockerfile(spec))]
+    assert "ADD" not in keywords
+    assert "ARG" not in keywords
+
+
+def test_the_payment_processor_image_ships_the_vendored_rds_bundle_where_database_ca_bundle_points():
+    from shared.certs import RDS_CA_BUNDLE
+
+    steps = instructions(dockerfile(next(s for s in CATALOGUE if s.name == "payment-processor")))
+    env = " ".join(args for keyword, args in steps if keyword == "ENV")
+    [target] = re.findall(r"DATABASE_CA_BUNDLE=(\S+)", env)
+    assert "DATABASE_TLS=verify-full" in env
+    source = RDS_CA_BUNDLE.relative_to(ROOT).as_posix()
+    assert ("COPY", f"--chmod=0444 {source} {target}") in steps

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -147,8 +150,9 @@ def test_notify_invents_no_key_tells_operators_and_leaves_no_pending_label(
     assert not any("AWSPENDING" in labels for labels in stages.values())
     [message] = alarm_topic.messages()
     assert message["Subject"] == f"API key due for manual rotation: {NAME}"
-    assert f"put-secret-value --secret-id {NAME} --version-stages AWSPENDING" in message["Message"]
-    assert f"rotate-secret --secret-id {NAME}" in message["Message"]
+    assert f"put-secret-value --secret-id {NAME} --client-request-token" in message["Message"]
+    assert "aws lambda invoke" in message["Message"]
+    assert f"rotate-secret --secret-id {NAME}" not in message["Message"]
     assert INITIAL_KEY not in message["Message"]
     # A retry of the same rotation is refused before anything is published again.
     with pytest.raises(RotationError, match="is not AWSPENDING"):
@@ -165,6 +169,50 @@ def test_notify_tests_and_promotes_a_key_an_operator_staged(
     assert value(secretsmanager, api_key) == STAGED_KEY
     assert value(secretsmanager, api_key, "AWSPREVIOUS") == INITIAL_KEY
     assert alarm_topic.messages() == []
+
+
+def test_the_commands_in_the_notice_stage_test_and_promote_the_new_key(
+    secretsmanager, api_key, alarm_topic, monkeypatch, tmp_path
+):
+    """The notice's shell lines, run by bash with a stub `aws` that records its arguments; each recorded
+    call is then made against moto (put-secret-value) or the function's handler (lambda invoke)."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "lambda-secret-rotation-dev")
+    token = start_rotation(secretsmanager, api_key)
+    with pytest.raises(ManualRotationError):
+        run(secretsmanager, api_key, token, "createSecret")
+    [message] = alarm_topic.messages()
+    commands = [line for line in message["Message"].splitlines() if line.startswith("   ")]
+    calls = tmp_path / "calls.jsonl"
+    (tmp_path / "bin").mkdir()
+    stub = tmp_path / "bin" / "aws"
+    stub.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        f"open({str(calls)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        "print('None' if sys.argv[1:3] == ['lambda', 'invoke'] else '{}')\n"
+    )
+    stub.chmod(0o755)
+    (tmp_path / "new-key.txt").write_text(STAGED_KEY)
+    done = subprocess.run(
+        ["bash", "-euc", "\n".join(commands)], cwd=tmp_path, capture_output=True, text=True, check=False,
+        env={**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    recorded = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert [call[:2] for call in recorded] == [["secretsmanager", "put-secret-value"]] + [
+        ["lambda", "invoke"]
+    ] * 3
+    put = dict(zip(recorded[0][2::2], recorded[0][3::2], strict=True))
+    assert put["--secret-string"] == "file://new-key.txt"
+    secretsmanager.put_secret_value(
+        SecretId=put["--secret-id"], ClientRequestToken=put["--client-request-token"],
+        VersionStages=[put["--version-stages"]], SecretString=(tmp_path / "new-key.txt").read_text(),
+    )  # fmt: skip
+    for call in recorded[1:]:
+        options = dict(zip(call[2::2], call[3::2], strict=False))
+        assert options["--function-name"] == "lambda-secret-rotation-dev"
+        rotation.handler(json.loads(options["--payload"]), None)
+    assert value(secretsmanager, api_key) == STAGED_KEY
+    assert value(secretsmanager, api_key, "AWSPREVIOUS") == INITIAL_KEY
 
 
 @pytest.mark.parametrize(
