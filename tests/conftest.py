@@ -40,7 +40,7 @@ PLATFORM_ALT_CONFIG = {
     "secretRotationSchedule": "rate(7 days)",
     "logRetentionDays": 90,
     "kmsDeletionWindowDays": 10,
-    "rotationReservedConcurrency": 3,
+    "rotationReservedConcurrency": 4,
     "database": "external",
     "databaseHost": "payments.cluster-abc.us-east-1.rds.amazonaws.com",
     "databasePort": 6432,

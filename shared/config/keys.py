@@ -299,9 +299,9 @@ PLATFORM_KEYS = (
     Key(
         name="rotationReservedConcurrency",
         type="integer",
-        default=2,
+        default=3,  # one per secret: their scheduled rotations may fall in the same hour
         minimum=1,
-        description="Reserved concurrency of the rotation Lambda",
+        description="Reserved concurrency of the rotation Lambda (default: one per secret)",
     ),
     Key(
         name="waf",

@@ -153,7 +153,7 @@ def test_secrets_manager_may_invoke_the_function_for_each_rotated_secret_only(re
 
 
 @pytest.mark.parametrize(
-    ("fixture", "concurrency", "retention"), [("platform", 2, 30), ("platform_alt", 3, 90)]
+    ("fixture", "concurrency", "retention"), [("platform", 3, 30), ("platform_alt", 4, 90)]
 )
 def test_the_function_is_traced_reserved_in_private_subnets_with_its_own_group_and_logs(
     request, fixture, concurrency, retention
