@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -42,9 +41,11 @@ def handler(event: dict[str, Any], context: object) -> dict[str, object] | None:
 
     `{"SecretId", "ClientRequestToken", "Step"}` from Secrets Manager runs one rotation step;
     `{"Action": "bootstrapDatabase", "SecretId"}` from the platform layer prepares the database.
-    With SECRETS_MANAGER_ENDPOINT unset, botocore's AWS_ENDPOINT_URL_SECRETS_MANAGER applies (local runs).
+    The endpoint is the SDK's own choice: the regional one in Lambda (through the VPC's interface
+    endpoint when the network layer has one, its private DNS answering for the same name), and
+    botocore's standard AWS_ENDPOINT_URL_SECRETS_MANAGER in local runs and tests.
     """
-    client = boto3.client("secretsmanager", endpoint_url=os.environ.get("SECRETS_MANAGER_ENDPOINT"))
+    client = boto3.client("secretsmanager")
     if is_bootstrap(event):
         created = bootstrap_database(client, event["SecretId"])
         _log("database bootstrapped", secret=event["SecretId"], created=", ".join(created))

@@ -75,7 +75,7 @@ class SecretRotationArgs:
         namer: names every resource with the stack's suffix.
         tags: the Service tag (and the rest) for each resource.
         context: the account, region and partition; the role's trust, the invoke permission's
-            source account and the Secrets Manager endpoint are built from them.
+            source account and the KMS conditions are built from them.
         key_arn: the platform KMS key: log group, environment variables and the secrets themselves.
         vpc_id: the VPC of the function's security group.
         vpc_cidr: the destination of the database egress rule with an external database.
@@ -143,7 +143,6 @@ class SecretRotation(pulumi.ComponentResource):
                 log_retention_days=args.log_retention_days,
                 key_arn=args.key_arn,
                 environment={
-                    "SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{args.context.region}.amazonaws.com",
                     "DATABASE_TLS": args.database_tls,
                     STRATEGIES_VARIABLE: args.key_rotations,
                     TOPIC_VARIABLE: args.alarm_topic_arn,

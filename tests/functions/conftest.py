@@ -28,7 +28,7 @@ def secretsmanager(monkeypatch) -> Iterator[object]:
         "AWS_DEFAULT_REGION": REGION,
     }.items():
         monkeypatch.setenv(name, value)
-    for name in ("SECRETS_MANAGER_ENDPOINT", "ALARM_TOPIC_ARN", "ROTATION_STRATEGIES"):
+    for name in ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "ALARM_TOPIC_ARN", "ROTATION_STRATEGIES"):
         monkeypatch.delenv(name, raising=False)
     with mock_aws():
         yield boto3.client("secretsmanager", region_name=REGION)
