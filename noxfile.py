@@ -102,9 +102,16 @@ def tests(session: nox.Session) -> None:
 
     pytest-xdist runs one worker per core unless the arguments choose (`-n 0` runs serially).
     """
+    dev_module().ensure_environment(scanners=True)  # tests/security runs checkov from .venv/scanners
     chosen = any(arg.startswith(("-n", "--numprocesses")) for arg in session.posargs)
     parallel = [] if chosen else ["-n", "auto"]
     session.run(project_python(), "-m", "pytest", *parallel, *session.posargs)
+
+
+@nox.session
+def lock(session: nox.Session) -> None:
+    """Re-resolve uv.lock (`-- --upgrade` for newest versions) and export the images' requirements."""
+    run_command(session, "-m", "tools.lock", *session.posargs)
 
 
 @nox.session
