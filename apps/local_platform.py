@@ -46,7 +46,7 @@ from shared.config.keys import LAYER_KEYS
 from shared.secret_purposes import SecretPurposes
 
 LOCAL_SUFFIX = "local"  # the environmentSuffix of the names below
-# What the platform layer calls each secret after "secret-" (stacks/platform/secrets.py).
+# What the platform layer calls each secret after "secret-" (stacks/platform/platform_secrets.py).
 SECRET_NAME_PARTS = {
     SecretPurposes.DATABASE_CONNECTION: "database-connection",
     SecretPurposes.PAYMENT_PROVIDER_API_KEY: "payment-provider-api-key",
