@@ -9,8 +9,6 @@ with its resolved inputs, mocked state and options, and every export, fully reso
 from __future__ import annotations
 
 import asyncio
-import json
-import runpy
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -27,12 +25,13 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from offline import fake_aws
+from offline.host import ProgramRun, evaluate_program, raw_config
 from offline.mocks import OfflineMocks, RecordedInvoke, RecordingMonitor, Registration
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
 DEFAULT_ORGANIZATION = "organization"  # what a `pulumi login --local` backend calls the org
 
-Program = Path | Callable[[], None]
+Program = Path | Callable[[], Any]
 
 
 class OfflineTimeoutError(TimeoutError):
@@ -137,7 +136,11 @@ def evaluate(
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     live: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Evaluation:
-    """Run `program` (a `__main__.py` path or a callable) offline and return what it registered.
+    """Run `program` offline and return what it registered.
+
+    A `Path` is a Pulumi project's program directory: it runs as Pulumi's language host runs it, in a
+    fresh interpreter with that directory first on sys.path and as the working directory (see
+    `offline.host`). A callable (a component test) runs in this process.
 
     `config` keys without a namespace belong to `project`; values that are not strings are stored the
     way the Pulumi CLI stores them (JSON); `secret_keys` are the keys set with `--secret`. `upstream`
@@ -145,12 +148,55 @@ def evaluate(
     by the program is re-raised here as it was. `live` is the state of a stack that already exists
     ("type::name" -> what AWS reports), for a second `up` (see `offline.live`).
     """
+    raw = raw_config(project, config or {})
+    secrets = [key if ":" in key else f"{project}:{key}" for key in secret_keys]
+    if isinstance(program, Path):
+        if not (program / "__main__.py").is_file():
+            raise FileNotFoundError(f"{program} is not a Pulumi program directory (no __main__.py in it)")
+        run = ProgramRun(
+            program,
+            project,
+            stack,
+            organization,
+            raw,
+            secrets,
+            upstream=dict(upstream or {}),
+            availability_zones=availability_zones,
+            live=dict(live or {}),
+            timeout=timeout,
+        )
+        evaluation: Evaluation = evaluate_program(run)
+        return evaluation
     mocks = OfflineMocks(
         upstream=dict(upstream or {}), availability_zones=availability_zones, live=dict(live or {})
     )
+    return evaluate_in_process(
+        program,
+        project=project,
+        stack=stack,
+        raw_config=raw,
+        secret_keys=secrets,
+        mocks=mocks,
+        organization=organization,
+        timeout=timeout,
+    )
+
+
+def evaluate_in_process(
+    body: Callable[[], Any],
+    *,
+    project: str,
+    stack: str,
+    raw_config: Mapping[str, str],
+    secret_keys: Iterable[str],
+    mocks: OfflineMocks,
+    organization: str = DEFAULT_ORGANIZATION,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> Evaluation:
+    """Run `body` under the mocks on a thread of its own in this process; what it registered."""
     outcome = _Outcome()
-    raw_config = {_qualify(project, k): _encode(v) for k, v in (config or {}).items()}
-    secrets = [_qualify(project, k) for k in secret_keys]
+    config = dict(raw_config)
+    secrets = list(secret_keys)
 
     def run() -> None:
         loop = asyncio.new_event_loop()
@@ -168,7 +214,7 @@ def evaluate(
         executor = ThreadPoolExecutor(thread_name_prefix="offline-rpc", initializer=start_worker)
         loop.set_default_executor(executor)
         try:
-            outcome.evaluation = _run(program, project, stack, organization, raw_config, secrets, mocks)
+            outcome.evaluation = _run(body, project, stack, organization, config, secrets, mocks)
         except BaseException as error:  # handed to the caller's thread, re-raised there
             outcome.error = error
         finally:
@@ -199,7 +245,7 @@ def evaluate(
 
 
 def _run(
-    program: Program,
+    body: Callable[[], Any],
     project: str,
     stack: str,
     organization: str,
@@ -220,13 +266,6 @@ def _run(
     runtime_settings.SETTINGS.outputs = set()
     runtime_settings.SETTINGS.lock = threading.Lock()
     set_all_config(raw_config, secret_keys)
-
-    def body() -> None:
-        if isinstance(program, Path):
-            runpy.run_path(str(program), run_name="__main__")
-        else:
-            program()
-
     _sync_await(run_pulumi_func(body))
     root = runtime_settings.get_root_resource()
     outputs: dict[str, Any] = getattr(root, "outputs", {})
@@ -260,13 +299,3 @@ def _record(
 
 def _resolve(value: Any) -> Any:
     return _sync_await(pulumi.Output.from_input(value).future())
-
-
-def _qualify(project: str, key: str) -> str:
-    return key if ":" in key else f"{project}:{key}"
-
-
-def _encode(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)

@@ -96,7 +96,7 @@ def evaluate_layer(
     merged = {**layer.defaults(), **stored, **(config or {})}
     secret_keys = sorted({*encrypted, *options.pop("secret_keys", ())})
     return evaluate(
-        layer.program,
+        layer.directory,
         project=layer.project,
         stack=stack,
         config=merged,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ConfigError(ValueError):
     """A configuration value that AWS or this project would reject.
@@ -16,3 +18,7 @@ class ConfigError(ValueError):
         self.rule = rule
         self.fix = fix or f"set it with: pulumi config set {key} <value>"
         super().__init__(f"{key}: {rule}, got {value!r}. Fix: {self.fix}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Picklable with its own arguments: a layer's refusal crosses from its process (offline.host)."""
+        return (type(self), (self.key, self.value, self.rule, self.fix), self.__dict__)

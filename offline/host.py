@@ -1,0 +1,241 @@
+"""Run a Pulumi project the way Pulumi's Python language host runs it, in a fresh interpreter.
+
+The Pulumi CLI starts `pulumi-language-python-exec` (pulumi/pulumi, sdk/python/cmd/) in the project's
+virtualenv. That script, before it runs anything of the project:
+  1. imports `pulumi` and `pulumi.runtime`, and nothing else of the environment;
+  2. reads the stack's configuration from the environment (`PULUMI_CONFIG`, `PULUMI_CONFIG_SECRET_KEYS`,
+     through `pulumi.runtime.get_config_env` and `get_config_secret_keys_env`) and `set_all_config`s it;
+  3. changes the working directory to the project (`--pwd`; the CLI passes the project directory,
+     pulumi/pulumi#3635) and sets `sys.argv = [PROGRAM]`;
+  4. calls `runpy.run_path(PROGRAM, run_name="__main__")` with PROGRAM `.`, the program directory.
+     `runpy.run_path` on a directory puts it first on `sys.path` (Python docs, runpy.run_path), so a
+     file in a layer folder named like a standard-library module or an installed package shadows it
+     for every import the program makes from then on (pulumi/pulumi-terraform-bridge#2384).
+
+`evaluate_program` does the same in a child process forked from a server that has imported only what
+the exec script has, plus pulumi_aws and this engine (`offline.host_preload`): every module the
+program itself brings in (the project's own, pg8000, the standard library's `secrets`...) is imported
+fresh, after the program directory is on `sys.path`, exactly as under the CLI. Importing pulumi_aws
+early is the one liberty taken, for speed; it cannot hide a shadowing module, because
+`tests/test_pulumi_projects.py` refuses any module in a project folder that shares a name with the
+standard library or an installed distribution's top-level package.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import itertools
+import json
+import os
+import pickle
+import runpy
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from offline.mocks import OfflineMocks
+
+# What the exec script passes as PROGRAM: the program directory, relative to the working directory.
+PROGRAM = "."
+# Seconds the fork server waits beyond the program's own timeout before it kills the child.
+KILL_MARGIN_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    """Everything the child needs to run one program: all of it picklable."""
+
+    directory: Path
+    project: str
+    stack: str
+    organization: str
+    config: dict[str, str]
+    secret_keys: list[str]
+    upstream: dict[str, Any]
+    availability_zones: tuple[str, ...]
+    live: dict[str, Any]
+    timeout: float
+
+    def mocks(self) -> OfflineMocks:
+        return OfflineMocks(upstream=self.upstream, availability_zones=self.availability_zones, live=self.live)
+
+
+class ProgramFailedError(RuntimeError):
+    """The program raised an exception that could not be carried back from its process as it was."""
+
+
+class _ForkServer:
+    """`python -m offline.fork_server` in a child process: one per process that evaluates programs.
+
+    multiprocessing's own fork server would not do: it re-imports the parent's `__main__` (pytest,
+    planning.plan) in every child before running anything, which is the opposite of a fresh state.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.results = Path(tempfile.mkdtemp(prefix="offline-programs-"))
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self.process is None or self.process.poll() is not None:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "offline.fork_server"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                cwd=self.results,
+            )
+            atexit.register(self.close)
+        return self.process
+
+    def run(self, run: ProgramRun) -> tuple[str, Any]:
+        """Fork a child that runs `run`; its (kind, payload) once it has exited."""
+        with self.lock:
+            server = self._started()
+            assert server.stdin is not None and server.stdout is not None
+            result = self.results / f"{os.getpid()}-{next(_SEQUENCE)}.pickle"
+            write_frame(server.stdin, pickle.dumps((run, str(result))))
+            status = read_frame(server.stdout)
+            if status is None:
+                raise ProgramFailedError(f"{run.project}/{run.stack}: the fork server stopped unexpectedly")
+            outcome: tuple[str, Any]
+            if status == b"timeout":
+                outcome = ("timeout", None)
+            elif result.exists():
+                outcome = pickle.loads(result.read_bytes())
+                result.unlink()
+            else:
+                outcome = ("error-text", ("ProcessExit", status.decode(), ""))
+            return outcome
+
+    def close(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        shutil.rmtree(self.results, ignore_errors=True)
+
+
+_SEQUENCE = itertools.count()
+_SERVER = _ForkServer()
+# Evaluations already made in this process, by everything that determines them: the test suite asks
+# for the same layer with the same config many times, and each distinct one still runs as the CLI would.
+_EVALUATIONS: dict[str, bytes] = {}
+
+
+def _cache_key(run: ProgramRun) -> str:
+    """The run's inputs and the program directory's files (a test may plant a module and run again)."""
+    digest = hashlib.sha256(pickle.dumps(run))
+    for path in sorted(run.directory.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            stat = path.stat()
+            digest.update(f"{path}:{stat.st_mtime_ns}:{stat.st_size}".encode())
+    return digest.hexdigest()
+
+
+def write_frame(stream: BinaryIO, payload: bytes) -> None:
+    stream.write(struct.pack(">I", len(payload)) + payload)
+    stream.flush()
+
+
+def read_frame(stream: BinaryIO) -> bytes | None:
+    header = stream.read(4)
+    if len(header) < 4:
+        return None
+    (size,) = struct.unpack(">I", header)
+    return stream.read(size)
+
+
+def evaluate_program(run: ProgramRun) -> Any:
+    """Run `run.directory` in a fresh interpreter with the language host's semantics; its Evaluation.
+
+    The program's own exception is re-raised here as it was (same type, message and notes), with the
+    child's traceback added as a note.
+    """
+    from offline.engine import OfflineTimeoutError
+
+    key = _cache_key(run)
+    if key in _EVALUATIONS:
+        return pickle.loads(_EVALUATIONS[key])  # a copy: callers may change what they get
+    kind, payload = _SERVER.run(run)
+    if kind == "evaluation":
+        _EVALUATIONS[key] = pickle.dumps(payload)
+    if kind == "evaluation":
+        return payload
+    if kind == "timeout":
+        raise OfflineTimeoutError(
+            f"{run.project}/{run.stack} did not finish within {run.timeout:.0f}s: an Output that "
+            "never resolves, or an apply that blocks"
+        )
+    if kind == "error":
+        error, child_traceback = payload
+        error.add_note(f"(in the program's own process, as the Pulumi CLI runs it)\n{child_traceback}")
+        raise error
+    type_name, message, child_traceback = payload
+    raise ProgramFailedError(f"{type_name}: {message}\n{child_traceback}")
+
+
+def run_in_child(run: ProgramRun, result: Path) -> None:
+    """In the forked child: the language host's steps 2-4 (module docstring), the outcome to `result`."""
+    outcome: tuple[str, Any]
+    try:
+        _host_environment(run)
+        from offline.engine import evaluate_in_process
+        from pulumi.runtime import get_config_env, get_config_secret_keys_env
+
+        evaluation = evaluate_in_process(
+            lambda: runpy.run_path(PROGRAM, run_name="__main__"),
+            project=run.project,
+            stack=run.stack,
+            raw_config=get_config_env(),
+            secret_keys=get_config_secret_keys_env(),
+            mocks=run.mocks(),
+            organization=run.organization,
+            timeout=run.timeout,
+        )
+        outcome = ("evaluation", evaluation)
+    except BaseException as error:  # noqa: BLE001 - every failure goes back to the parent
+        outcome = ("error", (error, "".join(traceback.format_exception(error))))
+    try:
+        data = pickle.dumps(outcome)
+        if outcome[0] == "error":
+            pickle.loads(data)  # an exception whose class cannot be rebuilt from its args fails here
+    except Exception:  # noqa: BLE001 - an exception that does not pickle still reports itself
+        error = outcome[1][0] if outcome[0] == "error" else None
+        text = "".join(traceback.format_exception(error)) if error else traceback.format_exc()
+        data = pickle.dumps(("error-text", (type(error).__qualname__, str(error), text)))
+    result.write_bytes(data)
+
+
+def _host_environment(run: ProgramRun) -> None:
+    """Working directory, argv, configuration in the environment, and sys.path as the exec script has it.
+
+    The exec script is a file in the CLI's installation: its own folder, not the repository, is first
+    on sys.path. A repository root that the parent added (pytest's rootdir, `python -m` from the root)
+    is taken out, so a project module resolves only through the installed project, as under the CLI.
+    """
+    repository = str(Path(__file__).resolve().parents[1])
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", repository, os.getcwd())]
+    os.chdir(run.directory)
+    sys.argv = [PROGRAM]
+    os.environ["PULUMI_CONFIG"] = json.dumps(run.config)
+    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(run.secret_keys)
+
+
+def raw_config(project: str, config: Mapping[str, Any]) -> dict[str, str]:
+    """Config as the CLI hands it to the host: `project:key` names, non-strings as JSON text."""
+    return {
+        (key if ":" in key else f"{project}:{key}"): (value if isinstance(value, str) else json.dumps(value))
+        for key, value in config.items()
+    }
