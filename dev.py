@@ -64,6 +64,9 @@ def uv_environment(project_environment: Path) -> dict[str, str]:
         "UV_PYTHON": sys.executable,
         "UV_PYTHON_DOWNLOADS": "never",
         "UV_NO_PROGRESS": "1",
+        # Bytecode now, as pip does at install: with PYTHONDONTWRITEBYTECODE set (as on CI machines) every
+        # later process would otherwise compile pulumi_aws's sources again, seconds per command.
+        "UV_COMPILE_BYTECODE": "1",
     }
 
 

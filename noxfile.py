@@ -39,6 +39,7 @@ SOURCES = [
     "policy",
     "release",
     "deploy",
+    "tools",
     "tests",
     "noxfile.py",
     "dev.py",

@@ -33,7 +33,7 @@ def _fork_and_wait(run: ProgramRun, result: Path) -> bytes:
         code = 0
         try:
             run_in_child(run, result)
-        except BaseException:  # noqa: BLE001 - the exit code says it; the parent reads the result
+        except BaseException:
             code = 1
         finally:
             sys.stdout.flush()

@@ -40,7 +40,7 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from offline.mocks import OfflineMocks
 
@@ -66,7 +66,9 @@ class ProgramRun:
     timeout: float
 
     def mocks(self) -> OfflineMocks:
-        return OfflineMocks(upstream=self.upstream, availability_zones=self.availability_zones, live=self.live)
+        return OfflineMocks(
+            upstream=self.upstream, availability_zones=self.availability_zones, live=self.live
+        )
 
 
 class ProgramFailedError(RuntimeError):
@@ -100,7 +102,8 @@ class _ForkServer:
         """Fork a child that runs `run`; its (kind, payload) once it has exited."""
         with self.lock:
             server = self._started()
-            assert server.stdin is not None and server.stdout is not None
+            assert server.stdin is not None
+            assert server.stdout is not None
             result = self.results / f"{os.getpid()}-{next(_SEQUENCE)}.pickle"
             write_frame(server.stdin, pickle.dumps((run, str(result))))
             status = read_frame(server.stdout)
@@ -144,12 +147,12 @@ def _cache_key(run: ProgramRun) -> str:
     return digest.hexdigest()
 
 
-def write_frame(stream: BinaryIO, payload: bytes) -> None:
+def write_frame(stream: IO[bytes], payload: bytes) -> None:
     stream.write(struct.pack(">I", len(payload)) + payload)
     stream.flush()
 
 
-def read_frame(stream: BinaryIO) -> bytes | None:
+def read_frame(stream: IO[bytes]) -> bytes | None:
     header = stream.read(4)
     if len(header) < 4:
         return None
@@ -189,10 +192,12 @@ def evaluate_program(run: ProgramRun) -> Any:
 def run_in_child(run: ProgramRun, result: Path) -> None:
     """In the forked child: the language host's steps 2-4 (module docstring), the outcome to `result`."""
     outcome: tuple[str, Any]
+    failure: BaseException | None = None
     try:
         _host_environment(run)
-        from offline.engine import evaluate_in_process
         from pulumi.runtime import get_config_env, get_config_secret_keys_env
+
+        from offline.engine import evaluate_in_process
 
         evaluation = evaluate_in_process(
             lambda: runpy.run_path(PROGRAM, run_name="__main__"),
@@ -205,16 +210,16 @@ def run_in_child(run: ProgramRun, result: Path) -> None:
             timeout=run.timeout,
         )
         outcome = ("evaluation", evaluation)
-    except BaseException as error:  # noqa: BLE001 - every failure goes back to the parent
+    except BaseException as error:  # every failure goes back to the parent
+        failure = error
         outcome = ("error", (error, "".join(traceback.format_exception(error))))
     try:
         data = pickle.dumps(outcome)
-        if outcome[0] == "error":
+        if failure is not None:
             pickle.loads(data)  # an exception whose class cannot be rebuilt from its args fails here
-    except Exception:  # noqa: BLE001 - an exception that does not pickle still reports itself
-        error = outcome[1][0] if outcome[0] == "error" else None
-        text = "".join(traceback.format_exception(error)) if error else traceback.format_exc()
-        data = pickle.dumps(("error-text", (type(error).__qualname__, str(error), text)))
+    except Exception:  # an exception that does not pickle still reports itself, as text
+        text = "".join(traceback.format_exception(failure)) if failure else traceback.format_exc()
+        data = pickle.dumps(("error-text", (type(failure).__qualname__, str(failure), text)))
     result.write_bytes(data)
 
 

@@ -25,7 +25,9 @@ _SERVICE_MODULE = re.compile(r"\baws\.([a-z][a-z0-9_]*)\.")
 
 def service_modules(sources: tuple[Path, ...] = SOURCES) -> list[str]:
     """The pulumi_aws service modules (`aws.ec2.`, `aws.lambda_.`...) the layers' sources name."""
-    names = {m for s in sources for path in s.rglob("*.py") for m in _SERVICE_MODULE.findall(path.read_text())}
+    names = {
+        m for s in sources for path in s.rglob("*.py") for m in _SERVICE_MODULE.findall(path.read_text())
+    }
     return sorted(name for name in names if hasattr(pulumi_aws, name))
 
 

@@ -78,22 +78,30 @@ def test_the_health_probe_is_in_the_image_and_is_the_task_definition_command(spe
     assert modules == ["__init__.py", "catalogue.py", "errors.py", "secret_purposes.py"]
 
 
-def test_image_requirements_pin_the_apps_extra_exactly():
-    pinned = {}
-    for line in (ROOT / "apps" / "requirements.txt").read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, _, version = line.partition("==")
-            assert version, f"{line} is not pinned"
-            pinned[name.lower()] = version
-    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["apps"]
+def test_image_requirements_are_the_apps_group_exported_from_the_lock():
+    """apps/requirements.txt is generated (`python3 dev.py lock`); a hand edit or a stale lock fails here."""
+    from tools.lock import apps_requirements
+
+    assert (ROOT / "apps" / "requirements.txt").read_text() == apps_requirements(), (
+        "apps/requirements.txt differs from uv.lock's `apps` group: run `python3 dev.py lock` and commit it"
+    )
+
+
+def test_every_image_requirement_is_pinned_with_hashes_and_is_what_the_tests_run():
     from importlib.metadata import version as installed
 
+    text = (ROOT / "apps" / "requirements.txt").read_text()
+    pins = dict(re.findall(r"(?m)^([A-Za-z0-9_.-]+)==(\S+) \\$", text))
+    requirements = [line for line in text.splitlines() if line and not line.startswith((" ", "#"))]
+    assert len(pins) == len(requirements), "every requirement is name==version followed by its hashes"
+    group = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]["apps"]
     from packaging.requirements import Requirement
 
-    for requirement in map(Requirement, extra):
-        assert requirement.name in pinned
-        assert requirement.specifier.contains(pinned[requirement.name]), requirement
-        assert installed(requirement.name) == pinned[requirement.name]  # tests run what images ship
+    for requirement in map(Requirement, group):
+        assert requirement.name in pins, requirement.name
+        assert requirement.specifier.contains(pins[requirement.name]), requirement
+    for name, pinned in pins.items():
+        assert installed(name) == pinned, name  # the tests run exactly what the images ship
 
 
 @pytest.mark.parametrize("spec", SPECS)
