@@ -16,6 +16,8 @@ SHARED_PATHS: tuple[str, ...] = ("shared/**",)
 REUSABLE_WORKFLOW = ".github/workflows/layer-pipeline.yml"
 DESTROY_WORKFLOW = ".github/workflows/destroy.yml"
 DEPLOY_BRANCH = "main"
+# The stack every layer's pipeline previews and deploys (its Pulumi.<stack>.yaml is committed).
+PIPELINE_STACK = "prod"
 # The IAM OIDC provider for GitHub Actions and the audience configure-aws-credentials asks for
 # (its action.yml: `audience` defaults to sts.amazonaws.com).
 OIDC_PROVIDER_HOST = "token.actions.githubusercontent.com"

@@ -1,6 +1,8 @@
-"""The preview report a pull request gets: the layer's result, its summary, and the output's tail.
+"""The report of a pipeline's preview or up: the layer's result, its summary, and the output's tail.
 
     python -m deploy.pipelines.report --layer network --stack prod --exit-code 0 preview.log > report.md
+
+A pull request gets the preview's as a comment; every run shows its own as the job's summary.
 
 The first line is a marker, so the pipeline updates its own comment on each push instead of adding one.
 GitHub refuses a comment body over 65,536 characters (REST API, "Create an issue comment": `body` is
@@ -21,8 +23,8 @@ OUTCOMES = {0: "succeeded", 1: "failed", 2: "refused before it changed anything"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def marker(layer: str, stack: str) -> str:
-    return f"<!-- payments-pipeline preview {layer} {stack} -->"
+def marker(layer: str, stack: str, operation: str = "preview") -> str:
+    return f"<!-- payments-pipeline {operation} {layer} {stack} -->"
 
 
 def _fence(text: str) -> str:
@@ -50,17 +52,19 @@ def _tail(lines: list[str], budget: int) -> tuple[list[str], int]:
     return kept, len(lines) - len(kept)
 
 
-def build(layer: str, stack: str, exit_code: int, output: str, *, limit: int = LIMIT) -> str:
+def build(
+    layer: str, stack: str, exit_code: int, output: str, *, operation: str = "preview", limit: int = LIMIT
+) -> str:
     lines = _ANSI.sub("", output).splitlines()
     outcome = OUTCOMES.get(exit_code, "failed")
     summary = _summary(lines)
     head = [
-        marker(layer, stack),
-        f"### `{layer}` preview of stack `{stack}`: {outcome} (exit {exit_code})",
-        "",
-        "With the compliance policy pack (`policy/`); a mandatory rule's violation fails the preview.",
+        marker(layer, stack, operation),
+        f"### `{layer}` {operation} of stack `{stack}`: {outcome} (exit {exit_code})",
         "",
     ]
+    if operation in ("preview", "up"):
+        head += [f"With the policy pack (`policy/`): a mandatory rule's violation fails the {operation}.", ""]
     if summary:
         fence = _fence("\n".join(summary))
         head += [fence, *summary, fence, ""]
@@ -85,13 +89,14 @@ def build(layer: str, stack: str, exit_code: int, output: str, *, limit: int = L
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.pipelines.report", description=__doc__)
-    parser.add_argument("log", type=Path, help="the preview's output")
+    parser.add_argument("log", type=Path, help="the command's output")
+    parser.add_argument("--operation", default="preview", choices=("preview", "up", "destroy"))
     parser.add_argument("--layer", required=True)
     parser.add_argument("--stack", required=True)
     parser.add_argument("--exit-code", required=True, type=int)
     args = parser.parse_args(argv)
     output = args.log.read_text(errors="replace") if args.log.exists() else "(no output was written)"
-    sys.stdout.write(build(args.layer, args.stack, args.exit_code, output))
+    sys.stdout.write(build(args.layer, args.stack, args.exit_code, output, operation=args.operation))
     return 0
 
 
