@@ -6,6 +6,7 @@ docs/deploying.md follow this table; tests/deploy/test_pipelines.py checks that 
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from shared.layers import LAYERS, Layer
@@ -105,3 +106,17 @@ PIPELINES: dict[str, LayerPipeline] = {
     )
 }
 assert tuple(PIPELINES) == LAYERS, "one pipeline per layer, in deploy order"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m deploy.pipelines.layers <layer>`: its deployer role's documents, one a line."""
+    names = sys.argv[1:] if argv is None else argv
+    if len(names) != 1 or names[0] not in PIPELINES:
+        print(f"usage: python -m deploy.pipelines.layers {{{','.join(PIPELINES)}}}", file=sys.stderr)
+        return 2
+    print("\n".join(PIPELINES[names[0]].deployer_policies))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -712,3 +712,35 @@ def test_the_automation_stack_passes_the_policy_pack_to_preview_and_up():
     plain = RecordingStack()
     AutomationStack(plain).preview(lambda line: None)
     assert "policy_packs" not in plain.calls[0][1]
+
+
+# --- the walkthrough -----------------------------------------------------------------------------------
+
+DOCS = REPO_ROOT / "docs" / "deploying.md"
+
+
+def test_the_walkthrough_table_of_deployer_documents_is_the_declared_one():
+    text = DOCS.read_text()
+    rows = dict(
+        re.findall(r"^\s*\| (network|platform|services) \| ([a-z, -]+) \|$", text, flags=re.MULTILINE)
+    )
+    assert rows == {layer: ", ".join(p.deployer_policies) for layer, p in PIPELINES.items()}
+
+
+def test_the_walkthrough_sets_up_what_the_workflows_and_trust_policies_rely_on():
+    text = DOCS.read_text()
+    for name in all_workflows():
+        assert f"`{name}`" in text
+    assert '"include_claim_keys": ["repo", "context", "ref"]' in text
+    assert "--url https://token.actions.githubusercontent.com --client-id-list sts.amazonaws.com" in text
+    durations = {
+        str(step["with"]["role-duration-seconds"])
+        for loaded in all_workflows().values()
+        for job in loaded["jobs"].values()
+        for step in steps(job)
+        if "role-duration-seconds" in (step.get("with") or {})
+    }
+    assert durations == {"7200"}
+    assert "--max-session-duration 7200" in text
+    for document in trust.TEMPLATES:
+        assert f"render {document}" in text
