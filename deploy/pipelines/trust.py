@@ -41,7 +41,9 @@ _ACCOUNT = re.compile(r"\d{12}")
 # A stack name that is also safe inside an environment name and an IAM role name (64 characters at most).
 _STACK = re.compile(r"[a-z0-9][a-z0-9-]{0,19}")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+")
+# A key ARN, not an alias ARN: an alias in a policy's Resource does not grant use of the key it names
+# (KMS developer guide, "Using aliases to control access to KMS keys": use kms:RequestAlias instead).
+_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
 
 
 class TemplateError(ValueError):

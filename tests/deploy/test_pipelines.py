@@ -503,6 +503,10 @@ def test_rendering_a_trust_policy_refuses_a_malformed_value_naming_it(arguments,
 def test_the_state_documents_need_the_bucket_and_the_key_and_leave_no_placeholder(capsys):
     assert trust.main(["state-preview", "--layer", "network", "--stack", "prod"]) == 2
     assert "--state-bucket is required" in capsys.readouterr().err
+    alias = f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/pulumi-secrets"
+    given = ["--state-bucket", "acme-state", "--secrets-key", alias]
+    assert trust.main(["state-access", "--layer", "network", "--stack", "prod", *given]) == 2
+    assert f"--secrets-key {alias!r} is not valid" in capsys.readouterr().err
     key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     args = ["--layer", "network", "--stack", "prod", "--state-bucket", "acme-state", "--secrets-key", key]
     assert trust.main(["state-preview", *args]) == 0
