@@ -12,11 +12,14 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+from deploy.policy_pack import policy_pack_arguments
 from deploy.stacks import StackId
 from offline.layers import Layer
 
@@ -102,17 +105,21 @@ def _tail(error: Exception, lines: int = 3) -> str:
 
 
 class AutomationStack:
-    """A `pulumi.automation.Stack`, streaming the CLI's output as it comes."""
+    """A `pulumi.automation.Stack`, streaming the CLI's output as it comes.
 
-    def __init__(self, stack: Any) -> None:
+    `policy`: the policy-pack arguments `preview` and `up` pass on (deploy/policy_pack.py). Default: none.
+    """
+
+    def __init__(self, stack: Any, policy: Mapping[str, list[str]] | None = None) -> None:
         self._stack = stack
         self._color = "always" if sys.stdout.isatty() else "never"
+        self._policy = dict(policy or {})
 
     def preview(self, on_output: OnOutput) -> dict[str, int]:
         from pulumi import automation as auto
 
         try:
-            result = self._stack.preview(on_output=on_output, color=self._color, diff=False)
+            result = self._stack.preview(on_output=on_output, color=self._color, diff=False, **self._policy)
         except auto.CommandError as error:
             raise OperationError(_tail(error)) from None
         return {str(op): int(count) for op, count in result.change_summary.items()}
@@ -121,7 +128,7 @@ class AutomationStack:
         from pulumi import automation as auto
 
         try:
-            result = self._stack.up(on_output=on_output, color=self._color)
+            result = self._stack.up(on_output=on_output, color=self._color, **self._policy)
         except auto.CommandError as error:
             raise OperationError(_tail(error)) from None
         return _outputs(result.outputs)
@@ -144,11 +151,29 @@ class AutomationStack:
 
 
 class AutomationBackend:
-    """The real thing: the Pulumi CLI on PATH, driven through `pulumi.automation`."""
+    """The real thing: the Pulumi CLI on PATH, driven through `pulumi.automation`.
 
-    def __init__(self, env: Mapping[str, str] | None = None, secrets_provider: str | None = None) -> None:
+    `policy_pack`: run the compliance policy pack (`policy/`) with every `preview` and `up`. Default: off.
+    """
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        secrets_provider: str | None = None,
+        *,
+        policy_pack: bool = False,
+    ) -> None:
         self._env = dict(env or {})
         self._secrets_provider = secrets_provider
+        self._policy_pack = policy_pack
+        self._policy_configs: Path | None = None
+
+    def _policy_arguments(self, layer: str, stack: str) -> dict[str, list[str]]:
+        if not self._policy_pack:
+            return {}
+        if self._policy_configs is None:
+            self._policy_configs = Path(tempfile.mkdtemp(prefix="payments-policy-"))
+        return policy_pack_arguments(layer, stack, self._policy_configs)
 
     def cli_version(self) -> str | None:
         path = shutil.which("pulumi")
@@ -225,4 +250,4 @@ class AutomationBackend:
                 selected = auto.select_stack(stack_name=stack, work_dir=work_dir, opts=options)
         except auto.StackNotFoundError:
             raise StackMissingError(f"stacks/{layer} has no stack {stack!r} in this backend") from None
-        return AutomationStack(selected)
+        return AutomationStack(selected, self._policy_arguments(layer, stack))

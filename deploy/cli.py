@@ -6,6 +6,9 @@
     destroy <stack> --yes     tear down services -> platform -> network
     outputs <stack>           each layer's outputs (secrets hidden)
 
+`--policy-pack` runs the compliance policy pack (policy/) with preview and up, with the stack's own
+suffix; a mandatory rule's violation fails the layer (exit 1), as in `pulumi preview --policy-pack`.
+
 `--layer network|platform|services` runs one layer: up/preview only when its upstream stacks exist,
 destroy only when no downstream stack still has resources. Credentials for init and up come from
 PAYMENTS_DATABASE_PASSWORD, PAYMENTS_PAYMENT_PROVIDER_API_KEY and PAYMENTS_FRAUD_SCORING_API_KEY.
@@ -22,6 +25,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from deploy.backend import AutomationBackend, Backend
+from deploy.policy_pack import PolicyPackError, stack_policy_config
 from deploy.preflight import (
     AwsIdentity,
     PreflightError,
@@ -51,6 +55,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="outputs: print JSON (secrets hidden)")
     parser.add_argument("--suffix", help="init: environmentSuffix of a new stack (default: the stack name)")
     parser.add_argument("--example", default=EXAMPLE_STACK, help="init: stack config to copy (default dev)")
+    parser.add_argument(
+        "--policy-pack", action="store_true", help="preview/up: run the compliance policy pack (policy/)"
+    )
     parser.add_argument(
         "--secrets-provider", help="init/up: e.g. awskms://alias/pulumi-secrets (default: the backend's)"
     )
@@ -92,8 +99,14 @@ def main(
     aws_check: Callable[[str], AwsIdentity] = check_aws,
 ) -> int:
     args = parse(argv)
-    chosen = backend or AutomationBackend(secrets_provider=args.secrets_provider)
+    chosen = backend or AutomationBackend(
+        secrets_provider=args.secrets_provider, policy_pack=args.policy_pack
+    )
     try:
+        if args.policy_pack and args.command in ("preview", "up"):
+            # Refused before any layer runs: the pack needs each stack's suffix.
+            for layer in layer_order("up", args.layer):
+                stack_policy_config(layer, args.stack)
         if args.command == "init":
             return init(chosen, args, out)
         interactive = sys.stdin.isatty() if interactive is None else interactive
@@ -108,7 +121,7 @@ def main(
             remove_stacks=args.remove_stack,
             confirm=lambda: not needs_confirmation or confirmed(args.stack, ask, bool(interactive)),
         )
-    except (PreflightError, SetupError, UnknownLayerError) as error:
+    except (PreflightError, SetupError, UnknownLayerError, PolicyPackError) as error:
         out(f"{args.command} refused: {error}")
         return REFUSED
     if as_json:
