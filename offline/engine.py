@@ -9,6 +9,7 @@ with its resolved inputs, mocked state and options, and every export, fully reso
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -27,6 +28,8 @@ from pulumi.runtime.sync_await import _sync_await
 from offline import fake_aws
 from offline.host import ProgramRun, evaluate_program, raw_config
 from offline.mocks import OfflineMocks, RecordedInvoke, RecordingMonitor, Registration
+from shared import naming
+from shared.naming import NameRequest
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
 DEFAULT_ORGANIZATION = "organization"  # what a `pulumi login --local` backend calls the org
@@ -76,6 +79,14 @@ class Evaluation:
     resources: tuple[RecordedResource, ...]
     exports: dict[str, Any]
     invokes: tuple[RecordedInvoke, ...]
+    # What the program logged (pulumi.log), as (severity, message): `up` and preview print these.
+    messages: tuple[tuple[str, str], ...] = ()
+    # Every (kind, parts) a `shared.naming.Namer` was asked for: the naming property tests replay them.
+    names: frozenset[NameRequest] = frozenset()
+
+    @property
+    def warnings(self) -> list[str]:
+        return [message for severity, message in self.messages if severity == "WARNING"]
 
     def all(self, type_: str | None = None, *, parent: str | None = None) -> list[RecordedResource]:
         """Resources of `type_` (a full type token), optionally only the children of `parent`."""
@@ -254,11 +265,13 @@ def _run(
     mocks: OfflineMocks,
 ) -> Evaluation:
     monitor = RecordingMonitor(mocks)
+    messages = _MessageLog()
     set_mocks(
         mocks,
         project=project,
         stack=stack,
         preview=False,
+        logger=messages.logger,
         monitor=monitor,
         organization=organization,
     )
@@ -266,13 +279,30 @@ def _run(
     runtime_settings.SETTINGS.outputs = set()
     runtime_settings.SETTINGS.lock = threading.Lock()
     set_all_config(raw_config, secret_keys)
-    _sync_await(run_pulumi_func(body))
-    root = runtime_settings.get_root_resource()
-    outputs: dict[str, Any] = getattr(root, "outputs", {})
-    exports = {name: _resolve(value) for name, value in outputs.items()}
+    with naming.recording() as names:
+        _sync_await(run_pulumi_func(body))
+        root = runtime_settings.get_root_resource()
+        outputs: dict[str, Any] = getattr(root, "outputs", {})
+        exports = {name: _resolve(value) for name, value in outputs.items()}
     states = monitor.get_registered_resources()
     resources = tuple(_record(r, states) for r in monitor.registrations)
-    return Evaluation(project, stack, resources, exports, tuple(mocks.invokes))
+    return Evaluation(
+        project, stack, resources, exports, tuple(mocks.invokes), tuple(messages.records), frozenset(names)
+    )
+
+
+class _MessageLog(logging.Handler):
+    """The logger Pulumi's mock engine writes the program's pulumi.log calls to: kept, and still shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[tuple[str, str]] = []
+        self.logger = logging.getLogger(f"offline.program.{id(self)}")
+        self.logger.setLevel(logging.DEBUG)
+        self.logger.addHandler(self)  # propagates on to the root logger, which prints warnings as before
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelname, record.getMessage()))
 
 
 def _record(

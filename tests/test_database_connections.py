@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import moto
-import pulumi
 import pytest
 
 from apps.payment_processor import database as app_database
@@ -110,9 +109,7 @@ def test_only_database_clients_get_the_pool_size(services):
 
 
 def services_warnings(monkeypatch, network, platform, config, max_connections):
-    said: list[str] = []
-    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: said.append(message))
-    evaluate_layer(
+    result = evaluate_layer(
         "services",
         config=config,
         upstream={
@@ -123,7 +120,7 @@ def services_warnings(monkeypatch, network, platform, config, max_connections):
             },
         },
     )
-    return [w for w in said if "databasePoolSize" in w]
+    return [w for w in result.warnings if "databasePoolSize" in w]
 
 
 def test_the_services_layer_warns_when_its_pools_exceed_the_database(monkeypatch, network, platform):

