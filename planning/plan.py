@@ -338,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     report = {
         "stack": args.stack,
+        # One suffix for every layer (check_one_suffix): the picture's title names it.
+        "environmentSuffix": suffix_of(layers[0], args.stack, args.config),
         "layers": [
             layer_report(name, results[name], elapsed / len(layers), suffix_of(name, args.stack, args.config))
             for name in layers
