@@ -306,15 +306,20 @@ class Reader:
 
     # -- egress: every service's outbound HTTPS, through interface endpoints or NAT
     def _egress(self) -> None:
-        """AWS API calls leave through the interface endpoints when the network has them (private
-        DNS resolves the service names to the endpoints), else through NAT; S3 (ECR's image layers)
-        always takes the free gateway endpoint."""
+        """AWS API calls leave through the interface endpoints when the network has them, else
+        through NAT; S3 (ECR's image layers) always takes the free gateway endpoint.
+
+        Only an interface endpoint with private DNS takes the calls SDKs make to the service's
+        default name: its private hosted zone resolves that name to the endpoint's interfaces (EC2
+        API reference, CreateVpcEndpoint, PrivateDnsEnabled); without it the name resolves to the
+        public addresses, which private subnets reach through NAT.
+        """
         endpoints = [r for _, r in self.plan.all("aws:ec2/vpcEndpoint:VpcEndpoint")]
         # com.amazonaws.<region>.<service> -> <service> (ecr.api, s3)
         interface = sorted(
             ".".join(str(r["inputs"]["serviceName"]).split(".")[3:])
             for r in endpoints
-            if r["inputs"].get("vpcEndpointType") == "Interface"
+            if r["inputs"].get("vpcEndpointType") == "Interface" and r["inputs"].get("privateDnsEnabled")
         )
         gateway = sorted(
             ".".join(str(r["inputs"]["serviceName"]).split(".")[3:])

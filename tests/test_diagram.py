@@ -111,6 +111,18 @@ def test_with_interface_endpoints_aws_api_calls_go_through_them_not_nat(alternat
         assert service in listed
 
 
+def test_interface_endpoints_without_private_dns_leave_aws_api_calls_on_nat(alternative):
+    """Without private DNS the services' default names resolve to public addresses, reached by NAT."""
+    no_private_dns = copy.deepcopy(alternative)
+    for layer in no_private_dns["layers"]:
+        for resource in layer["resources"]:
+            if resource["type"] == "aws:ec2/vpcEndpoint:VpcEndpoint":
+                resource["inputs"]["privateDnsEnabled"] = False
+    picture = diagram.read(no_private_dns)
+    assert not picture.has("endpoints")
+    assert ("nat", "aws-apis") in labels(picture)
+
+
 def test_the_title_names_the_suffix_every_name_ends_in(example, alternative):
     assert diagram.title_of(example) == "Payment platform, stack dev: traffic and release paths"
     assert "environment qa-7" in diagram.title_of(alternative)
