@@ -7,6 +7,7 @@ here; a key whose refusal carries no valid example fails them, naming the key.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shlex
 from collections.abc import Callable
@@ -45,7 +46,12 @@ def base(layer: str) -> dict[str, Any]:
 
 
 def load(layer: str, values: dict[str, Any], secret_keys: set[str]) -> Any:
-    return LOADERS[layer](ConfigReader.from_mapping(values, secret_keys=secret_keys))
+    """The layer's config, loaded in an event loop: a credential becomes a secret `Output`."""
+
+    async def within_a_loop() -> Any:
+        return LOADERS[layer](ConfigReader.from_mapping(values, secret_keys=secret_keys))
+
+    return asyncio.run(within_a_loop())
 
 
 def refusal(layer: str, key: Key) -> ConfigError:
