@@ -155,7 +155,8 @@ def check_stack_config(layer: str, stack: str, *, validate: bool = True) -> Stac
             refuse_values_pulumi_would_reject(layer, values)
             _run_loader(layer, ConfigReader.from_mapping(values, secret_keys))
     except ConfigError as error:
-        raise PreflightError(f"{directory}/Pulumi.{stack}.yaml: {error} (in {directory})") from None
+        where = "" if f"stacks/{layer}" in error.fix else f" (in {directory})"  # the fix names it already
+        raise PreflightError(f"{directory}/Pulumi.{stack}.yaml: {error}{where}") from None
     return StackSettings(
         layer=layer,
         stack=stack,

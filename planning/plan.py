@@ -31,9 +31,10 @@ from offline.secrets import redact
 from planning import cost, diagram, pricing, terraform_plan, timeline
 from policy.model import MANDATORY
 from policy.offline_check import check, resources_of
+from shared.config.keys import LAYER_KEYS
 from shared.contracts import ServicesExports
 from shared.errors import ConfigError
-from shared.naming import SUFFIX_KEY
+from shared.naming import SUFFIX_KEY, validate_suffix
 
 
 def available_layers() -> tuple[str, ...]:
@@ -95,7 +96,15 @@ def check_stacks_exist(stack: str, layers: Sequence[str]) -> None:
 
 
 def check_one_suffix(suffixes: Mapping[str, str]) -> None:
-    """All layers of one environment end their names with the same suffix."""
+    """All layers of one environment end their names with the same, valid suffix. An invalid one is
+    refused as invalid, naming its layer, before the suffixes are compared."""
+    for layer, suffix in suffixes.items():
+        try:
+            validate_suffix(suffix)
+        except ConfigError as error:
+            error.layer = layer
+            error.example = LAYER_KEYS["network"][SUFFIX_KEY].example_raw  # the same key in every layer
+            raise
     if len(set(suffixes.values())) > 1:
         each = ", ".join(f"{layer}={suffix or '(unset)'}" for layer, suffix in suffixes.items())
         raise PlanRefusedError(
@@ -338,6 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     report = {
         "stack": args.stack,
+        # One suffix for every layer (check_one_suffix): the picture's title names it.
+        "environmentSuffix": suffix_of(layers[0], args.stack, args.config),
         "layers": [
             layer_report(name, results[name], elapsed / len(layers), suffix_of(name, args.stack, args.config))
             for name in layers

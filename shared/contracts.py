@@ -160,7 +160,7 @@ def upstream_stack_name(key: str, configured: str | None, project: str) -> str:
             key,
             configured,
             "must be a fully qualified stack name <org>/<project>/<stack>",
-            f"pulumi config set {key} organization/{project}/dev",
+            example=f"organization/{project}/dev",
         )
     return configured
 

@@ -182,6 +182,7 @@ def check_rollback_window(traffic: TrafficConfig, release: ReleaseConfig) -> Non
             if 1 <= fitting < traffic.alarm_evaluation_minutes
             else ""
         ),
+        example=str(needed),
     )
 
 

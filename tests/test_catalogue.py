@@ -44,7 +44,7 @@ def test_target_group_names_fit_aws_limits_with_the_longest_suffix():
 
 
 def test_an_unknown_service_name_lists_the_known_ones():
-    with pytest.raises(ConfigError, match="service: is not in the service catalogue, got 'ledger'") as caught:
+    with pytest.raises(ConfigError, match='service: is not in the service catalogue, got "ledger"') as caught:
         by_name("ledger")
     assert "api-gateway, fraud-detector, payment-processor" in str(caught.value)
 

@@ -94,11 +94,11 @@ def test_common_values_are_read_from_config():
             "availabilityZones",
             "must all be zones of us-east-1",
         ),
-        ({"availabilityZones": "us-east-1a"}, "availabilityZones", "must be valid JSON"),
+        ({"availabilityZones": "us-east-1a"}, "availabilityZones", "must be a list written as JSON"),
         ({"availabilityZones": {"a": 1}}, "availabilityZones", "must be a list of strings"),
-        ({"natGateways": "two"}, "natGateways", "must be one of 'perAz', 'single'"),
+        ({"natGateways": "two"}, "natGateways", 'must be one of "perAz", "single"'),
         ({"flowLogRetentionDays": "31"}, "flowLogRetentionDays", "must be a CloudWatch Logs"),
-        ({"flowLogTrafficType": "SOME"}, "flowLogTrafficType", "must be one of 'ALL'"),
+        ({"flowLogTrafficType": "SOME"}, "flowLogTrafficType", 'must be one of "ALL"'),
         ({"interfaceEndpoints": "yes"}, "interfaceEndpoints", "must be true or false"),
         (
             {"kmsDeletionWindowDays": "3"},
@@ -119,7 +119,8 @@ def test_network_config_errors_name_the_key(values, key, message):
 def test_unknown_nat_layout_says_how_to_fix_it():
     error = error_of(network, natGateways="two")
     assert str(error) == (
-        "natGateways: must be one of 'perAz', 'single', got 'two'. Fix: pulumi config set natGateways perAz"
+        'natGateways: must be one of "perAz", "single", got "two". Fix: in stacks/network: '
+        "pulumi config set natGateways perAz; with plan: --config network:natGateways=perAz"
     )
 
 
@@ -139,11 +140,11 @@ def test_unknown_nat_layout_says_how_to_fix_it():
         ({"cpuTargetPercent": "0"}, "cpuTargetPercent", "must be at least 1 and at most 100"),
         ({"memoryTargetPercent": "101"}, "memoryTargetPercent", "at most 100"),
         ({"logRetentionDays": "45"}, "logRetentionDays", "must be a CloudWatch Logs retention"),
-        ({"cpuArchitecture": "ARM"}, "cpuArchitecture", "must be one of 'X86_64', 'ARM64'"),
+        ({"cpuArchitecture": "ARM"}, "cpuArchitecture", 'must be one of "X86_64", "ARM64"'),
         (
             {"deploymentConfig": "CodeDeployDefault.OneAtATime"},
             "deploymentConfig",
-            "must be one of 'CodeDeployDefault.ECSAllAtOnce'",
+            'must be one of "CodeDeployDefault.ECSAllAtOnce"',
         ),
         ({"terminationWaitMinutes": "-1"}, "terminationWaitMinutes", "must be at least 0"),
         ({"networkStack": "payments-network"}, "networkStack", "<org>/<project>/<stack>"),
@@ -160,7 +161,8 @@ def test_min_above_max_names_both_keys_and_the_fix():
     error = error_of(services, minCapacity="5", maxCapacity="4")
     assert str(error) == (
         "maxCapacity: must be at least minCapacity (5), got 4. "
-        "Fix: raise maxCapacity or lower minCapacity: pulumi config set maxCapacity 10"
+        "Fix: in stacks/services: raise maxCapacity or lower minCapacity: pulumi config set maxCapacity 10; "
+        "with plan: --config services:maxCapacity=10"
     )
 
 
@@ -211,11 +213,11 @@ def test_platform_accepts_cidrs_and_a_cron_schedule():
 @pytest.mark.parametrize(
     ("values", "key", "message"),
     [
-        ({"containerInsights": "disabled"}, "containerInsights", "must be one of 'enabled', 'enhanced'"),
-        ({"containerInsights": "on"}, "containerInsights", "must be one of 'enabled', 'enhanced'"),
+        ({"containerInsights": "disabled"}, "containerInsights", 'must be one of "enabled", "enhanced"'),
+        ({"containerInsights": "on"}, "containerInsights", 'must be one of "enabled", "enhanced"'),
         ({"allowedIngressCidrs": ["10.0.0.0/33"]}, "allowedIngressCidrs", "must be an IPv4 CIDR block"),
         ({"allowedIngressCidrs": []}, "allowedIngressCidrs", "at least one CIDR block"),
-        ({"allowedIngressCidrs": "0.0.0.0/0"}, "allowedIngressCidrs", "must be valid JSON"),
+        ({"allowedIngressCidrs": "0.0.0.0/0"}, "allowedIngressCidrs", "must be a list written as JSON"),
         ({"secretRotationSchedule": "every month"}, "secretRotationSchedule", "must be rate(<n> days)"),
         ({"secretRotationSchedule": "rate(0 days)"}, "secretRotationSchedule", "in days must be 1-1000"),
         ({"secretRotationSchedule": "rate(2 hours)"}, "secretRotationSchedule", "in hours must be 4-23"),

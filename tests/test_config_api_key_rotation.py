@@ -69,7 +69,7 @@ def test_a_key_api_url_that_is_not_a_plain_https_url_is_refused(url):
 def test_an_unknown_strategy_is_refused_with_the_choices():
     error = error_of(fraudScoringApiKeyRotation="random")
     assert error.key == "fraudScoringApiKeyRotation"
-    assert "'notify', 'http-key-api'" in str(error)
+    assert '"notify", "http-key-api"' in str(error)
 
 
 def test_the_function_knows_exactly_the_strategies_config_offers():

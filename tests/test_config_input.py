@@ -33,7 +33,7 @@ def run_plan(*argv: str, tmp_path) -> tuple[int, str, str]:
 def test_a_misspelled_key_is_refused_with_the_key_it_resembles(loader, typo, meant):
     reader = ConfigReader.from_mapping({"environmentSuffix": "dev", typo: "3"})
     with pytest.raises(
-        ConfigError, match=rf"^{typo}: is not a config key of the \w+ layer \(did you mean '{meant}'\)"
+        ConfigError, match=rf"^{typo}: is not a config key of the \w+ layer \(did you mean {meant}\)"
     ):
         loader(reader)
 
@@ -45,7 +45,7 @@ def test_a_misspelled_credential_is_refused_without_showing_it():
     )
     with pytest.raises(ConfigError) as error:
         PlatformConfig.load(reader)
-    assert "(did you mean 'paymentProviderApiKey')" in str(error.value)
+    assert "(did you mean paymentProviderApiKey)" in str(error.value)
     assert "sk_live_leaked" not in str(error.value)
 
 
@@ -78,14 +78,14 @@ def test_every_key_a_layer_declares_is_one_it_accepts():
 
 def test_the_pulumi_program_itself_refuses_an_unknown_key():
     """A plain `pulumi up` runs the same check: the program reads every key the stack sets."""
-    with pytest.raises(ConfigError, match=r"^natGateway: .*\(did you mean 'natGateways'\)"):
+    with pytest.raises(ConfigError, match=r"^natGateway: .*\(did you mean natGateways\)"):
         evaluate_layer("network", config={"natGateway": "single"})
 
 
 def test_plan_refuses_an_unknown_key_with_exit_2(tmp_path):
     code, _, err = run_plan("--config", "services:maxCapacty=3", tmp_path=tmp_path)
     assert code == 2
-    assert "maxCapacty: is not a config key of the services layer (did you mean 'maxCapacity')" in err
+    assert "maxCapacty: is not a config key of the services layer (did you mean maxCapacity)" in err
 
 
 def test_plan_refuses_layers_with_different_suffixes(tmp_path):

@@ -80,7 +80,7 @@ def test_an_external_database_is_rotated_with_the_given_host_and_no_managed_inst
 @pytest.mark.parametrize(
     ("values", "key", "message"),
     [
-        ({"database": "aurora"}, "database", "must be one of 'managed', 'external'"),
+        ({"database": "aurora"}, "database", 'must be one of "managed", "external"'),
         ({"databaseInstanceClass": "m7g.large"}, "databaseInstanceClass", "must be an RDS DB instance class"),
         ({"databaseEngineVersion": "15.4"}, "databaseEngineVersion", "must be PostgreSQL 16"),
         ({"databaseAllocatedStorageGb": "10"}, "databaseAllocatedStorageGb", "at least 20"),
@@ -126,7 +126,7 @@ def test_an_external_database_needs_the_current_password():
         ({"databasePort": "70000"}, "databasePort", "at most 65535"),
         ({"databaseName": "Payments"}, "databaseName", "must be a PostgreSQL name"),
         ({"databaseUsername": "1app"}, "databaseUsername", "must be a PostgreSQL name"),
-        ({"databaseTls": "prefer"}, "databaseTls", "must be one of 'verify-full', 'require', 'disable'"),
+        ({"databaseTls": "prefer"}, "databaseTls", 'must be one of "verify-full", "require", "disable"'),
         ({"rotationReservedConcurrency": "0"}, "rotationReservedConcurrency", "at least 1"),
     ],
 )

@@ -115,14 +115,17 @@ def test_bad_services_config_names_the_key_and_the_fix(values, key, message):
 
 def test_an_unknown_service_lists_the_ones_that_exist():
     error = error_of(services, images={"billing": "v1"})
-    assert str(error).endswith("Fix: use one of api-gateway, payment-processor, fraud-detector")
+    assert str(error).endswith(
+        "Fix: in stacks/services: use one of api-gateway, payment-processor, fraud-detector"
+    )
 
 
 def test_a_health_check_timeout_not_below_its_interval_gets_the_whole_message():
     error = error_of(services, healthCheckIntervalSeconds="10", healthCheckTimeoutSeconds="10")
     assert str(error) == (
         "healthCheckTimeoutSeconds: must be shorter than healthCheckIntervalSeconds (10), or probes overlap, "
-        "got 10. Fix: pulumi config set healthCheckTimeoutSeconds 3"
+        "got 10. Fix: in stacks/services: pulumi config set healthCheckTimeoutSeconds 3; "
+        "with plan: --config services:healthCheckTimeoutSeconds=3"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def test_a_malformed_upstream_stack_name_is_a_clear_error(bad):
     with pytest.raises(ConfigError) as caught:
         contracts.upstream_stack_name("networkStack", bad, contracts.NETWORK_PROJECT)
     assert str(caught.value) == (
-        f"networkStack: must be a fully qualified stack name <org>/<project>/<stack>, got {bad!r}. "
+        f"networkStack: must be a fully qualified stack name <org>/<project>/<stack>, got {json.dumps(bad)}. "
         "Fix: pulumi config set networkStack organization/payments-network/dev"
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shared import naming
@@ -36,7 +38,7 @@ def test_invalid_suffix_is_rejected_naming_the_key_and_fix(suffix, message):
     text = str(caught.value)
     assert text.startswith("environmentSuffix: ")
     assert message in text
-    assert repr(suffix) in text
+    assert f"got {json.dumps(suffix)}" in text  # as typed, in double quotes: no Python repr
     assert "Fix: choose 1-8 lowercase letters" in text
 
 

@@ -151,7 +151,7 @@ def test_config_overrides_reach_the_layer(tmp_path):
 def test_bad_config_fails_with_the_deployment_message(tmp_path, capsys):
     code = plan.main(["--out", str(tmp_path / "p.json"), "--config", "network:natGateways=two"])
     assert code == 2
-    assert "natGateways: must be one of 'perAz', 'single', got 'two'" in capsys.readouterr().err
+    assert 'natGateways: must be one of "perAz", "single", got "two"' in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("bad", ["natGateways=perAz", "compute:x=1", "network:=1", "network:key"])

@@ -94,7 +94,8 @@ def test_a_rollback_that_cannot_happen_in_time_is_refused_and_the_suggested_fixe
         load(**values)
     message = str(refused.value)
     assert "before a rollback could start" in message
-    fixes = [part.split("pulumi config set ", 1)[1].split() for part in message.split(", or ")]
+    fix = message.split("Fix: ", 1)[1].split("; with plan: ", 1)[0]
+    fixes = [part.split("pulumi config set ", 1)[1].split() for part in fix.split(", or ")]
     assert fixes
     for key, value in fixes:
         load(**{**values, key: int(value)})  # each suggested fix alone is accepted

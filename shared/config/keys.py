@@ -8,6 +8,8 @@ not declared here is refused. Limits that are AWS's own cite it; limits that dep
 
 from __future__ import annotations
 
+import json
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -18,6 +20,7 @@ from shared.layers import LAYERS, Layer
 
 KeyType = Literal["string", "integer", "boolean", "array", "map"]
 Value = str | int | bool | tuple[str, ...] | None
+Example = str | int | bool | tuple[str, ...] | Mapping[str, str] | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +39,9 @@ class Key:
         minimum, maximum: inclusive bounds of an integer.
         secret: a credential, set only with `--secret`.
         default_from: for a default that follows another key, what it follows ("the suffix").
+        example: a value that passes validation on its own, for the fix of a refusal. Leave it out
+            where it follows from the rest (`example_value`): the default, else the minimum. Give
+            it for a key without a default, or whose default is an empty list.
     """
 
     name: str
@@ -48,6 +54,47 @@ class Key:
     maximum: int | None = None
     secret: bool = False
     default_from: str | None = None
+    example: Example = None
+
+    @property
+    def example_value(self) -> Example:
+        """A valid value of this key: the declared example, else the default, else the minimum."""
+        if self.example is not None:
+            return self.example
+        if self.default is not None and self.default != ():
+            return self.default
+        if self.type == "integer" and self.minimum is not None:
+            return self.minimum
+        return None
+
+    @property
+    def example_raw(self) -> str | None:
+        """`example_value` as the stack stores it: lists and maps as JSON, booleans in lowercase."""
+        return None if self.example_value is None else raw_value(self.example_value)
+
+    def set_command(self, raw: str) -> str:
+        """The `pulumi config set` command(s) that store `raw` (a stored value) for this key.
+
+        A list is set item by item with `--path`: Pulumi refuses a JSON string for a declared array
+        key (see `shared/config/declared.py`, `refuse_values_pulumi_would_reject`).
+        """
+        secret = " --secret" if self.secret else ""
+        if self.type in ("array", "map"):
+            try:
+                parsed = json.loads(raw)
+            except json.JSONDecodeError:
+                parsed = None
+            if isinstance(parsed, list) and parsed:
+                return " && ".join(
+                    f"pulumi config set{secret} --path '{self.name}[{i}]' {shlex.quote(str(v))}"
+                    for i, v in enumerate(parsed)
+                )
+            if isinstance(parsed, dict) and parsed:
+                return " && ".join(
+                    f"pulumi config set{secret} --path '{self.name}.{k}' {shlex.quote(str(v))}"
+                    for k, v in parsed.items()
+                )
+        return f"pulumi config set{secret} {self.name} {shlex.quote(raw)}"
 
     def __post_init__(self) -> None:
         if self.choices and self.default is not None and self.default not in self.choices:
@@ -57,6 +104,17 @@ class Key:
             high_ok = self.maximum is None or self.default <= self.maximum
             if not (low_ok and high_ok):
                 raise ValueError(f"{self.name}: default {self.default} is outside its bounds")
+
+
+def raw_value(value: Example) -> str:
+    """A value as a stack stores it: what `pulumi config get` prints and `--config` takes."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return json.dumps(list(value))
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value))
+    return str(value)
 
 
 # The Fargate, CloudWatch Logs and ECS values each key is checked against live in aws_limits.py.
@@ -98,12 +156,14 @@ def _common() -> tuple[Key, ...]:
             name="environmentSuffix",
             type="string",
             required=True,
+            example="dev",
             description="Ends every resource name: 1-8 lowercase letters, digits, inner hyphens (dev)",
         ),
         Key(
             name="environment",
             type="string",
             default_from="the suffix",
+            example="production",
             description="Environment tag value",
         ),
         Key(name="costCenter", type="string", default="payments", description="CostCenter tag value"),
@@ -116,6 +176,7 @@ def _upstream(layer: str) -> Key:
         name=f"{layer}Stack",
         type="string",
         default_from=f"<org>/payments-{layer}/<this stack>",
+        example=f"organization/payments-{layer}/dev",
         description=f"The {layer} stack to read (org/payments-{layer}/stack)",
     )
 
@@ -148,6 +209,7 @@ def _key_rotation(prefix: str, provider: str) -> tuple[Key, Key]:
         Key(
             name=f"{prefix}KeyApiUrl",
             type="string",
+            example="https://api.provider.example/keys",
             description=f"https base URL of the {provider}'s key API; required with http-key-api",
         ),
     )
@@ -165,6 +227,7 @@ NETWORK_KEYS = (
         name="availabilityZones",
         type="array",
         default=(),
+        example=("us-east-1a", "us-east-1b", "us-east-1c"),
         description="Explicit zones (at least 3); unset to use the first azCount available zones",
     ),
     Key(
@@ -220,12 +283,14 @@ NETWORK_KEYS = (
         name="alarmEmails",
         type="array",
         default=(),
+        example=("oncall@example.com",),
         description="Email addresses subscribed to the alarm topic (each confirms by email first)",
     ),
     Key(
         name="alarmHttpsEndpoints",
         type="array",
         default=(),
+        example=("https://events.example.com/sns",),
         description="https:// endpoints subscribed to the alarm topic, e.g. a paging webhook",
     ),
     _percent(
@@ -313,12 +378,14 @@ PLATFORM_KEYS = (
         name="wafOptionalRuleGroups",
         type="array",
         default=(),
+        example=("sqlDatabase",),
         description="Extra AWS managed rule groups, any of sqlDatabase, anonymousIpList",
     ),
     Key(
         name="wafCountOnly",
         type="array",
         default=(),
+        example=("rateLimit",),
         description="Rule groups (or rateLimit) that only count instead of blocking, for a first rollout",
     ),
     Key(
@@ -415,6 +482,7 @@ PLATFORM_KEYS = (
     Key(
         name="databaseHost",
         type="string",
+        example="ledger.cluster-abc123.us-east-1.rds.amazonaws.com",
         description="PostgreSQL host of an external database (database: external only)",
     ),
     Key(
@@ -443,6 +511,7 @@ PLATFORM_KEYS = (
         name="databasePassword",
         type="string",
         secret=True,
+        example="the-role-s-current-password",
         description="Current password of databaseUsername (database: external only, required there)",
     ),
     Key(
@@ -450,6 +519,7 @@ PLATFORM_KEYS = (
         type="string",
         secret=True,
         default_from="a generated value",
+        example="sk_live_your_provider_key",
         description="Initial payment provider API key",
     ),
     Key(
@@ -457,6 +527,7 @@ PLATFORM_KEYS = (
         type="string",
         secret=True,
         default_from="a generated value",
+        example="your-fraud-scoring-key",
         description="Initial fraud-scoring API key",
     ),
     *_key_rotation("paymentProvider", "payment provider"),
@@ -476,6 +547,7 @@ SERVICES_KEYS = (
     Key(
         name="images",
         type="map",
+        example=MappingProxyType({"api-gateway": "v2"}),
         description="Per service, a tag or full image reference (`--path 'images.<service>'`)",
     ),
     Key(name="taskCpu", type="integer", default=1024, description="Fargate task CPU units (1024 = 1 vCPU)"),
@@ -510,6 +582,7 @@ SERVICES_KEYS = (
         name="taskSecurityGroupIds",
         type="array",
         default=(),
+        example=("sg-0123456789abcdef0",),
         description="Up to 4 extra security groups for every task (reach tasks with the next release)",
     ),
     Key(
@@ -597,6 +670,7 @@ SERVICES_KEYS = (
         name="desiredCount",
         type="integer",
         default_from="minCapacity",
+        example=2,
         description="Tasks per service at creation (between minCapacity and maxCapacity)",
     ),
     Key(
@@ -642,12 +716,14 @@ SERVICES_KEYS = (
     Key(
         name="certificateArn",
         type="string",
+        example="arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012",
         description="ACM certificate of the public listeners (HTTPS, 80 -> 443), unless allowPlaintextHttp",
     ),
     Key(
         name="allowPlaintextHttp",
         type="boolean",
         default=False,
+        example=True,  # what the example stack sets; false needs certificateArn too
         description="Serve the public API over plain HTTP when certificateArn is unset (on purpose only)",
     ),
     Key(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from shared.config.alerting import NatAlarmConfig, NotificationConfig
 from shared.config.aws_limits import VPC_PREFIX_RANGE
 from shared.config.common import CommonConfig
-from shared.config.declared import layer_reader
+from shared.config.declared import load_layer
 from shared.config.keys import (
     FLOW_LOG_TRAFFIC_TYPES,
     NAT_GATEWAYS,
@@ -45,7 +45,11 @@ class NetworkConfig:
 
     @classmethod
     def load(cls, reader: ConfigReader | None = None) -> NetworkConfig:
-        reader = layer_reader("network", reader or ConfigReader.from_pulumi())
+        """The layer's config, validated; a refusal names stacks/network and a valid example."""
+        return load_layer("network", reader or ConfigReader.from_pulumi(), cls._build)
+
+    @classmethod
+    def _build(cls, reader: ConfigReader) -> NetworkConfig:
         common = CommonConfig.load(reader)
         vpc_cidr = reader.cidr("vpcCidr")
         if vpc_cidr.prefixlen not in VPC_PREFIX_RANGE:
@@ -77,7 +81,7 @@ def _check_zones(zones: tuple[str, ...], az_count: int, region: str) -> None:
             "azCount",
             az_count,
             f"must be at least {MIN_AVAILABILITY_ZONES}: the platform spreads tasks over 3 AZs",
-            f"pulumi config set azCount {MIN_AVAILABILITY_ZONES}",
+            example=f"{MIN_AVAILABILITY_ZONES}",
         )
     if not zones:
         return

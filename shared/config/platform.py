@@ -9,7 +9,7 @@ import pulumi
 
 from shared.config.alerting import PlatformAlarmConfig
 from shared.config.common import CommonConfig
-from shared.config.declared import layer_reader
+from shared.config.declared import load_layer
 from shared.config.keys import (
     CONTAINER_INSIGHTS,
     DATABASE_SOURCES,
@@ -25,6 +25,7 @@ from shared.config.reader import HIDDEN, ConfigReader, parse_cidr
 from shared.config.validators import log_retention
 from shared.contracts import NETWORK_PROJECT, SecretPurposes, upstream_stack_name
 from shared.errors import ConfigError
+from shared.naming import dns_label
 
 # Secrets Manager RotationRules.ScheduleExpression: rate(N days|hours) or a 6-field cron().
 _RATE = re.compile(r"rate\((\d+) (day|days|hour|hours)\)")
@@ -84,7 +85,7 @@ class ManagedDatabaseConfig:
                 "databaseInstanceClass",
                 instance_class,
                 "must be an RDS DB instance class such as db.t4g.medium or db.m7g.large",
-                "pulumi config set databaseInstanceClass db.t4g.medium",
+                example="db.t4g.medium",
             )
         version = reader.string("databaseEngineVersion")
         if not _ENGINE_VERSION.fullmatch(version):
@@ -93,7 +94,7 @@ class ManagedDatabaseConfig:
                 version,
                 "must be PostgreSQL 16 or a 16.<minor> version: the parameter group is built for 16, and "
                 "a major upgrade is a planned change, not a config edit",
-                "pulumi config set databaseEngineVersion 16",
+                example="16",
             )
         allocated = reader.integer("databaseAllocatedStorageGb")
         ceiling = reader.integer("databaseMaxAllocatedStorageGb")
@@ -178,7 +179,6 @@ class DatabaseConfig:
                 "databaseHost",
                 host,
                 "must be a DNS name or IPv4 address",
-                "pulumi config set databaseHost <endpoint>",
             )
         password = reader.secret(DATABASE_PASSWORD_KEY)
         if password is None:
@@ -237,7 +237,7 @@ class ApiKeyRotationConfig:
                 url_key,
                 None,
                 f"is required with {strategy_key} http-key-api: the rotation function calls that key API",
-                f"pulumi config set {url_key} https://api.provider.example/",
+                example="https://api.provider.example/",
             )
         if strategy == "notify" and url is not None:
             raise ConfigError(
@@ -251,7 +251,7 @@ class ApiKeyRotationConfig:
                 url_key,
                 url,
                 "must be an https URL: https://<host>[:<port>][/<path>], no credentials, query or fragment",
-                f"pulumi config set {url_key} https://api.provider.example/",
+                example="https://api.provider.example/",
             )
         return cls(strategy=strategy, key_api_url=url)
 
@@ -302,7 +302,7 @@ class WafConfig:
                 "wafRateLimitWindowSeconds",
                 window,
                 "must be one of " + ", ".join(str(w) for w in WAF_EVALUATION_WINDOWS),
-                "pulumi config set wafRateLimitWindowSeconds 300",
+                example="300",
             )
         return cls(
             enabled=reader.boolean("waf"),
@@ -360,7 +360,11 @@ class PlatformConfig:
 
     @classmethod
     def load(cls, reader: ConfigReader | None = None) -> PlatformConfig:
-        reader = layer_reader("platform", reader or ConfigReader.from_pulumi())
+        """The layer's config, validated; a refusal names stacks/platform and a valid example."""
+        return load_layer("platform", reader or ConfigReader.from_pulumi(), cls._build)
+
+    @classmethod
+    def _build(cls, reader: ConfigReader) -> PlatformConfig:
         config = cls(
             common=CommonConfig.load(reader),
             network_stack=upstream_stack_name(
@@ -370,7 +374,7 @@ class PlatformConfig:
             fargate_spot_weight=reader.integer("fargateSpotWeight"),
             ecs_exec=reader.boolean("ecsExec"),
             namespace_base=reader.string("namespaceName"),
-            namespace_domain=reader.string("namespaceDomain"),
+            namespace_domain=_namespace_domain(reader),
             allowed_ingress_cidrs=_cidrs(reader),
             access_log_expiration_days=reader.integer("accessLogExpirationDays"),
             secret_rotation_schedule=_rotation_schedule(reader),
@@ -389,6 +393,15 @@ class PlatformConfig:
         )
         _ = config.namespace_name  # validated now, before any resource exists
         return config
+
+
+def _namespace_domain(reader: ConfigReader) -> str:
+    """Dot-separated DNS labels; checked alone so that a bad domain is blamed on its own key (the
+    whole namespace name is checked with `namespaceName`)."""
+    domain = reader.string("namespaceDomain")
+    for label in domain.split("."):
+        dns_label(label, key="namespaceDomain")
+    return domain
 
 
 def _insights(level: str) -> ContainerInsights:

@@ -14,13 +14,13 @@ from typing import Any, TypeVar
 import pulumi
 
 from shared.config.keys import Key
-from shared.errors import ConfigError
+from shared.errors import HIDDEN, ConfigError, shown
 
 T = TypeVar("T")
 RawGet = Callable[[str], str | None]
 IsSecret = Callable[[str], bool]
 PresentKeys = Callable[[], Iterable[str]]
-HIDDEN = "<hidden>"  # what an error shows in place of a credential
+__all__ = ["HIDDEN", "ConfigReader", "parse_cidr"]
 
 
 class ConfigReader:
@@ -60,6 +60,17 @@ class ConfigReader:
     def declared(self, keys: Mapping[str, Key]) -> ConfigReader:
         """The same values, read against one layer's declarations."""
         return ConfigReader(self._raw, self._is_secret, self._present, keys)
+
+    def with_value(self, key: str, raw: str) -> ConfigReader:
+        """The same values with `key` set to `raw` (stored as a secret if the key is declared one):
+        how a refusal's example is tried before it is shown."""
+        secret = key in self._keys and self._keys[key].secret
+        return ConfigReader(
+            lambda name: raw if name == key else self._raw(name),
+            lambda name: secret if name == key else self._is_secret(name),
+            lambda: {*self._present(), key},
+            self._keys,
+        )
 
     @property
     def keys(self) -> Mapping[str, Key]:
@@ -148,8 +159,8 @@ class ConfigReader:
             raise ConfigError(
                 name,
                 value,
-                "must be one of " + ", ".join(repr(c) for c in key.choices),
-                f"pulumi config set {name} {key.default or key.choices[0]}",
+                "must be one of " + ", ".join(shown(c) for c in key.choices),
+                example=str(key.default or key.choices[0]),
             )
         return value
 
@@ -162,7 +173,10 @@ class ConfigReader:
         try:
             return json.loads(value)
         except json.JSONDecodeError:
-            raise ConfigError(name, value, "must be valid JSON (a list or an object)") from None
+            # A bare value where a list belongs is most likely its one item: suggest it as a list.
+            wrapped = json.dumps([value] if key.type == "array" else {"<name>": value})
+            what = "a list" if key.type == "array" else "an object"
+            raise ConfigError(name, value, f"must be {what} written as JSON", example=wrapped) from None
 
     def string_list(self, name: str) -> tuple[str, ...]:
         self._key(name, "array")
@@ -170,12 +184,7 @@ class ConfigReader:
         if isinstance(value, tuple):
             value = list(value)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(
-                name,
-                value,
-                "must be a list of strings",
-                f"pulumi config set --path '{name}[0]' <value> (or a JSON list)",
-            )
+            raise ConfigError(name, value, "must be a list of strings")
         return tuple(value)
 
     def secret(self, name: str) -> pulumi.Output[str] | None:
@@ -195,7 +204,7 @@ class ConfigReader:
                 name,
                 HIDDEN,
                 "holds a credential, so it must be stored encrypted; it is plaintext in the stack config",
-                f"pulumi config rm {name} && pulumi config set --secret {name} <value>",
+                f"pulumi config set --secret {name} <the value> (this replaces the plaintext)",
             )
         return pulumi.Output.secret(value)
 

@@ -129,7 +129,7 @@ def markdown_table(layer: Layer) -> str:
         "",
         "Each key is declared once, in `shared/config/keys.py`; this table and the `config:` block of",
         f"`stacks/{layer}/Pulumi.yaml` are generated from it (`python3 dev.py docs`). A key that is not",
-        "listed here is refused, with the listed key it resembles.",
+        "listed here is refused, with the layer it belongs to or the listed key it resembles.",
         "",
         "| key | type | default | allowed | meaning |",
         "|---|---|---|---|---|",

@@ -10,7 +10,7 @@ from types import MappingProxyType
 from shared import catalogue
 from shared.config.alerting import ServiceAlarmConfig
 from shared.config.common import CommonConfig
-from shared.config.declared import layer_reader
+from shared.config.declared import load_layer
 from shared.config.reader import ConfigReader
 from shared.config.validators import capacity_range, fargate_size, log_retention, probe_timing
 from shared.contracts import NETWORK_PROJECT, PLATFORM_PROJECT, upstream_stack_name
@@ -142,7 +142,7 @@ class ImageConfig:
                 "imageTag",
                 default_tag,
                 "must be an image tag: a letter, digit or _ then up to 127 of those or .-",
-                "pulumi config set imageTag v1",
+                example="v1",
             )
         overrides: object = reader.json_value("images")
         if not isinstance(overrides, dict) or not all(isinstance(v, str) for v in overrides.values()):
@@ -290,7 +290,6 @@ def _certificate(reader: ConfigReader) -> str | None:
             "certificateArn",
             arn,
             "must be an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<uuid>",
-            "pulumi config set certificateArn <arn>",
         )
     return arn
 
@@ -338,8 +337,12 @@ class ServicesConfig:
 
     @classmethod
     def load(cls, reader: ConfigReader | None = None) -> ServicesConfig:
-        reader = layer_reader("services", reader or ConfigReader.from_pulumi())
-        catalogue.validate()
+        """The layer's config, validated; a refusal names stacks/services and a valid example."""
+        catalogue.validate()  # the catalogue is code, not stack config: checked apart
+        return load_layer("services", reader or ConfigReader.from_pulumi(), cls._build)
+
+    @classmethod
+    def _build(cls, reader: ConfigReader) -> ServicesConfig:
         config = cls(
             common=CommonConfig.load(reader),
             network_stack=upstream_stack_name(
@@ -371,7 +374,7 @@ def _platform_version(reader: ConfigReader) -> str:
             "platformVersion",
             value,
             "must be LATEST or a Fargate platform version such as 1.4.0",
-            "pulumi config set platformVersion LATEST",
+            example="LATEST",
         )
     return value
 

@@ -15,7 +15,7 @@ def log_retention(reader: ConfigReader, key: str) -> int:
             key,
             days,
             "must be a CloudWatch Logs retention period: " + ", ".join(str(d) for d in LOG_RETENTION_DAYS),
-            f"pulumi config set {key} 30",
+            example="30",
         )
     return days
 
@@ -27,7 +27,7 @@ def fargate_size(cpu: int, memory: int, *, cpu_key: str, memory_key: str) -> tup
             cpu_key,
             cpu,
             "must be a Fargate CPU size: " + ", ".join(str(c) for c in FARGATE_CPU_MEMORY),
-            f"pulumi config set {cpu_key} 1024",
+            example="1024",
         )
     allowed = FARGATE_CPU_MEMORY[cpu]
     if memory not in allowed:
@@ -36,7 +36,7 @@ def fargate_size(cpu: int, memory: int, *, cpu_key: str, memory_key: str) -> tup
             memory,
             f"is not a Fargate memory size for {cpu} CPU units; allowed: "
             f"{allowed[0]}-{allowed[-1]} MiB in steps of {_step(allowed)}",
-            f"pulumi config set {memory_key} {allowed[0]}",
+            example=str(allowed[0]),
         )
     return cpu, memory
 
@@ -48,13 +48,14 @@ def _step(values: tuple[int, ...]) -> int:
 def capacity_range(minimum: int, maximum: int, *, min_key: str, max_key: str) -> tuple[int, int]:
     """Auto-scaling bounds: at least one task, and min <= max."""
     if minimum < 1:
-        raise ConfigError(min_key, minimum, "must be at least 1 task", f"pulumi config set {min_key} 2")
+        raise ConfigError(min_key, minimum, "must be at least 1 task", example="2")
     if minimum > maximum:
         raise ConfigError(
             max_key,
             maximum,
             f"must be at least {min_key} ({minimum})",
             f"raise {max_key} or lower {min_key}: pulumi config set {max_key} {max(minimum, 10)}",
+            example=str(max(minimum, 10)),
         )
     return minimum, maximum
 
@@ -69,6 +70,6 @@ def probe_timing(reader: ConfigReader, *, interval_key: str, timeout_key: str) -
             timeout_key,
             within,
             f"must be shorter than {interval_key} ({every}), or probes overlap",
-            f"pulumi config set {timeout_key} {max(reader.keys[timeout_key].minimum or 1, every // 3)}",
+            example=str(max(reader.keys[timeout_key].minimum or 1, every // 3)),
         )
     return every, within

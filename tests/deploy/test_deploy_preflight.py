@@ -149,7 +149,7 @@ def test_a_misspelled_key_in_a_stack_file_is_refused_with_the_key_it_resembles(r
     with pytest.raises(
         PreflightError,
         match=r"^stacks/services/Pulumi\.qa\.yaml: maxCapacty: is not a config key of the services layer "
-        r"\(did you mean 'maxCapacity'\)",
+        r"\(did you mean maxCapacity\)",
     ):
         check_stack_config("services", "qa")
 

@@ -100,7 +100,7 @@ def test_a_subnet_prefix_not_longer_than_the_vpc_is_a_clear_error():
     ("config", "message"),
     [
         ({"vpcCidr": "10.0.0/16"}, r"^vpcCidr: must be an IPv4 CIDR block"),
-        ({"natGateways": "two"}, r"^natGateways: must be one of 'perAz', 'single', got 'two'"),
+        ({"natGateways": "two"}, r"^natGateways: must be one of \"perAz\", \"single\", got \"two\""),
         ({"azCount": 2}, r"^azCount: must be at least 3"),
         ({"environmentSuffix": "Dev_1"}, r"^environmentSuffix: must use only lowercase letters"),
     ],
