@@ -132,9 +132,17 @@ class _ForkServer:
 
 _SEQUENCE = itertools.count()
 _SERVER = _ForkServer()
-# Evaluations already made in this process, by everything that determines them: the test suite asks
-# for the same layer with the same config many times, and each distinct one still runs as the CLI would.
-_EVALUATIONS: dict[str, bytes] = {}
+# Evaluations already made in this process, by everything that determines them, once a test session
+# asks for it (`reuse_evaluations`): the suite evaluates the same layer with the same config many times,
+# and each distinct evaluation still runs once as the CLI would. `plan` and the benchmark never reuse.
+_EVALUATIONS: dict[str, bytes] | None = None
+
+
+def reuse_evaluations() -> None:
+    """From now on, serve a repeated evaluation (same inputs, same program files) from memory."""
+    global _EVALUATIONS
+    if _EVALUATIONS is None:
+        _EVALUATIONS = {}
 
 
 def _cache_key(run: ProgramRun) -> str:
@@ -168,11 +176,11 @@ def evaluate_program(run: ProgramRun) -> Any:
     """
     from offline.engine import OfflineTimeoutError
 
-    key = _cache_key(run)
-    if key in _EVALUATIONS:
+    key = _cache_key(run) if _EVALUATIONS is not None else None
+    if _EVALUATIONS is not None and key in _EVALUATIONS:
         return pickle.loads(_EVALUATIONS[key])  # a copy: callers may change what they get
     kind, payload = _SERVER.run(run)
-    if kind == "evaluation":
+    if kind == "evaluation" and _EVALUATIONS is not None and key is not None:
         _EVALUATIONS[key] = pickle.dumps(payload)
     if kind == "evaluation":
         return payload

@@ -5,10 +5,15 @@ from typing import Any
 import pytest
 
 from offline.engine import Evaluation
+from offline.host import reuse_evaluations
 from offline.layers import Layer, evaluate_layer
 from offline.live import after_release
 
 pytest_plugins = ["tests.aws_fakes"]  # the moto fixtures `aws` and `hook_answers`
+
+# Each distinct layer evaluation runs once per test process in its own interpreter, as the CLI runs it;
+# a repeat (same config, same program files) is served from memory (offline/host.py).
+reuse_evaluations()
 
 
 @pytest.fixture(scope="session")
