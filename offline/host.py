@@ -17,7 +17,7 @@ the exec script has, plus pulumi_aws and this engine (`offline.host_preload`): e
 program itself brings in (the project's own, pg8000, the standard library's `secrets`...) is imported
 fresh, after the program directory is on `sys.path`, exactly as under the CLI. Importing pulumi_aws
 early is the one liberty taken, for speed; it cannot hide a shadowing module, because
-`tests/test_pulumi_projects.py` refuses any module in a project folder that shares a name with the
+`tests/offline/test_language_host.py` refuses any module in a project folder that shares a name with the
 standard library or an installed distribution's top-level package.
 """
 

@@ -2,7 +2,7 @@
 
 Each layer receives the environment's alarm topic (the network layer's `alarmTopicArn` export) and
 passes `notify(topic)` to each `MetricAlarm`, so an alarm and its recovery both reach on-call.
-`tests/test_runbook.py` checks that every section named here is a heading of docs/operations.md.
+`tests/test_alarm_notifications.py` checks that every section named here is a heading of docs/operations.md.
 """
 
 from __future__ import annotations
