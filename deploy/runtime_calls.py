@@ -26,6 +26,9 @@ from policy.iam_reference import expand
 
 TABLE = Path(__file__).resolve().parent / "iam" / "runtime_calls.toml"
 MANAGED_POLICIES = Path(__file__).resolve().parent / "iam" / "aws-managed"
+# The permissions boundary every role of the layers carries (shared/role_boundary.py): the ceiling of
+# what any of them may do, whatever its own policies say.
+BOUNDARY = Path(__file__).resolve().parent / "iam" / "role-boundary.json"
 ROLE_TYPE = "aws:iam/role:Role"
 DOCUMENT_TYPES = {"aws:iam/rolePolicy:RolePolicy": "policy"}
 ATTACHMENT_TYPE = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
@@ -73,6 +76,12 @@ def load_roles(path: Path = TABLE) -> tuple[RoleRow, ...]:
                     tuple(entry.get("calls", ())), entry.get("for_each"), tuple(entry.get("managed", ())))
         )  # fmt: skip
     return tuple(rows)
+
+
+def load_boundary(path: Path = BOUNDARY) -> dict[str, Any]:
+    """The role boundary policy document, as the administrator creates it."""
+    document: dict[str, Any] = json.loads(path.read_text())
+    return document
 
 
 def row_for_role(role_name: str, rows: Sequence[RoleRow]) -> RoleRow:

@@ -18,8 +18,14 @@ policy elements: Condition operators"
 - `ArnEquals`/`ArnLike` (and their negations) match each of the six colon-delimited parts of the ARN on
   its own, with `*` and `?` wildcards in both; a wildcard never spans a colon of the first five parts.
 
-Out of scope: resource-based policies, permission boundaries, SCPs and session policies (the deployer
-has none), and policy variables.
+A permissions boundary (IAM user guide, "Permissions boundaries for IAM entities", "Evaluating effective
+permissions with boundaries",
+https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html) is a ceiling: a request
+is allowed only when the identity policies and the boundary both allow it, and an explicit Deny in either
+denies it.
+
+Out of scope: resource-based policies, SCPs and session policies (the deployer has none), and policy
+variables.
 """
 
 from __future__ import annotations
@@ -45,8 +51,24 @@ class Request:
     context: Mapping[str, ContextValue] = field(default_factory=dict)
 
 
-def decide(policies: Sequence[Mapping[str, Any]], request: Request) -> Decision:
-    """IAM's decision for `request` under the identity policies `policies` (documents)."""
+def decide(
+    policies: Sequence[Mapping[str, Any]],
+    request: Request,
+    *,
+    boundary: Mapping[str, Any] | None = None,
+) -> Decision:
+    """IAM's decision for `request` under the identity policies `policies` (documents), capped by the
+    principal's permissions `boundary` when it has one."""
+    decision = _decide(policies, request)
+    if boundary is None or decision == "explicitly denied":
+        return decision
+    ceiling = _decide([boundary], request)
+    if ceiling == "explicitly denied":
+        return ceiling
+    return decision if ceiling == "allowed" else "implicitly denied"
+
+
+def _decide(policies: Sequence[Mapping[str, Any]], request: Request) -> Decision:
     context = {k.lower(): v for k, v in request.context.items()}
     allowed = False
     for document in policies:

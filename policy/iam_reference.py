@@ -101,6 +101,7 @@ class Action:
     name: str
     resource_types: tuple[ResourceType, ...]
     condition_keys: frozenset[str]  # lower-case, `${...}` templates kept
+    access_level: str = ""  # "List", "Read", "Write", "Permissions management" or "Tagging"
 
     @property
     def qualified(self) -> str:
@@ -172,7 +173,7 @@ def _build(prefix: str, name: str) -> Action:
     if qualified in SAR_CORRECTIONS:
         by_name = {t.name: t for t in types}
         types = [by_name[n] for n in SAR_CORRECTIONS[qualified] if n in by_name]
-    return Action(prefix, name, tuple(types), frozenset(keys))
+    return Action(prefix, name, tuple(types), frozenset(keys), str(entry.get("access_level", "")))
 
 
 @functools.cache

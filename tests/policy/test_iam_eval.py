@@ -231,3 +231,40 @@ def test_arn_operators_take_wildcards_part_by_part():
     assert decide(not_like, Request("iam:PassRole", "*")) == "allowed"
     any_arn = [doc(allow("iam:PassRole", Condition={"ArnLike": {"aws:SourceArn": "*"}}))]
     assert decide(any_arn, Request("iam:PassRole", "*", cluster)) == "allowed"
+
+
+# --- permissions boundaries (IAM user guide, "Permissions boundaries for IAM entities") ----------------
+
+BOUNDARY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::logs/*"},
+        {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::logs/audit/*"},
+    ],
+}
+ADMIN = [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}]
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "decision"),
+    [
+        ("s3:GetObject", "arn:aws:s3:::logs/a", "allowed"),  # both allow
+        ("iam:CreateRole", "arn:aws:iam::123456789012:role/x", "implicitly denied"),  # the boundary does not
+        ("s3:GetObject", "arn:aws:s3:::other/a", "implicitly denied"),
+        ("s3:PutObject", "arn:aws:s3:::logs/audit/a", "explicitly denied"),  # the boundary's Deny
+    ],
+)
+def test_a_boundary_caps_even_an_administrators_policies(action, resource, decision):
+    assert decide(ADMIN, Request(action, resource)) == "allowed"
+    assert decide(ADMIN, Request(action, resource), boundary=BOUNDARY) == decision
+
+
+def test_a_boundary_grants_nothing_the_identity_policies_do_not():
+    nothing = [{"Version": "2012-10-17", "Statement": []}]
+    assert decide(nothing, Request("s3:GetObject", "arn:aws:s3:::logs/a"), boundary=BOUNDARY) == (
+        "implicitly denied"
+    )
+    denying = [{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}]
+    assert decide(denying, Request("s3:GetObject", "arn:aws:s3:::logs/a"), boundary=BOUNDARY) == (
+        "explicitly denied"
+    )
