@@ -264,7 +264,7 @@ def test_a_boundary_grants_nothing_the_identity_policies_do_not():
     assert decide(nothing, Request("s3:GetObject", "arn:aws:s3:::logs/a"), boundary=BOUNDARY) == (
         "implicitly denied"
     )
-    denying = [{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}]
+    denying = [doc(deny("s3:*"))]
     assert decide(denying, Request("s3:GetObject", "arn:aws:s3:::logs/a"), boundary=BOUNDARY) == (
         "explicitly denied"
     )

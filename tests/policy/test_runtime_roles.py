@@ -100,7 +100,7 @@ def test_the_boundary_grants_no_permissions_management_but_passing_task_roles_to
         ("iam:CreateRole", "arn:aws:iam::123456789012:role/role-x"),
         ("sts:AssumeRole", "arn:aws:iam::123456789012:role/role-codedeploy-dev"),
         ("lambda:UpdateFunctionCode", "arn:aws:lambda:us-east-1:123456789012:function:lambda-scan-gate-dev"),
-        ("lambda:InvokeFunction", "arn:aws:lambda:us-east-1:123456789012:function:lambda-secret-rotation-dev"),
+        ("lambda:InvokeFunction", "arn:aws:lambda:us-east-1:123456789012:function:lambda-secret-rotation-x"),
         ("kms:PutKeyPolicy", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
         ("s3:PutBucketPolicy", "arn:aws:s3:::s3-alb-logs-123456789012-us-east-1-dev"),
         ("secretsmanager:PutResourcePolicy", "arn:aws:secretsmanager:us-east-1:123456789012:secret:secret-x"),
