@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deploy.provider_calls import PHASES, PlanIndex, Row, Values, requests
+from deploy.provider_calls import EVERY_REQUEST, PHASES, PlanIndex, Row, Values, requests
 from offline.engine import RecordedResource
 from policy.iam_eval import Request, decide
 from policy.iam_lint import as_list
@@ -56,7 +56,7 @@ class RoleCall:
     request: Request
 
     def describe(self) -> str:
-        extra = {k: v for k, v in self.request.context.items() if k != "aws:RequestedRegion"}
+        extra = {k: v for k, v in self.request.context.items() if k not in EVERY_REQUEST}
         shown = f" with {extra}" if extra else ""
         return f"{self.role} (for {self.consumer}): {self.request.action} on {self.request.resource}{shown}"
 

@@ -24,8 +24,13 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
 is allowed only when the identity policies and the boundary both allow it, and an explicit Deny in either
 denies it.
 
+Policy variables (`${aws:PrincipalAccount}`) in condition values are replaced by the request's value of
+that key; a variable whose key the request lacks (or has several values for) makes that policy value match
+nothing; `${*}`, `${?}` and `${$}` stand for the literal characters (IAM user guide, "IAM policy elements:
+Variables and tags", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html).
+
 Out of scope: resource-based policies, SCPs and session policies (the deployer has none), and policy
-variables.
+variables in the Resource element.
 """
 
 from __future__ import annotations
@@ -128,10 +133,11 @@ def _condition(operator: str, key: str, wanted: list[Any], context: Mapping[str,
     raw = context[key.lower()]
     values = [raw] if isinstance(raw, str) else list(raw)
     positive = base.replace("Not", "", 1) if negated else base
+    resolved = [r for w in wanted if (r := _substitute(str(w), context)) is not None]
 
     def holds(value: str) -> bool:
         """The operator for one request value: a negated one holds when no policy value matches."""
-        hit = any(_compare(positive, value, str(w)) for w in wanted)
+        hit = any(_compare(positive, value, w) for w in resolved)
         return not hit if negated else hit
 
     if qualifier == "ForAllValues":
@@ -142,6 +148,29 @@ def _condition(operator: str, key: str, wanted: list[Any], context: Mapping[str,
     if negated:
         return all(holds(v) for v in values)
     return any(holds(v) for v in values)
+
+
+_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+_LITERALS = {"*": "*", "?": "?", "$": "$"}
+
+
+def _substitute(value: str, context: Mapping[str, ContextValue]) -> str | None:
+    """A policy value with its `${key}` variables replaced from the request; None when one has no value."""
+    missing = False
+
+    def fill(match: re.Match[str]) -> str:
+        nonlocal missing
+        name = match.group(1)
+        if name in _LITERALS:
+            return _LITERALS[name]
+        found = context.get(name.lower())
+        if not isinstance(found, str):
+            missing = True
+            return ""
+        return found
+
+    filled = _VARIABLE.sub(fill, value)
+    return None if missing else filled
 
 
 def _compare(operator: str, value: str, wanted: str) -> bool:
