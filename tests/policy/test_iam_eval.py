@@ -291,8 +291,8 @@ def test_a_policy_variable_in_a_condition_takes_the_requests_value():
 
 def test_a_negated_operator_with_a_variable_denies_a_different_value():
     boundary = "arn:aws:iam::${aws:PrincipalAccount}:policy/b"
-    policies = [doc(allow("iam:*")), doc(deny("iam:PutRolePolicy",
-                                             Condition={"StringNotEquals": {"iam:PermissionsBoundary": boundary}}))]  # fmt: skip
+    outside = {"StringNotEquals": {"iam:PermissionsBoundary": boundary}}
+    policies = [doc(allow("iam:*")), doc(deny("iam:PutRolePolicy", Condition=outside))]
     role = "arn:aws:iam::123456789012:role/r"
     account = {"aws:PrincipalAccount": "123456789012"}
     bounded = {**account, "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/b"}
