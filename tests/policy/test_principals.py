@@ -107,12 +107,12 @@ def statement(principal, effect="Allow", **extra):
                 ]
             },
             "NotPrincipal in an Allow",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_a_principal_outside_the_account_is_reported(document, finding):
-    problems = principals_outside_the_account(document, ACCOUNT)
-    assert len(problems) == 1 and finding in problems[0], problems
+    [problem] = principals_outside_the_account(document, ACCOUNT)
+    assert finding in problem
 
 
 @pytest.mark.parametrize(
