@@ -35,6 +35,12 @@ STAR_ALLOWED: Mapping[str, str] = {
         "CreateKey, Tags (https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html) and "
         "KMS developer guide, 'Specifying KMS keys in IAM policy statements'"
     ),
+    "ecs:ListTasks": (
+        "the SAR names container-instance, which a Fargate cluster has none of; ListTasks is authorized on "
+        "'*' with the ecs:cluster condition (awsdocs/amazon-ecs-developer-guide#211: the container-instance "
+        "ARN did not match, '*' with ecs:cluster did; aws/aws-cdk#3199 moved ListTasks to a cluster "
+        "condition for the same reason)"
+    ),
 }
 
 # Global condition keys: valid with every action (IAM user guide, "AWS global condition context keys",
