@@ -266,3 +266,41 @@ def test_regional_statements_pin_the_deploy_region():
             # Global ARNs: IAM, S3 buckets, Route 53 hosted zones and CloudWatch dashboards.
             if resource != "*" and parts[2] not in ("iam", "s3", "route53") and ":dashboard/" not in resource:
                 assert parts[3] == "us-east-1", resource
+
+
+# Issue 28: the role writes the deployer may make only under the boundary.
+BOUNDARY_CONDITIONED = {
+    "iam:CreateRole",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+}
+
+
+def test_the_boundary_conditions_are_on_actions_whose_sar_entry_has_the_key():
+    from policy.iam_reference import lookup
+
+    conditioned = {
+        action
+        for s in statements()
+        if s["Effect"] == "Allow"
+        and any("iam:PermissionsBoundary" in block for block in (s.get("Condition") or {}).values())
+        for action in as_list(s["Action"])
+    }
+    assert conditioned == BOUNDARY_CONDITIONED
+    for action in conditioned:
+        entry = lookup(action)
+        assert entry is not None
+        assert entry.supports_condition_key("iam:PermissionsBoundary"), action
+    # The check can fail: TagRole, allowed without the condition, has no such key in the SAR.
+    tag_role = lookup("iam:TagRole")
+    assert tag_role is not None
+    assert not tag_role.supports_condition_key("iam:PermissionsBoundary")
+    # Every Allow on the layers' roles that can write a policy or a trust carries the condition.
+    verbs = ("Put", "Attach", "Detach", "Create", "UpdateAssume", "DeleteRolePolicy")
+    allowed = {a for s in statements() if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+    writes = {a for a in allowed if a.startswith("iam:") and a.split(":")[1].startswith(verbs)}
+    assert writes - {"iam:CreateServiceLinkedRole"} == BOUNDARY_CONDITIONED
