@@ -46,15 +46,17 @@ def role(name: str) -> str:
     return f"arn:aws:iam::{ACCOUNT}:role/{name}"
 
 
-def call(action: str, resource: str, **context: str) -> Request:
+def call(action: str, resource: str, *, context: dict[str, str] | None = None) -> Request:
     """A request as the deployer sends it: the region and its account travel with every call."""
-    keys = {"aws:RequestedRegion": "us-east-1", "aws:PrincipalAccount": ACCOUNT}
-    keys.update({k.replace("__", ":").replace("_", ""): v for k, v in context.items()})
+    keys = {"aws:RequestedRegion": "us-east-1", "aws:PrincipalAccount": ACCOUNT, **(context or {})}
     return Request(action, resource, keys)
 
 
-def bounded(action: str, resource: str, boundary: str = BOUNDARY, **context: str) -> Request:
-    return call(action, resource, iam__PermissionsBoundary=boundary, **context)
+def bounded(
+    action: str, resource: str, boundary: str = BOUNDARY, *, context: dict[str, str] | None = None
+) -> Request:
+    """A request on a role that carries `boundary` (or that sets it)."""
+    return call(action, resource, context={"iam:PermissionsBoundary": boundary, **(context or {})})
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ PATHS = [
         (
             call("iam:CreateRole", role("role-x")),
             call("iam:PutRolePolicy", role("role-x")),
-            call("iam:PassRole", role("role-x"), iam__PassedToService="lambda.amazonaws.com"),
+            call("iam:PassRole", role("role-x"), context={"iam:PassedToService": "lambda.amazonaws.com"}),
             call("lambda:UpdateFunctionConfiguration", ROTATION),
             call("lambda:UpdateFunctionCode", ROTATION),
             call("lambda:InvokeFunction", ROTATION),
@@ -104,14 +106,14 @@ PATHS = [
     EscalationPath(
         "attach the CodeDeploy managed policy (every function, bucket and topic) to a role without the "
         "boundary (AttachRolePolicy)",
-        (call("iam:AttachRolePolicy", role("role-x"), iam__PolicyARN=CODEDEPLOY_MANAGED),),
+        (call("iam:AttachRolePolicy", role("role-x"), context={"iam:PolicyARN": CODEDEPLOY_MANAGED}),),
         escalating=0,
         now="explicitly denied",
         before="allowed",
     ),
     EscalationPath(
         "attach an administrator's managed policy to a bounded role",
-        (bounded("iam:AttachRolePolicy", role("role-x"), iam__PolicyARN=ADMINISTRATOR),),
+        (bounded("iam:AttachRolePolicy", role("role-x"), context={"iam:PolicyARN": ADMINISTRATOR}),),
         escalating=0,
         now="implicitly denied",
         before="implicitly denied",
@@ -155,7 +157,7 @@ PATHS = [
     ),
     EscalationPath(
         "attach a policy to a role outside the layers, the deployer's own included",
-        (call("iam:AttachRolePolicy", role("payments-deployer"), iam__PolicyARN=ADMINISTRATOR),),
+        (call("iam:AttachRolePolicy", role("payments-deployer"), context={"iam:PolicyARN": ADMINISTRATOR}),),
         escalating=0,
         now="explicitly denied",
         before="implicitly denied",
@@ -188,7 +190,7 @@ PATHS = [
             call(
                 "iam:PassRole",
                 role("OrganizationAccountAccessRole"),
-                iam__PassedToService="lambda.amazonaws.com",
+                context={"iam:PassedToService": "lambda.amazonaws.com"},
             ),
         ),
         escalating=1,
@@ -197,14 +199,14 @@ PATHS = [
     ),
     EscalationPath(
         "put a key policy that locks out the account's administrators (BypassPolicyLockoutSafetyCheck)",
-        (call("kms:PutKeyPolicy", KEY, kms__BypassPolicyLockoutSafetyCheck="true"),),
+        (call("kms:PutKeyPolicy", KEY, context={"kms:BypassPolicyLockoutSafetyCheck": "true"}),),
         escalating=0,
         now="explicitly denied",
         before="allowed",
     ),
     EscalationPath(
         "create a key whose policy locks out the account's administrators",
-        (call("kms:CreateKey", "*", kms__BypassPolicyLockoutSafetyCheck="true"),),
+        (call("kms:CreateKey", "*", context={"kms:BypassPolicyLockoutSafetyCheck": "true"}),),
         escalating=0,
         now="explicitly denied",
         before="allowed",
@@ -241,7 +243,10 @@ def test_the_same_calls_under_the_boundary_are_allowed():
     for action in BOUNDARY_CONDITIONED:
         assert decide(NOW, bounded(action, role("role-x"))) == "allowed", action
     for action in ("iam:AttachRolePolicy", "iam:DetachRolePolicy"):
-        assert decide(NOW, bounded(action, role("role-x"), iam__PolicyARN=CODEDEPLOY_MANAGED)) == "allowed"
+        assert (
+            decide(NOW, bounded(action, role("role-x"), context={"iam:PolicyARN": CODEDEPLOY_MANAGED}))
+            == "allowed"
+        )
     # The boundary of another account's policy of the same name is not ours.
     foreign = "arn:aws:iam::210987654321:policy/payments-role-boundary"
     assert decide(NOW, bounded("iam:CreateRole", role("role-x"), foreign)) == "explicitly denied"
