@@ -2,8 +2,9 @@
 
 In the order a newcomer meets them: the Pulumi CLI, the backend login and its secrets, the stack
 config of every layer the command touches (validated by the layers' own typed config loaders, so a
-bad services config stops `up` before the network is created), AWS credentials and region, and the
-links between layers (an upstream must exist; a downstream with resources blocks a destroy).
+bad services config stops `up` before the network is created), AWS credentials and region, the
+permissions boundary every role must carry, and the links between layers (an upstream must exist; a
+downstream with resources blocks a destroy).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from deploy.stacks import (
     upstream_stacks,
 )
 from offline.layers import Layer, read_yaml
+from shared.aws_context import AwsContext
 from shared.config.common import DEFAULT_REGION
 from shared.config.declared import refuse_values_pulumi_would_reject
 from shared.config.network import NetworkConfig
@@ -39,6 +41,7 @@ from shared.config.reader import ConfigReader
 from shared.config.services import ServicesConfig
 from shared.errors import ConfigError
 from shared.naming import SUFFIX_KEY
+from shared.role_boundary import role_boundary_arn
 
 # Pulumi.yaml's `runtime.options.toolchain` needs 3.120; the SDK floor in pyproject.toml is 3.200, and
 # an older CLI than the SDK it runs is not a combination Pulumi tests.
@@ -256,7 +259,31 @@ def check_aws(region: str, session_factory: Callable[[], Any] | None = None) -> 
             f"AWS STS rejected the credentials ({code}): they are expired or revoked; get fresh ones "
             "and check with `aws sts get-caller-identity`"
         ) from None
-    return AwsIdentity(account=str(answer["Account"]), arn=str(answer["Arn"]))
+    identity = AwsIdentity(account=str(answer["Account"]), arn=str(answer["Arn"]))
+    check_role_boundary(session, region, identity)
+    return identity
+
+
+def check_role_boundary(session: Any, region: str, identity: AwsIdentity) -> None:
+    """The permissions boundary exists in the deployer's account: every role of the layers carries it,
+    and the deployer may create or change no role without it (docs/deployer-iam.md)."""
+    partition = identity.arn.split(":")[1]
+    arn = role_boundary_arn(AwsContext(identity.account, region, partition))
+    try:
+        session.client("iam", region_name=region).get_policy(PolicyArn=arn)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "error")
+        if code == "NoSuchEntity":
+            raise PreflightError(
+                f"the permissions boundary {arn} does not exist: every role the layers create carries it, "
+                "and the deployer may create or change no role without it. An administrator creates it "
+                "once per account: `aws iam create-policy --policy-name payments-role-boundary "
+                "--policy-document file://deploy/iam/role-boundary.json` (docs/deployer-iam.md)"
+            ) from None
+        raise PreflightError(
+            f"cannot read the permissions boundary {arn} ({code}): attach deploy/iam/deployer-roles.json "
+            "to the deployer as payments-deployer-roles (docs/deployer-iam.md)"
+        ) from None
 
 
 def check_upstreams(backend: Backend, layer: str, stack: str, organization: str) -> dict[str, StackId]:

@@ -32,6 +32,9 @@ Phase = Literal["create", "read", "update", "delete", "release"]
 PHASES: tuple[Phase, ...] = ("create", "read", "update", "delete", "release")
 PROVIDER_ROW = "provider"  # calls the provider makes once per run: credentials, availability zones
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+# Global keys every request carries (IAM user guide, "AWS global condition context keys"): the region
+# the call goes to, and the account of the principal making it (the deployer's, or a role's).
+EVERY_REQUEST = ("aws:RequestedRegion", "aws:PrincipalAccount")
 
 
 class MissingCallsError(LookupError):
@@ -58,7 +61,7 @@ class PlannedCall:
     request: Request
 
     def describe(self) -> str:
-        extra = {k: v for k, v in self.request.context.items() if k != "aws:RequestedRegion"}
+        extra = {k: v for k, v in self.request.context.items() if k not in EVERY_REQUEST}
         shown = f" with {extra}" if extra else ""
         return (
             f"{self.phase} {self.resource_type} {self.resource_name!r}: "
@@ -207,7 +210,7 @@ def parse_call(call: str) -> tuple[str, list[str], dict[str, str], bool]:
 
 
 def _region_context() -> dict[str, ContextValue]:
-    return {"aws:RequestedRegion": fake_aws.REGION}
+    return {"aws:RequestedRegion": fake_aws.REGION, "aws:PrincipalAccount": fake_aws.ACCOUNT_ID}
 
 
 class Values:

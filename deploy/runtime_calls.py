@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deploy.provider_calls import PHASES, PlanIndex, Row, Values, requests
+from deploy.provider_calls import EVERY_REQUEST, PHASES, PlanIndex, Row, Values, requests
 from offline.engine import RecordedResource
 from policy.iam_eval import Request, decide
 from policy.iam_lint import as_list
@@ -26,6 +26,9 @@ from policy.iam_reference import expand
 
 TABLE = Path(__file__).resolve().parent / "iam" / "runtime_calls.toml"
 MANAGED_POLICIES = Path(__file__).resolve().parent / "iam" / "aws-managed"
+# The permissions boundary every role of the layers carries (shared/role_boundary.py): the ceiling of
+# what any of them may do, whatever its own policies say.
+BOUNDARY = Path(__file__).resolve().parent / "iam" / "role-boundary.json"
 ROLE_TYPE = "aws:iam/role:Role"
 DOCUMENT_TYPES = {"aws:iam/rolePolicy:RolePolicy": "policy"}
 ATTACHMENT_TYPE = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
@@ -53,7 +56,7 @@ class RoleCall:
     request: Request
 
     def describe(self) -> str:
-        extra = {k: v for k, v in self.request.context.items() if k != "aws:RequestedRegion"}
+        extra = {k: v for k, v in self.request.context.items() if k not in EVERY_REQUEST}
         shown = f" with {extra}" if extra else ""
         return f"{self.role} (for {self.consumer}): {self.request.action} on {self.request.resource}{shown}"
 
@@ -73,6 +76,12 @@ def load_roles(path: Path = TABLE) -> tuple[RoleRow, ...]:
                     tuple(entry.get("calls", ())), entry.get("for_each"), tuple(entry.get("managed", ())))
         )  # fmt: skip
     return tuple(rows)
+
+
+def load_boundary(path: Path = BOUNDARY) -> dict[str, Any]:
+    """The role boundary policy document, as the administrator creates it."""
+    document: dict[str, Any] = json.loads(path.read_text())
+    return document
 
 
 def row_for_role(role_name: str, rows: Sequence[RoleRow]) -> RoleRow:

@@ -18,8 +18,19 @@ policy elements: Condition operators"
 - `ArnEquals`/`ArnLike` (and their negations) match each of the six colon-delimited parts of the ARN on
   its own, with `*` and `?` wildcards in both; a wildcard never spans a colon of the first five parts.
 
-Out of scope: resource-based policies, permission boundaries, SCPs and session policies (the deployer
-has none), and policy variables.
+A permissions boundary (IAM user guide, "Permissions boundaries for IAM entities", "Evaluating effective
+permissions with boundaries",
+https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html) is a ceiling: a request
+is allowed only when the identity policies and the boundary both allow it, and an explicit Deny in either
+denies it.
+
+Policy variables (`${aws:PrincipalAccount}`) in condition values are replaced by the request's value of
+that key; a variable whose key the request lacks (or has several values for) makes that policy value match
+nothing; `${*}`, `${?}` and `${$}` stand for the literal characters (IAM user guide, "IAM policy elements:
+Variables and tags", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html).
+
+Out of scope: resource-based policies, SCPs and session policies (the deployer has none), and policy
+variables in the Resource element.
 """
 
 from __future__ import annotations
@@ -45,8 +56,24 @@ class Request:
     context: Mapping[str, ContextValue] = field(default_factory=dict)
 
 
-def decide(policies: Sequence[Mapping[str, Any]], request: Request) -> Decision:
-    """IAM's decision for `request` under the identity policies `policies` (documents)."""
+def decide(
+    policies: Sequence[Mapping[str, Any]],
+    request: Request,
+    *,
+    boundary: Mapping[str, Any] | None = None,
+) -> Decision:
+    """IAM's decision for `request` under the identity policies `policies` (documents), capped by the
+    principal's permissions `boundary` when it has one."""
+    decision = _decide(policies, request)
+    if boundary is None or decision == "explicitly denied":
+        return decision
+    ceiling = _decide([boundary], request)
+    if ceiling == "explicitly denied":
+        return ceiling
+    return decision if ceiling == "allowed" else "implicitly denied"
+
+
+def _decide(policies: Sequence[Mapping[str, Any]], request: Request) -> Decision:
     context = {k.lower(): v for k, v in request.context.items()}
     allowed = False
     for document in policies:
@@ -106,10 +133,11 @@ def _condition(operator: str, key: str, wanted: list[Any], context: Mapping[str,
     raw = context[key.lower()]
     values = [raw] if isinstance(raw, str) else list(raw)
     positive = base.replace("Not", "", 1) if negated else base
+    resolved = [r for w in wanted if (r := _substitute(str(w), context)) is not None]
 
     def holds(value: str) -> bool:
         """The operator for one request value: a negated one holds when no policy value matches."""
-        hit = any(_compare(positive, value, str(w)) for w in wanted)
+        hit = any(_compare(positive, value, w) for w in resolved)
         return not hit if negated else hit
 
     if qualifier == "ForAllValues":
@@ -120,6 +148,29 @@ def _condition(operator: str, key: str, wanted: list[Any], context: Mapping[str,
     if negated:
         return all(holds(v) for v in values)
     return any(holds(v) for v in values)
+
+
+_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+_LITERALS = {"*": "*", "?": "?", "$": "$"}
+
+
+def _substitute(value: str, context: Mapping[str, ContextValue]) -> str | None:
+    """A policy value with its `${key}` variables replaced from the request; None when one has no value."""
+    missing = False
+
+    def fill(match: re.Match[str]) -> str:
+        nonlocal missing
+        name = match.group(1)
+        if name in _LITERALS:
+            return _LITERALS[name]
+        found = context.get(name.lower())
+        if not isinstance(found, str):
+            missing = True
+            return ""
+        return found
+
+    filled = _VARIABLE.sub(fill, value)
+    return None if missing else filled
 
 
 def _compare(operator: str, value: str, wanted: str) -> bool:

@@ -35,6 +35,12 @@ STAR_ALLOWED: Mapping[str, str] = {
         "CreateKey, Tags (https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html) and "
         "KMS developer guide, 'Specifying KMS keys in IAM policy statements'"
     ),
+    "ecs:ListTasks": (
+        "the SAR names container-instance, which a Fargate cluster has none of; ListTasks is authorized on "
+        "'*' with the ecs:cluster condition (awsdocs/amazon-ecs-developer-guide#211: the container-instance "
+        "ARN did not match, '*' with ecs:cluster did; aws/aws-cdk#3199 moved ListTasks to a cluster "
+        "condition for the same reason)"
+    ),
 }
 
 # Global condition keys: valid with every action (IAM user guide, "AWS global condition context keys",
@@ -101,6 +107,7 @@ class Action:
     name: str
     resource_types: tuple[ResourceType, ...]
     condition_keys: frozenset[str]  # lower-case, `${...}` templates kept
+    access_level: str = ""  # "List", "Read", "Write", "Permissions management" or "Tagging"
 
     @property
     def qualified(self) -> str:
@@ -172,7 +179,7 @@ def _build(prefix: str, name: str) -> Action:
     if qualified in SAR_CORRECTIONS:
         by_name = {t.name: t for t in types}
         types = [by_name[n] for n in SAR_CORRECTIONS[qualified] if n in by_name]
-    return Action(prefix, name, tuple(types), frozenset(keys))
+    return Action(prefix, name, tuple(types), frozenset(keys), str(entry.get("access_level", "")))
 
 
 @functools.cache

@@ -22,6 +22,7 @@ import pulumi_aws as aws
 from shared import naming, policies
 from shared.aws_context import AwsContext
 from shared.log_groups import encrypted_log_group
+from shared.role_boundary import role_boundary_arn
 from shared.tags import ServiceTags
 
 LAMBDA_SERVICE = "lambda.amazonaws.com"
@@ -120,6 +121,7 @@ def hardened_function(args: HardenedFunctionArgs, *, parent: pulumi.Resource) ->
             statements=[policies.service_trust(LAMBDA_SERVICE, args.context.account_id)], opts=invoke
         ).json,
         description=f"Runs {function_name}",
+        permissions_boundary=role_boundary_arn(args.context),
         tags=tags.for_resource(role_name),
         opts=child,
     )

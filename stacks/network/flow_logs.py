@@ -11,6 +11,7 @@ from shared import naming, policies
 from shared.aws_context import AwsContext
 from shared.config.keys import FlowLogTrafficType
 from shared.log_groups import encrypted_log_group
+from shared.role_boundary import role_boundary_arn
 from shared.tags import ServiceTags
 
 FLOW_LOGS_SERVICE = "vpc-flow-logs.amazonaws.com"
@@ -96,6 +97,7 @@ class FlowLogs(pulumi.ComponentResource):
             role_name,
             name=role_name,
             assume_role_policy=trust.json,
+            permissions_boundary=role_boundary_arn(args.context),
             tags=args.tags.for_resource(role_name),
             opts=child,
         )

@@ -14,6 +14,7 @@ from shared import naming
 from shared.aws_context import AwsContext
 from shared.config.services import ReleaseConfig
 from shared.policies import service_trust
+from shared.role_boundary import role_boundary_arn
 from shared.tags import ServiceTags
 
 CODEDEPLOY = "codedeploy.amazonaws.com"
@@ -68,6 +69,7 @@ class CodeDeployApplication(pulumi.ComponentResource):
                 opts=pulumi.InvokeOutputOptions(parent=self),
             ).json,
             description="CodeDeploy: shifts ECS traffic between task sets during releases",
+            permissions_boundary=role_boundary_arn(args.context),
             tags=args.tags.for_resource(role_name),
             opts=pulumi.ResourceOptions(parent=self),
         )

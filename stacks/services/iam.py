@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from shared import naming
 from shared.aws_context import AwsContext
 from shared.policies import Statement, Text, service_trust
+from shared.role_boundary import role_boundary_arn
 from shared.tags import ServiceTags
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
@@ -201,6 +202,7 @@ class ServiceRoles(pulumi.ComponentResource):
             name=role_name,
             assume_role_policy=trust,
             description=f"{args.service}: {purpose} role",
+            permissions_boundary=role_boundary_arn(args.context),
             tags=args.tags.for_resource(role_name),
             opts=pulumi.ResourceOptions(parent=self),
         )

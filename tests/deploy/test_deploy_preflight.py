@@ -28,6 +28,7 @@ from deploy.preflight import (
 )
 from deploy.runner import Deployer
 from deploy.stacks import StackId
+from offline.layers import REPO_ROOT
 from tests.deploy.conftest import FakeBackend, aws_ok, write_stack
 
 FAKE_CLI = Path(__file__).with_name("fake_pulumi.py")
@@ -217,10 +218,56 @@ def test_a_passphrase_a_kms_provider_or_pulumi_cloud_is_enough(identity, setting
 # AWS
 
 
+def create_the_boundary() -> None:
+    document = (REPO_ROOT / "deploy" / "iam" / "role-boundary.json").read_text()
+    boto3.client("iam", region_name="us-east-1").create_policy(
+        PolicyName="payments-role-boundary", PolicyDocument=document
+    )
+
+
 def test_aws_credentials_are_checked_with_sts(aws):
+    create_the_boundary()
     identity = check_aws("us-east-1")
     assert identity.account == "123456789012"
     assert identity.arn.startswith("arn:aws:")
+
+
+def test_a_missing_role_boundary_is_refused_with_the_command_that_creates_it(aws):
+    with pytest.raises(
+        PreflightError,
+        match=r"the permissions boundary arn:aws:iam::123456789012:policy/payments-role-boundary does not "
+        r"exist.*`aws iam create-policy --policy-name payments-role-boundary "
+        r"--policy-document file://deploy/iam/role-boundary.json`",
+    ):
+        check_aws("us-east-1")
+
+
+def test_a_deployer_that_cannot_read_the_boundary_is_told_which_document_to_attach(aws):
+    session = boto3.Session(region_name="us-east-1")
+    iam = session.client("iam", region_name="us-east-1")
+    stubber = Stubber(iam)
+    stubber.add_client_error("get_policy", service_error_code="AccessDenied", http_status_code=403)
+    stubber.activate()
+
+    class Session:
+        region_name = "us-east-1"
+
+        def client(self, service, region_name):
+            return iam if service == "iam" else session.client(service, region_name=region_name)
+
+    with pytest.raises(PreflightError, match=r"\(AccessDenied\): attach deploy/iam/deployer-roles\.json"):
+        check_aws("us-east-1", session_factory=Session)
+
+
+def test_the_deployer_may_read_the_boundary_and_nothing_else_of_iams_policies():
+    from policy.iam_eval import Request, decide
+
+    documents = [json.loads(p.read_text()) for p in (REPO_ROOT / "deploy" / "iam").glob("deployer-*.json")]
+    context = {"aws:RequestedRegion": "us-east-1", "aws:PrincipalAccount": "123456789012"}
+    boundary = "arn:aws:iam::123456789012:policy/payments-role-boundary"
+    assert decide(documents, Request("iam:GetPolicy", boundary, context)) == "allowed"
+    other = "arn:aws:iam::123456789012:policy/payments-deployer-roles"
+    assert decide(documents, Request("iam:GetPolicy", other, context)) == "implicitly denied"
 
 
 def test_no_aws_credentials_is_refused_with_how_to_get_them(tmp_path, monkeypatch):

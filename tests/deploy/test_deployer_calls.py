@@ -330,3 +330,86 @@ def test_rds_may_use_the_master_secret_key_through_rds_or_secrets_manager(calls,
         replace(c, request=replace(c.request, context={"aws:RequestedRegion": "us-east-1"})) for c in key_use
     ]
     assert len(denied(direct, policies)) == len({c.describe() for c in direct})
+
+
+# --- the integration test's reads (tests/integration/test_aws_deployment.py, deploy/verify.py) ----------
+
+ACCOUNT = "123456789012"
+CLUSTER = f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/ecs-cluster-qa"
+INTEGRATION_READS = {
+    # boto3 service and operation -> the IAM request it makes (the ARN the SAR's resource type gives it)
+    ("ecs", "ListTasks"): ("*", {"ecs:cluster": CLUSTER}),
+    ("ecs", "DescribeTasks"): (
+        f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/ecs-cluster-qa/0123456789abcdef",
+        {"ecs:cluster": CLUSTER},
+    ),
+    ("ecs", "ListTaskDefinitions"): ("*", {}),
+    ("resourcegroupstaggingapi", "GetResources"): ("*", {}),
+    ("iam", "ListRoles"): ("*", {}),
+    ("ecr", "DescribeRepositories"): (f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/*", {}),
+    ("ecr", "GetAuthorizationToken"): ("*", {}),
+    ("logs", "DescribeLogGroups"): ("*", {}),
+    ("kms", "DescribeKey"): (f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab", {}),
+    ("servicediscovery", "ListServices"): ("*", {}),
+}
+IAM_PREFIX = {"resourcegroupstaggingapi": "tag"}
+
+
+def integration_requests():
+    from policy.iam_eval import Request
+
+    return {
+        (service, operation): Request(
+            f"{IAM_PREFIX.get(service, service)}:{operation}", arn,
+            {"aws:RequestedRegion": "us-east-1", "aws:PrincipalAccount": ACCOUNT, **context},
+        )
+        for (service, operation), (arn, context) in INTEGRATION_READS.items()
+    }  # fmt: skip
+
+
+def test_the_table_lists_every_aws_call_the_integration_test_makes():
+    """Every boto3 call in the integration test and deploy/verify.py (a method named like an operation of
+    one of the services they use, or a paginator) is one of INTEGRATION_READS, checked against botocore's
+    service models so the list cannot fall behind the code."""
+    import ast
+
+    import botocore.session
+    from botocore import xform_name
+
+    session = botocore.session.get_session()
+    by_snake: dict[str, set[tuple[str, str]]] = {}
+    for service in {s for s, _ in INTEGRATION_READS}:
+        for operation in session.get_service_model(service).operation_names:
+            by_snake.setdefault(xform_name(operation), set()).add((service, operation))
+    called = set()
+    for path in (
+        REPO_ROOT / "deploy" / "verify.py",
+        REPO_ROOT / "tests" / "integration" / "test_aws_deployment.py",
+    ):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr == "get_paginator" and isinstance(node.args[0], ast.Constant):
+                    called.add(str(node.args[0].value))
+                elif node.func.attr in by_snake:
+                    called.add(node.func.attr)
+    assert len(called) >= 9
+    unlisted = sorted(name for name in called if not by_snake[name] & set(INTEGRATION_READS))
+    assert unlisted == []
+
+
+def test_the_integration_tests_reads_are_allowed_and_were_denied_before(policies):
+    """Issue 28's review found the first five denied; servicediscovery:ListServices (the Cloud Map check)
+    was denied too."""
+    old = Path(__file__).parent / "deployer_iam_before_the_boundary"
+    before_documents = [json.loads(p.read_text()) for p in sorted(old.glob("deployer-*.json"))]
+    found = integration_requests()
+    assert {key: decide(policies, r) for key, r in found.items() if decide(policies, r) != "allowed"} == {}
+    before = {f"{r.action}" for r in found.values() if decide(before_documents, r) != "allowed"}
+    assert before == {
+        "ecs:ListTasks", "ecs:DescribeTasks", "tag:GetResources", "iam:ListRoles", "ecr:DescribeRepositories",
+        "servicediscovery:ListServices",
+    }  # fmt: skip
+    other_cluster = replace(
+        found[("ecs", "ListTasks")], context={"ecs:cluster": "arn:aws:ecs:us-east-1:1:cluster/x"}
+    )
+    assert decide(policies, other_cluster) == "implicitly denied"

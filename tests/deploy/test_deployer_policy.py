@@ -58,8 +58,12 @@ def as_list(value):
 
 
 def granted(action: str) -> list[dict]:
-    """The statements whose actions (wildcards included) cover `action`."""
-    return [s for s in statements() if any(fnmatch.fnmatchcase(action, a) for a in as_list(s["Action"]))]
+    """The Allow statements whose actions (wildcards included) cover `action`."""
+    return [
+        s
+        for s in statements()
+        if s["Effect"] == "Allow" and any(fnmatch.fnmatchcase(action, a) for a in as_list(s["Action"]))
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -75,25 +79,41 @@ def operations() -> dict[str, set[str]]:
     return {p: set(session.get_service_model(BOTOCORE_SERVICE.get(p, p)).operation_names) for p in prefixes}
 
 
-def test_there_are_five_documents_each_within_the_managed_policy_size_limit():
-    sizes = {name: len(re.sub(r"\s", "", (POLICY_DIR / name).read_text())) for name in documents()}
+def test_there_are_six_documents_and_the_boundary_each_within_the_managed_policy_size_limit():
+    names = [*documents(), "role-boundary.json"]
+    sizes = {name: len(re.sub(r"\s", "", (POLICY_DIR / name).read_text())) for name in names}
     assert set(sizes) == {
         "deployer-database.json",
         "deployer-foundation.json",
         "deployer-platform.json",
+        "deployer-roles.json",
         "deployer-services.json",
         "deployer-waf-and-alerting.json",
+        "role-boundary.json",
     }
     assert all(size <= MANAGED_POLICY_LIMIT for size in sizes.values()), sizes
 
 
-def test_every_statement_is_an_allow_with_a_unique_sid_and_no_service_wildcard():
+# The guardrails (docs/deployer-iam.md): explicit Denies hold whatever other policy the deployer is given.
+DENIES = {
+    "NeverARoleOutsideTheBoundary",
+    "NeverRemoveABoundary",
+    "NeverChangeTheDeployerOrBoundaryPolicies",
+    "NeverAssumeTheLayersRoles",
+    "NeverBypassTheKeyPolicyLockoutCheck",
+}
+
+
+def test_every_statement_is_an_allow_but_the_guardrails_with_a_unique_sid_and_no_service_wildcard():
     sids = [s["Sid"] for s in statements()]
     assert len(sids) == len(set(sids))
     for doc in documents().values():
         assert doc["Version"] == "2012-10-17"
+    assert {
+        s["Sid"] for s in documents()["deployer-roles.json"]["Statement"] if s["Effect"] == "Deny"
+    } == DENIES
     for statement in statements():
-        assert statement["Effect"] == "Allow"
+        assert statement["Effect"] == ("Deny" if statement["Sid"] in DENIES else "Allow")
         assert set(statement) <= {"Sid", "Effect", "Action", "Resource", "Condition"}
         for action in as_list(statement["Action"]):
             assert action != "*"
@@ -232,7 +252,12 @@ def test_only_the_codedeploy_managed_policy_can_be_attached(layers):
 def test_regional_statements_pin_the_deploy_region():
     for statement in statements():
         resources = as_list(statement["Resource"])
-        if resources == ["*"] and "iam:" not in json.dumps(statement["Action"]):
+        # A Deny on "*" pins nothing: it must hold in every region.
+        if (
+            resources == ["*"]
+            and statement["Effect"] == "Allow"
+            and "iam:" not in json.dumps(statement["Action"])
+        ):
             assert statement["Condition"]["StringEquals"]["aws:RequestedRegion"] == "us-east-1", statement[
                 "Sid"
             ]
@@ -241,3 +266,41 @@ def test_regional_statements_pin_the_deploy_region():
             # Global ARNs: IAM, S3 buckets, Route 53 hosted zones and CloudWatch dashboards.
             if resource != "*" and parts[2] not in ("iam", "s3", "route53") and ":dashboard/" not in resource:
                 assert parts[3] == "us-east-1", resource
+
+
+# Issue 28: the role writes the deployer may make only under the boundary.
+BOUNDARY_CONDITIONED = {
+    "iam:CreateRole",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+}
+
+
+def test_the_boundary_conditions_are_on_actions_whose_sar_entry_has_the_key():
+    from policy.iam_reference import lookup
+
+    conditioned = {
+        action
+        for s in statements()
+        if s["Effect"] == "Allow"
+        and any("iam:PermissionsBoundary" in block for block in (s.get("Condition") or {}).values())
+        for action in as_list(s["Action"])
+    }
+    assert conditioned == BOUNDARY_CONDITIONED
+    for action in conditioned:
+        entry = lookup(action)
+        assert entry is not None
+        assert entry.supports_condition_key("iam:PermissionsBoundary"), action
+    # The check can fail: TagRole, allowed without the condition, has no such key in the SAR.
+    tag_role = lookup("iam:TagRole")
+    assert tag_role is not None
+    assert not tag_role.supports_condition_key("iam:PermissionsBoundary")
+    # Every Allow on the layers' roles that can write a policy or a trust carries the condition.
+    verbs = ("Put", "Attach", "Detach", "Create", "UpdateAssume", "DeleteRolePolicy")
+    allowed = {a for s in statements() if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+    writes = {a for a in allowed if a.startswith("iam:") and a.split(":")[1].startswith(verbs)}
+    assert writes - {"iam:CreateServiceLinkedRole"} == BOUNDARY_CONDITIONED

@@ -231,3 +231,77 @@ def test_arn_operators_take_wildcards_part_by_part():
     assert decide(not_like, Request("iam:PassRole", "*")) == "allowed"
     any_arn = [doc(allow("iam:PassRole", Condition={"ArnLike": {"aws:SourceArn": "*"}}))]
     assert decide(any_arn, Request("iam:PassRole", "*", cluster)) == "allowed"
+
+
+# --- permissions boundaries (IAM user guide, "Permissions boundaries for IAM entities") ----------------
+
+BOUNDARY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::logs/*"},
+        {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::logs/audit/*"},
+    ],
+}
+ADMIN = [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}]
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "decision"),
+    [
+        ("s3:GetObject", "arn:aws:s3:::logs/a", "allowed"),  # both allow
+        ("iam:CreateRole", "arn:aws:iam::123456789012:role/x", "implicitly denied"),  # the boundary does not
+        ("s3:GetObject", "arn:aws:s3:::other/a", "implicitly denied"),
+        ("s3:PutObject", "arn:aws:s3:::logs/audit/a", "explicitly denied"),  # the boundary's Deny
+    ],
+)
+def test_a_boundary_caps_even_an_administrators_policies(action, resource, decision):
+    assert decide(ADMIN, Request(action, resource)) == "allowed"
+    assert decide(ADMIN, Request(action, resource), boundary=BOUNDARY) == decision
+
+
+def test_a_boundary_grants_nothing_the_identity_policies_do_not():
+    nothing = [{"Version": "2012-10-17", "Statement": []}]
+    assert decide(nothing, Request("s3:GetObject", "arn:aws:s3:::logs/a"), boundary=BOUNDARY) == (
+        "implicitly denied"
+    )
+    denying = [doc(deny("s3:*"))]
+    assert decide(denying, Request("s3:GetObject", "arn:aws:s3:::logs/a"), boundary=BOUNDARY) == (
+        "explicitly denied"
+    )
+
+
+# --- policy variables (IAM user guide, "IAM policy elements: Variables and tags") ----------------------
+
+
+def test_a_policy_variable_in_a_condition_takes_the_requests_value():
+    boundary = "arn:aws:iam::${aws:PrincipalAccount}:policy/payments-role-boundary"
+    policies = [
+        doc(allow("iam:CreateRole", Condition={"StringEquals": {"iam:PermissionsBoundary": boundary}}))
+    ]
+    role = "arn:aws:iam::123456789012:role/role-x"
+    ours = {"aws:PrincipalAccount": "123456789012",
+            "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/payments-role-boundary"}  # fmt: skip
+    assert decide(policies, Request("iam:CreateRole", role, ours)) == "allowed"
+    theirs = {**ours, "iam:PermissionsBoundary": "arn:aws:iam::210987654321:policy/payments-role-boundary"}
+    assert decide(policies, Request("iam:CreateRole", role, theirs)) == "implicitly denied"
+    # Without the variable's key in the request the value matches nothing (not even an empty account).
+    unknown = {"iam:PermissionsBoundary": "arn:aws:iam:::policy/payments-role-boundary"}
+    assert decide(policies, Request("iam:CreateRole", role, unknown)) == "implicitly denied"
+
+
+def test_a_negated_operator_with_a_variable_denies_a_different_value():
+    boundary = "arn:aws:iam::${aws:PrincipalAccount}:policy/b"
+    outside = {"StringNotEquals": {"iam:PermissionsBoundary": boundary}}
+    policies = [doc(allow("iam:*")), doc(deny("iam:PutRolePolicy", Condition=outside))]
+    role = "arn:aws:iam::123456789012:role/r"
+    account = {"aws:PrincipalAccount": "123456789012"}
+    bounded = {**account, "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/b"}
+    assert decide(policies, Request("iam:PutRolePolicy", role, bounded)) == "allowed"
+    assert decide(policies, Request("iam:PutRolePolicy", role, account)) == "explicitly denied"
+    other = {**account, "iam:PermissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess"}
+    assert decide(policies, Request("iam:PutRolePolicy", role, other)) == "explicitly denied"
+
+
+def test_the_literal_escapes_stand_for_themselves():
+    policies = [doc(allow("s3:GetObject", Condition={"StringEquals": {"s3:prefix": "a${*}b${?}c${$}"}}))]
+    assert decide(policies, Request("s3:GetObject", "*", {"s3:prefix": "a*b?c$"})) == "allowed"

@@ -13,7 +13,9 @@ from policy.iam_lint import lint
 from policy.iam_reference import STAR_ALLOWED, expand, lookup
 from policy.rules import IAM_DOCUMENTS
 
-DEPLOYER_POLICIES = sorted((REPO_ROOT / "deploy" / "iam").glob("deployer-*.json"))
+# The deployer policies and the permissions boundary of the layers' roles, all created by the administrator.
+IAM_DIR = REPO_ROOT / "deploy" / "iam"
+DEPLOYER_POLICIES = [*sorted(IAM_DIR.glob("deployer-*.json")), IAM_DIR / "role-boundary.json"]
 STACKS = ["network", "platform", "services", "network_ha", "platform_alt", "services_alt"]
 
 

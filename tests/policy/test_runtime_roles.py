@@ -1,6 +1,8 @@
 """Least privilege both ways for the run-time roles (task, execution, release hooks, rotation, CodeDeploy,
 flow logs): every call each role makes at run time (deploy/iam/runtime_calls.toml, from our code and the
-AWS guides) is allowed by its policies, and every Allow of its own policies is needed by one of them."""
+AWS guides) is allowed by its policies under the permissions boundary every role carries
+(deploy/iam/role-boundary.json), and every Allow of its own policies, and of the boundary, is needed by
+one of them."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 from deploy.provider_calls import PlanIndex
 from deploy.runtime_calls import (
     MissingRoleError,
+    load_boundary,
     load_roles,
     managed_documents,
     role_calls,
@@ -20,6 +23,7 @@ from deploy.runtime_calls import (
     unused_grants,
 )
 from policy.iam_eval import Request, decide
+from policy.iam_reference import expand, lookup
 
 STACKS = {
     "example": ("network", "platform", "services"),
@@ -47,13 +51,66 @@ def test_every_role_of_the_layers_has_a_row_and_the_purposes_are_all_covered(pla
     assert used == {row.pattern for row in load_roles()}
 
 
-def test_every_run_time_call_is_allowed(plan):
+def test_every_run_time_call_is_allowed_under_the_boundary(plan):
+    boundary = load_boundary()
     denied = []
     for role in roles(plan):
         calls, own, managed = role_view(plan, role)
-        denied += [f"{c.describe()} is {decide(own + managed, c.request)}" for c in calls
-                   if decide(own + managed, c.request) != "allowed"]  # fmt: skip
+        for call in calls:
+            decision = decide(own + managed, call.request, boundary=boundary)
+            if decision != "allowed":
+                denied.append(f"{call.describe()} is {decision}")
     assert denied == []
+
+
+def test_the_boundary_is_the_union_of_the_run_time_calls_and_nothing_more(network, platform, services,
+                                                                         network_ha, platform_alt,
+                                                                         services_alt):  # fmt: skip
+    calls = []
+    for stacks in ((network, platform, services), (network_ha, platform_alt, services_alt)):
+        every = PlanIndex(stacks)
+        calls += [c for role in roles(every) for c in role_calls(role, every, load_roles())]
+    assert unused_grants([load_boundary()], calls) == []
+
+
+def test_the_boundary_grants_no_permissions_management_but_passing_task_roles_to_ecs():
+    """The SAR's access level "Permissions management" is what changes who may do what (IAM policies,
+    key and bucket policies, grants): under the boundary no role can grant itself more."""
+    granted = set()
+    for statement in load_boundary()["Statement"]:
+        for pattern in [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]:
+            granted.update(a.qualified for a in expand(pattern) if a.access_level == "Permissions management")
+    assert granted == {"iam:PassRole"}
+    task_role = "arn:aws:iam::123456789012:role/role-api-gateway-task-dev"
+    for service in ("lambda.amazonaws.com", "codedeploy.amazonaws.com", "ec2.amazonaws.com"):
+        passed = Request("iam:PassRole", task_role, {"iam:PassedToService": service})
+        assert decide([load_boundary()], passed) == "implicitly denied", service
+    rotation_role = "arn:aws:iam::123456789012:role/role-secret-rotation-dev"
+    assert decide([load_boundary()], Request("iam:PassRole", rotation_role,
+                                             {"iam:PassedToService": "ecs-tasks.amazonaws.com"})) == (
+        "implicitly denied"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("iam:PutRolePolicy", "arn:aws:iam::123456789012:role/role-secret-rotation-dev"),
+        ("iam:AttachRolePolicy", "arn:aws:iam::123456789012:role/role-secret-rotation-dev"),
+        ("iam:CreateRole", "arn:aws:iam::123456789012:role/role-x"),
+        ("sts:AssumeRole", "arn:aws:iam::123456789012:role/role-codedeploy-dev"),
+        ("lambda:UpdateFunctionCode", "arn:aws:lambda:us-east-1:123456789012:function:lambda-scan-gate-dev"),
+        ("lambda:InvokeFunction", "arn:aws:lambda:us-east-1:123456789012:function:lambda-secret-rotation-x"),
+        ("kms:PutKeyPolicy", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+        ("s3:PutBucketPolicy", "arn:aws:s3:::s3-alb-logs-123456789012-us-east-1-dev"),
+        ("secretsmanager:PutResourcePolicy", "arn:aws:secretsmanager:us-east-1:123456789012:secret:secret-x"),
+    ],
+)
+def test_an_administrators_inline_policy_gets_nothing_escalating_under_the_boundary(action, resource):
+    assert lookup(action) is not None, action
+    admin = [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}]
+    context = {"aws:RequestedRegion": "us-east-1"}
+    assert decide(admin, Request(action, resource, context), boundary=load_boundary()) == "implicitly denied"
 
 
 def test_nothing_beyond_the_run_time_calls_is_allowed(plan):
