@@ -26,6 +26,7 @@ class AccountScope:
     region: str
     suffix: str
     configs: tuple[object, ...] = ()
+    warn: Callable[[str], None] = print  # what preflight could not check, shown without refusing
 
 
 def boto3_clients(region: str) -> Clients:
@@ -41,7 +42,7 @@ def check_account(scope: AccountScope, clients: Callable[[str], Clients] = boto3
     problems: list[str] = []
     try:
         if scope.command == "up":
-            problems += quota_problems(make, needs_of(scope.configs), scope.suffix, scope.region)
+            problems += quota_problems(make, needs_of(scope.configs), scope.suffix, scope.region, scope.warn)
         if scope.command == "destroy" and "services" in scope.layers:
             try:
                 problems += deployments_in_progress(make("codedeploy"), scope.suffix)

@@ -120,10 +120,13 @@ def albs_in_use(elbv2: Any, suffix: str) -> int:
     return count
 
 
-def quota_problems(clients: Clients, needs: Needs, suffix: str, region: str) -> list[str]:
+def quota_problems(
+    clients: Clients, needs: Needs, suffix: str, region: str, warn: Callable[[str], None] = print
+) -> list[str]:
     """One line per quota this run would exceed, with the number to ask for; [] when all fit.
 
-    A quota or usage that cannot be read is a problem too: preflight cannot vouch for it.
+    A quota or usage that cannot be read (no permission, Service Quotas unavailable) is a warning, not a
+    refusal: AWS still refuses what exceeds a quota, only later.
     """
     problems: list[str] = []
     quotas = clients("service-quotas")
@@ -135,7 +138,7 @@ def quota_problems(clients: Clients, needs: Needs, suffix: str, region: str) -> 
             limit = quota_value(quotas, quota)
             used = in_use()
         except (ClientError, BotoCoreError) as error:
-            problems.append(f"{quota.name}: could not be read ({error}); check it by hand before `up`")
+            warn(f"warning: {quota.name} could not be read ({error}); not checked")
             return
         if used + needed > limit:
             wanted = used + needed
@@ -162,7 +165,7 @@ def quota_problems(clients: Clients, needs: Needs, suffix: str, region: str) -> 
         try:
             limit = quota_value(quotas, LAMBDA_CONCURRENCY)
         except (ClientError, BotoCoreError) as error:
-            problems.append(f"{LAMBDA_CONCURRENCY.name}: could not be read ({error}); check it before `up`")
+            warn(f"warning: {LAMBDA_CONCURRENCY.name} could not be read ({error}); not checked")
             return problems
         if limit - needs.reserved_concurrency < UNRESERVED_MINIMUM:
             problems.append(

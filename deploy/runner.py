@@ -121,6 +121,7 @@ class Deployer:
                     region,
                     settings[0].suffix,
                     tuple(s.config for s in settings if s.config is not None),
+                    self._out,
                 )
                 problems.found += self._account_check(scope)
         problems.raise_if_any()
