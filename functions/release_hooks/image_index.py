@@ -5,9 +5,10 @@ OCI image index even for one platform: the platform's image manifest, plus a pro
 manifest whose platform is `unknown/unknown` (moby/buildkit, docs/attestations/attestation-storage.md).
 `docker manifest push` uploads a Docker manifest list. ECR stores the index and each manifest it lists
 as images of the repository, and scans the image manifests, not the index: a scan is asked for with the
-digest of a platform image (ECR user guide, "Review scan findings for your premium images": "If a tag
-points to a multi-architecture image, such as a manifest list or an OCI image index, specify the digest
-of a platform image"). So the release command and the BeforeInstall gate both read the index and take
+digest of a platform image (the Amazon ECR Public user guide says so for its scans, "Review scan findings
+for your premium images": "If a tag points to a multi-architecture image, such as a manifest list or an
+OCI image index, specify the digest of a platform image"; moby/buildkit#3499 shows private ECR's
+ScanNotFoundException on an index). So the release command and the BeforeInstall gate both read the index and take
 the manifest for the task's architecture; a single image manifest is taken as it is.
 
 Only the standard library and a boto3 ECR client: this module is packaged with the release hooks.
