@@ -7,9 +7,10 @@ manifest whose platform is `unknown/unknown` (moby/buildkit, docs/attestations/a
 as images of the repository, and scans the image manifests, not the index: a scan is asked for with the
 digest of a platform image (the Amazon ECR Public user guide says so for its scans, "Review scan findings
 for your premium images": "If a tag points to a multi-architecture image, such as a manifest list or an
-OCI image index, specify the digest of a platform image"; moby/buildkit#3499 shows private ECR's
-ScanNotFoundException on an index). So the release command and the BeforeInstall gate both read the index and take
-the manifest for the task's architecture; a single image manifest is taken as it is.
+OCI image index, specify the digest of a platform image"). The attestation manifest is no image to
+scan either: ECR marks its scan failed (moby/buildkit#3499). So the release command and the
+BeforeInstall gate both read the index and take the runnable manifest for the task's architecture;
+a single image manifest is taken as it is.
 
 Only the standard library and a boto3 ECR client: this module is packaged with the release hooks.
 """
