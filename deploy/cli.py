@@ -24,6 +24,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+from deploy.account import AccountScope, check_account
 from deploy.backend import AutomationBackend, Backend
 from deploy.policy_pack import PolicyPackError, stack_policy_config
 from deploy.preflight import (
@@ -90,6 +91,16 @@ def init(backend: Backend, args: argparse.Namespace, out: Callable[[str], None])
     return OK
 
 
+def refused(out: Callable[[str], None], command: str, problems: Sequence[str]) -> None:
+    """One problem on one line; several as one numbered list, so one run shows everything to fix."""
+    if len(problems) == 1:
+        out(f"{command} refused: {problems[0]}")
+        return
+    out(f"{command} refused: {len(problems)} problems, nothing was changed:")
+    for number, problem in enumerate(problems, 1):
+        out(f"  {number}. {problem}")
+
+
 def main(
     argv: Sequence[str] | None = None,
     backend: Backend | None = None,
@@ -97,6 +108,7 @@ def main(
     ask: Callable[[str], str] = input,
     interactive: bool | None = None,
     aws_check: Callable[[str], AwsIdentity] = check_aws,
+    account_check: Callable[[AccountScope], list[str]] = check_account,
 ) -> int:
     args = parse(argv)
     chosen = backend or AutomationBackend(
@@ -114,14 +126,17 @@ def main(
         as_json = args.command == "outputs" and args.json
         # With --json, stdout carries only the JSON, so it can be piped; progress goes to stderr.
         progress = (lambda line: print(line, file=sys.stderr, flush=True)) if as_json else out
-        results = Deployer(chosen, out=progress, aws_check=aws_check).run(
+        results = Deployer(chosen, out=progress, aws_check=aws_check, account_check=account_check).run(
             args.command,
             args.stack,
             args.layer,
             remove_stacks=args.remove_stack,
             confirm=lambda: not needs_confirmation or confirmed(args.stack, ask, bool(interactive)),
         )
-    except (PreflightError, SetupError, UnknownLayerError, PolicyPackError) as error:
+    except PreflightError as error:
+        refused(out, args.command, error.problems)
+        return REFUSED
+    except (SetupError, UnknownLayerError, PolicyPackError) as error:
         out(f"{args.command} refused: {error}")
         return REFUSED
     if as_json:

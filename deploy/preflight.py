@@ -14,14 +14,17 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
+    HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
     TokenRetrievalError,
 )
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from deploy.backend import Backend, Identity, NotLoggedInError
 from deploy.stacks import (
@@ -55,10 +58,34 @@ CONFIG_LOADERS: dict[str, Callable[[ConfigReader], object]] = {
 }
 SECRET_PLACEHOLDER = "<secret>"  # stands in for an encrypted value: only its presence is checked
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+T = TypeVar("T")
 
 
 class PreflightError(Exception):
-    """Refused before anything changed; the message says what to do."""
+    """Refused before anything changed; each problem says what is wrong and what to do."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Problems:
+    """Every problem a run of checks finds, so one preflight reports them all at once."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def run(self, check: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """The check's result, or None after recording the problems it raised."""
+        try:
+            return check(*args, **kwargs)
+        except PreflightError as error:
+            self.found += error.problems
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            raise PreflightError(*self.found)
 
 
 @dataclass(frozen=True)
@@ -70,6 +97,7 @@ class StackSettings:
     suffix: str
     region: str
     secrets_provider: str | None
+    config: object = None  # the layer's typed config (NetworkConfig, ...), when it was validated
 
 
 def parse_version(text: str) -> tuple[int, int, int] | None:
@@ -153,10 +181,11 @@ def check_stack_config(layer: str, stack: str, *, validate: bool = True) -> Stac
                 f"`pulumi config set {key} <value> --stack {stack}` in {directory}" for key in missing
             )
         )
+    config = None
     try:
         if validate:
             refuse_values_pulumi_would_reject(layer, values)
-            _run_loader(layer, ConfigReader.from_mapping(values, secret_keys))
+            config = _run_loader(layer, ConfigReader.from_mapping(values, secret_keys))
     except ConfigError as error:
         where = "" if f"stacks/{layer}" in error.fix else f" (in {directory})"  # the fix names it already
         raise PreflightError(f"{directory}/Pulumi.{stack}.yaml: {error}{where}") from None
@@ -166,10 +195,11 @@ def check_stack_config(layer: str, stack: str, *, validate: bool = True) -> Stac
         suffix=str(values[SUFFIX_KEY]),
         region=str(values.get("region") or DEFAULT_REGION),
         secrets_provider=provider,
+        config=config,
     )
 
 
-def _run_loader(layer: str, reader: ConfigReader) -> None:
+def _run_loader(layer: str, reader: ConfigReader) -> object:
     """Run a layer's config loader outside a Pulumi program.
 
     Credentials become `pulumi.Output`s, which need an event loop; give them a private one and
@@ -178,7 +208,7 @@ def _run_loader(layer: str, reader: ConfigReader) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        CONFIG_LOADERS[layer](reader)
+        return CONFIG_LOADERS[layer](reader)
     finally:
         pending = asyncio.all_tasks(loop)
         for task in pending:
@@ -195,7 +225,14 @@ def check_stack_configs(layers: tuple[str, ...], stack: str) -> list[StackSettin
     and the release command names the services layer's resources from it. The region must match:
     subnet and security group ids from another region mean nothing.
     """
-    settings = [check_stack_config(layer, stack) for layer in layers]
+    problems = Problems()
+    settings = [problems.run(check_stack_config, layer, stack) for layer in layers]
+    problems.raise_if_any()
+    return check_layers_agree([s for s in settings if s is not None], stack)
+
+
+def check_layers_agree(settings: list[StackSettings], stack: str) -> list[StackSettings]:
+    """The suffix and the region are the same in every layer's stack file."""
     for field, why in (("suffix", SUFFIX_KEY), ("region", "region")):
         seen = {getattr(s, field) for s in settings}
         if len(seen) > 1:
@@ -223,6 +260,17 @@ def check_secrets_provider(
         )
 
 
+# Preflight's reads: a few attempts with short timeouts, so an unreachable AWS is reported in seconds.
+QUICK = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5, read_timeout=10)
+
+
+def unreachable(error: Exception) -> str:
+    return (
+        f"AWS could not be reached ({error}): check the network, any proxy (HTTPS_PROXY) and "
+        "AWS_ENDPOINT_URL, then retry"
+    )
+
+
 @dataclass(frozen=True)
 class AwsIdentity:
     account: str
@@ -242,7 +290,9 @@ def check_aws(region: str, session_factory: Callable[[], Any] | None = None) -> 
             "`region` in every layer's stack config to deploy there"
         )
     try:
-        answer = session.client("sts", region_name=region).get_caller_identity()
+        answer = session.client("sts", region_name=region, config=QUICK).get_caller_identity()
+    except (BotocoreConnectionError, HTTPClientError) as error:
+        raise PreflightError(unreachable(error)) from None
     except (NoCredentialsError, PartialCredentialsError):
         raise PreflightError(
             "no AWS credentials found: `aws sso login --profile <profile>` and "

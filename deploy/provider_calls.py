@@ -31,6 +31,7 @@ TABLE = Path(__file__).resolve().parent / "iam" / "provider_calls.toml"
 Phase = Literal["create", "read", "update", "delete", "release"]
 PHASES: tuple[Phase, ...] = ("create", "read", "update", "delete", "release")
 PROVIDER_ROW = "provider"  # calls the provider makes once per run: credentials, availability zones
+PREFLIGHT_ROW = "preflight"  # calls deploy/preflight.py makes once per run: quotas, releases in progress
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 # Global keys every request carries (IAM user guide, "AWS global condition context keys"): the region
 # the call goes to, and the account of the principal making it (the deployer's, or a role's).
@@ -142,13 +143,17 @@ def planned_calls(resource: RecordedResource, plan: PlanIndex, table: Mapping[st
 
 
 def provider_calls(table: Mapping[str, Row]) -> list[PlannedCall]:
-    """The calls the provider makes once per run, on no resource."""
-    row = row_for(PROVIDER_ROW, table)
-    return [
-        PlannedCall(phase, PROVIDER_ROW, PROVIDER_ROW, Request(call, "*", _region_context()))
-        for phase in PHASES
-        for call in row.calls[phase]
-    ]
+    """The calls the provider and the deploy command's preflight make once per run, on no planned resource."""
+    calls = []
+    for name in (PROVIDER_ROW, PREFLIGHT_ROW):
+        row = row_for(name, table)
+        calls += [
+            PlannedCall(phase, name, name, request)
+            for phase in PHASES
+            for call in row.calls[phase]
+            for request in requests(call, row, None, None)
+        ]
+    return calls
 
 
 def requests(

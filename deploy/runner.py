@@ -18,18 +18,19 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from deploy import task_definitions
+from deploy.account import AccountScope, check_account
 from deploy.backend import Backend, OperationError, StackMissingError, StackOutput
 from deploy.preflight import (
     AwsIdentity,
     PreflightError,
-    StackSettings,
+    Problems,
     check_aws,
     check_cli,
+    check_layers_agree,
     check_login,
     check_no_downstream_resources,
     check_secrets_provider,
     check_stack_config,
-    check_stack_configs,
     check_upstreams,
 )
 from deploy.stack_setup import set_credentials
@@ -68,33 +69,63 @@ class Deployer:
         *,
         out: Out = print,
         aws_check: Callable[[str], AwsIdentity] = check_aws,
+        account_check: Callable[[AccountScope], list[str]] = check_account,
         env: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._backend = backend
         self._out = out
         self._aws_check = aws_check
+        self._account_check = account_check
         self._env = env
         self._clock = clock
 
-    def preflight(self, command: Command, stack: str, layers: tuple[str, ...]) -> str:
-        """Every check that can run before the first layer; returns the organization stacks live in."""
-        version = check_cli(self._backend)
-        identity = check_login(self._backend)
-        organization = self._backend.default_organization(identity)
-        self._out(f"pulumi {version}, logged in to {identity.url or 'Pulumi Cloud'} as {identity.user}")
+    def preflight(self, command: Command, stack: str, layers: tuple[str, ...], targeted: bool = False) -> str:
+        """Every check that can run before the first layer, all of them: raises one PreflightError that
+        lists every problem found, or returns the organization the stacks live in.
+
+        A check that needs what another established (the login, the stack files, the credentials) is
+        left out when that one failed; its own problem is already listed.
+        """
+        problems = Problems()
+        version = problems.run(check_cli, self._backend)
+        identity = problems.run(check_login, self._backend) if version else None
+        organization = self._backend.default_organization(identity) if identity else None
+        if identity is not None:
+            self._out(f"pulumi {version}, logged in to {identity.url or 'Pulumi Cloud'} as {identity.user}")
         if command == "outputs":
+            problems.raise_if_any()
+            assert organization is not None
             return organization
-        settings: list[StackSettings]
-        if command == "destroy":
-            # Destroy reads the state, not the program: a config that no longer validates must not
-            # stand between a user and deleting their resources.
-            settings = [check_stack_config(layer, stack, validate=False) for layer in layers]
-        else:
-            settings = check_stack_configs(layers, stack)
-        check_secrets_provider(identity, settings, self._env)
-        aws = self._aws_check(settings[0].region)
-        self._out(f"AWS account {aws.account} as {aws.arn}, region {settings[0].region}")
+        # Destroy reads the state, not the program: a config that no longer validates must not stand
+        # between a user and deleting their resources.
+        validate = command != "destroy"
+        read = [problems.run(check_stack_config, layer, stack, validate=validate) for layer in layers]
+        settings = [s for s in read if s is not None]
+        if validate and len(settings) == len(layers):
+            problems.run(check_layers_agree, settings, stack)
+        if identity is not None and settings:
+            problems.run(check_secrets_provider, identity, settings, self._env)
+        if organization is not None and targeted and command in ("preview", "up"):
+            problems.run(check_upstreams, self._backend, layers[0], stack, organization)
+        if organization is not None and targeted and command == "destroy":
+            problems.run(check_no_downstream_resources, self._backend, layers[0], stack, organization)
+        if settings:
+            region = settings[0].region
+            aws = problems.run(self._aws_check, region)
+            if aws is not None:
+                self._out(f"AWS account {aws.account} as {aws.arn}, region {region}")
+                scope = AccountScope(
+                    command,
+                    layers,
+                    region,
+                    settings[0].suffix,
+                    tuple(s.config for s in settings if s.config is not None),
+                    self._out,
+                )
+                problems.found += self._account_check(scope)
+        problems.raise_if_any()
+        assert organization is not None
         return organization
 
     def run(
@@ -112,12 +143,8 @@ class Deployer:
         that preflight would refuse anyway; a "no" is a refusal too.
         """
         layers = layer_order(command, layer)
-        organization = self.preflight(command, stack, layers)
+        organization = self.preflight(command, stack, layers, targeted=layer is not None)
         context = Context(command, stack, organization, layer is not None, remove_stacks)
-        if context.targeted and command in ("preview", "up"):
-            check_upstreams(self._backend, layers[0], stack, organization)
-        if context.targeted and command == "destroy":
-            check_no_downstream_resources(self._backend, layers[0], stack, organization)
         if not confirm():
             raise PreflightError("pass --yes, or run it in a terminal and type the stack name")
         results: list[LayerResult] = []

@@ -8,7 +8,8 @@ names under `elb.amazonaws.com`, ECR repository URLs under `dkr.ecr`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -355,3 +356,42 @@ def mock_resource(typ: str, logical: str, inputs: dict[str, Any]) -> MockedResou
     name = physical_name(typ, logical, inputs)
     built = _BUILDERS.get(typ, _generic)(typ, logical, inputs, name)
     return MockedResource(built.id, {**inputs, **built.state})
+
+
+def described_task_definition(state: Mapping[str, Any], arn: str) -> dict[str, Any]:
+    """The `getTaskDefinition` data source's result for a task definition's provider state.
+
+    As DescribeTaskDefinition does, container definitions come back with what ECS fills in (a host port
+    equal to the container port under awsvpc, `cpu: 0`, empty lists), so a comparison that is not
+    reduced first sees drift that is not there.
+    """
+    containers = json.loads(state.get("containerDefinitions") or "[]")
+    for container in containers:
+        container.setdefault("cpu", 0)
+        container.setdefault("volumesFrom", [])
+        container.setdefault("systemControls", [])
+        for mapping in container.get("portMappings") or []:
+            mapping.setdefault("hostPort", mapping.get("containerPort"))
+    revision = int(arn.rsplit(":", 1)[-1]) if arn.rsplit(":", 1)[-1].isdigit() else 1
+    return {
+        "id": arn,
+        "arn": arn,
+        "arnWithoutRevision": arn.rsplit(":", 1)[0],
+        "taskDefinition": arn,
+        "family": state.get("family"),
+        "revision": revision,
+        "status": "ACTIVE",
+        "cpu": state.get("cpu"),
+        "memory": state.get("memory"),
+        "networkMode": state.get("networkMode"),
+        "requiresCompatibilities": state.get("requiresCompatibilities") or [],
+        "runtimePlatforms": [state["runtimePlatform"]] if state.get("runtimePlatform") else [],
+        "taskRoleArn": state.get("taskRoleArn"),
+        "executionRoleArn": state.get("executionRoleArn"),
+        "volumes": state.get("volumes") or [],
+        "containerDefinitions": json.dumps(containers),
+        "ephemeralStorages": [],
+        "placementConstraints": [],
+        "proxyConfigurations": [],
+        "region": REGION,
+    }

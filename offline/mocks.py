@@ -16,6 +16,7 @@ from offline import fake_aws
 from offline.policy_document import render_policy_document
 
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 
 
 class RecordedInvoke(NamedTuple):
@@ -46,6 +47,8 @@ class OfflineMocks(Mocks):
     # refresh reads). Keys the resource's `ignore_changes` names keep that state, as Pulumi keeps them.
     live: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     _options: threading.local = field(default_factory=threading.local)
+    # Task definitions registered in this run, by ARN: what DescribeTaskDefinition would return.
+    _task_definitions: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def registering(self, ignore_changes: tuple[str, ...]) -> None:
         """The options of the registration this thread is about to answer (set by the monitor)."""
@@ -76,6 +79,8 @@ class OfflineMocks(Mocks):
         if args.typ.startswith("pulumi:providers:"):
             return f"{args.name}-provider-id", inputs
         mocked = fake_aws.mock_resource(args.typ, args.name, inputs)
+        if args.typ == TASK_DEFINITION:
+            self._task_definitions[str(mocked.state["arn"])] = mocked.state
         live = self.live.get(f"{args.typ}::{args.name}")
         if live is None:
             return mocked.id, mocked.state
@@ -103,7 +108,28 @@ class OfflineMocks(Mocks):
             "aws:index/getPartition:getPartition": _partition,
             "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
             "aws:elb/getServiceAccount:getServiceAccount": _elb_service_account,
+            "aws:ecs/getTaskDefinition:getTaskDefinition": self._task_definition,
         }
+
+    def _task_definition(self, args: dict[str, Any]) -> dict[str, Any]:
+        """DescribeTaskDefinition of a revision: one this run registered, or else one a release registered
+        on a live stack, which is a copy of the stack's task definition as it was (offline.live)."""
+        arn = str(args["taskDefinition"])
+        state = self._task_definitions.get(arn)
+        if state is None:
+            family = arn.rsplit("/", 1)[-1].rsplit(":", 1)[0]
+            state = next(
+                (
+                    s
+                    for k, s in self.live.items()
+                    if k.startswith(f"{TASK_DEFINITION}::") and s.get("family") == family
+                ),
+                None,
+            )
+        if state is None:
+            self._fail(OfflineInvokeError(f"no task definition {arn} in this stack or its live state"))
+        assert state is not None
+        return fake_aws.described_task_definition(state, arn)
 
     def _availability_zones(self, args: dict[str, Any]) -> dict[str, Any]:
         zones = list(self.availability_zones)

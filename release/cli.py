@@ -11,6 +11,7 @@ Exit codes: 0 released (or started, with --no-wait); 1 the deployment failed or 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.exceptions import HTTPClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
 
 from release.deploy import SUCCEEDED, Release
+from release.reference import parse_image
 from release.settings import OutputsReader, desired_settings, from_file, from_pulumi
 from release.targets import ReleaseError, Targets
 
@@ -46,6 +48,19 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def refuse_bad_arguments(args: argparse.Namespace) -> None:
+    """What can be judged without AWS: the image reference's grammar, and timings that make sense."""
+    parse_image(args.image)
+    for name, value in (("--timeout", args.timeout), ("--poll", args.poll)):
+        if not math.isfinite(value) or value <= 0:
+            raise ReleaseError(f"{name} must be a positive number of seconds, got {value:g}")
+    if args.poll > args.timeout:
+        raise ReleaseError(
+            f"--poll {args.poll:g} is longer than --timeout {args.timeout:g}: the deployment would be "
+            "checked once at most; make --poll shorter"
+        )
+
+
 def main(
     argv: Sequence[str] | None = None,
     clients: Callable[[str, str], Any] | None = None,
@@ -58,6 +73,7 @@ def main(
     make = clients or (lambda service, region: boto3.client(service, region_name=region))
     read_outputs = from_file(args.outputs) if args.outputs else (outputs or from_pulumi)
     try:
+        refuse_bad_arguments(args)
         targets = Targets.resolve(args.stack, args.service, args.region)
         desired = desired_settings(read_outputs(args.stack), args.service, out)
         release = Release(targets, lambda service: make(service, targets.region), out, clock, sleep)

@@ -9,13 +9,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from functions.release_hooks import image_index
 from release.appspec import appspec, revision
+from release.reference import ImageReference, parse_image
 from release.targets import ReleaseError, Targets
 
 ACTIVE = ("Created", "Queued", "InProgress", "Baking", "Ready")
 SUCCEEDED = "Succeeded"
 FAILED = ("Failed", "Stopped")
-DIGEST_PREFIX = "sha256:"
 
 
 @dataclass(frozen=True)
@@ -76,29 +77,40 @@ class Release:
                 f"with `aws deploy stop-deployment --deployment-id {running[0]} --auto-rollback-enabled`"
             )
 
-    def resolve_image(self, image: str, repository_uri: str) -> str:
-        """`repository_uri@sha256:...` for a tag, a digest or a full reference in the service's repository."""
-        t = self.targets
-        reference = image
-        if "/" in image:  # a full reference: it must name this service's repository
-            name, sep, rest = image.partition("@") if "@" in image else image.rpartition(":")
-            if name != repository_uri or not sep:
-                raise ReleaseError(
-                    f"{image} is not in {t.spec.name}'s repository: push it to {repository_uri}"
-                )
-            reference = rest
-        image_id = (
-            {"imageDigest": reference} if reference.startswith(DIGEST_PREFIX) else {"imageTag": reference}
-        )
+    def base_definition(self, service: Mapping[str, Any], base: str | None = None) -> dict[str, Any]:
+        """The task definition a release copies (with its tags): the stack's own revision (`base`, from its
+        releaseSettings), or else the running one."""
+        source = base or service["taskDefinition"]
         try:
-            details = self.ecr.describe_images(repositoryName=t.repository, imageIds=[image_id])[
-                "imageDetails"
-            ]
+            return dict(self.ecs.describe_task_definition(taskDefinition=source, include=["TAGS"]))
+        except self.ecs.exceptions.ClientException as error:
+            raise ReleaseError(
+                f"the stack's task definition {source} cannot be read ({error}); run "
+                "`python3 dev.py up -- <stack>` (or pass --outputs from this stack) and retry"
+            ) from None
+
+    def resolve_image(self, image: ImageReference, repository_uri: str, architecture: str) -> str:
+        """`repository_uri@sha256:...` of the image manifest a task of `architecture` runs.
+
+        A tag or digest that names an OCI image index or a Docker manifest list resolves to the
+        `linux/<architecture>` image manifest it lists: that digest is what ECR scanned and what the
+        task definition pins (functions/release_hooks/image_index.py).
+        """
+        t = self.targets
+        if image.repository is not None and image.repository != repository_uri:
+            raise ReleaseError(
+                f"{image.text} is not in {t.spec.name}'s repository: push it to {repository_uri}"
+            )
+        try:
+            chosen = image_index.resolve(self.ecr, t.repository, image.image_id, architecture)
         except self.ecr.exceptions.ImageNotFoundException:
-            raise ReleaseError(f"no image {reference} in {repository_uri}: push it first") from None
-        digest = str(details[0]["imageDigest"])
-        self._require_scan(digest, reference)
-        return f"{repository_uri}@{digest}"
+            raise ReleaseError(f"no image {image.reference} in {repository_uri}: push it first") from None
+        except image_index.ImageIndexError as error:
+            raise ReleaseError(f"image {image.reference}: {error}") from None
+        if chosen.index_digest is not None:
+            self.out(f"{image.reference} is an image index: releasing {chosen.describe()}")
+        self._require_scan(chosen.digest, image.reference)
+        return f"{repository_uri}@{chosen.digest}"
 
     def _require_scan(self, digest: str, reference: str) -> None:
         t = self.targets
@@ -120,19 +132,10 @@ class Release:
 
     # --- the release ----------------------------------------------------------------------------
 
-    def register_revision(self, service: dict[str, Any], image: str, base: str | None = None) -> str:
-        """A copy of the stack's task definition (`base`, from its releaseSettings), or else of the
-        running one, with only the service container's image changed: so a change of task size,
-        environment (the secrets' ARNs included) or health check made by `up` reaches the service with
-        this release."""
-        source = base or service["taskDefinition"]
-        try:
-            current = self.ecs.describe_task_definition(taskDefinition=source, include=["TAGS"])
-        except self.ecs.exceptions.ClientException as error:
-            raise ReleaseError(
-                f"the stack's task definition {source} cannot be read ({error}); run "
-                "`python3 dev.py up -- <stack>` (or pass --outputs from this stack) and retry"
-            ) from None
+    def register_revision(self, current: Mapping[str, Any], image: str) -> str:
+        """A copy of `current` (the stack's task definition, see `base_definition`) with only the service
+        container's image changed: so a change of task size, environment (the secrets' ARNs included) or
+        health check made by `up` reaches the service with this release."""
         definition = current["taskDefinition"]
         accepted = self.ecs.meta.service_model.operation_model("RegisterTaskDefinition").input_shape.members
         request = {k: v for k, v in definition.items() if k in accepted}
@@ -159,8 +162,13 @@ class Release:
         service = self.running_service()
         self.no_deployment_in_progress()
         repository_uri = f"{account}.dkr.ecr.{t.region}.amazonaws.com/{t.repository}"
-        resolved = self.resolve_image(image, repository_uri)
-        task_definition = self.register_revision(service, resolved, (desired or {}).get("taskDefinition"))
+        base = self.base_definition(service, (desired or {}).get("taskDefinition"))
+        try:
+            architecture = image_index.task_architecture(base["taskDefinition"])
+        except image_index.ImageIndexError as error:
+            raise ReleaseError(f"the task definition to release: {error}") from None
+        resolved = self.resolve_image(parse_image(image), repository_uri, architecture)
+        task_definition = self.register_revision(base, resolved)
         self.out(f"registered {task_definition} with {resolved}")
         port = next(
             (

@@ -10,8 +10,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from functions.release_hooks.image_index import DOCKER_MANIFEST_LIST, OCI_INDEX
 from release import cli
 from release.appspec import appspec
+from release.reference import parse_image
 from release.targets import Targets
 from tests.aws_fakes import (
     ACCOUNT,
@@ -23,6 +25,7 @@ from tests.aws_fakes import (
     set_lifecycle_events,
     set_scan,
 )
+from tests.image_documents import push_index
 
 CLUSTER, SERVICE, FAMILY = "ecs-cluster-dev", "ecs-service-api-gateway-dev", "task-api-gateway-dev"
 REPOSITORY = "ecr-api-gateway-dev"
@@ -396,3 +399,92 @@ def test_names_come_from_the_stacks_suffix():
         "AfterAllowTestTraffic": "lambda-smoke-test-dev",
     }
     assert targets.region == "us-east-1"
+
+
+# --- images pushed as an OCI image index or a Docker manifest list ---------------------------------------
+
+
+@pytest.mark.parametrize("media_type", [OCI_INDEX, DOCKER_MANIFEST_LIST], ids=["oci-index", "manifest-list"])
+def test_an_index_releases_the_amd64_image_it_lists_and_requires_that_images_scan(deployed, media_type):
+    pushed = push_index(REGION, REPOSITORY, "v3", ("arm64", "amd64"), media_type=media_type)
+    set_scan(REPOSITORY, pushed["amd64"], "COMPLETE", {"LOW": 1})
+    run = Run(["Succeeded"])
+    assert run("dev", "api-gateway", "v3", "--poll", "1") == cli.OK, run.text
+    ecs = boto3.client("ecs", region_name=REGION)
+    released = ecs.describe_task_definition(taskDefinition=f"{FAMILY}:2")["taskDefinition"]
+    assert released["containerDefinitions"][0]["image"] == f"{URI}@{pushed['amd64']}"
+    assert (
+        f"v3 is an image index: releasing {pushed['amd64']} "
+        f"(the linux/amd64 image of index {pushed['index']})" in run.text
+    )
+
+
+def test_an_index_by_digest_resolves_to_the_same_platform_image(deployed):
+    pushed = push_index(REGION, REPOSITORY, "v3")
+    set_scan(REPOSITORY, pushed["amd64"], "COMPLETE")
+    run = Run()
+    assert run("dev", "api-gateway", f"{URI}@{pushed['index']}", "--no-wait") == cli.OK, run.text
+    assert f"with {URI}@{pushed['amd64']}" in run.text
+
+
+def test_an_index_whose_platform_image_is_unscanned_names_that_images_digest_to_scan(deployed):
+    pushed = push_index(REGION, REPOSITORY, "v3")
+    set_scan(REPOSITORY, pushed["index"], "COMPLETE")  # a scan of the index itself does not count
+    run = Run()
+    assert run("dev", "api-gateway", "v3") == cli.REFUSED
+    assert f"--image-id imageDigest={pushed['amd64']}`" in run.text
+
+
+def test_an_index_without_the_tasks_architecture_is_refused(deployed):
+    push_index(REGION, REPOSITORY, "v3", ("arm64",))
+    run = Run()
+    assert run("dev", "api-gateway", "v3") == cli.REFUSED
+    assert (
+        "the image index lists no linux/amd64 image (it has linux/arm64, unknown/unknown (attestation))"
+        in run.text
+    )
+    assert "docker build --platform linux/amd64" in run.text
+
+
+# --- arguments refused before any AWS call ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["v2!"], "image 'v2!' is not a valid tag"),
+        ([".v2"], "is not a valid tag"),
+        (["x" * 129], "is not a valid tag"),
+        (["sha256:abc"], "image 'sha256:abc' is not a digest"),
+        ([f"{URI}@sha256:{'A' * 64}"], "has a bad digest"),
+        ([f"{URI}"], "names no tag or digest"),
+        ([f"{URI.upper()}:v2"], "is not an image reference"),
+        (["v2", "--timeout", "-5"], "--timeout must be a positive number of seconds, got -5"),
+        (["v2", "--timeout", "nan"], "--timeout must be a positive number of seconds, got nan"),
+        (["v2", "--poll", "0"], "--poll must be a positive number of seconds, got 0"),
+        (["v2", "--timeout", "10", "--poll", "30"], "--poll 30 is longer than --timeout 10"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_aws_call(argv, message):
+    def no_aws(service, region):
+        raise AssertionError(f"called AWS ({service}) for arguments it should refuse")
+
+    lines: list[str] = []
+    assert cli.main(["dev", "api-gateway", *argv], clients=no_aws, out=lines.append) == cli.REFUSED
+    assert message in lines[-1]
+    assert lines[-1].startswith("release refused: ")
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "v2",
+        "2026.12.06-build_7",
+        "sha256:" + "a" * 64,
+        f"{URI}:v2",
+        f"{URI}:v2@sha256:{'b' * 64}",
+        "localhost:5000/app:v1",
+    ],
+)
+def test_good_references_pass_the_grammar(image):
+    parse_image(image)

@@ -4,6 +4,8 @@ the configured severity, or the deployment fails before a green task starts.
 Statuses and severities are ECR's (ECR API reference, ImageScanStatus and ImageScanFindings). A scan
 still running is polled until `SCAN_WAIT_SECONDS` or the function's own time runs out; a missing,
 failed or unsupported scan fails the gate, as does an image that is not in ECR (nothing scanned it).
+An OCI image index or Docker manifest list is judged by the scan of the image manifest it lists for the
+task's architecture, which is what ECR scans and what the task runs (image_index.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import boto3
 
+from . import image_index
 from .lifecycle import Deployment, HookError, Verdict, run_hook
 
 SEVERITIES = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # ECR's, lowest first
@@ -86,30 +89,51 @@ class ScanGate:
 
     def check(self, deployment: Deployment) -> Verdict:
         definition = self.ecs.describe_task_definition(taskDefinition=deployment.task_definition_arn)
-        images = [c["image"] for c in definition["taskDefinition"]["containerDefinitions"]]
-        problems = [problem for image in images for problem in self.image_problems(image)]
+        task = definition["taskDefinition"]
+        images = [c["image"] for c in task["containerDefinitions"]]
+        try:
+            architecture = image_index.task_architecture(task)
+        except image_index.ImageIndexError as error:
+            raise HookError(str(error)) from None
+        problems = [problem for image in images for problem in self.image_problems(image, architecture)]
         return Verdict(not problems, tuple(problems) or tuple(f"{image}: scan clean" for image in images))
 
-    def image_problems(self, image: str) -> list[str]:
+    def image_problems(self, image: str, architecture: str = "amd64") -> list[str]:
         ecr_image = EcrImage.parse(image)
         if ecr_image is None:
             return [f"{image}: not an ECR image, so no scan vouches for it"]
-        status, findings = self._finished_scan(ecr_image)
+        try:
+            # An index (or a tag naming one) is judged by the scan of the image the task runs from it.
+            platform = image_index.resolve(
+                self.ecr, ecr_image.repository, ecr_image.image_id, architecture, ecr_image.registry
+            )
+        except self.ecr.exceptions.ImageNotFoundException:
+            return [f"{image}: scan missing: the image is not in the repository"]
+        except image_index.ImageIndexError as error:
+            return [f"{image}: {error}"]
+        shown = (
+            image
+            if platform.index_digest is None
+            else f"{image} ({platform.platform} image {platform.digest})"
+        )
+        status, findings = self._finished_scan(ecr_image, platform.digest)
         if status not in FINISHED:
-            return [f"{image}: scan {status}"]
+            return [f"{shown}: scan {status}"]
         counts = findings.get("findingSeverityCounts", {})
         blocking = {severity: counts[severity] for severity in self.settings.blocking if counts.get(severity)}
         if blocking:
             listed = ", ".join(f"{count} {severity}" for severity, count in blocking.items())
-            return [f"{image}: {listed} finding(s) at or above {self.settings.threshold}"]
+            return [f"{shown}: {listed} finding(s) at or above {self.settings.threshold}"]
         return []
 
-    def _finished_scan(self, image: EcrImage) -> tuple[str, dict[str, Any]]:
+    def _finished_scan(self, image: EcrImage, digest: str) -> tuple[str, dict[str, Any]]:
         """The scan's final status and findings, polling while it runs and time allows."""
         while True:
             try:
                 answer = self.ecr.describe_image_scan_findings(
-                    registryId=image.registry, repositoryName=image.repository, imageId=image.image_id
+                    registryId=image.registry,
+                    repositoryName=image.repository,
+                    imageId={"imageDigest": digest},
                 )
             except self.ecr.exceptions.ScanNotFoundException:
                 return "missing: the image was never scanned (push it again, or start a scan)", {}

@@ -30,6 +30,7 @@ from stacks.services.release_settings import (
     SET_AT_CREATION,
     CapacityShare,
     ReleaseSettingsArgs,
+    TaskDefinitions,
     desired,
     pending,
 )
@@ -160,7 +161,11 @@ class FargateService(pulumi.ComponentResource):
         self.service = self._ecs_service(args)
         self.release_settings = desired(self.release_settings_args)
         self.pending_release = pending(
-            spec.name, self.release_settings, self.service, self.release_settings_args.execute_command
+            spec.name,
+            self.release_settings,
+            self.service,
+            self.release_settings_args.execute_command,
+            TaskDefinitions.of(self.task_definition, self.service, self),
         )
         self.scaling = ServiceScaling(
             f"{name}-scaling",

@@ -118,9 +118,11 @@ class ReleaseHooks(pulumi.ComponentResource):
                     "resources": ["*"],
                 },
                 {
+                    # DescribeImages and BatchGetImage read an image index to find the platform image
+                    # ECR scanned (functions/release_hooks/image_index.py).
                     "sid": "ReadScansOfTheseRepositories",
                     "effect": "Allow",
-                    "actions": ["ecr:DescribeImageScanFindings"],
+                    "actions": ["ecr:BatchGetImage", "ecr:DescribeImageScanFindings", "ecr:DescribeImages"],
                     "resources": [t.repository_arn for t in args.targets.values()],
                 },
                 policies.lambda_network_interfaces(

@@ -23,6 +23,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from stacks.services.task_definition_drift import definition_of, drift
+
 # Pulumi input names of the fields a release carries; the ECS service ignores them after creation.
 RELEASE_CARRIES = ["networkConfiguration", "platformVersion", "capacityProviderStrategies"]
 # ECS Exec is chosen when the service is created: UpdateService on a CODE_DEPLOY service does not take
@@ -88,20 +90,50 @@ def desired(args: ReleaseSettingsArgs) -> pulumi.Output[dict[str, Any]]:
     )
 
 
+@dataclass(frozen=True)
+class TaskDefinitions:
+    """The stack's task definition and the one the service runs, in DescribeTaskDefinition's shape."""
+
+    stack: pulumi.Output[dict[str, Any]]
+    running: pulumi.Output[dict[str, Any]]
+
+    @classmethod
+    def of(
+        cls, task_definition: aws.ecs.TaskDefinition, service: aws.ecs.Service, parent: pulumi.Resource
+    ) -> TaskDefinitions:
+        """The running revision is read with DescribeTaskDefinition (the `getTaskDefinition` invoke) from
+        the ARN the service reports: a refresh makes it the revision the last release registered."""
+        running = aws.ecs.get_task_definition_output(
+            task_definition=service.task_definition, opts=pulumi.InvokeOutputOptions(parent=parent)
+        )
+        stack = pulumi.Output.all(
+            cpu=task_definition.cpu,
+            memory=task_definition.memory,
+            runtime_platforms=task_definition.runtime_platform.apply(lambda p: [p] if p else []),
+            task_role_arn=task_definition.task_role_arn,
+            execution_role_arn=task_definition.execution_role_arn,
+            volumes=task_definition.volumes,
+            container_definitions=task_definition.container_definitions,
+        )
+        return cls(stack.apply(definition_of), running.apply(definition_of))
+
+
 def pending(
     service_name: str,
     wanted: pulumi.Output[dict[str, Any]],
     service: aws.ecs.Service,
     execute_command: pulumi.Input[bool],
+    task_definitions: TaskDefinitions | None = None,
 ) -> pulumi.Output[list[str]]:
     """The fields whose running value differs from `wanted`, with a warning naming the remedy.
 
     The service's outputs are what the provider last read from ECS, so with `pulumi up --refresh`
-    (or after a refresh) they are what runs now.
+    (or after a refresh) they are what runs now. `task_definitions` adds the task definition's fields
+    (task_definition_drift.py): the stack's revision against the one the service runs.
     """
 
     def compare(values: list[Any]) -> list[str]:
-        want, network, platform_version, strategy, exec_on, exec_wanted = values
+        want, network, platform_version, strategy, exec_on, exec_wanted, definitions = values
         awsvpc = want["networkConfiguration"]["awsvpcConfiguration"]
         wanted_strategy = sorted(
             (s["capacityProvider"], s["weight"], s["base"]) for s in want["capacityProviderStrategy"]
@@ -113,6 +145,8 @@ def pending(
             differs.append("platformVersion")
         if _strategy(strategy) != wanted_strategy:
             differs.append("capacityProviderStrategy")
+        if definitions is not None:
+            differs += drift(definitions[0], definitions[1], service_name)
         releasable = list(differs)
         if bool(exec_on) != bool(exec_wanted):
             differs.append(RECREATE)
@@ -135,6 +169,7 @@ def pending(
         service.capacity_provider_strategies,
         service.enable_execute_command,
         execute_command,
+        pulumi.Output.all(task_definitions.stack, task_definitions.running) if task_definitions else None,
     ).apply(compare)
 
 

@@ -11,6 +11,7 @@ import yaml
 
 import offline.layers
 from deploy import task_definitions
+from deploy.account import no_account_problems
 from deploy.backend import Identity, NotLoggedInError, OperationError, StackMissingError, StackOutput
 from deploy.preflight import AwsIdentity
 from deploy.stacks import StackId
@@ -143,6 +144,10 @@ class FakeBackend:
 
 def aws_ok(region: str) -> AwsIdentity:
     return AwsIdentity("123456789012", "arn:aws:iam::123456789012:user/ops")
+
+
+# Credentials that work, in an account with no quota or release in the way: for tests of everything else.
+OFFLINE_AWS = {"aws_check": aws_ok, "account_check": no_account_problems}
 
 
 @pytest.fixture

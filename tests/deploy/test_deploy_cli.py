@@ -7,14 +7,14 @@ import json
 import pytest
 
 from deploy import cli
-from tests.deploy.conftest import FakeBackend, aws_ok, full
+from tests.deploy.conftest import OFFLINE_AWS, FakeBackend, full
 
 pytestmark = pytest.mark.usefixtures("repo", "passphrase")
 
 
 def main(argv, backend, **kwargs):
     lines: list[str] = []
-    code = cli.main(argv, backend=backend, out=lines.append, aws_check=aws_ok, **kwargs)
+    code = cli.main(argv, backend=backend, out=lines.append, **OFFLINE_AWS, **kwargs)
     return code, lines
 
 

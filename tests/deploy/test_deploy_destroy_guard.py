@@ -8,13 +8,13 @@ import pytest
 from deploy.preflight import PreflightError, check_no_downstream_resources
 from deploy.runner import NOT_RUN, REFUSED, SKIPPED, SUCCEEDED, Deployer, exit_code
 from deploy.stacks import downstream_stacks, upstream_stacks
-from tests.deploy.conftest import FakeBackend, aws_ok, full, write_stack
+from tests.deploy.conftest import OFFLINE_AWS, FakeBackend, full, write_stack
 
 pytestmark = pytest.mark.usefixtures("passphrase")
 
 
 def run(backend, command, stack="dev", layer=None):
-    return Deployer(backend, out=[].append, aws_check=aws_ok).run(command, stack, layer)
+    return Deployer(backend, out=[].append, **OFFLINE_AWS).run(command, stack, layer)
 
 
 @pytest.mark.usefixtures("repo")

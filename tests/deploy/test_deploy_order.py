@@ -8,14 +8,14 @@ import pytest
 from deploy.preflight import PreflightError
 from deploy.runner import FAILED, NOT_RUN, SKIPPED, SUCCEEDED, Deployer, exit_code
 from deploy.stacks import UnknownLayerError, layer_order
-from tests.deploy.conftest import FakeBackend, aws_ok, full
+from tests.deploy.conftest import OFFLINE_AWS, FakeBackend, full
 
 pytestmark = pytest.mark.usefixtures("repo", "passphrase")
 
 
 def deployer(backend: FakeBackend, lines: list[str] | None = None) -> Deployer:
     sink = lines if lines is not None else []
-    return Deployer(backend, out=sink.append, aws_check=aws_ok)
+    return Deployer(backend, out=sink.append, **OFFLINE_AWS)
 
 
 def test_up_runs_network_then_platform_then_services():

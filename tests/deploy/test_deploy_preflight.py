@@ -14,6 +14,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from deploy.account import no_account_problems
 from deploy.backend import AutomationBackend, Identity
 from deploy.preflight import (
     PreflightError,
@@ -141,7 +142,7 @@ def test_an_invalid_services_config_stops_up_before_the_network_is_touched(repo,
     write_stack(repo, "services", "qa", environmentSuffix="qa", taskCpu=1024, taskMemory=512)
     backend = FakeBackend()
     with pytest.raises(PreflightError, match=r"stacks/services/Pulumi\.qa\.yaml: taskMemory"):
-        Deployer(backend, out=[].append, aws_check=aws_ok).run("up", "qa")
+        Deployer(backend, out=[].append, aws_check=aws_ok, account_check=no_account_problems).run("up", "qa")
     assert backend.calls == []
 
 
@@ -297,7 +298,7 @@ def test_expired_credentials_are_refused_with_the_code_sts_gave(aws):
     class Session:
         region_name = "us-east-1"
 
-        def client(self, service, region_name):
+        def client(self, service, region_name, config=None):
             return client
 
     with pytest.raises(PreflightError, match=r"AWS STS rejected the credentials \(ExpiredToken\)"):

@@ -10,7 +10,7 @@ from deploy import task_definitions
 from deploy.runner import FAILED, SUCCEEDED, Deployer
 from deploy.task_definitions import DELETE_BATCH, families, remove_revisions
 from tests.aws_fakes import REGION
-from tests.deploy.conftest import FakeBackend, aws_ok
+from tests.deploy.conftest import OFFLINE_AWS, FakeBackend
 
 
 def register(ecs, family: str, count: int) -> list[str]:
@@ -51,7 +51,7 @@ def test_every_revision_of_the_families_is_deregistered_then_deleted_and_nothing
 @pytest.mark.usefixtures("repo", "passphrase")
 def test_destroy_of_the_services_layer_removes_the_stacks_revisions(task_definition_removals):
     backend = FakeBackend().deployed("network", "platform", "services")
-    results = Deployer(backend, out=[].append, aws_check=aws_ok).run("destroy", "dev")
+    results = Deployer(backend, out=[].append, **OFFLINE_AWS).run("destroy", "dev")
     assert [r.status for r in results] == [SUCCEEDED] * 3
     assert task_definition_removals == [("us-east-1", "dev")]
 
@@ -65,7 +65,9 @@ def test_a_clean_up_that_aws_refuses_fails_the_layer_and_says_to_run_destroy_aga
 
     monkeypatch.setattr(task_definitions, "remove_release_revisions", refuse)
     results = Deployer(
-        FakeBackend().deployed("network", "platform", "services"), out=[].append, aws_check=aws_ok
+        FakeBackend().deployed("network", "platform", "services"),
+        out=[].append,
+        **OFFLINE_AWS,
     ).run("destroy", "dev")
     assert results[0].status == FAILED
     assert "run destroy again" in results[0].detail
@@ -75,6 +77,6 @@ def test_a_clean_up_that_aws_refuses_fails_the_layer_and_says_to_run_destroy_aga
 @pytest.mark.usefixtures("repo", "passphrase")
 def test_other_layers_leave_task_definitions_alone(task_definition_removals):
     backend = FakeBackend().deployed("network", "platform")
-    results = Deployer(backend, out=[].append, aws_check=aws_ok).run("destroy", "dev", "platform")
+    results = Deployer(backend, out=[].append, **OFFLINE_AWS).run("destroy", "dev", "platform")
     assert [r.status for r in results] == [SUCCEEDED]
     assert task_definition_removals == []

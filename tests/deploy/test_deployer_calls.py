@@ -125,6 +125,16 @@ DEFECTS = [
     # Removing a stack's task-definition revisions after destroy (deploy/task_definitions.py).
     ("ecs:ListTaskDefinitions", "delete aws:ecs/taskDefinition:TaskDefinition"),
     ("ecs:DeleteTaskDefinitions", "delete aws:ecs/taskDefinition:TaskDefinition"),
+    # Preflight's quota checks (deploy/quotas.py), each quota by its ARN.
+    (
+        "servicequotas:GetServiceQuota",
+        "read preflight 'preflight': servicequotas:GetServiceQuota on "
+        "arn:aws:servicequotas:us-east-1:123456789012:lambda/L-B99A9384",
+    ),
+    (
+        "servicequotas:GetAWSDefaultServiceQuota",
+        "read preflight 'preflight': servicequotas:GetAWSDefaultServiceQuota on *",
+    ),
 ]
 
 

@@ -16,7 +16,11 @@ from offline.layers import REPO_ROOT
 
 POLICY_DIR = REPO_ROOT / "deploy" / "iam"
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted (IAM quotas)
-BOTOCORE_SERVICE = {"elasticloadbalancing": "elbv2", "tag": "resourcegroupstaggingapi"}
+BOTOCORE_SERVICE = {
+    "elasticloadbalancing": "elbv2",
+    "tag": "resourcegroupstaggingapi",
+    "servicequotas": "service-quotas",
+}
 # IAM action names that are not their API operation's name (Service Authorization Reference), mapped to
 # the operation they authorize, which must still exist. PassRole authorizes no operation of its own.
 ACTION_OPERATION = {

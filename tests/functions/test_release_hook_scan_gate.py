@@ -8,6 +8,7 @@ import pytest
 from functions.release_hooks import scan_gate
 from functions.release_hooks.lifecycle import Deployment, HookError
 from tests.aws_fakes import REGION, appspec, codedeploy_group, create_deployment, push_image, set_scan
+from tests.image_documents import push_index
 
 REPOSITORY = "ecr-api-gateway-dev"
 APP, GROUP = "codedeploy-payments-dev", "deployment-group-api-gateway-dev"
@@ -165,3 +166,58 @@ def test_an_event_that_is_not_from_codedeploy_is_refused(aws):
 )
 def test_ecr_image_references_are_parsed(image, expected):
     assert scan_gate.EcrImage.parse(image) == expected
+
+
+# --- images pushed as an OCI image index -----------------------------------------------------------------
+
+
+def index_release(
+    aws_hook_answers, image_suffix: str, architecture: str = "X86_64", arches=("amd64", "arm64")
+):
+    """A deployment whose task definition names an OCI index (by tag or digest), as `up` may pin it."""
+    ecr = boto3.client("ecr", region_name=REGION)
+    uri = ecr.create_repository(repositoryName=REPOSITORY)["repository"]["repositoryUri"]
+    pushed = push_index(REGION, REPOSITORY, "v3", arches)
+    image = f"{uri}:v3" if image_suffix == "tag" else f"{uri}@{pushed['index']}"
+    arn = boto3.client("ecs", region_name=REGION).register_task_definition(
+        family="task-api-gateway-dev",
+        containerDefinitions=[{"name": "api-gateway", "image": image, "memory": 2048}],
+        runtimePlatform={"cpuArchitecture": architecture, "operatingSystemFamily": "LINUX"},
+    )["taskDefinition"]["taskDefinitionArn"]
+    codedeploy_group(APP, GROUP)
+    deployment_id = create_deployment(APP, GROUP, appspec(arn))
+    return {"deployment": deployment_id, "answers": aws_hook_answers, "image": image, **pushed}
+
+
+@pytest.mark.parametrize("named_by", ["tag", "digest"])
+def test_an_index_is_judged_by_the_scan_of_the_tasks_platform_image(aws, hook_answers, monkeypatch, named_by):
+    release = index_release(hook_answers, named_by)
+    set_scan(REPOSITORY, release["amd64"], "COMPLETE", {"LOW": 1})
+    set_scan(REPOSITORY, release["arm64"], "COMPLETE", {"CRITICAL": 4})  # not what this task runs
+    assert run(release, monkeypatch)["status"] == "Succeeded"
+
+
+def test_an_arm64_task_is_judged_by_the_arm64_image(aws, hook_answers, monkeypatch):
+    release = index_release(hook_answers, "digest", architecture="ARM64")
+    set_scan(REPOSITORY, release["amd64"], "COMPLETE")
+    set_scan(REPOSITORY, release["arm64"], "COMPLETE", {"HIGH": 1})
+    result = run(release, monkeypatch)
+    assert result["status"] == "Failed"
+    assert result["reasons"] == [
+        f"{release['image']} (linux/arm64 image {release['arm64']}): 1 HIGH finding(s) at or above HIGH"
+    ]
+
+
+def test_an_index_whose_platform_image_was_not_scanned_fails(aws, hook_answers, monkeypatch):
+    release = index_release(hook_answers, "digest")
+    set_scan(REPOSITORY, release["index"], "COMPLETE")  # a result on the index does not vouch for the image
+    result = run(release, monkeypatch)
+    assert result["status"] == "Failed"
+    assert "scan missing: the image was never scanned" in result["reasons"][0]
+
+
+def test_an_index_without_the_tasks_architecture_fails_naming_it(aws, hook_answers, monkeypatch):
+    release = index_release(hook_answers, "tag", arches=("arm64",))
+    result = run(release, monkeypatch)
+    assert result["status"] == "Failed"
+    assert "the image index lists no linux/amd64 image" in result["reasons"][0]

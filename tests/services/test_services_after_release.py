@@ -119,10 +119,19 @@ def test_the_check_catches_a_service_that_would_send_network_changes_to_updatese
 @pytest.mark.parametrize("spec", SPECS)
 def test_up_says_which_services_need_a_release(services, services_changed, spec):
     assert services.exports["pendingReleases"][spec.name] == []
+    # SERVICES_CHANGED_CONFIG: task size, ARM64, health check, stop timeout and the secret cache TTL
+    # reach the tasks through a new task-definition revision, so only with the next release too.
+    secrets = ["taskDefinition.environment.SECRET_CACHE_TTL_SECONDS"] if spec.secrets else []
     assert services_changed.exports["pendingReleases"][spec.name] == [
         "networkConfiguration",
         "platformVersion",
         "capacityProviderStrategy",
+        "taskDefinition.cpu",
+        "taskDefinition.memory",
+        "taskDefinition.runtimePlatform",
+        *secrets,
+        "taskDefinition.healthCheck",
+        "taskDefinition.stopTimeout",
     ]
 
 
@@ -166,8 +175,8 @@ def test_plan_change_lists_the_changes_and_the_services_that_need_a_release(serv
     assert not blocking(report)
     text = "\n".join(render_change(report))
     assert (
-        "needs a release: payment-processor (networkConfiguration, platformVersion, capacityProviderStrategy)"
-        in text
+        "needs a release: payment-processor (networkConfiguration, platformVersion, "
+        "capacityProviderStrategy, taskDefinition.cpu," in text
     )
 
 

@@ -182,7 +182,11 @@ def test_the_gate_role_reads_only_these_groups_repositories_and_its_logs(request
     assert sorted(resources_of(policy["ReadDeploymentsOfTheseGroups"])) == group_arns(evaluation)
     repositories = sorted(r.state["arn"] for r in evaluation.all("aws:ecr/repository:Repository"))
     assert sorted(resources_of(policy["ReadScansOfTheseRepositories"])) == repositories
-    assert sorted(actions_of(policy["ReadScansOfTheseRepositories"])) == ["ecr:DescribeImageScanFindings"]
+    assert sorted(actions_of(policy["ReadScansOfTheseRepositories"])) == [
+        "ecr:BatchGetImage",  # an image index, to find the platform image ECR scanned
+        "ecr:DescribeImageScanFindings",
+        "ecr:DescribeImages",
+    ]
     log_group = evaluation.one(LOG_GROUP, f"/aws/lambda/lambda-scan-gate-{suffix}")
     assert resources_of(policy["WriteItsOwnLogs"]) == [f"{log_group.state['arn']}:log-stream:*"]
     star = {a for s in policy.values() if resources_of(s) == ["*"] for a in actions_of(s)}
