@@ -135,8 +135,11 @@ def _create_payment(refusals: Sequence[Refusal]) -> dict[str, Any]:
                 "name": REQUEST_ID_HEADER,
                 "in": "header",
                 "required": False,
-                "description": "the caller's request id, echoed and logged; made anew if absent or malformed",
-                "schema": {"type": "string", "pattern": f"^{REQUEST_ID_PATTERN}$"},
+                "description": (
+                    f"the caller's request id, echoed and logged when it matches ^{REQUEST_ID_PATTERN}$; "
+                    "any other value is not refused but replaced by a new id"
+                ),
+                "schema": {"type": "string"},
             },
         ],
         "requestBody": {

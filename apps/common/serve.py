@@ -155,17 +155,24 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
             """Answer (unless an answer has started), close, and see that one line is logged."""
             self._disarm()
             cycle = self.cycle
-            if cycle is not None and cycle.scope is self.scope:  # the application has this request
-                if not cycle.response_complete:
-                    # It is waiting for the body: it logs the request, with this status, when it
-                    # sees the connection close.
-                    self.scope[SCOPE_REFUSED] = refusal.status  # type: ignore[literal-required]
-                    if not cycle.response_started:
-                        rid = str(self.scope.get(SCOPE_REQUEST_ID) or bind_request_id(None))
-                        self.transport.write(refusal_response(refusal, message, rid))
+            incoming = dict(self.headers or ()).get(REQUEST_ID_HEADER.lower().encode())
+            current = cycle is not None and cycle.scope is self.scope  # the application has it
+            if cycle is not None and not cycle.response_complete and (not current or not cycle.more_body):
+                # The request in hand is whole: what failed is one pipelined after it. That one gets
+                # no answer: the application answers the first, then the connection closes.
+                cycle.keep_alive = False
+                self.transport.pause_reading()
+                return
+            if cycle is not None and current:
+                if not cycle.response_started:  # it waits for the body (else it has answered already)
+                    # It logs the request (it knows the method and path) with this status and id,
+                    # and sends nothing itself (apps.common.web).
+                    scope: dict[str, Any] = self.scope  # type: ignore[assignment]
+                    rid = scope.get(SCOPE_REQUEST_ID) or contextvars.Context().run(_request_id, incoming)
+                    scope[SCOPE_REQUEST_ID], scope[SCOPE_REFUSED] = rid, refusal.status
+                    self.transport.write(refusal_response(refusal, message, rid))
                 self.transport.close()
                 return
-            incoming = dict(self.headers or ()).get(REQUEST_ID_HEADER.lower().encode())
             fields = {
                 "status": refusal.status,
                 "error": refusal.code,
@@ -180,8 +187,12 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
     return DeadlineProtocol
 
 
+def _request_id(incoming: bytes | None) -> str:
+    return bind_request_id(incoming.decode("latin-1") if incoming else None)
+
+
 def _log(access_log: AccessLog, incoming: bytes | None, fields: dict[str, Any]) -> str:
-    rid = bind_request_id(incoming.decode("latin-1") if incoming else None)
+    rid = _request_id(incoming)
     access_log.write(fields)
     return rid
 

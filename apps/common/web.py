@@ -40,10 +40,13 @@ from apps.common.logs import REQUEST_ID_HEADER, AccessLog, bind_request_id
 
 RETRY_AFTER_SECONDS = 1  # what a 503/504 tells the caller to wait before retrying
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-# The methods of RFC 9110 section 9 and PATCH (RFC 5789): a path that exists answers any of them it does
-# not serve with 405 and `Allow`. Any other method (WebDAV's, or a token llhttp does not know, refused
-# in apps.common.serve) is one no service here implements: 501, whatever the path.
-KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+# The methods of RFC 9110 section 9, PATCH (RFC 5789) and QUERY (IETF httpbis "The HTTP QUERY Method",
+# an operation of OpenAPI 3.2): a path that exists answers any of them it does not serve with 405 and
+# `Allow`. Any other method (WebDAV's, or a token llhttp does not know, refused in apps.common.serve) is
+# one no service here implements: 501, whatever the path (RFC 9110 section 15.6.2).
+KNOWN_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY"}
+)
 JSON_MEDIA_TYPE = "application/json"
 # Where the application leaves the request id in the ASGI scope, and where the server leaves the status
 # it answered a request with whose body it cut off (408, or 400 for a malformed chunk): apps.common.serve
@@ -234,7 +237,9 @@ class Service:
 
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         headers = Headers(scope["headers"])
-        rid = scope[SCOPE_REQUEST_ID] = bind_request_id(headers.get("x-request-id"))
+        # The server may have named the request already (it refused it before this task ran).
+        incoming = scope.get(SCOPE_REQUEST_ID) or headers.get("x-request-id")
+        rid = scope[SCOPE_REQUEST_ID] = bind_request_id(incoming)
         started = time.perf_counter()
         try:
             response = await self._respond(scope, headers, receive)
@@ -252,14 +257,15 @@ class Service:
         except Exception:
             self.service_log.exception("unhandled error")
             response = INTERNAL_ERROR.answer("unexpected error; see the logs with this request id")
-        if response is not None:
+        answered = scope.get(SCOPE_REFUSED)  # the server answered for us (apps.common.serve)
+        if response is not None and answered is None:
             await _send(send, response, rid)
         self.access_log.write(
             {
                 "method": scope["method"],
                 "path": scope["path"],
-                # No answer sent: the server refused the body (its 408 or 400), or the client went away.
-                "status": response.status if response else scope.get(SCOPE_REFUSED, 499),
+                # What the client got: the server's refusal (408, 400), ours, or none (it went away).
+                "status": answered or (response.status if response else 499),
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 **(response.log if response else {}),
             }
