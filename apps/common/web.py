@@ -126,19 +126,20 @@ class Headers:
 
     def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
         self._list = raw
-        self._raw = dict(raw)  # the server gives lowercase names; a repeated header keeps its last
+        # By lowercase name (the server gives them so), as bytes; a repeated header keeps its last.
+        self.by_name = dict(raw)
         # Some name came more than once (rare): `count` tells which, only then.
-        self.repeated = len(self._raw) != len(raw)
+        self.repeated = len(self.by_name) != len(raw)
 
     def get(self, name: str) -> str | None:
-        value = self._raw.get(name.encode("latin-1"))
+        value = self.by_name.get(name.encode("latin-1"))
         return None if value is None else value.decode("latin-1")
 
     def count(self, name: str) -> int:
         """How many times the header `name` came (0 or 1 unless `repeated`)."""
         key = name.encode("latin-1")
         if not self.repeated:
-            return int(key in self._raw)
+            return int(key in self.by_name)
         return sum(1 for each, _ in self._list if each == key)
 
 
@@ -277,18 +278,22 @@ class Service:
             return URL_TOO_LONG.answer(f"the URL is longer than {limits.max_url_bytes} bytes")
         if sum(len(name) + len(value) for name, value in scope["headers"]) > limits.max_header_bytes:
             return HEADERS_TOO_LARGE.answer(f"the headers are larger than {limits.max_header_bytes} bytes")
-        if scope["http_version"] == "1.1" and headers.count("host") != 1:
+        by_name = headers.by_name  # the bytes, looked up without decoding: this runs on every request
+        if scope["http_version"] == "1.1" and (
+            b"host" not in by_name or (headers.repeated and headers.count("host") > 1)
+        ):
             # RFC 9112 section 3.2: a server MUST answer 400 to an HTTP/1.1 request without exactly one Host.
             return BAD_REQUEST.answer("an HTTP/1.1 request must carry exactly one Host header", close=True)
-        coding = headers.get("transfer-encoding")
+        coding = by_name.get(b"transfer-encoding")
         if coding is not None and (
-            coding.strip().lower() != "chunked" or headers.count("transfer-encoding") > 1
+            coding.strip().lower() != b"chunked"
+            or (headers.repeated and headers.count("transfer-encoding") > 1)
         ):
             # llhttp already refused (400) a coding list whose last is not chunked (RFC 9112 section 6.3);
             # what is left, such as "gzip, chunked", is one we do not decode: 501 (RFC 9112 section 6.1).
             return NOT_IMPLEMENTED.answer(
-                f"the transfer coding {coding!r} is not implemented: send the body with Content-Length "
-                "or Transfer-Encoding: chunked alone",
+                f"the transfer coding {coding.decode('latin-1')!r} is not implemented: send the body with "
+                "Content-Length or Transfer-Encoding: chunked alone",
                 close=True,
             )
         method, path = scope["method"], scope["path"]
