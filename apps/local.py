@@ -15,8 +15,9 @@ It runs until it gets SIGINT (Ctrl-C), SIGTERM or SIGHUP: then it stops each ser
 (SIGTERM, callers first, so their in-flight requests still find their callees), then the platform,
 and exits 0 once everything has stopped and its temporary directory is gone. The services run in
 their own process group, so a terminal's Ctrl-C reaches them once, through the runner. Refused
-before anything starts (exit 2): a port in use (naming `--base-port`), PostgreSQL's binaries
-missing (naming the install command). A service that dies is an error (exit 1). The tests and the
+before anything starts (exit 2): a `--base-port` outside 1024-65533 (the services take it and the
+next two ports), a port in use (naming `--base-port`), PostgreSQL's binaries missing (naming the
+install command). A service that dies is an error (exit 1). The tests and the
 benchmarks use the same `LocalStack`.
 """
 
@@ -188,11 +189,39 @@ def default_ports(base: int) -> dict[str, int]:
     return {spec.name: base + index for index, spec in enumerate(CATALOGUE)}
 
 
+# --base-port is api-gateway's port and the other services take the ports after it, so the highest
+# base leaves room for them below 65535. Ports below 1024 are privileged (binding one needs root), and
+# 0 would mean "any free port" to the kernel, which the callers' URLs could not name.
+LOWEST_BASE_PORT = 1024
+HIGHEST_BASE_PORT = 65535 - (len(CATALOGUE) - 1)
+
+
+def base_port(text: str) -> int:
+    """`--base-port`, checked before anything starts (argparse then exits 2 with this message)."""
+    others = " and ".join(spec.name for spec in CATALOGUE[1:])
+    rule = (
+        f"must be a whole number from {LOWEST_BASE_PORT} to {HIGHEST_BASE_PORT} "
+        f"({CATALOGUE[0].name}'s port; {others} take the next {len(CATALOGUE) - 1})"
+    )
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{rule}, got {text!r}") from None
+    if not LOWEST_BASE_PORT <= port <= HIGHEST_BASE_PORT:
+        raise argparse.ArgumentTypeError(f"{rule}, got {port}")
+    return port
+
+
 def main(argv: list[str] | None = None) -> int:
     from apps.local_platform import running_platform  # moto and psycopg load only for a local run
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base-port", type=int, default=8080, help="api-gateway's port; the others follow")
+    parser.add_argument(
+        "--base-port",
+        type=base_port,
+        default=8080,
+        help=f"api-gateway's port, {LOWEST_BASE_PORT}-{HIGHEST_BASE_PORT}; the others follow (default 8080)",
+    )
     args = parser.parse_args(argv)
     ports = default_ports(args.base_port)
     rotations_requested: list[int] = []

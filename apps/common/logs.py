@@ -15,7 +15,8 @@ import orjson
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
-_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+REQUEST_ID_PATTERN = r"[A-Za-z0-9._-]{1,128}"  # a caller's X-Request-Id we adopt (the API contract says so)
+_VALID_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 # Record attributes that are not ours to log: the standard ones, and uvicorn's `color_message`
 # (the message again with ANSI colour codes, meant for a terminal, not for CloudWatch).
 _NOT_LOGGED = {*vars(logging.makeLogRecord({})), "color_message"}

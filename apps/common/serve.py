@@ -13,15 +13,27 @@ a payment's worst case is about 11 s: api-gateway's 2 attempts of 5 s) ends befo
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import time
 from typing import Any
 
+import httptools
 import orjson
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from apps.common.logs import configure
+from apps.common.logs import REQUEST_ID_HEADER, AccessLog, bind_request_id, configure
 from apps.common.settings import ServiceSettings
-from apps.common.web import RequestLimits, Service
+from apps.common.web import (
+    BAD_REQUEST,
+    NOT_IMPLEMENTED,
+    REQUEST_TIMEOUT,
+    SCOPE_REFUSED,
+    SCOPE_REQUEST_ID,
+    Refusal,
+    RequestLimits,
+    Service,
+)
 
 GRACEFUL_SHUTDOWN_SECONDS = 20  # below the task definition's default stopTimeout (30 s)
 
@@ -33,7 +45,7 @@ def serve(app: Service, settings: ServiceSettings) -> None:
         host=settings.listen_host,
         port=settings.port,
         loop="uvloop",
-        http=bounded_protocol(settings.limits),
+        http=bounded_protocol(settings.limits, settings.spec.name),
         ws="none",
         lifespan="on",  # a service whose clients cannot start must not serve
         log_config=None,  # keep our JSON handler
@@ -49,24 +61,39 @@ def serve(app: Service, settings: ServiceSettings) -> None:
     )
 
 
-def bounded_protocol(limits: RequestLimits) -> type[HttpToolsProtocol]:
-    """uvicorn's httptools protocol with deadlines for a request's headers and for its body.
+def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol with deadlines, and its refusals in the services' one error shape.
 
-    uvicorn bounds the idle time between requests (keep-alive) but not a client that opens a
-    connection and sends its headers, or its body, a byte at a time: each such client would hold a
-    connection for ever. Here the request line and headers must arrive within
+    Deadlines: uvicorn bounds the idle time between requests (keep-alive) but not a client that
+    opens a connection and sends its headers, or its body, a byte at a time: each such client would
+    hold a connection for ever. Here the request line and headers must arrive within
     `header_timeout_seconds` of the request's first byte, and the body within
     `body_timeout_seconds` of the last header; otherwise the client gets a 408 and is disconnected.
     A new connection that sends nothing within `header_timeout_seconds` is closed without a word,
     as an idle keep-alive connection is: an unasked-for 408 could meet a request the other side
     (an ALB, a pooled client) is just sending. One timer per request, in the event loop (no task):
     cheaper than a timeout around `receive`.
+
+    Refusals before the application sees a request (uvicorn answers those in text/plain, without a
+    request id, and logs no request line) are answered here as JSON `{"error", "message"}` with an
+    `X-Request-Id` (the client's, when its headers got that far and it is well formed), the
+    connection closed, and one access-log line with the status and the request id:
+    - a method llhttp does not know ("FOO", "get"): 501 (RFC 9110 section 9.1: methods are
+      case-sensitive; section 15.6.2: 501 for a method the server does not recognize);
+    - any other parse error: 400 with llhttp's reason (a bad or repeated Content-Length, Content-Length
+      with Transfer-Encoding, a Transfer-Encoding whose final coding is not chunked: RFC 9112 section
+      6.3 says the server MUST answer that with 400 and close, as the length cannot be known);
+    - headers too slow: 408.
+    When the application already has the request (a body too slow, or a malformed chunk), the answer
+    is the same, and the application writes the log line, as it knows the method, path and id.
     """
     header_seconds, body_seconds = limits.header_timeout_seconds, limits.body_timeout_seconds
+    access_log = AccessLog(service)
 
     class DeadlineProtocol(HttpToolsProtocol):
         _deadline: asyncio.TimerHandle | None = None
         _idle = False  # the deadline running is for a connection that has sent nothing yet
+        _started = 0.0  # when the current request's first bytes arrived
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -78,7 +105,20 @@ def bounded_protocol(limits: RequestLimits) -> type[HttpToolsProtocol]:
                 self._deadline is None and (self.cycle is None or self.cycle.response_complete)
             ):
                 self._arm(header_seconds, "the request line and headers")  # a request's first bytes
-            super().data_received(data)
+                self._started = time.perf_counter()
+            # uvicorn's own data_received, with its text/plain 400 replaced by the JSON refusals.
+            self._unset_keepalive_if_required()
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserInvalidMethodError:
+                self._refuse(NOT_IMPLEMENTED, "the request method is not one this service implements")
+            except httptools.HttpParserUpgrade:
+                if self._should_upgrade():  # never, with ws="none"; kept as uvicorn has it
+                    self.handle_websocket_upgrade()
+                else:
+                    self._unsupported_upgrade_warning()
+            except httptools.HttpParserError as bad:
+                self._refuse(BAD_REQUEST, f"the request is not valid HTTP/1.1: {bad}")
 
         def on_headers_complete(self) -> None:
             self._arm(body_seconds, "the body")
@@ -104,19 +144,68 @@ def bounded_protocol(limits: RequestLimits) -> type[HttpToolsProtocol]:
 
         def _too_slow(self, seconds: float, what: str | None) -> None:
             self._deadline = None
-            if not self.transport.is_closing():
-                if what is not None:
-                    self.transport.write(_timeout_response(f"{what} did not arrive within {seconds:g} s"))
+            if self.transport.is_closing():
+                return
+            if what is None:  # a connection that never sent a byte
                 self.transport.close()
+                return
+            self._refuse(REQUEST_TIMEOUT, f"{what} did not arrive within {seconds:g} s")
+
+        def _refuse(self, refusal: Refusal, message: str) -> None:
+            """Answer (unless an answer has started), close, and see that one line is logged."""
+            self._disarm()
+            cycle = self.cycle
+            incoming = dict(self.headers or ()).get(REQUEST_ID_HEADER.lower().encode())
+            current = cycle is not None and cycle.scope is self.scope  # the application has it
+            if cycle is not None and not cycle.response_complete and (not current or not cycle.more_body):
+                # The request in hand is whole: what failed is one pipelined after it. That one gets
+                # no answer: the application answers the first, then the connection closes.
+                cycle.keep_alive = False
+                self.transport.pause_reading()
+                return
+            if cycle is not None and current:
+                if not cycle.response_started:  # it waits for the body (else it has answered already)
+                    # It logs the request (it knows the method and path) with this status and id,
+                    # and sends nothing itself (apps.common.web).
+                    scope: dict[str, Any] = self.scope  # type: ignore[assignment]
+                    rid = scope.get(SCOPE_REQUEST_ID) or contextvars.Context().run(_request_id, incoming)
+                    scope[SCOPE_REQUEST_ID], scope[SCOPE_REFUSED] = rid, refusal.status
+                    self.transport.write(refusal_response(refusal, message, rid))
+                self.transport.close()
+                return
+            fields = {
+                "status": refusal.status,
+                "error": refusal.code,
+                "detail": message,
+                "duration_ms": round((time.perf_counter() - self._started) * 1000, 2),
+            }
+            # In a context of its own: the request id must not stick to the connection's callbacks.
+            rid = contextvars.Context().run(_log, access_log, incoming, fields)
+            self.transport.write(refusal_response(refusal, message, rid))
+            self.transport.close()
 
     return DeadlineProtocol
 
 
-def _timeout_response(message: str) -> bytes:
-    body: dict[str, Any] = {"error": "request_timeout", "message": message}
-    payload = orjson.dumps(body)
+def _request_id(incoming: bytes | None) -> str:
+    return bind_request_id(incoming.decode("latin-1") if incoming else None)
+
+
+def _log(access_log: AccessLog, incoming: bytes | None, fields: dict[str, Any]) -> str:
+    rid = _request_id(incoming)
+    access_log.write(fields)
+    return rid
+
+
+def refusal_response(refusal: Refusal, message: str, rid: str) -> bytes:
+    """A whole HTTP/1.1 error answer in the services' shape, closing the connection."""
+    payload = orjson.dumps({"error": refusal.code, "message": message})
+    reason = _REASONS.get(refusal.status, "Error")
     head = (
-        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(payload)}\r\nconnection: close\r\n\r\n"
+        f"HTTP/1.1 {refusal.status} {reason}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(payload)}\r\n{REQUEST_ID_HEADER.lower()}: {rid}\r\nconnection: close\r\n\r\n"
     )
     return head.encode() + payload
+
+
+_REASONS = {400: "Bad Request", 408: "Request Timeout", 501: "Not Implemented"}

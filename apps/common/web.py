@@ -5,16 +5,23 @@ payment path crosses three services, so every microsecond spent per request is p
 (docs/benchmarks.md). What it does, in order, for each HTTP request:
 
 1. binds the request id (the caller's `X-Request-Id` when well formed) and echoes it;
-2. refuses a URL over `max_url_bytes` (414) or headers over `max_header_bytes` (431);
-3. for a request with a body: refuses a content type other than JSON (415), a `Content-Length` over
+2. refuses a URL over `max_url_bytes` (414), headers over `max_header_bytes` (431), and an
+   HTTP/1.1 request without exactly one `Host` (400, RFC 9112 section 3.2);
+3. routes: a method no service here implements is 501 (RFC 9110 section 15.6.2), an unknown path
+   404, a known path with another method 405 with `Allow` (RFC 9110 section 15.5.6); HEAD is served
+   wherever GET is (RFC 9110 section 9.1), by the GET handler, and uvicorn sends no body for it;
+4. for a request with a body: refuses a content type other than JSON (415), a `Content-Length` over
    `max_body_bytes` before reading a byte of it (413), then reads the body while counting, so a
    chunked body is refused (413) as soon as it passes the cap (the server, `apps.common.serve`,
-   cuts off headers or a body that arrive too slowly, with 408);
-4. routes to the handler (404, 405 otherwise), turns a `DownstreamError` into 503/504, anything
-   unexpected into a logged 500; a 503 or 504 always carries `Retry-After`;
-5. logs one JSON line per request, with what the handler adds (`Response.log`).
+   cuts off headers or a body that arrive too slowly, with 408, and answers what the HTTP parser
+   refuses in this same shape);
+5. turns a `DownstreamError` into 503/504, anything unexpected into a logged 500; a 503 or 504
+   always carries `Retry-After`;
+6. logs one JSON line per request, with what the handler adds (`Response.log`).
 
-Every error body has the same shape: `{"error": code, "message": ..., ...details}`.
+Every error body has the same shape: `{"error": code, "message": ..., ...details}`. The refusals
+are declared once below (`Refusal`), and the OpenAPI document (`apps.api_gateway.openapi`) lists
+them from there.
 """
 
 from __future__ import annotations
@@ -33,7 +40,19 @@ from apps.common.logs import REQUEST_ID_HEADER, AccessLog, bind_request_id
 
 RETRY_AFTER_SECONDS = 1  # what a 503/504 tells the caller to wait before retrying
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# The methods of RFC 9110 section 9, PATCH (RFC 5789) and QUERY (IETF httpbis "The HTTP QUERY Method",
+# an operation of OpenAPI 3.2): a path that exists answers any of them it does not serve with 405 and
+# `Allow`. Any other method (WebDAV's, or a token llhttp does not know, refused in apps.common.serve) is
+# one no service here implements: 501, whatever the path (RFC 9110 section 15.6.2).
+KNOWN_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY"}
+)
 JSON_MEDIA_TYPE = "application/json"
+# Where the application leaves the request id in the ASGI scope, and where the server leaves the status
+# it answered a request with whose body it cut off (408, or 400 for a malformed chunk): apps.common.serve
+# reads the first and sets the second.
+SCOPE_REQUEST_ID = "payments.request_id"
+SCOPE_REFUSED = "payments.refused"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,15 +77,70 @@ class RequestLimits:
     keep_alive_seconds: int = 65
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """One kind of error answer: its status, its `error` code, and when it is given (for the docs)."""
+
+    status: int
+    code: str
+    when: str
+
+    def answer(self, message: str, *, close: bool = False, **details: Any) -> Response:
+        return error(self.status, self.code, message, close=close, **details)
+
+
+# The refusals every service shares, whatever its routes.
+BAD_REQUEST = Refusal(
+    400,
+    "bad_request",
+    "the request is not valid HTTP/1.1: a malformed request line, header or Content-Length, or an "
+    "HTTP/1.1 request without exactly one Host header",
+)
+NOT_FOUND = Refusal(404, "not_found", "no route for the path")
+METHOD_NOT_ALLOWED = Refusal(405, "method_not_allowed", "the path exists but not for this method (see Allow)")
+REQUEST_TIMEOUT = Refusal(408, "request_timeout", "the headers or the body did not arrive in time")
+BODY_TOO_LARGE = Refusal(413, "body_too_large", "the body is larger than the service accepts")
+URL_TOO_LONG = Refusal(414, "url_too_long", "the path and query string are longer than the service accepts")
+UNSUPPORTED_MEDIA_TYPE = Refusal(415, "unsupported_media_type", "a body not sent as application/json")
+HEADERS_TOO_LARGE = Refusal(431, "headers_too_large", "the header names and values are larger than accepted")
+INTERNAL_ERROR = Refusal(500, "internal_error", "an unexpected error, logged with the request id")
+NOT_IMPLEMENTED = Refusal(
+    501, "not_implemented", "a request method or transfer coding no service here implements"
+)
+SHARED_REFUSALS = (
+    BAD_REQUEST,
+    NOT_FOUND,
+    METHOD_NOT_ALLOWED,
+    REQUEST_TIMEOUT,
+    BODY_TOO_LARGE,
+    URL_TOO_LONG,
+    UNSUPPORTED_MEDIA_TYPE,
+    HEADERS_TOO_LARGE,
+    INTERNAL_ERROR,
+    NOT_IMPLEMENTED,
+)
+
+
 class Headers:
     """A request's headers by lowercase name, decoded only when read (most are never read)."""
 
     def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
-        self._raw = dict(raw)  # the server gives lowercase names; a repeated header keeps its last
+        self._list = raw
+        # By lowercase name (the server gives them so), as bytes; a repeated header keeps its last.
+        self.by_name = dict(raw)
+        # Some name came more than once (rare): `count` tells which, only then.
+        self.repeated = len(self.by_name) != len(raw)
 
     def get(self, name: str) -> str | None:
-        value = self._raw.get(name.encode("latin-1"))
+        value = self.by_name.get(name.encode("latin-1"))
         return None if value is None else value.decode("latin-1")
+
+    def count(self, name: str) -> int:
+        """How many times the header `name` came (0 or 1 unless `repeated`)."""
+        key = name.encode("latin-1")
+        if not self.repeated:
+            return int(key in self.by_name)
+        return sum(1 for each, _ in self._list if each == key)
 
 
 @dataclass(frozen=True)
@@ -81,7 +155,7 @@ class Request:
 class Response:
     status: int
     body: Any  # anything orjson serializes, or bytes that already are JSON (passed on as they are)
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)  # names as sent
     close: bool = False  # close the connection after answering (a body was left unread)
     log: Mapping[str, Any] = field(default_factory=dict)  # added to the request's one log line
 
@@ -90,9 +164,17 @@ Handler = Callable[[Request], Awaitable[Response]]
 Lifespan = Callable[[], AbstractAsyncContextManager[None]]
 
 
-def error(status: int, code: str, message: str, *, close: bool = False, **details: Any) -> Response:
+def error(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    close: bool = False,
+    headers: Mapping[str, str] | None = None,
+    **details: Any,
+) -> Response:
     """Every error body has the same shape: {"error": code, "message": ..., ...details}."""
-    return Response(status, {"error": code, "message": message, **details}, close=close)
+    return Response(status, {"error": code, "message": message, **details}, headers or {}, close=close)
 
 
 class _RefusedError(Exception):
@@ -121,7 +203,12 @@ class Service:
         self.limits = limits
         self.lifespan = lifespan
         self.routes: dict[tuple[str, str], Handler] = {("GET", health_path): self._health, **routes}
-        self.paths = {path for _, path in self.routes}
+        # HEAD wherever GET is served (RFC 9110 section 9.1): the same handler; uvicorn drops the body.
+        self.routes.update({("HEAD", p): h for (m, p), h in list(self.routes.items()) if m == "GET"})
+        # Each path's `Allow` value, for its 405s (RFC 9110 section 10.2.1).
+        self.allow = {
+            path: ", ".join(sorted(m for m, p in self.routes if p == path)) for _, path in self.routes
+        }
         self.service_log = logging.getLogger(name)
         self.access_log = AccessLog(name)
 
@@ -151,7 +238,9 @@ class Service:
 
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         headers = Headers(scope["headers"])
-        rid = bind_request_id(headers.get("x-request-id"))
+        # The server may have named the request already (it refused it before this task ran).
+        incoming = scope.get(SCOPE_REQUEST_ID) or headers.get("x-request-id")
+        rid = scope[SCOPE_REQUEST_ID] = bind_request_id(incoming)
         started = time.perf_counter()
         try:
             response = await self._respond(scope, headers, receive)
@@ -168,14 +257,16 @@ class Service:
             )
         except Exception:
             self.service_log.exception("unhandled error")
-            response = error(500, "internal_error", "unexpected error; see the logs with this request id")
-        if response is not None:
+            response = INTERNAL_ERROR.answer("unexpected error; see the logs with this request id")
+        answered = scope.get(SCOPE_REFUSED)  # the server answered for us (apps.common.serve)
+        if response is not None and answered is None:
             await _send(send, response, rid)
         self.access_log.write(
             {
                 "method": scope["method"],
                 "path": scope["path"],
-                "status": response.status if response else 499,
+                # What the client got: the server's refusal (408, 400), ours, or none (it went away).
+                "status": answered or (response.status if response else 499),
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 **(response.log if response else {}),
             }
@@ -184,34 +275,51 @@ class Service:
     async def _respond(self, scope: dict[str, Any], headers: Headers, receive: Any) -> Response:
         limits = self.limits
         if len(scope["raw_path"]) + len(scope["query_string"]) > limits.max_url_bytes:
-            return error(414, "url_too_long", f"the URL is longer than {limits.max_url_bytes} bytes")
+            return URL_TOO_LONG.answer(f"the URL is longer than {limits.max_url_bytes} bytes")
         if sum(len(name) + len(value) for name, value in scope["headers"]) > limits.max_header_bytes:
-            return error(
-                431, "headers_too_large", f"the headers are larger than {limits.max_header_bytes} bytes"
+            return HEADERS_TOO_LARGE.answer(f"the headers are larger than {limits.max_header_bytes} bytes")
+        by_name = headers.by_name  # the bytes, looked up without decoding: this runs on every request
+        if scope["http_version"] == "1.1" and (
+            b"host" not in by_name or (headers.repeated and headers.count("host") > 1)
+        ):
+            # RFC 9112 section 3.2: a server MUST answer 400 to an HTTP/1.1 request without exactly one Host.
+            return BAD_REQUEST.answer("an HTTP/1.1 request must carry exactly one Host header", close=True)
+        coding = by_name.get(b"transfer-encoding")
+        if coding is not None and (
+            coding.strip().lower() != b"chunked"
+            or (headers.repeated and headers.count("transfer-encoding") > 1)
+        ):
+            # llhttp already refused (400) a coding list whose last is not chunked (RFC 9112 section 6.3);
+            # what is left, such as "gzip, chunked", is one we do not decode: 501 (RFC 9112 section 6.1).
+            return NOT_IMPLEMENTED.answer(
+                f"the transfer coding {coding.decode('latin-1')!r} is not implemented: send the body with "
+                "Content-Length or Transfer-Encoding: chunked alone",
+                close=True,
             )
         method, path = scope["method"], scope["path"]
         handler = self.routes.get((method, path))
         if handler is None:
-            if path in self.paths:
-                allowed = ", ".join(sorted(m for m, p in self.routes if p == path))
-                return error(405, "method_not_allowed", f"{path} accepts {allowed}")
-            return error(404, "not_found", f"no route for {path}")
+            if method not in KNOWN_METHODS:
+                return NOT_IMPLEMENTED.answer(f"no service here implements the method {method}", close=True)
+            allowed = self.allow.get(path)
+            if allowed is None:
+                return NOT_FOUND.answer(f"no route for {path}")
+            return error(
+                405, METHOD_NOT_ALLOWED.code, f"{path} accepts {allowed}", headers={"Allow": allowed}
+            )
         body = b""
         if method in BODY_METHODS:
             media_type = (headers.get("content-type") or "").partition(";")[0].strip().lower()
             if media_type != JSON_MEDIA_TYPE:
-                return error(
-                    415,
-                    "unsupported_media_type",
-                    f"the body must be sent as Content-Type: {JSON_MEDIA_TYPE}",
-                    close=True,
+                return UNSUPPORTED_MEDIA_TYPE.answer(
+                    f"the body must be sent as Content-Type: {JSON_MEDIA_TYPE}", close=True
                 )
             body = await self._body(headers, receive)
         return await handler(Request(method, path, headers, body))
 
     async def _body(self, headers: Headers, receive: Any) -> bytes:
         cap = self.limits.max_body_bytes
-        too_large = error(413, "body_too_large", f"the body is larger than {cap} bytes", close=True)
+        too_large = BODY_TOO_LARGE.answer(f"the body is larger than {cap} bytes", close=True)
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > cap:
             raise _RefusedError(too_large)  # before reading a byte of it

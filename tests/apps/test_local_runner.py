@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from apps.local import ROTATE_SIGNAL, STOP_SIGNALS, LocalStack, default_ports, free_port, main
+from apps.local import (
+    HIGHEST_BASE_PORT,
+    ROTATE_SIGNAL,
+    STOP_SIGNALS,
+    LocalStack,
+    default_ports,
+    free_port,
+    main,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,6 +122,36 @@ def test_a_port_in_use_is_refused_with_exit_2_naming_base_port():
     assert str(base + 1) in done.stderr
     assert "api-gateway: " not in done.stdout  # no banner: nothing was started
     assert not answers(base)
+
+
+@pytest.mark.parametrize("value", ["0", "65535", "65534", "65536", "1023", "-1", "8080.5", "eighty"])
+def test_a_base_port_that_leaves_no_room_for_the_services_is_refused_with_exit_2_before_anything(
+    value, monkeypatch, capsys
+):
+    started: list[str] = []
+    monkeypatch.setattr("apps.local_platform.running_platform", lambda: started.append("platform"))
+    with pytest.raises(SystemExit) as refused:
+        main(["--base-port", value])
+    assert refused.value.code == 2
+    message = capsys.readouterr().err
+    assert f"--base-port: must be a whole number from 1024 to {HIGHEST_BASE_PORT}" in message
+    assert "payment-processor and fraud-detector take the next 2" in message
+    assert value in message
+    assert started == []  # neither PostgreSQL nor moto was started
+
+
+def test_the_highest_base_port_leaves_exactly_room_for_the_three_services():
+    assert HIGHEST_BASE_PORT == 65533
+    assert max(default_ports(HIGHEST_BASE_PORT).values()) == 65535
+
+
+def test_the_runner_refuses_base_port_65535_with_a_message_not_a_traceback():
+    done = subprocess.run(
+        [*RUNNER, "--base-port", "65535"], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "--base-port: must be a whole number from 1024 to 65533" in done.stderr
 
 
 def test_the_stack_refuses_ports_in_use_before_starting_anything():

@@ -11,11 +11,13 @@ from apps.common.payments import InvalidRequestError, payment_request
 from tests.apps.conftest import post
 
 GOOD = {"amount": "12.50", "currency": "USD", "card_token": "tok_4242424242424242"}
+MISSING = object()  # the field is left out of the body
 
 
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
+        ({"amount": MISSING}, "amount", "is required"),
         ({"amount": None}, "amount", "decimal string"),
         ({"amount": 12.5}, "amount", "not a JSON number"),
         ({"amount": "twelve"}, "amount", "canonical decimal string"),
@@ -25,9 +27,11 @@ GOOD = {"amount": "12.50", "currency": "USD", "card_token": "tok_424242424242424
         ({"amount": "NaN"}, "amount", "canonical decimal string"),
         ({"amount": "1.234"}, "amount", "more than 2 decimal places"),
         ({"amount": "1000000.01"}, "amount", "at most 1000000"),
+        ({"currency": MISSING}, "currency", "is required"),
         ({"currency": None}, "currency", "ISO 4217"),
         ({"currency": "usd"}, "currency", "ISO 4217"),
         ({"currency": "XXX"}, "currency", "ISO 4217"),
+        ({"card_token": MISSING}, "card_token", "is required"),
         ({"card_token": None}, "card_token", "tok_ then 16-64"),
         ({"card_token": "tok_short"}, "card_token", "tok_ then 16-64"),
         ({"card_token": "4242 4242 4242 4242"}, "card_token", "never a card number"),
@@ -35,7 +39,7 @@ GOOD = {"amount": "12.50", "currency": "USD", "card_token": "tok_424242424242424
     ],
 )
 def test_each_bad_field_is_a_422_naming_it(stack, change, field, message):
-    body = {k: v for k, v in {**GOOD, **change}.items() if v is not None}
+    body = {k: v for k, v in {**GOOD, **change}.items() if v is not MISSING}
     answer = post(f"{stack.url('api-gateway')}/payments", body, {"Idempotency-Key": uuid.uuid4().hex})
     assert answer.status == 422
     assert answer.body["error"] == "invalid_request"

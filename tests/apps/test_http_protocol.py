@@ -1,0 +1,231 @@
+"""HTTP by the RFCs, in one JSON error shape, with a request id on every answer and in the log.
+
+api-gateway runs alone (everything here is decided before a downstream call), with its stdout in a
+file, so each test can find the one access-log line of its request by the request id it got back.
+Raw sockets, so the test controls every byte: the parser's refusals (bad Content-Length, unknown
+method or transfer coding), a missing Host, repeated headers, slow clients.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from apps.local import MODULES, LocalStack, free_port, service_env
+from shared.catalogue import by_name
+from tests.apps.test_request_limits import Raw, read_answer
+
+SLOW_SECONDS = 0.5
+HEX_ID = 32  # a request id the service made: uuid4().hex
+
+
+@dataclass
+class Gateway:
+    port: int
+    log: Path
+
+    def lines(self, request_id: str, timeout: float = 3.0) -> list[dict[str, object]]:
+        """The access-log lines of `request_id` (waiting a little for the first one)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            entries = [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
+            found = [
+                e for e in entries if e.get("request_id") == request_id and e.get("message") == "request"
+            ]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    spec = by_name("api-gateway")
+    ports = {"api-gateway": free_port(), "payment-processor": free_port(), "fraud-detector": free_port()}
+    limits = {"HEADER_TIMEOUT_SECONDS": str(SLOW_SECONDS), "BODY_TIMEOUT_SECONDS": str(SLOW_SECONDS)}
+    log = tmp_path_factory.mktemp("gateway") / "stdout.jsonl"
+    stack = LocalStack({"api-gateway": ports["api-gateway"]})
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", MODULES[spec.name]],
+            env={**os.environ, **service_env(spec, ports, limits)},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        stack.processes[spec.name] = process
+        try:
+            stack.wait_healthy(spec.name)
+            yield Gateway(ports["api-gateway"], log)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def exchange(gateway: Gateway, *parts: bytes, pause: float = 0.0) -> Raw:
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as connection:
+        for part in parts:
+            connection.sendall(part)
+            time.sleep(pause)
+        return read_answer(connection)
+
+
+def request(first_line: str, *headers: str, body: bytes = b"") -> bytes:
+    return ("\r\n".join([first_line, *headers]) + "\r\n\r\n").encode() + body
+
+
+def assert_refused(gateway: Gateway, answer: Raw, status: int, code: str) -> dict[str, object]:
+    """The one error shape, a request id, and one access-log line with the same status and id."""
+    assert answer.status == status, answer
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.body["error"] == code
+    assert isinstance(answer.body["message"], str)
+    assert answer.body["message"]
+    rid = answer.headers["x-request-id"]
+    [line] = gateway.lines(rid)
+    assert line["status"] == status
+    return line
+
+
+POST_PAYMENTS = "POST /payments HTTP/1.1"
+JSON_BODY = ("Content-Type: application/json",)
+
+
+@pytest.mark.parametrize(
+    ("first_line", "headers", "allowed"),
+    [
+        ("DELETE /payments HTTP/1.1", ("Host: x", "Content-Length: 2"), "POST"),
+        ("QUERY /payments HTTP/1.1", ("Host: x", *JSON_BODY, "Content-Length: 2"), "POST"),
+        ("POST /health HTTP/1.1", ("Host: x", *JSON_BODY, "Content-Length: 2"), "GET, HEAD"),
+        ("PUT /openapi.json HTTP/1.1", ("Host: x", *JSON_BODY, "Content-Length: 2"), "GET, HEAD"),
+    ],
+)
+def test_a_405_names_the_methods_the_path_allows(gateway, first_line, headers, allowed):
+    answer = exchange(gateway, request(first_line, *headers, body=b"{}"))
+    assert_refused(gateway, answer, 405, "method_not_allowed")
+    assert answer.headers["allow"] == allowed  # RFC 9110 section 15.5.6: a 405 MUST carry Allow
+
+
+@pytest.mark.parametrize("path", ["/health", "/openapi.json"])
+def test_head_is_served_wherever_get_is_with_the_headers_of_get_and_no_body(gateway, path):
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as connection:
+        # Pipelined on one connection: a body after the HEAD answer would be read as the next answer.
+        connection.sendall(
+            request(f"HEAD {path} HTTP/1.1", "Host: x") + request(f"GET {path} HTTP/1.1", "Host: x")
+        )
+        received = b""
+        while received.count(b"\r\n\r\n") < 2:
+            received += connection.recv(65536)
+        head_block, _, rest = received.partition(b"\r\n\r\n")
+        assert rest.startswith(b"HTTP/1.1 200 OK"), "HEAD's answer had a body"
+        assert head_block.startswith(b"HTTP/1.1 200 OK")
+        head_headers = dict(line.split(": ", 1) for line in head_block.decode().split("\r\n")[1:])
+        get_block = rest.partition(b"\r\n\r\n")[0]
+        get_headers = dict(line.split(": ", 1) for line in get_block.decode().split("\r\n")[1:])
+    assert head_headers["content-length"] == get_headers["content-length"] != "0"
+    assert head_headers["content-type"] == "application/json"
+    assert len(head_headers["x-request-id"]) == HEX_ID
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "code"),
+    [
+        (request(POST_PAYMENTS, "Host: x", "Content-Length: abc"), 400, "bad_request"),
+        (request(POST_PAYMENTS, "Host: x", "Content-Length: -1"), 400, "bad_request"),
+        (request(POST_PAYMENTS, "Host: x", "Content-Length: 2", "Content-Length: 3"), 400, "bad_request"),
+        (
+            request(POST_PAYMENTS, "Host: x", "Content-Length: 2", "Transfer-Encoding: chunked"),
+            400,
+            "bad_request",
+        ),
+        # chunked not the final coding: the length cannot be known, RFC 9112 section 6.3 says 400 and close.
+        (request(POST_PAYMENTS, "Host: x", *JSON_BODY, "Transfer-Encoding: gzip"), 400, "bad_request"),
+        (
+            request(POST_PAYMENTS, "Host: x", *JSON_BODY, "Transfer-Encoding: chunked, gzip"),
+            400,
+            "bad_request",
+        ),
+        # chunked last, with a coding before it that nothing here decodes: 501 (RFC 9112 section 6.1).
+        (
+            request(
+                POST_PAYMENTS, "Host: x", *JSON_BODY, "Transfer-Encoding: gzip, chunked", body=b"0\r\n\r\n"
+            ),
+            501,
+            "not_implemented",
+        ),
+        (request("FOO /payments HTTP/1.1", "Host: x"), 501, "not_implemented"),  # unknown to the parser
+        (request("get /health HTTP/1.1", "Host: x"), 501, "not_implemented"),  # methods are case-sensitive
+        (request("PROPFIND /payments HTTP/1.1", "Host: x"), 501, "not_implemented"),  # known to it, not to us
+        (request("GET /health HTTP/1.1"), 400, "bad_request"),  # RFC 9112 section 3.2: no Host
+        (request("GET /health HTTP/1.1", "Host: a", "Host: b"), 400, "bad_request"),  # two Hosts
+    ],
+)
+def test_protocol_refusals_are_json_with_a_request_id_and_logged(gateway, raw, status, code):
+    answer = exchange(gateway, raw)
+    assert_refused(gateway, answer, status, code)
+    assert answer.headers["connection"] == "close"
+    assert len(answer.headers["x-request-id"]) == HEX_ID
+
+
+def test_a_parser_refusal_adopts_the_callers_request_id_when_its_headers_got_that_far(gateway):
+    answer = exchange(
+        gateway, request(POST_PAYMENTS, "Host: x", "X-Request-Id: caller-id-1", "Content-Length: x")
+    )
+    assert answer.headers["x-request-id"] == "caller-id-1"
+    assert_refused(gateway, answer, 400, "bad_request")
+
+
+def test_an_http_1_0_request_needs_no_host(gateway):
+    answer = exchange(gateway, request("GET /health HTTP/1.0"))
+    assert answer.status == 200
+
+
+def test_two_idempotency_keys_are_a_400_not_the_last_one_wins(gateway):
+    body = b'{"amount": "12.50", "currency": "USD", "card_token": "tok_4242424242424242"}'
+    answer = exchange(
+        gateway,
+        request(
+            POST_PAYMENTS,
+            "Host: x",
+            *JSON_BODY,
+            "Idempotency-Key: order-00001",
+            "Idempotency-Key: order-00002",
+            f"Content-Length: {len(body)}",
+            body=body,
+        ),
+    )
+    assert_refused(gateway, answer, 400, "invalid_request")
+    assert "one Idempotency-Key header, not 2" in str(answer.body["message"])
+
+
+def test_slow_headers_are_a_408_logged_as_408_with_the_request_id(gateway):
+    # The parser takes a header line once the next one starts (it could be folded into it).
+    answer = exchange(gateway, b"POST /payments HTTP/1.1\r\nHost: x\r\nX-Request-Id: slow-headers-1\r\nAcc")
+    assert answer.headers["x-request-id"] == "slow-headers-1"
+    line = assert_refused(gateway, answer, 408, "request_timeout")
+    assert line["error"] == "request_timeout"
+
+
+def test_a_slow_body_is_a_408_logged_once_as_408_with_method_path_and_request_id(gateway):
+    head = request(POST_PAYMENTS, "Host: x", *JSON_BODY, "X-Request-Id: slow-body-1", "Content-Length: 100")
+    answer = exchange(gateway, head, b'{"amount": ')
+    assert answer.headers["x-request-id"] == "slow-body-1"
+    line = assert_refused(gateway, answer, 408, "request_timeout")  # one line: not also a 499
+    assert (line["method"], line["path"]) == ("POST", "/payments")
+
+
+def test_garbage_after_a_whole_request_does_not_take_its_answer_the_connection_just_closes(gateway):
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as connection:
+        connection.sendall(request("GET /health HTTP/1.1", "Host: x") + b"FOO / HTTP/1.1\r\n")
+        answer = read_answer(connection)
+        assert answer.status == 200
+        assert answer.headers["connection"] == "close"
+        assert connection.recv(1024) == b""
