@@ -90,9 +90,16 @@ def ensure_uv() -> Path:
     command += ["--no-deps", "--only-binary", ":all:", "--upgrade", "--target", str(UV_HOME)]
     command += ["--requirement", str(UV_REQUIREMENTS)]
     if subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True).returncode != 0:
-        # No pip beside this python (Debian's python3 without python3-pip): a throwaway one.
+        # No pip beside this python (Debian's python3 without python3-pip): a throwaway one, which needs
+        # ensurepip (Debian ships it in python3-venv). `--target` is exempt from PEP 668's refusal.
         bootstrap = UV_HOME.with_name(".uv-bootstrap")
-        venv.EnvBuilder(with_pip=True, clear=True).create(bootstrap)
+        try:
+            venv.EnvBuilder(with_pip=True, clear=True).create(bootstrap)
+        except (subprocess.CalledProcessError, OSError) as error:
+            sys.exit(
+                f"{sys.executable} has neither pip nor a working ensurepip ({error}). Install one, e.g. on "
+                "Debian or Ubuntu: apt-get install python3-pip (or python3-venv), then run this again."
+            )
         python = bootstrap / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
         subprocess.run([str(python), *command], check=True)
     else:
@@ -228,6 +235,7 @@ def usage() -> str:
     """The module docstring, then every session the noxfile defines with its one-line description."""
     listing = subprocess.run(nox_command("--list"), cwd=ROOT, capture_output=True, text=True)
     sessions = [line[2:] for line in listing.stdout.splitlines() if re.match(r"^[*-] \S", line)]
+    sessions.append("lock -> Re-resolve uv.lock (`-- --upgrade`, `-- --uv VERSION`); needs no .venv.")
     return __doc__ + "\nSessions (python3 dev.py NAME [-- ARGS]):\n" + "\n".join(f"  {s}" for s in sessions)
 
 
@@ -239,6 +247,12 @@ def main(argv: list[str]) -> int:
         ensure_environment()
         print(usage())
         return 0
+    if argv[0] == "lock":
+        # Changing the lock must not first require a lock that matches pyproject.toml (`sync --locked`):
+        # tools/lock.py needs only the standard library and uv.
+        ensure_uv()
+        rest = argv[1:][1:] if argv[1:2] == ["--"] else argv[1:]
+        return run_forwarding([sys.executable, "-m", "tools.lock", *rest], cwd=ROOT)
     requested = requested_sessions(argv[1:]) if argv[0] == "--" else argv[:1]
     ensure_environment(scanners=any(name in NEEDS_SCANNERS for name in requested))
     env = {**os.environ, "PATH": f"{venv_python().parent}{os.pathsep}{os.environ.get('PATH', '')}"}

@@ -110,12 +110,6 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
-def lock(session: nox.Session) -> None:
-    """Re-resolve uv.lock (`-- --upgrade` for newest versions) and export the images' requirements."""
-    run_command(session, "-m", "tools.lock", *session.posargs)
-
-
-@nox.session
 def plan(session: nox.Session) -> None:
     """Evaluate every layer offline with its example stack and print what it would create."""
     run_command(session, "-m", "planning.plan", *session.posargs)

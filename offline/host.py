@@ -12,13 +12,18 @@ virtualenv. That script, before it runs anything of the project:
      file in a layer folder named like a standard-library module or an installed package shadows it
      for every import the program makes from then on (pulumi/pulumi-terraform-bridge#2384).
 
-`evaluate_program` does the same in a child process forked from a server that has imported only what
-the exec script has, plus pulumi_aws and this engine (`offline.host_preload`): every module the
-program itself brings in (the project's own, pg8000, the standard library's `secrets`...) is imported
-fresh, after the program directory is on `sys.path`, exactly as under the CLI. Importing pulumi_aws
-early is the one liberty taken, for speed; it cannot hide a shadowing module, because
-`tests/offline/test_language_host.py` refuses any module in a project folder that shares a name with the
-standard library or an installed distribution's top-level package.
+`evaluate_program` does the same in a child process forked from a server (`offline.fork_server`) that
+has imported the exec script's modules, and for speed pulumi_aws's service modules and this engine
+(which brings `shared.naming`, `shared.errors` and PyYAML): every other module the program brings in
+(the layers, the rest of `shared`, pg8000, the standard library's `secrets`...) is imported fresh,
+after the program directory is first on `sys.path`, exactly as under the CLI. What is preloaded cannot
+hide a shadowing module, because `tests/offline/test_language_host.py` refuses any module in a
+project folder that shares a name with the standard library or an installed distribution's top-level
+package (the project's own included).
+
+Two differences remain, neither visible to a program: the exec script runs the program on its main
+thread with its own thread pool, where the engine runs it on a thread of the child; and the engine
+always evaluates as `up` (`dry_run` false), never as a preview.
 """
 
 from __future__ import annotations
@@ -85,9 +90,12 @@ class _ForkServer:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.process: subprocess.Popen[bytes] | None = None
-        self.results = Path(tempfile.mkdtemp(prefix="offline-programs-"))
+        self.results: Path | None = None  # made with the server, so importing this module leaves nothing
 
-    def _started(self) -> subprocess.Popen[bytes]:
+    def _started(self) -> tuple[subprocess.Popen[bytes], Path]:
+        if self.results is None:
+            self.results = Path(tempfile.mkdtemp(prefix="offline-programs-"))
+            atexit.register(self.close)
         if self.process is None or self.process.poll() is not None:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "offline.fork_server"],
@@ -95,19 +103,25 @@ class _ForkServer:
                 stdout=subprocess.PIPE,
                 cwd=self.results,
             )
-            atexit.register(self.close)
-        return self.process
+        return self.process, self.results
 
     def run(self, run: ProgramRun) -> tuple[str, Any]:
         """Fork a child that runs `run`; its (kind, payload) once it has exited."""
         with self.lock:
-            server = self._started()
+            server, results = self._started()
             assert server.stdin is not None
             assert server.stdout is not None
-            result = self.results / f"{os.getpid()}-{next(_SEQUENCE)}.pickle"
-            write_frame(server.stdin, pickle.dumps((run, str(result))))
-            status = read_frame(server.stdout)
+            result = results / f"{os.getpid()}-{next(_SEQUENCE)}.pickle"
+            try:
+                write_frame(server.stdin, pickle.dumps((run, str(result))))
+                status = read_frame(server.stdout)
+            except BaseException:
+                # Interrupted between a request and its answer (Ctrl-C, a broken pipe): the next request
+                # would read this one's answer, so the server goes and a new one starts next time.
+                self._stop(kill=True)
+                raise
             if status is None:
+                self._stop(kill=True)
                 raise ProgramFailedError(f"{run.project}/{run.stack}: the fork server stopped unexpectedly")
             outcome: tuple[str, Any]
             if status == b"timeout":
@@ -117,17 +131,29 @@ class _ForkServer:
                 result.unlink()
             else:
                 outcome = ("error-text", ("ProcessExit", status.decode(), ""))
+            if not hasattr(os, "fork"):
+                self._stop()  # that server ran one program and is stopping (offline/fork_server.py)
             return outcome
 
-    def close(self) -> None:
+    def _stop(self, *, kill: bool = False) -> None:
         if self.process is not None and self.process.poll() is None:
             assert self.process.stdin is not None
-            self.process.stdin.close()
+            if kill:
+                self.process.kill()
+            else:
+                self.process.stdin.close()
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        shutil.rmtree(self.results, ignore_errors=True)
+                self.process.wait()
+        self.process = None
+
+    def close(self) -> None:
+        self._stop()
+        if self.results is not None:
+            shutil.rmtree(self.results, ignore_errors=True)
+            self.results = None
 
 
 _SEQUENCE = itertools.count()

@@ -2,8 +2,9 @@
 
 First exactly what Pulumi's `pulumi-language-python-exec` imports before it runs a program (`pulumi`,
 `pulumi.runtime`); then, for speed only, pulumi_aws with every service module the layers use, and this
-engine. Nothing of the project's own layers, `shared`, or their other dependencies: those are imported
-fresh in each program's process, after the program directory is first on sys.path.
+engine (which imports `shared.naming`, `shared.errors` and PyYAML). Nothing of the layers, the rest of
+`shared`, or their other dependencies: those are imported fresh in each program's process, after the
+program directory is first on sys.path.
 """
 
 from __future__ import annotations

@@ -120,3 +120,51 @@ def test_a_nox_installed_outside_the_project_runs_the_sessions_in_the_projects_v
     assert result.returncode == 2, result.stdout + result.stderr
     assert "unknown stack 'no-such'" in result.stdout + result.stderr
     assert "No module named" not in result.stdout + result.stderr
+
+
+def test_lock_runs_without_syncing_the_environment_it_is_about_to_change(monkeypatch, capsys):
+    """`uv sync --locked` refuses a lock older than pyproject.toml: `lock` must not need one first."""
+    dev_module = load_dev()
+
+    def refuse(**_: object) -> None:
+        raise AssertionError("lock synced .venv first")
+
+    ran: list[list[str]] = []
+    monkeypatch.setattr(dev_module, "ensure_environment", refuse)
+    monkeypatch.setattr(dev_module, "ensure_uv", lambda: Path("uv"))
+    monkeypatch.setattr(dev_module, "run_forwarding", lambda command, **_: ran.append(command) or 0)
+    assert dev_module.main(["lock", "--", "--upgrade-package", "moto"]) == 0
+    assert ran == [[sys.executable, "-m", "tools.lock", "--upgrade-package", "moto"]]
+
+
+def test_uv_requirements_pin_the_version_pyproject_requires():
+    import tomllib
+
+    required = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["required-version"]
+    pinned = (ROOT / "tools" / "uv-requirements.txt").read_text()
+    version = required.removeprefix("==")
+    assert f"uv=={version} \\" in pinned.splitlines()
+    assert pinned.count("--hash=sha256:") >= 10  # every platform's wheel, so pip can check any of them
+
+
+def test_the_uv_requirements_writer_lists_every_wheel_hash_of_the_version():
+    import json
+
+    from tools.lock import uv_requirements
+
+    index = {
+        "files": [
+            {"filename": "uv-1.2.3-py3-none-manylinux_2_17_x86_64.whl", "hashes": {"sha256": "b" * 64}},
+            {"filename": "uv-1.2.3-py3-none-win_amd64.whl", "hashes": {"sha256": "a" * 64}},
+            {"filename": "uv-1.2.3.tar.gz", "hashes": {"sha256": "c" * 64}},
+            {"filename": "uv-1.2.30-py3-none-win_amd64.whl", "hashes": {"sha256": "d" * 64}},
+        ]
+    }
+    text = uv_requirements("1.2.3", lambda _url: json.dumps(index).encode())
+    assert text.splitlines()[2:] == [
+        "uv==1.2.3 \\",
+        f"    --hash=sha256:{'a' * 64} \\",
+        f"    --hash=sha256:{'b' * 64}",
+    ]
+    with pytest.raises(SystemExit, match="release version"):
+        uv_requirements("latest", lambda _url: b"{}")

@@ -133,3 +133,43 @@ def test_the_payment_processor_image_ships_the_vendored_rds_bundle_where_databas
     assert "DATABASE_TLS=verify-full" in env
     source = RDS_CA_BUNDLE.relative_to(ROOT).as_posix()
     assert ("COPY", f"--chmod=0444 {source} {target}") in steps
+
+
+def dockerignore_excludes(path: str, rules: list[str]) -> bool:
+    """Docker's reading of .dockerignore: the last matching rule wins, `!` lets a path back in, and a
+    rule that matches a folder matches everything under it (docs.docker.com, "Dockerignore files")."""
+    import fnmatch
+
+    excluded = False
+    parents = [path] + ["/".join(path.split("/")[: i + 1]) for i in range(path.count("/"))]
+    for rule in rules:
+        negated = rule.startswith("!")
+        pattern = rule.removeprefix("!").rstrip("/").replace("**", "*")
+        if any(fnmatch.fnmatchcase(candidate, pattern) for candidate in parents):
+            excluded = not negated
+    return excluded
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_every_file_the_image_copies_is_in_the_build_context(spec):
+    rules = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for keyword, args in instructions(dockerfile(spec)):
+        if keyword != "COPY":
+            continue
+        sources = [a for a in args.split() if not a.startswith("--")][:-1]
+        for source in sources:
+            assert (ROOT / source).exists(), source
+            excluded = dockerignore_excludes(source.rstrip("/"), rules)
+            assert not excluded, f"{source} is left out by .dockerignore"
+
+
+def test_the_dockerignore_reading_matches_dockers_rules():
+    rules = ["**", "!apps/", "apps/**/__pycache__", "!shared/errors.py"]
+    assert dockerignore_excludes("shared/certs/rds-ca-bundle.pem", rules)
+    assert not dockerignore_excludes("apps/common/web.py", rules)
+    assert dockerignore_excludes("apps/common/__pycache__", rules)
+    assert not dockerignore_excludes("shared/errors.py", rules)
