@@ -15,6 +15,11 @@ TOP_LEVEL = (
 CITED_PATH = re.compile(rf"(?<![\w/.@:-])((?:{TOP_LEVEL})/[\w./-]*\w)")
 # What follows a path that is a pattern or a placeholder rather than one file: `Pulumi.<stack>.yaml`.
 PATTERN_FOLLOWS = re.compile(r"[-._]?[*<{]")
+# Text that is not a path of this repository though it looks like one: another repository's file cited
+# after its name (`moby/buildkit, docs/...`), an IAM policy's name (`policy/payments-role-boundary`), a
+# stack file a person creates (`stacks/services/Pulumi.qa.yaml`).
+OTHER_REPOSITORY_BEFORE = re.compile(r"[\w.-]+/[\w.-]+,\s*`?$")
+NOT_OURS = re.compile(r"^policy/[\w-]+$|^stacks/\w+/Pulumi\.[\w-]+\.yaml$")
 MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
 # Documents that are not part of the repository and must not be relied on by it.
 OUTSIDE = re.compile(r"\bDESIGN(?:\.md| §)|\.\./shared/|\bthe brief\b")
@@ -50,7 +55,9 @@ def stale_citations() -> list[str]:
         relative = path.relative_to(ROOT)
         for number, line in enumerate(text.splitlines(), 1):
             for match in CITED_PATH.finditer(line):
-                if PATTERN_FOLLOWS.match(line, match.end()):
+                if PATTERN_FOLLOWS.match(line, match.end()) or NOT_OURS.match(match[1]):
+                    continue
+                if OTHER_REPOSITORY_BEFORE.search(line[: match.start()]):
                     continue
                 if not exists(match[1]):
                     found.append(f"{relative}:{number}: {match[1]}")
@@ -86,3 +93,6 @@ def test_the_check_finds_a_stale_path(tmp_path):
     assert CITED_PATH.findall("arn:aws:iam::aws:policy/ReadOnlyAccess") == []
     line = "stacks/services/Pulumi.<stack>.yaml"
     assert PATTERN_FOLLOWS.match(line, CITED_PATH.search(line).end())
+    assert NOT_OURS.match("policy/payments-role-boundary")
+    assert not NOT_OURS.match("policy/rules.py")
+    assert OTHER_REPOSITORY_BEFORE.search("(moby/buildkit, ")
