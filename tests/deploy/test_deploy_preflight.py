@@ -253,8 +253,8 @@ def test_a_deployer_that_cannot_read_the_boundary_is_told_which_document_to_atta
     class Session:
         region_name = "us-east-1"
 
-        def client(self, service, region_name):
-            return iam if service == "iam" else session.client(service, region_name=region_name)
+        def client(self, service, region_name, **options):
+            return iam if service == "iam" else session.client(service, region_name=region_name, **options)
 
     with pytest.raises(PreflightError, match=r"\(AccessDenied\): attach deploy/iam/deployer-roles\.json"):
         check_aws("us-east-1", session_factory=Session)
