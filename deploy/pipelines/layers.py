@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from shared.layers import LAYERS, Layer
 
 # Every layer imports shared/: a change there is previewed (and deployed) by every layer's pipeline.
-SHARED_PATHS: tuple[str, ...] = ("shared/**",)
+# shared/ and the locked dependencies (a pulumi-aws bump changes what every layer deploys) start them all.
+SHARED_PATHS: tuple[str, ...] = ("shared/**", "pyproject.toml", "uv.lock")
 # The reusable workflow every layer's workflow calls: a change to it is a change to every pipeline.
 REUSABLE_WORKFLOW = ".github/workflows/layer-pipeline.yml"
 DESTROY_WORKFLOW = ".github/workflows/destroy.yml"

