@@ -12,6 +12,7 @@ from typing import Any
 
 import pulumi
 
+from shared.alarms import AlarmTopics
 from shared.errors import ConfigError
 from shared.secret_purposes import SecretPurposes as SecretPurposes  # re-exported for the layers
 
@@ -38,7 +39,8 @@ class NetworkExports:
     AVAILABILITY_ZONES = "availabilityZones"
     NAT_PUBLIC_IPS = "natPublicIps"  # what the internet sees of the private subnets' traffic
     NAT_GATEWAY_IDS = "natGatewayIds"  # for the dashboard's NAT widgets
-    ALARM_TOPIC_ARN = "alarmTopicArn"  # the environment's SNS topic every alarm and rule notifies
+    ALARM_TOPIC_ARN = "alarmTopicArn"  # the paging topic: alarms that wake someone (shared/alarms.py)
+    TICKET_TOPIC_ARN = "ticketTopicArn"  # the ticket topic: alarms for the next working day
     ALARM_TOPIC_KEY_ARN = "alarmTopicKeyArn"  # its KMS key: a role that publishes needs to use it
     ALL = (
         VPC_ID,
@@ -50,6 +52,7 @@ class NetworkExports:
         NAT_PUBLIC_IPS,
         NAT_GATEWAY_IDS,
         ALARM_TOPIC_ARN,
+        TICKET_TOPIC_ARN,
         ALARM_TOPIC_KEY_ARN,
     )
 
@@ -176,8 +179,14 @@ class NetworkOutputs:
     availability_zones: pulumi.Output[list[str]]
     nat_public_ips: pulumi.Output[list[str]]
     nat_gateway_ids: pulumi.Output[list[str]]
-    alarm_topic_arn: pulumi.Output[str]
-    alarm_topic_key_arn: pulumi.Output[str]
+    alarm_topic_arn: pulumi.Output[str]  # the paging topic
+    ticket_topic_arn: pulumi.Output[str]
+    alarm_topic_key_arn: pulumi.Output[str]  # the key of both topics
+
+    @property
+    def topics(self) -> AlarmTopics:
+        """Both topics: each alarm notifies the one of its severity."""
+        return AlarmTopics(page=self.alarm_topic_arn, ticket=self.ticket_topic_arn)
 
     @classmethod
     def from_stack(cls, stack_name: str) -> NetworkOutputs:
@@ -191,6 +200,7 @@ class NetworkOutputs:
             nat_public_ips=_require(ref, NetworkExports.NAT_PUBLIC_IPS),
             nat_gateway_ids=_require(ref, NetworkExports.NAT_GATEWAY_IDS),
             alarm_topic_arn=_require(ref, NetworkExports.ALARM_TOPIC_ARN),
+            ticket_topic_arn=_require(ref, NetworkExports.TICKET_TOPIC_ARN),
             alarm_topic_key_arn=_require(ref, NetworkExports.ALARM_TOPIC_KEY_ARN),
         )
 

@@ -173,7 +173,7 @@ rotation = SecretRotation(
         private_subnet_ids=network.private_subnet_ids,
         secrets=secrets.rotated,
         key_rotations=strategy_table(secrets.rotated, settings.api_key_rotations),
-        alarm_topic_arn=network.alarm_topic_arn,
+        alarm_topic_arn=network.ticket_topic_arn,  # "API key due" notices are tickets (shared/alarms.py)
         alarm_topic_key_arn=network.alarm_topic_key_arn,
         schedule=settings.secret_rotation_schedule,
         log_retention_days=settings.log_retention_days,
@@ -203,7 +203,7 @@ PlatformAlarms(
         region=aws_context.region,
         load_balancers={"public": public_alb.arn, "internal": internal_alb.arn},
         settings=settings.alarms,
-        topic_arn=network.alarm_topic_arn,
+        topics=network.topics,
         web_acl_name=waf.web_acl_name if waf else None,  # the WAF alarm follows the web ACL
     ),
     opts=in_provider,

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import Runbook
+from shared.alarms import AlarmTopics, Runbook
 from shared.config.alerting import PlatformAlarmConfig
 from shared.event_notifications import EventNotification, EventNotificationArgs
 from shared.tags import ServiceTags
@@ -30,7 +30,7 @@ class PlatformAlarmsArgs:
         region: the WAF metrics' Region dimension.
         load_balancers: role ("public", "internal") -> ALB ARN.
         settings: thresholds and evaluation window.
-        topic_arn: the network layer's `alarmTopicArn`.
+        topics: the network layer's `alarmTopicArn` (page) and `ticketTopicArn` (ticket).
         web_acl_name: the name of the web ACL on the public ALB; the WAF alarm exists only with one.
             Default: None (a stack with `waf: false`).
     """
@@ -40,7 +40,7 @@ class PlatformAlarmsArgs:
     region: str
     load_balancers: Mapping[LoadBalancerRole, pulumi.Input[str]]
     settings: PlatformAlarmConfig
-    topic_arn: pulumi.Input[str]
+    topics: AlarmTopics
     web_acl_name: pulumi.Input[str] | None = None
 
 
@@ -58,7 +58,7 @@ class PlatformAlarms(pulumi.ComponentResource):
                     role=role,
                     load_balancer_arn=arn,
                     settings=args.settings,
-                    topic_arn=args.topic_arn,
+                    topics=args.topics,
                 ),
                 child,
             )
@@ -74,7 +74,7 @@ class PlatformAlarms(pulumi.ComponentResource):
                         region=args.region,
                         blocked_per_minute=args.settings.waf_blocked_requests_per_minute,
                         evaluation_minutes=args.settings.evaluation_minutes,
-                        topic_arn=args.topic_arn,
+                        topics=args.topics,
                     ),
                     child,
                 )
@@ -88,7 +88,7 @@ class PlatformAlarms(pulumi.ComponentResource):
                 summary="A Secrets Manager rotation failed",
                 runbook=Runbook.ROTATION_FAILED,
                 pattern=ROTATION_FAILED_PATTERN,
-                topic_arn=args.topic_arn,
+                topics=args.topics,
             ),
             opts=child,
         )

@@ -56,7 +56,7 @@ EventNotification(
         summary="A release failed or was stopped and rolled back",
         runbook=Runbook.DEPLOYMENT_FAILED,
         pattern=deployment_failed_pattern(application_name(namer)),
-        topic_arn=network.alarm_topic_arn,
+        topics=network.topics,
     ),
     opts=in_provider,
 )
