@@ -3,6 +3,7 @@ environment's alarm topic (deployed first, destroyed last: every layer's alarms 
 
 import pulumi
 
+from shared import naming
 from shared.alarms import AlarmTopics
 from shared.aws_context import AwsContext
 from shared.config.network import NetworkConfig
@@ -14,6 +15,7 @@ from stacks.network.flow_logs import FlowLogs, FlowLogsArgs
 from stacks.network.nat_alarms import NatGatewayAlarms, NatGatewayAlarmsArgs
 from stacks.network.notification_health import NotificationHealth, NotificationHealthArgs
 from stacks.network.notifications import AlarmTopic, AlarmTopicArgs
+from stacks.network.subscription_warning import warn_when_unsubscribed
 from stacks.network.subnet_plan import plan_subnets
 from stacks.network.vpc import Vpc, VpcArgs
 from stacks.network.zones import choose_zones
@@ -82,6 +84,12 @@ alarm_topic = AlarmTopic(
     opts=in_provider,
 )
 topics = AlarmTopics(page=alarm_topic.topic_arn, ticket=alarm_topic.ticket_topic_arn)
+warn_when_unsubscribed(
+    {
+        namer.name(naming.TOPIC, "alarms"): settings.notifications,
+        namer.name(naming.TOPIC, "tickets"): settings.ticket_notifications,
+    }
+)
 NotificationHealth(
     "notification-health",
     NotificationHealthArgs(

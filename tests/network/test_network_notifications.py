@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import pulumi
 import pytest
 
 from offline.layers import evaluate_layer
@@ -14,6 +15,7 @@ from shared.config.alerting import TICKET_PREFIX, NotificationConfig, heartbeat_
 from shared.config.keys import LAYER_KEYS
 from shared.config.reader import ConfigReader
 from shared.errors import ConfigError
+from stacks.network.subscription_warning import unsubscribed_warning
 from tests.helpers import as_list, statements
 
 TOPIC = "aws:sns/topic:Topic"
@@ -103,6 +105,32 @@ def test_the_ticket_topic_has_its_own_subscriptions():
         "subscription-email-0-dev",
         "subscription-ticket-email-0-dev",
     }
+
+
+def warnings_of(monkeypatch, config):
+    said: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: said.append(message))
+    evaluate_layer("network", config=config)
+    return [w for w in said if "no subscription" in w]
+
+
+def test_plan_and_up_warn_about_each_topic_without_a_subscription(monkeypatch):
+    both = warnings_of(monkeypatch, {})
+    assert len(both) == 2
+    assert "sns-alarms-dev" in both[0] and "'alarmEmails[0]'" in both[0]
+    assert "sns-tickets-dev" in both[1] and "'ticketEmails[0]'" in both[1]
+    [ticket] = warnings_of(monkeypatch, {"alarmHttpsEndpoints": ["https://pager.example.com/sns"]})
+    assert "sns-tickets-dev" in ticket
+    subscribed = {"alarmEmails": ["oncall@example.com"], "ticketHttpsEndpoints": ["https://t.example.com/x"]}
+    assert warnings_of(monkeypatch, subscribed) == []
+
+
+def test_the_unsubscribed_warning_names_the_keys_and_is_silent_when_subscribed():
+    unsubscribed = NotificationConfig(emails=(), https_endpoints=(), prefix="ticket")
+    message = unsubscribed_warning("sns-tickets-qa", unsubscribed)
+    assert message is not None and "ticketEmails and ticketHttpsEndpoints are empty" in message
+    subscribed = NotificationConfig(emails=(), https_endpoints=("https://p.example.com/",), prefix="ticket")
+    assert unsubscribed_warning("sns-tickets-qa", subscribed) is None
 
 
 def test_each_topics_failed_deliveries_alarm_on_the_other_topic(network):
