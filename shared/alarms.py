@@ -90,10 +90,13 @@ ROUTING: Mapping[str, Routing] = MappingProxyType(
         Runbook.TARGET_5XX_RATE: Routing("page", _PAYMENTS_FAIL),
         Runbook.LATENCY_P99: Routing("page", "customers wait past the latency objective now"),
         Runbook.NO_SUCCESSFUL_REQUESTS: Routing(
-            "page", "no traffic succeeds at the edge: DNS, listener or network broke, every rate alarm is blind"
+            "page",
+            "no traffic succeeds at the edge: DNS, listener or network broke, every rate alarm is blind",
         ),
         Runbook.CPU_AT_MAX: Routing("page", "scaling is exhausted: latency and errors follow within minutes"),
-        Runbook.MEMORY_AT_MAX: Routing("page", "scaling is exhausted: tasks are killed at their memory limit"),
+        Runbook.MEMORY_AT_MAX: Routing(
+            "page", "scaling is exhausted: tasks are killed at their memory limit"
+        ),
         Runbook.CERTIFICATE_EXPIRY: Routing("ticket", "weeks of warning: renew in working hours"),
         Runbook.RELEASE_HOOK_FAILURES: Routing(
             "ticket", "a failed hook fails the release, which CodeDeploy rolls back: nothing is down"
@@ -122,7 +125,8 @@ ROUTING: Mapping[str, Routing] = MappingProxyType(
         ),
         Runbook.DATABASE_CPU: Routing("page", "a saturated database slows or times out every payment"),
         Runbook.DATABASE_CPU_CREDITS: Routing(
-            "ticket", "RDS runs T3/T4g classes in Unlimited mode: an empty balance costs, it does not throttle"
+            "ticket",
+            "RDS runs T3/T4g classes in Unlimited mode: an empty balance costs, it does not throttle",
         ),
         Runbook.DATABASE_MEMORY: Routing(
             "ticket", "a quarter of memory free still serves; plan a larger class before it swaps"
@@ -142,8 +146,12 @@ ROUTING: Mapping[str, Routing] = MappingProxyType(
             "ticket", "half way to wraparound: days of headroom to let vacuum catch up"
         ),
         # Each topic's delivery failures go to the other topic: a broken channel cannot report itself.
-        Runbook.PAGING_DELIVERY_FAILED: Routing("ticket", "the paging channel is broken: the ticket one reports it"),
-        Runbook.TICKET_DELIVERY_FAILED: Routing("page", "the ticket channel is broken: the paging one reports it"),
+        Runbook.PAGING_DELIVERY_FAILED: Routing(
+            "ticket", "the paging channel is broken: the ticket one reports it"
+        ),
+        Runbook.TICKET_DELIVERY_FAILED: Routing(
+            "page", "the ticket channel is broken: the paging one reports it"
+        ),
     }
 )
 ALL_SECTIONS: tuple[str, ...] = tuple(ROUTING)

@@ -83,6 +83,8 @@ class PlatformExports:
     # RDS's default max_connections for the managed database's class (shared/database_connections.py),
     # an upper bound; 0 when unknown (database: external, or a class that module does not know).
     DATABASE_MAX_CONNECTIONS = "databaseMaxConnections"
+    # The managed DB instance's identifier, for the dashboard's database row; "" with `database: external`.
+    DATABASE_IDENTIFIER = "databaseIdentifier"
     ECS_EXEC_LOG_GROUP_NAME = "ecsExecLogGroupName"  # "" when ECS Exec is off (`ecsExec`)
     # The public web ACL, for alarms and dashboards (metric namespace AWS/WAFV2, dimension WebACL =
     # the name, Rule = a rule's metric name); empty strings in a stack with waf: false.
@@ -110,6 +112,7 @@ class PlatformExports:
         DATABASE_ENDPOINT,
         DATABASE_PORT,
         DATABASE_MAX_CONNECTIONS,
+        DATABASE_IDENTIFIER,
         ECS_EXEC_LOG_GROUP_NAME,
         WAF_WEB_ACL_NAME,
         WAF_WEB_ACL_ARN,
@@ -234,6 +237,7 @@ class PlatformOutputs:
     database_security_group_id: pulumi.Output[str]  # database clients add their ingress rule on it
     database_port: pulumi.Output[int]
     database_max_connections: pulumi.Output[int]  # 0 when unknown
+    database_identifier: pulumi.Output[str]  # "" without a managed database
     ecs_exec_log_group_name: pulumi.Output[str]  # "" when ECS Exec is off
 
     @property
@@ -270,6 +274,10 @@ class PlatformOutputs:
             # Optional: platform stacks deployed before it existed do not export it (0: unknown).
             database_max_connections=ref.get_output(PlatformExports.DATABASE_MAX_CONNECTIONS).apply(
                 lambda value: int(value or 0)
+            ),
+            # Optional: platform stacks deployed before it existed do not export it ("": no row).
+            database_identifier=ref.get_output(PlatformExports.DATABASE_IDENTIFIER).apply(
+                lambda value: str(value or "")
             ),
             # Optional: platform stacks deployed before ECS Exec existed do not export it.
             ecs_exec_log_group_name=ref.get_output(PlatformExports.ECS_EXEC_LOG_GROUP_NAME).apply(

@@ -28,7 +28,7 @@ class EventNotificationArgs:
 
     purpose: the rule's name part (events-<purpose>-<suffix>).
     summary, runbook: the rule's description: what it catches and the runbook section to open.
-    pattern: the event pattern, as the EventBridge API takes it (a JSON object).
+    pattern: the event pattern, as the EventBridge API takes it (a JSON object; values may be Outputs).
     topics: the environment's topics; the rule targets the one of the runbook section's severity.
     """
 
@@ -55,7 +55,10 @@ class EventNotification(pulumi.ComponentResource):
             name=rule_name,
             # PutRule's Description is at most 512 characters.
             description=describe(args.summary, args.runbook)[:512],
-            event_pattern=json.dumps(args.pattern, sort_keys=True),
+            # The pattern may hold Outputs (a cluster's or an instance's ARN): resolved, then serialized.
+            event_pattern=pulumi.Output.from_input(args.pattern).apply(
+                lambda p: json.dumps(p, sort_keys=True)
+            ),
             state="ENABLED",
             tags=args.tags.for_resource(rule_name),
             opts=pulumi.ResourceOptions(parent=self),

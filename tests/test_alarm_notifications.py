@@ -43,7 +43,8 @@ def test_every_alarm_notifies_the_topic_of_its_severity_on_alarm_and_on_ok(layer
             assert (alarm.inputs.get("alarmActions") or []) == expected, alarm.name
             assert (alarm.inputs.get("okActions") or []) == expected, alarm.name
             seen[severity] += 1
-    assert seen["page"] >= 10 and seen["ticket"] >= 5
+    assert seen["page"] >= 10
+    assert seen["ticket"] >= 5
     assert seen["none"] == 7  # the release alarms: 5xx and unhealthy hosts x 3, latency at the edge
 
 
@@ -74,7 +75,10 @@ def test_every_section_has_a_severity_and_a_reason():
 
 def test_notify_follows_the_severity():
     topics = AlarmTopics(page="arn:page", ticket="arn:ticket")
-    assert notify(topics, Runbook.TARGET_5XX_RATE) == {"alarm_actions": ["arn:page"], "ok_actions": ["arn:page"]}
+    assert notify(topics, Runbook.TARGET_5XX_RATE) == {
+        "alarm_actions": ["arn:page"],
+        "ok_actions": ["arn:page"],
+    }
     assert notify(topics, Runbook.WAF_BLOCKED)["alarm_actions"] == ["arn:ticket"]
     assert notify(topics, Runbook.RELEASE_5XX) == {"alarm_actions": [], "ok_actions": []}
     with pytest.raises(KeyError):
@@ -82,7 +86,9 @@ def test_notify_follows_the_severity():
 
 
 def test_a_description_cloudwatch_would_reject_is_refused():
-    assert describe("short", Runbook.TARGET_5XX_RATE).endswith("Severity: page. Runbook: docs/operations.md#target-5xx-rate")
+    assert describe("short", Runbook.TARGET_5XX_RATE).endswith(
+        "Severity: page. Runbook: docs/operations.md#target-5xx-rate"
+    )
     with pytest.raises(ValueError, match="1024"):
         describe("x" * 1024, Runbook.TARGET_5XX_RATE)
 

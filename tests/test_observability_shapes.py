@@ -32,13 +32,13 @@ Metric = tuple[str, str, frozenset[str]]
 
 
 @pytest.fixture(scope="module")
-def layers(network_ha, platform, services):
+def layers(network_ha, platform, services, services_alt):
     without_waf = evaluate_layer(
         "platform",
         config={"waf": False},
         upstream={"organization/payments-network/dev": network_ha.exports},
     )
-    return [network_ha, platform, without_waf, services]
+    return [network_ha, platform, without_waf, services, services_alt]  # services_alt: HTTPS, a certificate
 
 
 @pytest.fixture(scope="module")

@@ -116,6 +116,29 @@ class PlatformAlarmConfig:
 
 
 @dataclass(frozen=True)
+class DatabaseAlarmConfig:
+    """The managed database's alarms (platform layer); evaluated over `platformAlarmEvaluationMinutes`."""
+
+    connections_percent: int  # `databaseConnectionsPercent`: of the class's max_connections
+    cpu_percent: int  # `databaseCpuPercent`
+    cpu_credit_balance: int  # `databaseCpuCreditBalance`: burstable classes only
+    freeable_memory_percent: int  # `databaseFreeableMemoryPercent`: of the class's memory
+    free_storage_percent: int  # `databaseFreeStoragePercent`: of the allocated storage
+    latency_ms: int  # `databaseLatencyMs`: read or write
+
+    @classmethod
+    def load(cls, reader: ConfigReader) -> DatabaseAlarmConfig:
+        return cls(
+            connections_percent=reader.integer("databaseConnectionsPercent"),
+            cpu_percent=reader.integer("databaseCpuPercent"),
+            cpu_credit_balance=reader.integer("databaseCpuCreditBalance"),
+            freeable_memory_percent=reader.integer("databaseFreeableMemoryPercent"),
+            free_storage_percent=reader.integer("databaseFreeStoragePercent"),
+            latency_ms=reader.integer("databaseLatencyMs"),
+        )
+
+
+@dataclass(frozen=True)
 class ServiceAlarmConfig:
     """The on-call alarms of every service (services layer); the release alarms are in TrafficConfig."""
 

@@ -376,6 +376,52 @@ PLATFORM_KEYS = (
         description="Requests WAF blocks in a minute that raise an alarm",
     ),
     Key(
+        name="databaseConnectionsPercent",
+        type="integer",
+        default=80,
+        minimum=1,
+        maximum=100,
+        description="Database connections, in percent of the class's max_connections, that page on-call",
+    ),
+    Key(
+        name="databaseCpuPercent",
+        type="integer",
+        default=90,  # CloudWatch's recommended alarm for RDS CPUUtilization
+        minimum=1,
+        maximum=100,
+        description="Database CPU utilisation that pages on-call",
+    ),
+    Key(
+        name="databaseCpuCreditBalance",
+        type="integer",
+        default=50,
+        minimum=1,
+        description="CPU credits below which a burstable database class opens a ticket",
+    ),
+    Key(
+        name="databaseFreeableMemoryPercent",
+        type="integer",
+        default=25,  # CloudWatch's recommended alarm: available memory above 25 % of total
+        minimum=1,
+        maximum=100,
+        description="Freeable memory, in percent of the class's memory, below which a ticket opens",
+    ),
+    Key(
+        name="databaseFreeStoragePercent",
+        type="integer",
+        default=10,
+        minimum=1,
+        maximum=100,
+        description="Free storage, in percent of databaseAllocatedStorageGb, below which on-call is paged",
+    ),
+    Key(
+        name="databaseLatencyMs",
+        type="integer",
+        default=20,
+        minimum=1,
+        description="Average read or write latency of the database's storage (ms) that pages on-call",
+    ),
+    Key(
         name="database",
         type="string",
         default="managed",
@@ -771,7 +817,7 @@ SERVICES_KEYS = (
         type="integer",
         default=1,
         minimum=0,
-        description="api-gateway 2xx a minute below which traffic is lost and on-call is paged; 0 turns it off",
+        description="api-gateway 2xx a minute below which traffic counts as lost (pages); 0 turns it off",
     ),
     _evaluation_minutes(
         "trafficLossMinutes",

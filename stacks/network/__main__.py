@@ -15,8 +15,8 @@ from stacks.network.flow_logs import FlowLogs, FlowLogsArgs
 from stacks.network.nat_alarms import NatGatewayAlarms, NatGatewayAlarmsArgs
 from stacks.network.notification_health import NotificationHealth, NotificationHealthArgs
 from stacks.network.notifications import AlarmTopic, AlarmTopicArgs
-from stacks.network.subscription_warning import warn_when_unsubscribed
 from stacks.network.subnet_plan import plan_subnets
+from stacks.network.subscription_warning import warn_when_unsubscribed
 from stacks.network.vpc import Vpc, VpcArgs
 from stacks.network.zones import choose_zones
 

@@ -1,5 +1,6 @@
-"""The platform layer's alarms and event rules: each load balancer's 5xx rate, failed secret rotations,
-and, when a web ACL is named, WAF blocked requests. All notify the environment's alarm topic."""
+"""The platform layer's alarms and event rules: each load balancer's 5xx rate, failed secret rotations
+and the rotation function's errors and throttles, and, when a web ACL is named, WAF blocked requests.
+Each notifies the topic of its severity (shared/alarms.py). The database's are in database_alarms.py."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from shared import naming
 from shared.alarms import AlarmTopics, Runbook
 from shared.config.alerting import PlatformAlarmConfig
 from shared.event_notifications import EventNotification, EventNotificationArgs
+from shared.function_alarms import FunctionFailureAlarmArgs, function_failure_alarm
 from shared.tags import ServiceTags
 from stacks.platform.load_balancer import LoadBalancerRole
 from stacks.platform.load_balancer_alarms import LoadBalancerAlarmArgs, load_balancer_5xx_alarm
@@ -33,6 +35,7 @@ class PlatformAlarmsArgs:
         topics: the network layer's `alarmTopicArn` (page) and `ticketTopicArn` (ticket).
         web_acl_name: the name of the web ACL on the public ALB; the WAF alarm exists only with one.
             Default: None (a stack with `waf: false`).
+        rotation_function_name: the secret rotation function, whose errors and throttles open a ticket.
     """
 
     namer: naming.Namer
@@ -42,6 +45,7 @@ class PlatformAlarmsArgs:
     settings: PlatformAlarmConfig
     topics: AlarmTopics
     web_acl_name: pulumi.Input[str] | None = None
+    rotation_function_name: pulumi.Input[str]
 
 
 class PlatformAlarms(pulumi.ComponentResource):
@@ -79,6 +83,19 @@ class PlatformAlarms(pulumi.ComponentResource):
                     child,
                 )
             )
+        self.alarms.append(
+            function_failure_alarm(
+                FunctionFailureAlarmArgs(
+                    namer=args.namer,
+                    tags=args.tags,
+                    purpose="secret-rotation",
+                    function_name=args.rotation_function_name,
+                    section=Runbook.ROTATION_FUNCTION_FAILURES,
+                    topics=args.topics,
+                ),
+                child,
+            )
+        )
         self.rotation_failures = EventNotification(
             f"{name}-rotation-failed",
             EventNotificationArgs(

@@ -99,7 +99,8 @@ class OnCallAlarms(pulumi.ComponentResource):
                 "unhealthy-targets",
                 Runbook.UNHEALTHY_TARGETS,
                 describe(
-                    f"{args.service}: a target failing its load balancer health check", Runbook.UNHEALTHY_TARGETS
+                    f"{args.service}: a target failing its load balancer health check",
+                    Runbook.UNHEALTHY_TARGETS,
                 ),
                 comparison_operator="GreaterThanOrEqualToThreshold",
                 threshold=1.0,
