@@ -303,16 +303,10 @@ def read(report: Mapping[str, Any]) -> Architecture:
     _database(picture, resources)
     topics = _of_type(resources, "aws:sns/topic:Topic")
     if topics:
-        layer, topic = topics[0]
-        picture.boxes.append(
-            Box(
-                "alarms",
-                ("alarm notifications", str(topic["inputs"].get("name", topic["name"]))),
-                layer,
-                3,
-                3,
-            )
-        )
+        # Both alarm topics (page, ticket), sorted: the record's order is not the program's.
+        layer = topics[0][0]
+        names = sorted(str(topic["inputs"].get("name", topic["name"])) for _, topic in topics)
+        picture.boxes.append(Box("alarms", ("alarm notifications", ", ".join(names)), layer, 3, 3))
     return picture
 
 
