@@ -376,15 +376,19 @@ class Reader:
             self._add(
                 Box(name, ("secret rotation", name, f"{len(rotations)} of {secrets} secrets"), layer, 0, 2)
             )
-        topic_arn = str(self.plan.export("network", NetworkExports.ALARM_TOPIC_ARN, ""))
+        # The paging and the ticket topic, by the exports that name them, in a fixed order.
+        arns = [
+            str(self.plan.export("network", export, ""))
+            for export in (NetworkExports.ALARM_TOPIC_ARN, NetworkExports.TICKET_TOPIC_ARN)
+        ]
         topics = [
             (layer, t)
             for layer, t in self.plan.all("aws:sns/topic:Topic")
-            if topic_arn.endswith(f":{t['inputs'].get('name')}")
+            if any(arn and arn.endswith(f":{t['inputs'].get('name')}") for arn in arns)
         ]
         if topics:
-            layer, topic = topics[0]
-            self._add(Box("alarms", ("alarm notifications", str(topic["inputs"]["name"])), layer, 3, 3))
+            names = ", ".join(sorted(str(topic["inputs"]["name"]) for _, topic in topics))
+            self._add(Box("alarms", ("alarm notifications", names), topics[0][0], 3, 3))
 
     # -- the release: CodeDeploy and the hooks the `releaseHooks` export names
     def _release(self) -> None:

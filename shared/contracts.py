@@ -12,6 +12,7 @@ from typing import Any
 
 import pulumi
 
+from shared.alarms import AlarmTopics
 from shared.errors import ConfigError
 from shared.secret_purposes import SecretPurposes as SecretPurposes  # re-exported for the layers
 
@@ -38,7 +39,8 @@ class NetworkExports:
     AVAILABILITY_ZONES = "availabilityZones"
     NAT_PUBLIC_IPS = "natPublicIps"  # what the internet sees of the private subnets' traffic
     NAT_GATEWAY_IDS = "natGatewayIds"  # for the dashboard's NAT widgets
-    ALARM_TOPIC_ARN = "alarmTopicArn"  # the environment's SNS topic every alarm and rule notifies
+    ALARM_TOPIC_ARN = "alarmTopicArn"  # the paging topic: alarms that wake someone (shared/alarms.py)
+    TICKET_TOPIC_ARN = "ticketTopicArn"  # the ticket topic: alarms for the next working day
     ALARM_TOPIC_KEY_ARN = "alarmTopicKeyArn"  # its KMS key: a role that publishes needs to use it
     ALL = (
         VPC_ID,
@@ -50,6 +52,7 @@ class NetworkExports:
         NAT_PUBLIC_IPS,
         NAT_GATEWAY_IDS,
         ALARM_TOPIC_ARN,
+        TICKET_TOPIC_ARN,
         ALARM_TOPIC_KEY_ARN,
     )
 
@@ -80,6 +83,8 @@ class PlatformExports:
     # RDS's default max_connections for the managed database's class (shared/database_connections.py),
     # an upper bound; 0 when unknown (database: external, or a class that module does not know).
     DATABASE_MAX_CONNECTIONS = "databaseMaxConnections"
+    # The managed DB instance's identifier, for the dashboard's database row; "" with `database: external`.
+    DATABASE_IDENTIFIER = "databaseIdentifier"
     ECS_EXEC_LOG_GROUP_NAME = "ecsExecLogGroupName"  # "" when ECS Exec is off (`ecsExec`)
     # The public web ACL, for alarms and dashboards (metric namespace AWS/WAFV2, dimension WebACL =
     # the name, Rule = a rule's metric name); empty strings in a stack with waf: false.
@@ -107,6 +112,7 @@ class PlatformExports:
         DATABASE_ENDPOINT,
         DATABASE_PORT,
         DATABASE_MAX_CONNECTIONS,
+        DATABASE_IDENTIFIER,
         ECS_EXEC_LOG_GROUP_NAME,
         WAF_WEB_ACL_NAME,
         WAF_WEB_ACL_ARN,
@@ -176,8 +182,14 @@ class NetworkOutputs:
     availability_zones: pulumi.Output[list[str]]
     nat_public_ips: pulumi.Output[list[str]]
     nat_gateway_ids: pulumi.Output[list[str]]
-    alarm_topic_arn: pulumi.Output[str]
-    alarm_topic_key_arn: pulumi.Output[str]
+    alarm_topic_arn: pulumi.Output[str]  # the paging topic
+    ticket_topic_arn: pulumi.Output[str]
+    alarm_topic_key_arn: pulumi.Output[str]  # the key of both topics
+
+    @property
+    def topics(self) -> AlarmTopics:
+        """Both topics: each alarm notifies the one of its severity."""
+        return AlarmTopics(page=self.alarm_topic_arn, ticket=self.ticket_topic_arn)
 
     @classmethod
     def from_stack(cls, stack_name: str) -> NetworkOutputs:
@@ -191,6 +203,7 @@ class NetworkOutputs:
             nat_public_ips=_require(ref, NetworkExports.NAT_PUBLIC_IPS),
             nat_gateway_ids=_require(ref, NetworkExports.NAT_GATEWAY_IDS),
             alarm_topic_arn=_require(ref, NetworkExports.ALARM_TOPIC_ARN),
+            ticket_topic_arn=_require(ref, NetworkExports.TICKET_TOPIC_ARN),
             alarm_topic_key_arn=_require(ref, NetworkExports.ALARM_TOPIC_KEY_ARN),
         )
 
@@ -224,6 +237,7 @@ class PlatformOutputs:
     database_security_group_id: pulumi.Output[str]  # database clients add their ingress rule on it
     database_port: pulumi.Output[int]
     database_max_connections: pulumi.Output[int]  # 0 when unknown
+    database_identifier: pulumi.Output[str]  # "" without a managed database
     ecs_exec_log_group_name: pulumi.Output[str]  # "" when ECS Exec is off
 
     @property
@@ -260,6 +274,10 @@ class PlatformOutputs:
             # Optional: platform stacks deployed before it existed do not export it (0: unknown).
             database_max_connections=ref.get_output(PlatformExports.DATABASE_MAX_CONNECTIONS).apply(
                 lambda value: int(value or 0)
+            ),
+            # Optional: platform stacks deployed before it existed do not export it ("": no row).
+            database_identifier=ref.get_output(PlatformExports.DATABASE_IDENTIFIER).apply(
+                lambda value: str(value or "")
             ),
             # Optional: platform stacks deployed before ECS Exec existed do not export it.
             ecs_exec_log_group_name=ref.get_output(PlatformExports.ECS_EXEC_LOG_GROUP_NAME).apply(

@@ -58,6 +58,26 @@ def instance_memory_gib(instance_class: str) -> int | None:
     return vcpus * _GIB_PER_VCPU[kind]
 
 
+def instance_vcpus(instance_class: str) -> int | None:
+    """The vCPUs of a DB instance class this module knows (see `instance_memory_gib`), else None.
+
+    Burstable: 2 up to large, then xlarge 4 and 2xlarge 8; m and r: large 2, xlarge 4, Nxlarge 4N.
+    The database-load alarm compares DBLoad, average active sessions, with this number.
+    """
+    if instance_memory_gib(instance_class) is None:
+        return None
+    match = _CLASS.fullmatch(instance_class)
+    assert match is not None  # instance_memory_gib matched it
+    size = match["size"]
+    if match["kind"] == "t" and size in ("micro", "small", "medium", "large"):
+        return 2
+    if size == "large":
+        return 2
+    xlarge = _XLARGE.fullmatch(size)
+    assert xlarge is not None  # the only other sizes instance_memory_gib knows
+    return 4 * int(xlarge["times"] or 1)
+
+
 def estimated_max_connections(instance_class: str) -> int | None:
     """RDS for PostgreSQL's default max_connections for the class, from its nominal memory (an upper
     bound, see the module docstring); None for an unknown class."""

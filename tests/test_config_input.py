@@ -52,7 +52,8 @@ def test_a_misspelled_credential_is_refused_without_showing_it():
 def test_a_key_unlike_any_lists_the_known_keys():
     reader = ConfigReader.from_mapping({"environmentSuffix": "dev", "zzz": "1"})
     with pytest.raises(
-        ConfigError, match=r"\(known keys: alarmEmails, alarmHttpsEndpoints, availabilityZones"
+        ConfigError,
+        match=r"\(known keys: alarmEmails, alarmHeartbeatSchedule, alarmHttpsEndpoints, availabilityZones",
     ):
         NetworkConfig.load(reader)
 

@@ -157,12 +157,13 @@ def test_platform_lines_count_both_albs_the_secrets_and_the_keys(dev):
 
 
 def test_alarms_pay_for_every_metric_their_math_reads(dev):
-    # Seven release alarms, each metric math over the blue and the green target group (14 metrics), and
-    # five on-call alarms per service: running tasks (1), 5xx rate (4), p99 (2), CPU and memory at max
-    # capacity (2 each), 11 metrics a service.
+    # Seven release alarms, each metric math over the blue and the green target group (14 metrics);
+    # seven on-call alarms per service: running below the minimum (1) and below desired (2), unhealthy
+    # targets (2), 5xx rate (4), p99 with its request floor (4), CPU and memory at max capacity (2 each),
+    # 17 metrics a service; the edge's traffic floor (2); each release hook's errors and throttles (2 x 2).
     alarms = line(dev, "CloudWatch alarms", "services")
-    assert alarms.basis == "22 alarm(s) reading 47 metric(s)"
-    assert alarms.monthly["min"] == pytest.approx(47 * TABLE.rate("cloudwatchMetrics", "alarmMetricMonth"))
+    assert alarms.basis == "31 alarm(s) reading 71 metric(s)"
+    assert alarms.monthly["min"] == pytest.approx(71 * TABLE.rate("cloudwatchMetrics", "alarmMetricMonth"))
 
 
 def test_logs_and_container_insights_scale_with_the_task_count(dev):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from offline.layers import evaluate_layer
+from offline.layers import Layer, evaluate_layer
 from shared.catalogue import CATALOGUE
 from shared.config.alerting import PlatformAlarmConfig, ServiceAlarmConfig
 from shared.config.keys import LAYER_KEYS
@@ -13,7 +13,15 @@ from shared.config.reader import ConfigReader
 from shared.errors import ConfigError
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-ON_CALL = ("running-below-min", "5xx-rate", "p99-latency", "cpu-at-max", "memory-at-max")
+ON_CALL = (
+    "running-below-min",
+    "running-below-desired",
+    "unhealthy-targets",
+    "5xx-rate",
+    "p99-latency",
+    "cpu-at-max",
+    "memory-at-max",
+)
 
 
 def by_name(evaluation):
@@ -41,11 +49,44 @@ def test_every_catalogue_service_has_the_on_call_alarms(services, platform, spec
     assert running["treatMissingData"] == "breaching"
     rate = alarms[f"alarm-{spec.name}-5xx-rate-dev"]
     assert result_expression(rate) == "IF(requests > 0, 100 * errors / requests, 0)"
-    assert rate["threshold"] == 5
+    assert rate["threshold"] == 1  # target5xxPercent's default for payments
     for kind in ("cpu", "memory"):
         at_max = alarms[f"alarm-{spec.name}-{kind}-at-max-dev"]
         assert result_expression(at_max) == "IF(desired >= 10 AND utilization >= 85, 1, 0)"
-    assert alarms[f"alarm-{spec.name}-p99-latency-dev"]["threshold"] == 1.0
+    latency = alarms[f"alarm-{spec.name}-p99-latency-dev"]
+    assert latency["threshold"] == 1.0
+    # A minute with fewer than latencyMinRequestsPerMinute requests cannot page on one slow request.
+    assert result_expression(latency) == "IF(requests >= 100, MAX([latency_raw_blue, latency_raw_green]), 0)"
+    below_desired = alarms[f"alarm-{spec.name}-running-below-desired-dev"]
+    assert result_expression(below_desired) == "desired - FILL(running, 0)"
+    assert below_desired["evaluationPeriods"] == 10
+    assert below_desired["threshold"] == 1
+    floor = alarms.get(f"alarm-{spec.name}-no-successful-requests-dev")
+    assert (floor is not None) is (not spec.internal)  # the edge only
+
+
+def test_the_edge_pages_when_successful_traffic_stops(services):
+    alarm = by_name(services)["alarm-api-gateway-no-successful-requests-dev"]
+    assert alarm["comparisonOperator"] == "LessThanThreshold"
+    assert alarm["threshold"] == 1
+    assert alarm["treatMissingData"] == "breaching"  # ELB publishes nothing without requests
+    assert alarm["evaluationPeriods"] == 15
+    names = {q["metric"]["metricName"] for q in alarm["metricQueries"] if q.get("metric")}
+    assert names == {"HTTPCode_Target_2XX_Count"}
+
+
+def test_a_traffic_floor_of_zero_turns_the_traffic_alarm_off(network, platform):
+    evaluation = evaluate_layer(
+        "services",
+        config={"minSuccessfulRequestsPerMinute": 0, "latencyMinRequestsPerMinute": 20},
+        upstream={
+            Layer("network").stack_name("dev"): network.exports,
+            Layer("platform").stack_name("dev"): platform.exports,
+        },
+    )
+    alarms = by_name(evaluation)
+    assert not [n for n in alarms if "no-successful-requests" in n]
+    assert "requests >= 20" in result_expression(alarms["alarm-api-gateway-p99-latency-dev"])
 
 
 def test_on_call_thresholds_come_from_config(services_alt):
@@ -61,10 +102,11 @@ def test_on_call_thresholds_come_from_config(services_alt):
 
 def test_each_load_balancer_has_a_5xx_rate_alarm_and_the_web_acl_a_blocked_requests_alarm(platform):
     alarms = by_name(platform)
-    assert set(alarms) == {
+    assert {n for n in alarms if not n.startswith("alarm-database-")} == {
         "alarm-alb-public-5xx-rate-dev",
         "alarm-alb-internal-5xx-rate-dev",
         "alarm-waf-blocked-dev",
+        "alarm-lambda-secret-rotation-failures-dev",
     }
     public = alarms["alarm-alb-public-5xx-rate-dev"]
     metrics = {q["id"]: q["metric"] for q in public["metricQueries"] if q.get("metric")}

@@ -18,37 +18,68 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _HTTPS_URL = re.compile(r"https://[^\s/]+(/\S*)?")
 
 
+# Each topic's subscriptions are read from `<prefix>Emails` and `<prefix>HttpsEndpoints`.
+PAGING_PREFIX = "alarm"  # alarmEmails, alarmHttpsEndpoints: the paging topic (the original keys)
+TICKET_PREFIX = "ticket"  # ticketEmails, ticketHttpsEndpoints: the ticket topic
+# EventBridge schedule expressions (EventBridge user guide, "Creating a rule that runs on a schedule").
+_SCHEDULE = re.compile(r"rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\)")
+
+
 @dataclass(frozen=True)
 class NotificationConfig:
-    """Who hears about alarms: the subscriptions of the environment's alarm topic (network layer)."""
+    """Who hears about one severity: the subscriptions of one of the environment's two topics (network
+    layer). `prefix` "alarm" is the paging topic, "ticket" the ticket topic."""
 
-    emails: tuple[str, ...]  # `alarmEmails`: each address confirms by email first
-    https_endpoints: tuple[str, ...]  # `alarmHttpsEndpoints`: e.g. a paging webhook
+    emails: tuple[str, ...]  # `<prefix>Emails`: each address confirms by email first
+    https_endpoints: tuple[str, ...]  # `<prefix>HttpsEndpoints`: e.g. a paging webhook
+    prefix: str = PAGING_PREFIX
+
+    @property
+    def keys(self) -> tuple[str, str]:
+        return f"{self.prefix}Emails", f"{self.prefix}HttpsEndpoints"
+
+    @property
+    def subscribed(self) -> bool:
+        return bool(self.emails or self.https_endpoints)
 
     @classmethod
-    def load(cls, reader: ConfigReader) -> NotificationConfig:
-        emails = reader.string_list("alarmEmails")
+    def load(cls, reader: ConfigReader, prefix: str = PAGING_PREFIX) -> NotificationConfig:
+        emails_key, endpoints_key = f"{prefix}Emails", f"{prefix}HttpsEndpoints"
+        emails = reader.string_list(emails_key)
         for email in emails:
             if not _EMAIL.fullmatch(email):
                 raise ConfigError(
-                    "alarmEmails",
+                    emails_key,
                     email,
                     "must be an email address",
-                    "pulumi config set --path 'alarmEmails[0]' oncall@example.com",
+                    f"pulumi config set --path '{emails_key}[0]' oncall@example.com",
                 )
-        endpoints = reader.string_list("alarmHttpsEndpoints")
+        endpoints = reader.string_list(endpoints_key)
         for endpoint in endpoints:
             if not _HTTPS_URL.fullmatch(endpoint):
                 raise ConfigError(
-                    "alarmHttpsEndpoints",
+                    endpoints_key,
                     endpoint,
                     "must be an https:// URL (SNS delivers to HTTPS endpoints only over TLS here)",
-                    "pulumi config set --path 'alarmHttpsEndpoints[0]' https://events.example.com/sns",
+                    f"pulumi config set --path '{endpoints_key}[0]' https://events.example.com/sns",
                 )
-        for key, values in (("alarmEmails", emails), ("alarmHttpsEndpoints", endpoints)):
+        for key, values in ((emails_key, emails), (endpoints_key, endpoints)):
             if len(set(values)) != len(values):
                 raise ConfigError(key, list(values), "must not repeat an entry")
-        return cls(emails=emails, https_endpoints=endpoints)
+        return cls(emails=emails, https_endpoints=endpoints, prefix=prefix)
+
+
+def heartbeat_schedule(reader: ConfigReader) -> str:
+    """`alarmHeartbeatSchedule`: when both topics get their heartbeat message."""
+    value = reader.string("alarmHeartbeatSchedule")
+    if not _SCHEDULE.fullmatch(value):
+        raise ConfigError(
+            "alarmHeartbeatSchedule",
+            value,
+            "must be an EventBridge schedule expression, rate(N days|hours|minutes) or cron(...)",
+            "pulumi config set alarmHeartbeatSchedule 'cron(0 9 ? * MON-FRI *)'",
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -85,6 +116,29 @@ class PlatformAlarmConfig:
 
 
 @dataclass(frozen=True)
+class DatabaseAlarmConfig:
+    """The managed database's alarms (platform layer); evaluated over `platformAlarmEvaluationMinutes`."""
+
+    connections_percent: int  # `databaseConnectionsPercent`: of the class's max_connections
+    cpu_percent: int  # `databaseCpuPercent`
+    cpu_credit_balance: int  # `databaseCpuCreditBalance`: burstable classes only
+    freeable_memory_percent: int  # `databaseFreeableMemoryPercent`: of the class's memory
+    free_storage_percent: int  # `databaseFreeStoragePercent`: of the allocated storage
+    latency_ms: int  # `databaseLatencyMs`: read or write
+
+    @classmethod
+    def load(cls, reader: ConfigReader) -> DatabaseAlarmConfig:
+        return cls(
+            connections_percent=reader.integer("databaseConnectionsPercent"),
+            cpu_percent=reader.integer("databaseCpuPercent"),
+            cpu_credit_balance=reader.integer("databaseCpuCreditBalance"),
+            freeable_memory_percent=reader.integer("databaseFreeableMemoryPercent"),
+            free_storage_percent=reader.integer("databaseFreeStoragePercent"),
+            latency_ms=reader.integer("databaseLatencyMs"),
+        )
+
+
+@dataclass(frozen=True)
 class ServiceAlarmConfig:
     """The on-call alarms of every service (services layer); the release alarms are in TrafficConfig."""
 
@@ -92,6 +146,11 @@ class ServiceAlarmConfig:
     latency_p99_ms: int  # `latencyP99ThresholdMs`
     at_max_capacity_percent: int  # `atMaxCapacityPercent`: CPU or memory at max tasks
     evaluation_minutes: int  # `onCallEvaluationMinutes`
+    latency_min_requests: int  # `latencyMinRequestsPerMinute`: the p99 alarm's sample floor
+    min_successful_requests: int  # `minSuccessfulRequestsPerMinute`: the edge's traffic floor, 0 = off
+    traffic_loss_minutes: int  # `trafficLossMinutes`
+    running_below_desired_minutes: int  # `runningBelowDesiredMinutes`
+    certificate_expiry_days: int  # `certificateExpiryDays`
 
     @classmethod
     def load(cls, reader: ConfigReader) -> ServiceAlarmConfig:
@@ -100,6 +159,11 @@ class ServiceAlarmConfig:
             latency_p99_ms=reader.integer("latencyP99ThresholdMs"),
             at_max_capacity_percent=reader.integer("atMaxCapacityPercent"),
             evaluation_minutes=reader.integer("onCallEvaluationMinutes"),
+            latency_min_requests=reader.integer("latencyMinRequestsPerMinute"),
+            min_successful_requests=reader.integer("minSuccessfulRequestsPerMinute"),
+            traffic_loss_minutes=reader.integer("trafficLossMinutes"),
+            running_below_desired_minutes=reader.integer("runningBelowDesiredMinutes"),
+            certificate_expiry_days=reader.integer("certificateExpiryDays"),
         )
 
 

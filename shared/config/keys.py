@@ -192,9 +192,9 @@ def _kms_deletion_window(what: str) -> Key:
     )
 
 
-def _evaluation_minutes(name: str, description: str) -> Key:
+def _evaluation_minutes(name: str, description: str, default: int = 5) -> Key:
     # PutMetricAlarm: EvaluationPeriods x Period (60 s) must stay within a day; kept to an hour.
-    return Key(name=name, type="integer", default=5, minimum=1, maximum=60, description=description)
+    return Key(name=name, type="integer", default=default, minimum=1, maximum=60, description=description)
 
 
 def _key_rotation(prefix: str, provider: str) -> tuple[Key, Key]:
@@ -292,6 +292,24 @@ NETWORK_KEYS = (
         default=(),
         example=("https://events.example.com/sns",),
         description="https:// endpoints subscribed to the alarm topic, e.g. a paging webhook",
+    ),
+    Key(
+        name="ticketEmails",
+        type="array",
+        default=(),
+        description="Email addresses subscribed to the ticket topic (alarms for the next working day)",
+    ),
+    Key(
+        name="ticketHttpsEndpoints",
+        type="array",
+        default=(),
+        description="https:// endpoints subscribed to the ticket topic, e.g. a ticketing webhook",
+    ),
+    Key(
+        name="alarmHeartbeatSchedule",
+        type="string",
+        default="cron(0 9 ? * MON-FRI *)",  # 09:00 UTC on working days: a missing one is noticed
+        description="EventBridge schedule of the heartbeat both topics receive (a dead-man's switch)",
     ),
     _percent(
         "natPacketDropPercent",
@@ -423,6 +441,52 @@ PLATFORM_KEYS = (
         default=100,
         minimum=1,
         description="Requests WAF blocks in a minute that raise an alarm",
+    ),
+    Key(
+        name="databaseConnectionsPercent",
+        type="integer",
+        default=80,
+        minimum=1,
+        maximum=100,
+        description="Database connections, in percent of the class's max_connections, that page on-call",
+    ),
+    Key(
+        name="databaseCpuPercent",
+        type="integer",
+        default=90,  # CloudWatch's recommended alarm for RDS CPUUtilization
+        minimum=1,
+        maximum=100,
+        description="Database CPU utilisation that pages on-call",
+    ),
+    Key(
+        name="databaseCpuCreditBalance",
+        type="integer",
+        default=50,
+        minimum=1,
+        description="CPU credits below which a burstable database class opens a ticket",
+    ),
+    Key(
+        name="databaseFreeableMemoryPercent",
+        type="integer",
+        default=25,  # CloudWatch's recommended alarm: available memory above 25 % of total
+        minimum=1,
+        maximum=100,
+        description="Freeable memory, in percent of the class's memory, below which a ticket opens",
+    ),
+    Key(
+        name="databaseFreeStoragePercent",
+        type="integer",
+        default=10,
+        minimum=1,
+        maximum=100,
+        description="Free storage, in percent of databaseAllocatedStorageGb, below which on-call is paged",
+    ),
+    Key(
+        name="databaseLatencyMs",
+        type="integer",
+        default=20,
+        minimum=1,
+        description="Average read or write latency of the database's storage (ms) that pages on-call",
     ),
     Key(
         name="database",
@@ -796,7 +860,9 @@ SERVICES_KEYS = (
         maximum=60,
         description="Consecutive breaching minutes before an alarm fires",
     ),
-    _percent("target5xxPercent", "5", "Target 5xx responses, in percent of requests, that page on-call"),
+    # 1 %, not 5 %: a 99.9 % monthly objective spends its whole error budget in 72 hours at 1 % errors
+    # (docs/operations.md, "Thresholds").
+    _percent("target5xxPercent", "1", "Target 5xx responses, in percent of requests, that page on-call"),
     Key(
         name="latencyP99ThresholdMs",
         type="integer",
@@ -814,6 +880,38 @@ SERVICES_KEYS = (
     ),
     _evaluation_minutes(
         "onCallEvaluationMinutes", "Consecutive breaching minutes before an on-call alarm fires"
+    ),
+    Key(
+        name="latencyMinRequestsPerMinute",
+        type="integer",
+        default=100,  # below 100 requests a p99 is the single slowest request
+        minimum=1,
+        description="Requests a minute below which the p99 alarm ignores that minute",
+    ),
+    Key(
+        name="minSuccessfulRequestsPerMinute",
+        type="integer",
+        default=1,
+        minimum=0,
+        description="api-gateway 2xx a minute below which traffic counts as lost (pages); 0 turns it off",
+    ),
+    _evaluation_minutes(
+        "trafficLossMinutes",
+        "Consecutive minutes under minSuccessfulRequestsPerMinute before paging",
+        default=15,  # a quiet quarter hour at night is rare enough on a payment platform's edge
+    ),
+    _evaluation_minutes(
+        "runningBelowDesiredMinutes",
+        "Consecutive minutes with fewer running than desired tasks before paging",
+        default=10,  # a task starts and passes both health checks in about 7 minutes (release timeline)
+    ),
+    Key(
+        name="certificateExpiryDays",
+        type="integer",
+        default=45,  # ACM starts managed renewal 60 days ahead; at 45 it has failed and needs a person
+        minimum=1,
+        maximum=365,
+        description="Days before the HTTPS certificate expires that open a ticket (certificateArn set)",
     ),
     Key(
         name="deploymentConfig",

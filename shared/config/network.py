@@ -6,7 +6,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from shared.config.alerting import NatAlarmConfig, NotificationConfig
+from shared.config.alerting import TICKET_PREFIX, NatAlarmConfig, NotificationConfig, heartbeat_schedule
 from shared.config.aws_limits import VPC_PREFIX_RANGE
 from shared.config.common import CommonConfig
 from shared.config.declared import load_layer
@@ -40,7 +40,9 @@ class NetworkConfig:
     flow_log_traffic_type: FlowLogTrafficType  # `flowLogTrafficType`
     interface_endpoints: bool  # `interfaceEndpoints` (cost: stacks/network/README.md)
     kms_deletion_window_days: int  # `kmsDeletionWindowDays`
-    notifications: NotificationConfig  # the alarm topic's subscriptions
+    notifications: NotificationConfig  # the paging topic's subscriptions (`alarmEmails`, ...)
+    ticket_notifications: NotificationConfig  # the ticket topic's (`ticketEmails`, ...)
+    heartbeat_schedule: str  # `alarmHeartbeatSchedule`
     nat_alarms: NatAlarmConfig
 
     @classmethod
@@ -70,6 +72,8 @@ class NetworkConfig:
             interface_endpoints=reader.boolean("interfaceEndpoints"),
             kms_deletion_window_days=reader.integer("kmsDeletionWindowDays"),
             notifications=NotificationConfig.load(reader),
+            ticket_notifications=NotificationConfig.load(reader, TICKET_PREFIX),
+            heartbeat_schedule=heartbeat_schedule(reader),
             nat_alarms=NatAlarmConfig.load(reader),
         )
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from shared.config.alerting import PlatformAlarmConfig
+from shared.config.alerting import DatabaseAlarmConfig, PlatformAlarmConfig
 from shared.config.common import CommonConfig
 from shared.config.declared import load_layer
 from shared.config.keys import (
@@ -353,6 +353,7 @@ class PlatformConfig:
     fraud_scoring_api_key: pulumi.Output[str] | None  # `fraudScoringApiKey` (secret), else random
     api_key_rotations: dict[str, ApiKeyRotationConfig]  # by SecretPurposes value, for each API key
     alarms: PlatformAlarmConfig  # load balancer and WAF alarm thresholds, the optional web ACL
+    database_alarms: DatabaseAlarmConfig  # the managed database's alarm thresholds
 
     @property
     def namespace_name(self) -> str:
@@ -390,6 +391,7 @@ class PlatformConfig:
                 for purpose, prefix in API_KEY_ROTATION_PREFIXES.items()
             },
             alarms=PlatformAlarmConfig.load(reader),
+            database_alarms=DatabaseAlarmConfig.load(reader),
         )
         _ = config.namespace_name  # validated now, before any resource exists
         return config

@@ -3,6 +3,8 @@ environment's alarm topic (deployed first, destroyed last: every layer's alarms 
 
 import pulumi
 
+from shared import naming
+from shared.alarms import AlarmTopics
 from shared.aws_context import AwsContext
 from shared.config.network import NetworkConfig
 from shared.contracts import NetworkExports
@@ -11,8 +13,10 @@ from shared.tags import ServiceTags
 from stacks.network.endpoints import Endpoints, EndpointsArgs
 from stacks.network.flow_logs import FlowLogs, FlowLogsArgs
 from stacks.network.nat_alarms import NatGatewayAlarms, NatGatewayAlarmsArgs
+from stacks.network.notification_health import NotificationHealth, NotificationHealthArgs
 from stacks.network.notifications import AlarmTopic, AlarmTopicArgs
 from stacks.network.subnet_plan import plan_subnets
+from stacks.network.subscription_warning import warn_when_unsubscribed
 from stacks.network.vpc import Vpc, VpcArgs
 from stacks.network.zones import choose_zones
 
@@ -74,7 +78,26 @@ alarm_topic = AlarmTopic(
         tags=tags,
         context=aws_context,
         notifications=settings.notifications,
+        ticket_notifications=settings.ticket_notifications,
         kms_deletion_window_days=settings.kms_deletion_window_days,
+    ),
+    opts=in_provider,
+)
+topics = AlarmTopics(page=alarm_topic.topic_arn, ticket=alarm_topic.ticket_topic_arn)
+warn_when_unsubscribed(
+    {
+        namer.name(naming.TOPIC, "alarms"): settings.notifications,
+        namer.name(naming.TOPIC, "tickets"): settings.ticket_notifications,
+    }
+)
+NotificationHealth(
+    "notification-health",
+    NotificationHealthArgs(
+        namer=namer,
+        tags=tags,
+        topics=topics,
+        topic_names=(alarm_topic.topic_name, alarm_topic.ticket_topic_name),
+        heartbeat_schedule=settings.heartbeat_schedule,
     ),
     opts=in_provider,
 )
@@ -84,7 +107,7 @@ NatGatewayAlarms(
         namer=namer,
         tags=tags,
         gateways=vpc.nat_gateways_by_zone,
-        topic_arn=alarm_topic.topic_arn,
+        topics=topics,
         settings=settings.nat_alarms,
     ),
     opts=in_provider,
@@ -99,4 +122,5 @@ pulumi.export(NetworkExports.AVAILABILITY_ZONES, list(zones))
 pulumi.export(NetworkExports.NAT_PUBLIC_IPS, vpc.nat_public_ips)
 pulumi.export(NetworkExports.NAT_GATEWAY_IDS, vpc.nat_gateway_ids)
 pulumi.export(NetworkExports.ALARM_TOPIC_ARN, alarm_topic.topic_arn)
+pulumi.export(NetworkExports.TICKET_TOPIC_ARN, alarm_topic.ticket_topic_arn)
 pulumi.export(NetworkExports.ALARM_TOPIC_KEY_ARN, alarm_topic.key_arn)

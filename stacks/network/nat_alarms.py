@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import Runbook, describe, notify
+from shared.alarms import AlarmTopics, Runbook, describe, notify
 from shared.config.alerting import NatAlarmConfig
 from shared.metric_queries import expression, metric
 from shared.tags import ServiceTags
@@ -30,14 +30,14 @@ class NatGatewayAlarmsArgs:
     namer: names every alarm with the stack's suffix.
     tags: the Service tag (and the rest) for each alarm.
     gateways: (availability zone, NAT gateway id) of each gateway.
-    topic_arn: where ALARM and OK go.
+    topics: the paging and ticket topics; each alarm notifies the one of its severity.
     settings: thresholds and evaluation window (`natPacketDropPercent`, `natAlarmEvaluationMinutes`).
     """
 
     namer: naming.Namer
     tags: ServiceTags
     gateways: Sequence[tuple[str, pulumi.Input[str]]]
-    topic_arn: pulumi.Input[str]
+    topics: AlarmTopics
     settings: NatAlarmConfig
 
 
@@ -53,7 +53,7 @@ class NatGatewayAlarms(pulumi.ComponentResource):
         self.register_outputs({"alarmNames": [a.name for a in self.alarms]})
 
     def _alarm(
-        self, args: NatGatewayAlarmsArgs, zone: str, purpose: str, **kwargs: Any
+        self, args: NatGatewayAlarmsArgs, zone: str, purpose: str, section: str, **kwargs: Any
     ) -> aws.cloudwatch.MetricAlarm:
         alarm_name = args.namer.name(naming.ALARM, "nat", zone, purpose)
         minutes = args.settings.evaluation_minutes
@@ -65,7 +65,7 @@ class NatGatewayAlarms(pulumi.ComponentResource):
             treat_missing_data="notBreaching",  # an idle gateway reports nothing
             tags=args.tags.for_resource(alarm_name),
             opts=pulumi.ResourceOptions(parent=self),
-            **notify(args.topic_arn),
+            **notify(args.topics, section),
             **kwargs,
         )
 
@@ -76,6 +76,7 @@ class NatGatewayAlarms(pulumi.ComponentResource):
             args,
             zone,
             "port-allocation",
+            Runbook.NAT_PORT_ALLOCATION,
             alarm_description=describe(
                 f"NAT gateway in {zone} could not allocate a source port (ErrorPortAllocation > 0)",
                 Runbook.NAT_PORT_ALLOCATION,
@@ -98,6 +99,7 @@ class NatGatewayAlarms(pulumi.ComponentResource):
             args,
             zone,
             "packet-drops",
+            Runbook.NAT_PACKETS_DROPPED,
             alarm_description=describe(
                 f"NAT gateway in {zone} dropped more than {percent:g} % of its packets",
                 Runbook.NAT_PACKETS_DROPPED,

@@ -1,5 +1,6 @@
-"""The environment's alarm topic: SNS encrypted with its own KMS key, which CloudWatch alarms and
-EventBridge rules of every layer may publish to.
+"""The environment's two alarm topics, `page` (sns-alarms-<suffix>, the original) and `ticket`
+(sns-tickets-<suffix>): SNS encrypted with one KMS key of their own, which CloudWatch alarms and
+EventBridge rules of every layer may publish to. Each has its own subscriptions from config.
 
 It lives in the network layer because that layer is deployed first and destroyed last: the platform
 and services layers read `alarmTopicArn` through their StackReference, and their alarms and rules
@@ -46,7 +47,8 @@ class AlarmTopicArgs:
         tags: the Service tag (and the rest) for each resource.
         context: the account, region and partition the topic lives in; publishers are confined to
             this account's alarms and rules in this region.
-        notifications: the email and HTTPS subscriptions (config default: none).
+        notifications: the paging topic's email and HTTPS subscriptions (config default: none).
+        ticket_notifications: the ticket topic's (config default: none).
         kms_deletion_window_days: `kmsDeletionWindowDays` (7-30): how long destroy keeps the key
             recoverable.
     """
@@ -55,11 +57,12 @@ class AlarmTopicArgs:
     tags: ServiceTags
     context: AwsContext
     notifications: NotificationConfig
+    ticket_notifications: NotificationConfig
     kms_deletion_window_days: int
 
 
 class AlarmTopic(pulumi.ComponentResource):
-    """KMS key, SNS topic, its access policy and its subscriptions."""
+    """KMS key, the two SNS topics, their access policies and their subscriptions."""
 
     def __init__(self, name: str, args: AlarmTopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("payments:network:AlarmTopic", name, None, opts)
@@ -92,41 +95,65 @@ class AlarmTopic(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self.key),
         )
 
-        topic_name = names.name(naming.TOPIC, "alarms")
-        self.topic = aws.sns.Topic(
+        # The paging topic keeps the names it always had: renaming would replace it and its subscriptions.
+        self.topic, self.subscriptions = self._topic(args, "alarms", "Payments alarms", args.notifications)
+        self.ticket_topic, self.ticket_subscriptions = self._topic(
+            args, "tickets", "Payments tickets", args.ticket_notifications, subscription_part="ticket"
+        )
+        self.topic_arn = self.topic.arn
+        self.ticket_topic_arn = self.ticket_topic.arn
+        self.topic_name = self.topic.name
+        self.ticket_topic_name = self.ticket_topic.name
+        self.key_arn = self.key.arn
+        self.register_outputs(
+            {"topicArn": self.topic_arn, "ticketTopicArn": self.ticket_topic_arn, "keyArn": self.key.arn}
+        )
+
+    def _topic(
+        self,
+        args: AlarmTopicArgs,
+        purpose: str,
+        display: str,
+        notifications: NotificationConfig,
+        subscription_part: str | None = None,
+    ) -> tuple[aws.sns.Topic, list[aws.sns.TopicSubscription]]:
+        names = args.namer
+        topic_name = names.name(naming.TOPIC, purpose)
+        topic = aws.sns.Topic(
             topic_name,
             name=topic_name,
-            display_name=f"Payments alarms ({names.suffix})",
+            display_name=f"{display} ({names.suffix})",
             kms_master_key_id=self.key.arn,
             tags=args.tags.for_resource(topic_name),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.policy = aws.sns.TopicPolicy(
-            names.name(naming.TOPIC_POLICY, "alarms"),
-            arn=self.topic.arn,
-            policy=self._topic_policy(args).json,
-            opts=pulumi.ResourceOptions(parent=self.topic),
+        aws.sns.TopicPolicy(
+            names.name(naming.TOPIC_POLICY, purpose),
+            arn=topic.arn,
+            policy=self._topic_policy(args, topic.arn).json,
+            opts=pulumi.ResourceOptions(parent=topic),
         )
-        self.subscriptions = [
+        parts = (subscription_part,) if subscription_part else ()
+        subscriptions = [
             aws.sns.TopicSubscription(
-                names.name(naming.TOPIC_SUBSCRIPTION, protocol, str(index)),
-                topic=self.topic.arn,
+                names.name(naming.TOPIC_SUBSCRIPTION, *parts, protocol, str(index)),
+                topic=topic.arn,
                 protocol=protocol,
                 endpoint=endpoint,
                 # An email subscription stays "pending confirmation" until its owner confirms it.
-                opts=pulumi.ResourceOptions(parent=self.topic),
+                opts=pulumi.ResourceOptions(parent=topic),
             )
             for protocol, endpoints in (
-                ("email", args.notifications.emails),
-                ("https", args.notifications.https_endpoints),
+                ("email", notifications.emails),
+                ("https", notifications.https_endpoints),
             )
             for index, endpoint in enumerate(endpoints)
         ]
-        self.topic_arn = self.topic.arn
-        self.key_arn = self.key.arn
-        self.register_outputs({"topicArn": self.topic_arn, "keyArn": self.key.arn})
+        return topic, subscriptions
 
-    def _topic_policy(self, args: AlarmTopicArgs) -> pulumi.Output[aws.iam.GetPolicyDocumentResult]:
+    def _topic_policy(
+        self, args: AlarmTopicArgs, topic_arn: pulumi.Output[str]
+    ) -> pulumi.Output[aws.iam.GetPolicyDocumentResult]:
         where = args.context
         regional = f"arn:{where.partition}:{{service}}:{where.region}:{where.account_id}:{{resource}}"
         document: pulumi.Output[aws.iam.GetPolicyDocumentResult] = aws.iam.get_policy_document_output(
@@ -143,19 +170,19 @@ class AlarmTopic(pulumi.ComponentResource):
                         }
                     ],
                     "actions": OWNER_TOPIC_ACTIONS,
-                    "resources": [self.topic.arn],
+                    "resources": [topic_arn],
                 },
                 _service_publish(
                     "CloudWatchAlarmsOfThisAccountPublish",
                     CLOUDWATCH,
-                    self.topic.arn,
+                    topic_arn,
                     args.context.account_id,
                     regional.format(service="cloudwatch", resource="alarm:*"),
                 ),
                 _service_publish(
                     "EventBridgeRulesOfThisAccountPublish",
                     EVENTBRIDGE,
-                    self.topic.arn,
+                    topic_arn,
                     # EventBridge documents only aws:SourceArn for SNS targets ("Using resource-based
                     # policies for Amazon EventBridge", SNS permissions); a condition on a key it may not
                     # send would drop every event in silence. The rule ARN already names this account.

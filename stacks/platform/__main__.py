@@ -14,6 +14,7 @@ from shared.tags import ServiceTags
 from stacks.platform.access_logs import AccessLogsBucket, AccessLogsBucketArgs
 from stacks.platform.cluster import EcsCluster, EcsClusterArgs
 from stacks.platform.database import ManagedDatabase, ManagedDatabaseArgs, database_security_group
+from stacks.platform.database_alarms import DatabaseAlarms, DatabaseAlarmsArgs
 from stacks.platform.encryption import PlatformKey, PlatformKeyArgs
 from stacks.platform.load_balancer import LoadBalancer, LoadBalancerArgs
 from stacks.platform.platform_alarms import PlatformAlarms, PlatformAlarmsArgs
@@ -173,7 +174,7 @@ rotation = SecretRotation(
         private_subnet_ids=network.private_subnet_ids,
         secrets=secrets.rotated,
         key_rotations=strategy_table(secrets.rotated, settings.api_key_rotations),
-        alarm_topic_arn=network.alarm_topic_arn,
+        alarm_topic_arn=network.ticket_topic_arn,  # "API key due" notices are tickets (shared/alarms.py)
         alarm_topic_key_arn=network.alarm_topic_key_arn,
         schedule=settings.secret_rotation_schedule,
         log_retention_days=settings.log_retention_days,
@@ -203,11 +204,28 @@ PlatformAlarms(
         region=aws_context.region,
         load_balancers={"public": public_alb.arn, "internal": internal_alb.arn},
         settings=settings.alarms,
-        topic_arn=network.alarm_topic_arn,
+        topics=network.topics,
         web_acl_name=waf.web_acl_name if waf else None,  # the WAF alarm follows the web ACL
+        rotation_function_name=rotation.function.name,
     ),
     opts=in_provider,
 )
+
+if database is not None and managed is not None:
+    DatabaseAlarms(
+        "database-alarms",
+        DatabaseAlarmsArgs(
+            namer=namer,
+            tags=tags,
+            identifier=database.identifier,
+            instance_arn=database.instance.arn,
+            database=managed,
+            settings=settings.database_alarms,
+            evaluation_minutes=settings.alarms.evaluation_minutes,
+            topics=network.topics,
+        ),
+        opts=in_provider,
+    )
 
 pulumi.export(PlatformExports.CLUSTER_NAME, cluster.cluster_name)
 pulumi.export(PlatformExports.CLUSTER_ARN, cluster.cluster_arn)
@@ -233,6 +251,7 @@ pulumi.export(
     PlatformExports.DATABASE_MAX_CONNECTIONS,
     (estimated_max_connections(managed.instance_class) or 0) if managed is not None else 0,
 )
+pulumi.export(PlatformExports.DATABASE_IDENTIFIER, database.identifier if database is not None else "")
 pulumi.export(
     PlatformExports.ECS_EXEC_LOG_GROUP_NAME,
     cluster.exec_log_group.name if cluster.exec_log_group is not None else "",

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import Runbook, describe, notify
+from shared.alarms import AlarmTopics, Runbook, describe, notify
 from shared.config.alerting import PlatformAlarmConfig
 from shared.metric_queries import expression, load_balancer_dimension, metric
 from shared.tags import ServiceTags
@@ -32,7 +32,7 @@ class LoadBalancerAlarmArgs:
     role: "public" or "internal", the alarm's name part.
     load_balancer_arn: the ALB; its ARN suffix is the LoadBalancer dimension.
     settings: `loadBalancer5xxPercent` and `platformAlarmEvaluationMinutes`.
-    topic_arn: where ALARM and OK go.
+    topics: the paging and ticket topics; the alarm notifies the one of its severity.
     """
 
     namer: naming.Namer
@@ -40,7 +40,7 @@ class LoadBalancerAlarmArgs:
     role: LoadBalancerRole
     load_balancer_arn: pulumi.Input[str]
     settings: PlatformAlarmConfig
-    topic_arn: pulumi.Input[str]
+    topics: AlarmTopics
 
 
 def load_balancer_5xx_alarm(
@@ -74,5 +74,5 @@ def load_balancer_5xx_alarm(
         ],
         tags=args.tags.for_resource(alarm_name),
         opts=opts,
-        **notify(args.topic_arn),
+        **notify(args.topics, Runbook.LOAD_BALANCER_5XX_RATE),
     )

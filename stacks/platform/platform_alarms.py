@@ -1,5 +1,6 @@
-"""The platform layer's alarms and event rules: each load balancer's 5xx rate, failed secret rotations,
-and, when a web ACL is named, WAF blocked requests. All notify the environment's alarm topic."""
+"""The platform layer's alarms and event rules: each load balancer's 5xx rate, failed secret rotations
+and the rotation function's errors and throttles, and, when a web ACL is named, WAF blocked requests.
+Each notifies the topic of its severity (shared/alarms.py). The database's are in database_alarms.py."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import Runbook
+from shared.alarms import AlarmTopics, Runbook
 from shared.config.alerting import PlatformAlarmConfig
 from shared.event_notifications import EventNotification, EventNotificationArgs
+from shared.function_alarms import FunctionFailureAlarmArgs, function_failure_alarm
 from shared.tags import ServiceTags
 from stacks.platform.load_balancer import LoadBalancerRole
 from stacks.platform.load_balancer_alarms import LoadBalancerAlarmArgs, load_balancer_5xx_alarm
@@ -30,9 +32,10 @@ class PlatformAlarmsArgs:
         region: the WAF metrics' Region dimension.
         load_balancers: role ("public", "internal") -> ALB ARN.
         settings: thresholds and evaluation window.
-        topic_arn: the network layer's `alarmTopicArn`.
+        topics: the network layer's `alarmTopicArn` (page) and `ticketTopicArn` (ticket).
         web_acl_name: the name of the web ACL on the public ALB; the WAF alarm exists only with one.
             Default: None (a stack with `waf: false`).
+        rotation_function_name: the secret rotation function, whose errors and throttles open a ticket.
     """
 
     namer: naming.Namer
@@ -40,8 +43,9 @@ class PlatformAlarmsArgs:
     region: str
     load_balancers: Mapping[LoadBalancerRole, pulumi.Input[str]]
     settings: PlatformAlarmConfig
-    topic_arn: pulumi.Input[str]
+    topics: AlarmTopics
     web_acl_name: pulumi.Input[str] | None = None
+    rotation_function_name: pulumi.Input[str]
 
 
 class PlatformAlarms(pulumi.ComponentResource):
@@ -58,7 +62,7 @@ class PlatformAlarms(pulumi.ComponentResource):
                     role=role,
                     load_balancer_arn=arn,
                     settings=args.settings,
-                    topic_arn=args.topic_arn,
+                    topics=args.topics,
                 ),
                 child,
             )
@@ -74,11 +78,24 @@ class PlatformAlarms(pulumi.ComponentResource):
                         region=args.region,
                         blocked_per_minute=args.settings.waf_blocked_requests_per_minute,
                         evaluation_minutes=args.settings.evaluation_minutes,
-                        topic_arn=args.topic_arn,
+                        topics=args.topics,
                     ),
                     child,
                 )
             )
+        self.alarms.append(
+            function_failure_alarm(
+                FunctionFailureAlarmArgs(
+                    namer=args.namer,
+                    tags=args.tags,
+                    purpose="secret-rotation",
+                    function_name=args.rotation_function_name,
+                    section=Runbook.ROTATION_FUNCTION_FAILURES,
+                    topics=args.topics,
+                ),
+                child,
+            )
+        )
         self.rotation_failures = EventNotification(
             f"{name}-rotation-failed",
             EventNotificationArgs(
@@ -88,7 +105,7 @@ class PlatformAlarms(pulumi.ComponentResource):
                 summary="A Secrets Manager rotation failed",
                 runbook=Runbook.ROTATION_FAILED,
                 pattern=ROTATION_FAILED_PATTERN,
-                topic_arn=args.topic_arn,
+                topics=args.topics,
             ),
             opts=child,
         )

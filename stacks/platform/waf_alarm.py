@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import Runbook, describe, notify
+from shared.alarms import AlarmTopics, Runbook, describe, notify
 from shared.tags import ServiceTags
 
 WAF = "AWS/WAFV2"
@@ -34,7 +34,7 @@ class WafBlockedRequestsAlarmArgs:
     region: the Region dimension (the ALB's region).
     blocked_per_minute: `wafBlockedRequestsPerMinute`, config default 100.
     evaluation_minutes: `platformAlarmEvaluationMinutes`, config default 5.
-    topic_arn: where ALARM and OK go.
+    topics: the paging and ticket topics; the alarm notifies the one of its severity.
     """
 
     namer: naming.Namer
@@ -43,7 +43,7 @@ class WafBlockedRequestsAlarmArgs:
     region: str
     blocked_per_minute: int
     evaluation_minutes: int
-    topic_arn: pulumi.Input[str]
+    topics: AlarmTopics
 
 
 def waf_blocked_requests_alarm(
@@ -69,5 +69,5 @@ def waf_blocked_requests_alarm(
         treat_missing_data="notBreaching",
         tags=args.tags.for_resource(alarm_name),
         opts=opts,
-        **notify(args.topic_arn),
+        **notify(args.topics, Runbook.WAF_BLOCKED),
     )

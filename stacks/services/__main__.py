@@ -14,6 +14,7 @@ from stacks.services.codedeploy import CodeDeployApplication, CodeDeployApplicat
 from stacks.services.connection_budget import warn_when_pools_exceed_the_database
 from stacks.services.dashboard import OperationsDashboard, OperationsDashboardArgs, ServiceDashboardSource
 from stacks.services.deployment_events import deployment_failed_pattern
+from stacks.services.environment_alarms import EnvironmentAlarms, EnvironmentAlarmsArgs
 from stacks.services.fargate_service import FargateService, FargateServiceArgs
 from stacks.services.release_hooks import HookTarget, ReleaseHooks, ReleaseHooksArgs
 from stacks.services.security_chain import SecurityChain, SecurityChainArgs
@@ -56,7 +57,7 @@ EventNotification(
         summary="A release failed or was stopped and rolled back",
         runbook=Runbook.DEPLOYMENT_FAILED,
         pattern=deployment_failed_pattern(application_name(namer)),
-        topic_arn=network.alarm_topic_arn,
+        topics=network.topics,
     ),
     opts=in_provider,
 )
@@ -98,6 +99,7 @@ dashboard = OperationsDashboard(
         load_balancers=[("public", platform.public_alb.arn), ("internal", platform.internal_alb.arn)],
         nat_gateway_ids=network.nat_gateway_ids,
         waf_web_acl_name=platform.waf_web_acl_name,
+        database_identifier=platform.database_identifier,
     ),
     opts=in_provider,
 )
@@ -129,6 +131,20 @@ hooks = ReleaseHooks(
             )
             for spec in CATALOGUE
         },
+    ),
+    opts=in_provider,
+)
+
+EnvironmentAlarms(
+    "environment-alarms",
+    EnvironmentAlarmsArgs(
+        namer=namer,
+        tags=ServiceTags("services"),
+        cluster_arn=platform.cluster_arn,
+        certificate_arn=settings.traffic.certificate_arn,
+        certificate_expiry_days=settings.alarms.certificate_expiry_days,
+        hook_function_names=hooks.function_names,
+        topics=network.topics,
     ),
     opts=in_provider,
 )

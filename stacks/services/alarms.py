@@ -2,7 +2,9 @@
 
 During a blue/green release traffic moves from one target group to the other, so every alarm reads
 both groups with metric math (`FILL(m, 0)` keeps a group that has no traffic from hiding the other).
-CodeDeploy polls them and rolls back on DEPLOYMENT_STOP_ON_ALARM.
+CodeDeploy polls them and rolls back on DEPLOYMENT_STOP_ON_ALARM. They notify no one (severity "none"
+in shared/alarms.py): CodeDeploy acts on them, and the deployment-failed rule reports the stopped release
+once; the on-call alarms (oncall_alarms.py) watch the same metrics between releases.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import Runbook, describe, notify
+from shared.alarms import Runbook, describe, severity_of
 from shared.config.services import TrafficConfig
 from shared.tags import ServiceTags
 
@@ -84,7 +86,6 @@ class DeploymentAlarmsArgs:
         green_target_group_arn_suffix: the TargetGroup dimension of the green group.
         traffic: thresholds (`release5xxPercent`, latency, unhealthy hosts) and evaluation periods.
         edge: the public entry point: latency is watched too.
-        topic_arn: the environment's alarm topic: ALARM and OK notify on-call.
     """
 
     namer: naming.Namer
@@ -95,7 +96,6 @@ class DeploymentAlarmsArgs:
     green_target_group_arn_suffix: pulumi.Input[str]
     traffic: TrafficConfig
     edge: bool
-    topic_arn: pulumi.Input[str]
 
 
 class DeploymentAlarms(pulumi.ComponentResource):
@@ -140,6 +140,8 @@ class DeploymentAlarms(pulumi.ComponentResource):
             )
             for colour in groups
         ]
+        if severity_of(check.runbook) != "none":
+            raise ValueError(f"{check.runbook}: a release alarm must notify no one (CodeDeploy acts on it)")
         combined = aws.cloudwatch.MetricAlarmMetricQueryArgs(
             id="combined", expression=check.combine, label=check.description, return_data=True
         )
@@ -155,7 +157,8 @@ class DeploymentAlarms(pulumi.ComponentResource):
             datapoints_to_alarm=args.traffic.alarm_evaluation_minutes,
             treat_missing_data="notBreaching",  # no traffic is not an outage
             metric_queries=[*series, *filled, combined],
-            **notify(args.topic_arn),
+            alarm_actions=[],
+            ok_actions=[],
             tags=args.tags.for_resource(alarm_name),
             opts=pulumi.ResourceOptions(parent=self),
         )

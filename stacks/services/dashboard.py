@@ -2,8 +2,10 @@
 
 Per service: request rate, target 5xx (count and share of requests), p50/p99 latency, healthy targets,
 CPU and memory, task count. Platform-wide: the NAT gateways, both load balancers and, when a web ACL is
-named, WAF. It lives in the services layer, the only one that sees every layer's identifiers (the
-network's NAT gateways and the platform's load balancers arrive through StackReferences).
+named, WAF. With a managed database, a database row: connections, CPU and credits, memory and storage,
+latency, load, transaction IDs (the metrics of its alarms, stacks/platform/database_alarms.py). It
+lives in the services layer, the only one that sees every layer's identifiers (the network's NAT
+gateways and the platform's load balancers arrive through StackReferences).
 
 The body follows CloudWatch's "Dashboard body structure and syntax" (CloudWatch API reference,
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html):
@@ -29,6 +31,7 @@ ECS = "AWS/ECS"
 CONTAINER_INSIGHTS = "ECS/ContainerInsights"
 NAT = "AWS/NATGateway"
 WAF = "AWS/WAFV2"
+RDS = "AWS/RDS"
 GRID_WIDTH = 24
 WIDGET_WIDTH = 8
 WIDGET_HEIGHT = 6
@@ -58,6 +61,7 @@ class DashboardInputs:
     nat_gateway_ids: tuple[str, ...]
     load_balancers: tuple[tuple[str, str], ...]  # (role, LoadBalancer dimension)
     waf_web_acl_name: str  # "" without a web ACL: no WAF widget
+    database_identifier: str = ""  # the managed DB instance; "" (external database): no database row
 
 
 def _metric(namespace: str, name: str, dimensions: Sequence[tuple[str, str]], **options: Any) -> MetricRow:
@@ -231,12 +235,68 @@ def platform_widgets(inputs: DashboardInputs) -> list[Widget]:
     return widgets
 
 
+def database_widgets(inputs: DashboardInputs) -> list[Widget]:
+    """The managed database's six widgets: what its alarms read."""
+    region = inputs.region
+    instance = [("DBInstanceIdentifier", inputs.database_identifier)]
+    return [
+        _widget(
+            "Database: connections",
+            [_metric(RDS, "DatabaseConnections", instance, label="connections")],
+            region,
+            "Maximum",
+        ),
+        _widget(
+            "Database: CPU (%) and CPU credits",
+            [
+                _metric(RDS, "CPUUtilization", instance, label="CPU", stat="Average"),
+                _metric(RDS, "CPUCreditBalance", instance, label="credits", yAxis="right"),
+            ],
+            region,
+            "Minimum",
+        ),
+        _widget(
+            "Database: freeable memory and free storage (bytes)",
+            [
+                _metric(RDS, "FreeableMemory", instance, label="freeable memory"),
+                _metric(RDS, "FreeStorageSpace", instance, label="free storage", yAxis="right"),
+            ],
+            region,
+            "Minimum",
+        ),
+        _widget(
+            "Database: read and write latency (s)",
+            [
+                _metric(RDS, "ReadLatency", instance, label="read"),
+                _metric(RDS, "WriteLatency", instance, label="write"),
+            ],
+            region,
+            "Average",
+        ),
+        _widget(
+            "Database: load (average active sessions)",
+            [_metric(RDS, "DBLoad", instance, label="DB load")],
+            region,
+            "Average",
+        ),
+        _widget(
+            "Database: transaction IDs used (wraparound at 2.1 billion)",
+            [_metric(RDS, "MaximumUsedTransactionIDs", instance, label="oldest unfrozen")],
+            region,
+            "Maximum",
+        ),
+    ]
+
+
 def dashboard_body(inputs: DashboardInputs) -> dict[str, Any]:
-    """The dashboard: a heading and six widgets per service, then the platform, laid out on the grid."""
+    """The dashboard: a heading and six widgets per service, the platform, and the database when it is
+    managed here, laid out on the grid."""
     rows: list[tuple[str, list[Widget]]] = [
         (f"## {panel.name}", service_widgets(panel, inputs)) for panel in inputs.services
     ]
     rows.append(("## Platform: NAT gateways, load balancers, WAF", platform_widgets(inputs)))
+    if inputs.database_identifier:
+        rows.append((f"## Database: {inputs.database_identifier}", database_widgets(inputs)))
     widgets: list[Widget] = []
     y = 0
     for heading, row in rows:
@@ -288,6 +348,7 @@ class OperationsDashboardArgs:
     load_balancers: role -> ALB ARN (the platform's exports).
     nat_gateway_ids: the network's `natGatewayIds` export.
     waf_web_acl_name: the platform's `wafWebAclName` export, "" for none.
+    database_identifier: the platform's `databaseIdentifier` export, "" for none (no database row).
     """
 
     namer: naming.Namer
@@ -297,6 +358,7 @@ class OperationsDashboardArgs:
     load_balancers: Sequence[tuple[str, pulumi.Input[str]]]
     nat_gateway_ids: pulumi.Input[Sequence[str]]
     waf_web_acl_name: pulumi.Input[str]
+    database_identifier: pulumi.Input[str]
 
 
 class OperationsDashboard(pulumi.ComponentResource):
@@ -315,10 +377,11 @@ class OperationsDashboard(pulumi.ComponentResource):
             pulumi.Output.all(*[s.target_group_arn_suffixes[0] for s in args.services]),
             pulumi.Output.all(*[s.target_group_arn_suffixes[1] for s in args.services]),
             pulumi.Output.all(*[arn for _, arn in args.load_balancers]),
+            args.database_identifier,
         )
 
         def render(values: list[Any]) -> str:
-            cluster, nats, acl, ecs_names, lb_arns, blues, greens, platform_lbs = values
+            cluster, nats, acl, ecs_names, lb_arns, blues, greens, platform_lbs, database = values
             inputs = DashboardInputs(
                 region=args.region,
                 cluster_name=cluster,
@@ -337,6 +400,7 @@ class OperationsDashboard(pulumi.ComponentResource):
                     for (role, _), arn in zip(args.load_balancers, platform_lbs, strict=True)
                 ),
                 waf_web_acl_name=acl or "",
+                database_identifier=database or "",
             )
             return json.dumps(dashboard_body(inputs), separators=(",", ":"))
 

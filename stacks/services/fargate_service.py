@@ -190,7 +190,6 @@ class FargateService(pulumi.ComponentResource):
                 green_target_group_arn_suffix=self.traffic.green.arn_suffix,
                 traffic=settings.traffic,
                 edge=not spec.internal,
-                topic_arn=args.network.alarm_topic_arn,
             ),
             opts=child,
         )
@@ -206,7 +205,8 @@ class FargateService(pulumi.ComponentResource):
                 target_group_arn_suffixes=(self.traffic.blue.arn_suffix, self.traffic.green.arn_suffix),
                 scaling=settings.scaling,
                 settings=settings.alarms,
-                topic_arn=args.network.alarm_topic_arn,
+                edge=not spec.internal,
+                topics=args.network.topics,
             ),
             opts=child,
         )

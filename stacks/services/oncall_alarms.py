@@ -1,12 +1,16 @@
-"""The alarms on-call needs for one service, beyond the release alarms CodeDeploy polls.
+"""The alarms on-call needs for one service, beyond the release alarms CodeDeploy polls (which notify
+no one: CodeDeploy acts on them and the deployment-failed rule reports the outcome once).
 
-- running tasks below the scaling minimum (Container Insights' RunningTaskCount);
+- running tasks below the scaling minimum (Container Insights' RunningTaskCount), and below the desired
+  count for `runningBelowDesiredMinutes` (a crash loop above the minimum);
+- unhealthy targets (a ticket: the other targets still serve);
 - target 5xx as a share of requests, over both target groups (a release moves traffic between them);
-- p99 target response time;
-- CPU or memory high while the service already runs its maximum task count, so scaling cannot help.
+- p99 target response time, only in minutes with at least `latencyMinRequestsPerMinute` requests;
+- CPU or memory high while the service already runs its maximum task count, so scaling cannot help;
+- at the edge, fewer than `minSuccessfulRequestsPerMinute` 2xx responses: traffic lost before it reached
+  the service (DNS, listener, security group), which every rate alarm reads as OK.
 
-Unhealthy targets are the release alarm `unhealthy-hosts` (stacks/services/alarms.py), which now notifies
-too: a second alarm on the same metric would page twice.
+Each alarm notifies the topic of its severity (shared/alarms.py, ROUTING).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import Runbook, describe, notify
+from shared.alarms import AlarmTopics, Runbook, describe, notify
 from shared.config.alerting import ServiceAlarmConfig
 from shared.config.services import ScalingConfig
 from shared.metric_queries import expression, load_balancer_dimension, metric
@@ -42,9 +46,10 @@ class OnCallAlarmsArgs:
     suffixes are (blue, green).
     scaling: minCapacity is the floor of the running-tasks alarm, maxCapacity the ceiling of the
     at-max-capacity alarms.
-    settings: thresholds and window (`target5xxPercent`, `latencyP99ThresholdMs`,
-    `atMaxCapacityPercent`, `onCallEvaluationMinutes`).
-    topic_arn: where ALARM and OK go.
+    settings: thresholds and windows (`target5xxPercent`, `latencyP99ThresholdMs`,
+    `latencyMinRequestsPerMinute`, `atMaxCapacityPercent`, `onCallEvaluationMinutes`, ...).
+    edge: the public entry point: its traffic floor is watched too.
+    topics: the paging and ticket topics; each alarm notifies the one of its severity.
     """
 
     namer: naming.Namer
@@ -56,7 +61,8 @@ class OnCallAlarmsArgs:
     target_group_arn_suffixes: tuple[pulumi.Input[str], pulumi.Input[str]]
     scaling: ScalingConfig
     settings: ServiceAlarmConfig
-    topic_arn: pulumi.Input[str]
+    edge: bool
+    topics: AlarmTopics
 
 
 class OnCallAlarms(pulumi.ComponentResource):
@@ -73,6 +79,7 @@ class OnCallAlarms(pulumi.ComponentResource):
         self.alarms = [
             self._alarm(
                 "running-below-min",
+                Runbook.RUNNING_BELOW_MINIMUM,
                 describe(
                     f"{args.service}: fewer than {scaling.min_capacity} running tasks (minCapacity)",
                     Runbook.RUNNING_BELOW_MINIMUM,
@@ -87,8 +94,29 @@ class OnCallAlarms(pulumi.ComponentResource):
                 statistic="Minimum",
                 period=60,
             ),
+            self._running_below_desired(),
+            self._alarm(
+                "unhealthy-targets",
+                Runbook.UNHEALTHY_TARGETS,
+                describe(
+                    f"{args.service}: a target failing its load balancer health check",
+                    Runbook.UNHEALTHY_TARGETS,
+                ),
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                threshold=1.0,
+                metric_queries=[
+                    *self._per_group("unhealthy_raw", "UnHealthyHostCount", "Maximum", combine=None),
+                    expression(
+                        "unhealthy",
+                        "MAX([FILL(unhealthy_raw_blue, 0), FILL(unhealthy_raw_green, 0)])",
+                        label="Unhealthy targets",
+                        result=True,
+                    ),
+                ],
+            ),
             self._alarm(
                 "5xx-rate",
+                Runbook.TARGET_5XX_RATE,
                 describe(
                     f"{args.service}: more than {settings.target_5xx_percent:g} % of requests got a "
                     "5xx from the service's targets",
@@ -109,16 +137,24 @@ class OnCallAlarms(pulumi.ComponentResource):
             ),
             self._alarm(
                 "p99-latency",
+                Runbook.LATENCY_P99,
                 describe(
-                    f"{args.service}: p99 target response time above {settings.latency_p99_ms} ms",
+                    f"{args.service}: p99 target response time above {settings.latency_p99_ms} ms in "
+                    f"minutes of at least {settings.latency_min_requests} requests",
                     Runbook.LATENCY_P99,
                 ),
                 comparison_operator="GreaterThanThreshold",
                 threshold=settings.latency_p99_ms / 1000,  # TargetResponseTime is in seconds
                 metric_queries=[
+                    *self._per_group("requests", "RequestCount", "Sum"),
                     *self._per_group("latency_raw", "TargetResponseTime", "p99", combine=None),
+                    # A minute with too few requests reads 0: its p99 is one request, not a tail.
                     expression(
-                        "p99", "MAX([latency_raw_blue, latency_raw_green])", label="p99 (s)", result=True
+                        "p99",
+                        f"IF(requests >= {settings.latency_min_requests}, "
+                        "MAX([latency_raw_blue, latency_raw_green]), 0)",
+                        label="p99 (s)",
+                        result=True,
                     ),
                 ],
             ),
@@ -130,6 +166,8 @@ class OnCallAlarms(pulumi.ComponentResource):
                 )
             ),
         ]
+        if args.edge and settings.min_successful_requests > 0:
+            self.alarms.append(self._traffic_floor())
         self.register_outputs({"alarmNames": [a.name for a in self.alarms]})
 
     def _per_group(
@@ -152,6 +190,7 @@ class OnCallAlarms(pulumi.ComponentResource):
         # expressions with CloudWatch metrics", IF expression).
         return self._alarm(
             f"{kind}-at-max",
+            runbook,
             describe(
                 f"{args.service}: {kind} above {percent} % while running its maximum of {ceiling} "
                 "tasks (maxCapacity): scaling cannot add capacity",
@@ -171,10 +210,58 @@ class OnCallAlarms(pulumi.ComponentResource):
             ],
         )
 
-    def _alarm(self, purpose: str, description: str, **kwargs: Any) -> aws.cloudwatch.MetricAlarm:
+    def _running_below_desired(self) -> aws.cloudwatch.MetricAlarm:
+        args = self._args
+        service = {"ClusterName": args.cluster_name, "ServiceName": args.ecs_service_name}
+        minutes = args.settings.running_below_desired_minutes
+        return self._alarm(
+            "running-below-desired",
+            Runbook.RUNNING_BELOW_DESIRED,
+            describe(
+                f"{args.service}: fewer running than desired tasks for {minutes} minutes (tasks crash or "
+                "cannot start)",
+                Runbook.RUNNING_BELOW_DESIRED,
+            ),
+            minutes=minutes,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            threshold=1.0,
+            metric_queries=[
+                metric("running", CONTAINER_INSIGHTS, "RunningTaskCount", "Minimum", service),
+                metric("desired", CONTAINER_INSIGHTS, "DesiredTaskCount", "Maximum", service),
+                expression(
+                    "missing_tasks", "desired - FILL(running, 0)", label="Desired minus running", result=True
+                ),
+            ],
+        )
+
+    def _traffic_floor(self) -> aws.cloudwatch.MetricAlarm:
+        args = self._args
+        floor, minutes = args.settings.min_successful_requests, args.settings.traffic_loss_minutes
+        return self._alarm(
+            "no-successful-requests",
+            Runbook.NO_SUCCESSFUL_REQUESTS,
+            describe(
+                f"{args.service}: fewer than {floor} successful (2xx) responses a minute for {minutes} "
+                "minutes: traffic is not reaching the platform",
+                Runbook.NO_SUCCESSFUL_REQUESTS,
+            ),
+            minutes=minutes,
+            comparison_operator="LessThanThreshold",
+            threshold=float(floor),
+            # ELB publishes nothing without requests: no datapoint is exactly the outage looked for.
+            treat_missing_data="breaching",
+            metric_queries=[
+                *self._per_group("ok", "HTTPCode_Target_2XX_Count", "Sum"),
+                expression("successful", "ok", label="2xx responses a minute", result=True),
+            ],
+        )
+
+    def _alarm(
+        self, purpose: str, section: str, description: str, minutes: int | None = None, **kwargs: Any
+    ) -> aws.cloudwatch.MetricAlarm:
         args = self._args
         alarm_name = args.namer.name(naming.ALARM, args.service, purpose)
-        minutes = args.settings.evaluation_minutes
+        minutes = minutes or args.settings.evaluation_minutes
         kwargs.setdefault("treat_missing_data", "notBreaching")  # no traffic is not an outage
         return aws.cloudwatch.MetricAlarm(
             alarm_name,
@@ -184,6 +271,6 @@ class OnCallAlarms(pulumi.ComponentResource):
             datapoints_to_alarm=minutes,
             tags=args.tags.for_resource(alarm_name),
             opts=pulumi.ResourceOptions(parent=self),
-            **notify(args.topic_arn),
+            **notify(args.topics, section),
             **kwargs,
         )

@@ -157,6 +157,10 @@ class ReleaseHooks(pulumi.ComponentResource):
             BEFORE_INSTALL: self.scan_gate.arn,
             AFTER_ALLOW_TEST_TRAFFIC: self.smoke_test.arn,
         }
+        self.function_names: dict[str, pulumi.Output[str]] = {
+            "scan-gate": self.scan_gate.name,
+            "smoke-test": self.smoke_test.name,
+        }
         self.register_outputs({"functionArns": self.function_arns, "securityGroupId": self.security_group.id})
 
     # --- functions -----------------------------------------------------------------------------

@@ -67,6 +67,7 @@ def _service(name: str) -> None:
         nat_public_ips=_out(["203.0.113.10"]),
         nat_gateway_ids=_out(["nat-0123456789abcdef0"]),
         alarm_topic_arn=_out(f"arn:aws:sns:us-east-1:{ACCOUNT}:sns-alarms-dev"),
+        ticket_topic_arn=_out(f"arn:aws:sns:us-east-1:{ACCOUNT}:sns-tickets-dev"),
         alarm_topic_key_arn=_out(f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0000-alarms"),
     )
     platform = PlatformOutputs(
@@ -81,6 +82,7 @@ def _service(name: str) -> None:
         database_security_group_id=_out("sg-0d0d0d0d0d0d0d0d0"),
         database_port=_out(5432),
         database_max_connections=_out(450),
+        database_identifier=_out("rds-ledger-dev"),
         ecs_exec_log_group_name=_out(""),
         waf_web_acl_name=_out(""),
     )

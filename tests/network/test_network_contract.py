@@ -61,6 +61,7 @@ def test_the_layer_is_built_from_its_components(network):
         "payments:network:Endpoints",
         "payments:network:AlarmTopic",
         "payments:network:NatGatewayAlarms",
+        "payments:network:NotificationHealth",
     }
 
 

@@ -79,6 +79,7 @@ def test_every_resource_belongs_to_one_of_the_layers_components(platform):
         "payments:platform:SecretRotation",
         "payments:platform:WebApplicationFirewall",
         "payments:platform:PlatformAlarms",
+        "payments:platform:DatabaseAlarms",
         "payments:shared:EventNotification",
     }
     loose = [
