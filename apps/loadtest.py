@@ -98,6 +98,8 @@ class Run:
         return self.ok / self.seconds
 
     def percentile(self, q: int) -> float:
+        if len(self.latencies_ms) < 2:
+            return math.nan  # too few answers to have percentiles
         return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[q - 1]
 
     def server_cpu_seconds(self) -> float:
@@ -446,27 +448,31 @@ def ratio_line(ours: list[Run], name: str, baseline: list[Run]) -> str:
 
 def render(results: Mapping[str, list[Run]], conditions: str) -> Report:
     """The printed report, the target's verdict, and the figures for the docs."""
-    ours, baseline = results[SERVICES], results[LEDGER_BASELINE]
+    ours = results[SERVICES]
     services_failed = any(run.ok < 2 for run in ours)
     rows = tuple(row(name, runs) for name, runs in results.items() if all(run.ok >= 2 for run in runs))
     by_name = {each.name: each for each in rows}
+    measured = SERVICES in by_name and LEDGER_BASELINE in by_name
     figures = Figures(
         rows=rows,
         baseline=LEDGER_BASELINE,
-        throughput_ratio=(
-            by_name[SERVICES].throughput / by_name[LEDGER_BASELINE].throughput if not services_failed else 0.0
-        ),
-        p99_ratio=by_name[SERVICES].p99_ms / by_name[LEDGER_BASELINE].p99_ms
-        if not services_failed
-        else math.inf,
+        throughput_ratio=by_name[SERVICES].throughput / by_name[LEDGER_BASELINE].throughput
+        if measured
+        else 0.0,
+        p99_ratio=by_name[SERVICES].p99_ms / by_name[LEDGER_BASELINE].p99_ms if measured else math.inf,
         target_throughput=TARGET_THROUGHPUT_RATIO,
         target_p99=TARGET_P99_RATIO,
         statements={
             name: statements_per_payment(runs) for name, runs in results.items() if runs[0].statements
         },
+        cpu_by_process={
+            name: {process: cpu_per_request(runs, process) * 1000 for process in runs[0].cpu_seconds}
+            for name, runs in results.items()
+            if name in by_name
+        },
     )
     lines = [conditions, "", HEADER, *(summary(name, runs) for name, runs in results.items()), ""]
-    if services_failed:
+    if not measured:
         return Report("\n".join(lines), services_failed, figures)
     lines.append(f"services / {LEDGER_BASELINE}: {figures.verdict()}")
     lines += [ratio_line(ours, name, runs) for name, runs in results.items() if name != SERVICES]
@@ -490,7 +496,6 @@ def render(results: Mapping[str, list[Run]], conditions: str) -> Report:
         total += tasks
         lines.append(f"  {service:<18} {tasks:5.2f} -> {math.ceil(tasks)} tasks")
     lines.append(f"  {'all three':<18} {total:5.2f} vCPU at 70 %")
-    del baseline
     return Report("\n".join(lines), services_failed, figures)
 
 

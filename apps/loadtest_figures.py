@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +61,7 @@ class Figures:
     target_throughput: float
     target_p99: float
     statements: dict[str, dict[str, float]]  # contender -> statement -> calls per payment
+    cpu_by_process: dict[str, dict[str, float]] = field(default_factory=dict)  # contender -> process -> ms
 
     @property
     def met(self) -> bool:
@@ -77,7 +78,7 @@ class Figures:
 def git(*args: str, root: Path = ROOT) -> str:
     return subprocess.run(
         ["git", *args], cwd=root, check=True, capture_output=True, text=True, timeout=30
-    ).stdout.strip()
+    ).stdout.rstrip("\n")  # not strip(): a porcelain line may begin with a space
 
 
 def uncommitted_measured_files(root: Path = ROOT) -> list[str]:
@@ -104,6 +105,12 @@ def benchmarks_block(figures: Figures, conditions: str, commit: str, date: str) 
             f"{number(row.statements, 1)} |"
         )
     lines += ["", f"**Services against the {figures.baseline}: {figures.verdict()}.**", ""]
+    if figures.cpu_by_process:
+        lines += ["CPU ms per payment, by process:", ""]
+        for name, processes in figures.cpu_by_process.items():
+            listed = ", ".join(f"{process} {ms:.2f}" for process, ms in processes.items())
+            lines.append(f"- {name}: {listed}")
+        lines.append("")
     names = list(figures.statements)
     if names:
         lines += [
