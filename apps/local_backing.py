@@ -26,7 +26,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from apps.common.secrets import arn_env
-from apps.local_postgres import LocalPostgres, free_port, provision_ledger_database, running_postgres
+from apps.local_postgres import (
+    LocalPostgres,
+    enable_statement_tracking,
+    free_port,
+    provision_ledger_database,
+    running_postgres,
+)
 from shared.catalogue import ServiceSpec
 from shared.secret_purposes import SecretPurposes
 
@@ -124,10 +130,16 @@ def running_secrets_manager() -> Iterator[str]:
 
 
 @contextmanager
-def running_backing() -> Iterator[LocalBacking]:
-    with running_postgres(tls=True) as postgres, running_secrets_manager() as endpoint:
+def running_backing(*, track_statements: bool = False) -> Iterator[LocalBacking]:
+    """track_statements: `pg_stat_statements` in the ledger database (`apps.local_postgres`)."""
+    with (
+        running_postgres(tls=True, track_statements=track_statements) as postgres,
+        running_secrets_manager() as endpoint,
+    ):
         password = "local-" + os.urandom(12).hex()
         provision_ledger_database(postgres, DATABASE, {APP_USER: password})
+        if track_statements:
+            enable_statement_tracking(postgres, DATABASE)
         backing = LocalBacking(postgres, endpoint, {}, password)
         client = backing.secrets_client()
         values = {SecretPurposes.DATABASE_CONNECTION: backing.connection_secret(), **LOCAL_API_KEYS}

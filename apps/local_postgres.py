@@ -36,6 +36,7 @@ LEDGER_GROUP = "payments_ledger"
 LEDGER_SCHEMA = "ledger"
 COMMAND_TIMEOUT_SECONDS = 60.0  # initdb on a slow, shared machine
 START_TIMEOUT_SECONDS = 30
+STATEMENTS_EXTENSION = "pg_stat_statements"  # ships with Debian's server package
 
 
 class PostgresNotInstalledError(RuntimeError):
@@ -199,8 +200,13 @@ def running_postgres(
     tls: bool = True,
     admin_user: str = ADMIN,
     start_timeout_seconds: int = START_TIMEOUT_SECONDS,
+    track_statements: bool = False,
 ) -> Iterator[LocalPostgres]:
-    """A fresh server for the duration of the block (see the module docstring)."""
+    """A fresh server for the duration of the block (see the module docstring).
+
+    track_statements: load `pg_stat_statements` (per-statement counts and times, for the load
+    benchmark and local profiling); `enable_statement_tracking` then creates its view in a database.
+    """
     bin_dir = bin_dir or find_bin_dir()
     if bin_dir is None:
         raise PostgresNotInstalledError(
@@ -232,6 +238,8 @@ def running_postgres(
             "-c fsync=off",
             "-c max_connections=200",
         ]
+        if track_statements:
+            options.append(f"-c shared_preload_libraries={STATEMENTS_EXTENSION}")
         if pki is not None:
             options += [
                 "-c ssl=on",
@@ -294,3 +302,11 @@ def provision_ledger_database(server: LocalPostgres, dbname: str, users: dict[st
                 sql.Identifier(LEDGER_SCHEMA), sql.Identifier(LEDGER_GROUP)
             )
         )
+
+
+def enable_statement_tracking(server: LocalPostgres, dbname: str) -> None:
+    """Create `pg_stat_statements` in `dbname` (the server must run with `track_statements`)."""
+    import psycopg
+
+    with psycopg.connect(server.admin_conninfo(dbname), autocommit=True) as admin:
+        admin.execute(f"CREATE EXTENSION IF NOT EXISTS {STATEMENTS_EXTENSION}")

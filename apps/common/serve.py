@@ -123,6 +123,13 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
         def on_headers_complete(self) -> None:
             self._arm(body_seconds, "the body")
             super().on_headers_complete()
+            if self.cycle is not None and not isinstance(self.cycle.transport, HeadWithBody):
+                self.cycle.transport = HeadWithBody(self.transport)
+
+        def on_response_complete(self) -> None:
+            if self.cycle is not None and isinstance(self.cycle.transport, HeadWithBody):
+                self.cycle.transport.flush()  # a response without a body write (HEAD, 204)
+            super().on_response_complete()
 
         def on_message_complete(self) -> None:
             self._disarm()
@@ -185,6 +192,48 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
             self.transport.close()
 
     return DeadlineProtocol
+
+
+class HeadWithBody(asyncio.Transport):
+    """A response's view of the connection: its status line and headers go out with its body.
+
+    uvicorn writes a response in two `transport.write` calls, the head and then the body; on a
+    TCP_NODELAY socket that is two sends, and the caller is woken twice. The profiles of the
+    services under load showed socket writes as the largest cost (docs/benchmarks.md), so the
+    head is held until the body's first write, or until the response completes without one,
+    and both leave in one send. An interim response (`100 Continue`) is written at once.
+    """
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        super().__init__()
+        self._transport = transport
+        self._head = b""
+        self._started = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._started:
+            if self._head:
+                data, self._head = self._head + bytes(data), b""
+            self._transport.write(data)
+        elif bytes(data[:10]).startswith(b"HTTP/1.1 1"):  # 1xx: the client waits for it
+            self._transport.write(data)
+        else:
+            self._started, self._head = True, bytes(data)
+
+    def flush(self) -> None:
+        if self._head:
+            head, self._head = self._head, b""
+            self._transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
 
 
 def _request_id(incoming: bytes | None) -> str:

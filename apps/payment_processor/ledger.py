@@ -24,12 +24,14 @@ key, `idempotency_keys.payment_id`) make a second payment for one key impossible
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -59,19 +61,20 @@ class Outcome:
     replayed: bool
 
 
-_CLAIM = """
+# The statements of one payment, shared with the load benchmark's ledger baseline (apps/bench_chain.py).
+CLAIM_SQL = """
 INSERT INTO ledger.idempotency_keys (idempotency_key, request_fingerprint, payment_id)
 VALUES (%s, %s, %s)
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING payment_id
 """
-_STORED = """
+STORED_SQL = """
 SELECT k.request_fingerprint, p.payment_id, p.status, p.amount, p.currency, p.card_token,
        p.risk_score, p.risk_reasons
 FROM ledger.idempotency_keys k JOIN ledger.payments p ON p.payment_id = k.payment_id
 WHERE k.idempotency_key = %s
 """
-_RECORD = """
+RECORD_SQL = """
 INSERT INTO ledger.payments
     (payment_id, idempotency_key, status, amount, currency, card_token, risk_score, risk_reasons)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
@@ -91,8 +94,26 @@ def payment_result(
     }
 
 
+class _StaleConnectionError(Exception):
+    """The pooled connection was found broken on the payment's first round trip: nothing was done."""
+
+
+def _jsonb_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 class Ledger:
-    """Payments and idempotency keys in PostgreSQL, through a connection pool."""
+    """Payments and idempotency keys in PostgreSQL, through a connection pool.
+
+    The pool's connections are in autocommit mode and the transaction is spelled out (BEGIN ...
+    COMMIT) in libpq's pipeline mode (psycopg `AsyncConnection.pipeline`,
+    https://www.psycopg.org/psycopg3/docs/advanced/pipeline.html), so a new payment costs two round
+    trips to the database: BEGIN with the claim, then the payment row with COMMIT. psycopg's own
+    `transaction()` block would send BEGIN, and sync again before COMMIT: four. A pooled connection
+    is not checked before use (a round trip per payment); instead, one found broken on the first
+    round trip (a restart or failover of the database) is dropped and the payment tried once on
+    another, which is safe because nothing of it reached the database.
+    """
 
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
         self.pool = pool
@@ -102,23 +123,13 @@ class Ledger:
     ) -> Outcome:
         """The payment for `key`: processed now (exactly once across tasks) or the stored one."""
         fingerprint = request.fingerprint()
-        payment_id = uuid.uuid4()
         try:
-            async with self.pool.connection() as connection, connection.transaction():
-                cursor = await connection.execute(_CLAIM, (key, fingerprint, payment_id))
-                if await cursor.fetchone() is None:
-                    return await self._stored(connection, key, fingerprint)
-                decision = await process()
-                status = "approved" if decision.approved else "declined"
-                await connection.execute(
-                    _RECORD,
-                    (payment_id, key, status, request.amount, request.currency, request.card_token,
-                     decision.risk_score, Jsonb(list(decision.risk_reasons))),
-                )  # fmt: skip
-                result = payment_result(
-                    payment_id, status, request, decision.risk_score, list(decision.risk_reasons)
-                )
-                return Outcome(result, replayed=False)
+            try:
+                return await self._once(key, request, fingerprint, process)
+            except _StaleConnectionError:
+                return await self._once(key, request, fingerprint, process)
+        except _StaleConnectionError as stale:
+            raise DownstreamUnavailableError(DATABASE, str(stale.__cause__ or stale)) from None
         except PoolTimeout:
             raise DownstreamUnavailableError(DATABASE, "no database connection became free") from None
         except psycopg.errors.LockNotAvailable:
@@ -128,8 +139,48 @@ class Ledger:
         except psycopg.OperationalError as failed:
             raise DownstreamUnavailableError(DATABASE, type(failed).__name__) from None
 
+    async def _once(
+        self,
+        key: str,
+        request: PaymentRequest,
+        fingerprint: str,
+        process: Callable[[], Awaitable[Decision]],
+    ) -> Outcome:
+        payment_id = uuid.uuid4()
+        async with self.pool.connection() as connection:
+            try:
+                async with connection.pipeline():
+                    try:  # round trip 1: BEGIN and the claim
+                        await connection.execute("BEGIN")
+                        cursor = await connection.execute(CLAIM_SQL, (key, fingerprint, payment_id))
+                        claimed = await cursor.fetchone()
+                    except psycopg.OperationalError as failed:
+                        if connection.broken:
+                            raise _StaleConnectionError(type(failed).__name__) from failed
+                        raise
+                    if claimed is None:
+                        outcome = await self._stored(connection, key, fingerprint)
+                        await connection.execute("COMMIT")
+                        return outcome
+                    decision = await process()
+                    status = "approved" if decision.approved else "declined"
+                    reasons = list(decision.risk_reasons)
+                    await connection.execute(
+                        RECORD_SQL,
+                        (payment_id, key, status, request.amount, request.currency, request.card_token,
+                         decision.risk_score, Jsonb(reasons, dumps=_jsonb_text)),
+                    )  # fmt: skip
+                    await connection.execute("COMMIT")
+                # round trip 2: the payment row and COMMIT, sent and checked when the pipeline ends
+            except BaseException:
+                await _roll_back(connection)
+                raise
+        return Outcome(
+            payment_result(payment_id, status, request, decision.risk_score, reasons), replayed=False
+        )
+
     async def _stored(self, connection: psycopg.AsyncConnection[Any], key: str, fingerprint: str) -> Outcome:
-        cursor = await connection.execute(_STORED, (key,))
+        cursor = await connection.execute(STORED_SQL, (key,))
         row = await cursor.fetchone()
         if row is None:  # the foreign key makes this impossible; say so rather than guess
             raise RuntimeError(f"idempotency key {key!r} is stored without its payment")
@@ -138,3 +189,11 @@ class Ledger:
             raise KeyReusedError(key)
         request = PaymentRequest(Decimal(amount), str(currency), str(card_token))
         return Outcome(payment_result(payment_id, status, request, int(score), list(reasons)), replayed=True)
+
+
+async def _roll_back(connection: psycopg.AsyncConnection[Any]) -> None:
+    """End a failed payment's transaction, so the pool gets the connection back idle (or drops it)."""
+    if connection.broken or connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        return
+    with contextlib.suppress(psycopg.Error):
+        await connection.execute("ROLLBACK")

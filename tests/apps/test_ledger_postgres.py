@@ -163,6 +163,39 @@ def test_concurrent_requests_with_one_key_make_one_payment_and_all_get_it(ledger
     assert rows(ledger_db, "SELECT count(*) FROM ledger.payments") == [(1,)]
 
 
+def test_a_pooled_connection_the_server_ended_is_replaced_and_the_payment_made_once(ledger_db):
+    """No check before use: a connection found broken on the first round trip is retried on a new one."""
+    calls = []
+
+    async def process() -> Decision:
+        calls.append(1)
+        return Decision(True, 0, ())
+
+    async def scenario():
+        pool = open_pool(credentials(ledger_db))
+        await pool.open(wait=True)
+        async with pool:
+            ledger = Ledger(pool)
+            await ledger.once("order-0005", PAYMENT, process)
+            # What a restart or failover of the database does to the connections the pool holds.
+            ended = rows(
+                ledger_db,
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{ledger_db.user}'",
+            )
+            assert ended
+            assert all(done for (done,) in ended)
+            return await ledger.once("order-0006", PAYMENT, process)
+
+    asyncio.run(migrated(ledger_db))
+    outcome = asyncio.run(scenario())
+    assert (outcome.replayed, outcome.result["status"]) == (False, "approved")
+    assert calls == [1, 1]
+    assert rows(ledger_db, "SELECT idempotency_key FROM ledger.payments ORDER BY 1") == [
+        ("order-0005",),
+        ("order-0006",),
+    ]
+
+
 def test_a_waiter_processes_the_payment_itself_when_the_first_attempt_fails(ledger_db):
     async def fails_late() -> Decision:
         await asyncio.sleep(0.3)
