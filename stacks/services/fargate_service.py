@@ -40,7 +40,7 @@ from stacks.services.task_definition import ContainerInputs, container_definitio
 from stacks.services.traffic import BlueGreenTraffic, BlueGreenTrafficArgs
 
 # After creation CodeDeploy owns these: releases register revisions, swap target groups and
-# Application Auto Scaling sets the count (docs/lifecycle.md).
+# Application Auto Scaling sets the count (docs/releasing.md).
 CODEDEPLOY_OWNS = ["taskDefinition", "loadBalancers", "desiredCount"]
 
 

@@ -158,7 +158,7 @@ def pending(
         if RECREATE in differs:
             pulumi.log.warn(
                 f"{service_name}: ECS Exec is set when a service is created; destroy and re-deploy the "
-                "services layer (docs/lifecycle.md) for the ecsExec change to reach it"
+                "services layer (docs/releasing.md) for the ecsExec change to reach it"
             )
         return differs
 

@@ -1,7 +1,7 @@
 """One service's blue/green traffic: two target groups and its production and test listeners.
 
 CodeDeploy moves the listeners between the two target groups during a release, so Pulumi ignores the
-listeners' default actions after creation (docs/lifecycle.md). Target groups are auto-named so a change that
+listeners' default actions after creation (docs/releasing.md). Target groups are auto-named so a change that
 replaces one creates the new group before the old, in-use one is deleted.
 """
 
