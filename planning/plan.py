@@ -137,6 +137,8 @@ def layer_report(name: str, evaluation: Evaluation, seconds: float, suffix: str 
         "resourceCounts": evaluation.types(),
         "exports": evaluation.exports,
         "servesPlaintextHttp": evaluation.exports.get(ServicesExports.SERVES_PLAINTEXT_HTTP),
+        # What `pulumi preview` and `up` would print as the program's warnings.
+        "warnings": evaluation.warnings,
         "policy": policy_report(evaluation, suffix),
         "resources": [
             {
@@ -226,6 +228,8 @@ def render(report: dict[str, Any]) -> str:
                 if plaintext
                 else "   public API: HTTPS only (TLS 1.2+, port 80 redirects to 443)"
             )
+        for warning in layer.get("warnings", ()):
+            lines.append(f"   warning: {warning}")
         lines.append("   exports:")
         for key, value in layer["exports"].items():
             lines.append(f"     {key} = {json.dumps(value)}")

@@ -38,6 +38,14 @@ def test_plan_prints_every_layer_and_writes_the_json(example_plan):
         assert f"== {layer['layer']} ({layer['project']}/dev)" in printed
 
 
+def test_plan_prints_and_writes_the_warnings_a_layer_logs_as_up_would(example_plan):
+    """The example has no alarm subscription: the network layer warns, from its own process."""
+    printed, report = example_plan
+    [network] = [layer for layer in report["layers"] if layer["layer"] == "network"]
+    assert any("no subscription" in warning for warning in network["warnings"])
+    assert "   warning: " in printed
+
+
 def test_plan_reports_every_rule_per_layer_and_flags_a_departure_from_the_required_sizing(tmp_path, capsys):
     out = tmp_path / "plan.json"
     # A deliberate sizing change is advisory: the plan still exits 0.
