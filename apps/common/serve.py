@@ -124,11 +124,20 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
             self._arm(body_seconds, "the body")
             super().on_headers_complete()
             if self.cycle is not None and not isinstance(self.cycle.transport, HeadWithBody):
-                self.cycle.transport = HeadWithBody(self.transport)
+                wrapper = HeadWithBody(self.transport)
+                self.cycle.transport = wrapper
+                self._held = [*getattr(self, "_held", ()), (self.cycle, wrapper)]
 
         def on_response_complete(self) -> None:
-            if self.cycle is not None and isinstance(self.cycle.transport, HeadWithBody):
-                self.cycle.transport.flush()  # a response without a body write (HEAD, 204)
+            # A response without a body write (HEAD, 204) sends its head now. The cycle that completed
+            # is not always `self.cycle`: a pipelined request's cycle replaces it on arrival.
+            pending = []
+            for cycle, wrapper in getattr(self, "_held", ()):
+                if cycle.response_complete:
+                    wrapper.flush()
+                else:
+                    pending.append((cycle, wrapper))
+            self._held = pending
             super().on_response_complete()
 
         def on_message_complete(self) -> None:

@@ -82,7 +82,7 @@ def server() -> Iterator[int]:
         app,
         host="127.0.0.1",
         port=port,
-        http=bounded_protocol(RequestLimits()),
+        http=bounded_protocol(RequestLimits(), "test"),
         lifespan="on",
         log_config=None,
     )
