@@ -297,12 +297,14 @@ NETWORK_KEYS = (
         name="ticketEmails",
         type="array",
         default=(),
+        example=("payments-team@example.com",),
         description="Email addresses subscribed to the ticket topic (alarms for the next working day)",
     ),
     Key(
         name="ticketHttpsEndpoints",
         type="array",
         default=(),
+        example=("https://tickets.example.com/sns",),
         description="https:// endpoints subscribed to the ticket topic, e.g. a ticketing webhook",
     ),
     Key(
