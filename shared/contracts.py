@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 
 from shared.errors import ConfigError
+from shared.security_rules import DeclaredEgress
 from shared.secret_purposes import SecretPurposes as SecretPurposes  # re-exported for the layers
 
 NETWORK_PROJECT = "payments-network"
@@ -40,6 +41,11 @@ class NetworkExports:
     NAT_GATEWAY_IDS = "natGatewayIds"  # for the dashboard's NAT widgets
     ALARM_TOPIC_ARN = "alarmTopicArn"  # the environment's SNS topic every alarm and rule notifies
     ALARM_TOPIC_KEY_ARN = "alarmTopicKeyArn"  # its KMS key: a role that publishes needs to use it
+    FLOW_LOG_GROUP_NAME = "flowLogGroupName"  # the platform's audit archive subscribes to it (pci)
+    # What `complianceProfile: pci` security groups send HTTPS to instead of 0.0.0.0/0: the interface
+    # endpoints' group ("" without interface endpoints) and the S3 gateway endpoint's prefix list.
+    ENDPOINT_SECURITY_GROUP_ID = "endpointSecurityGroupId"
+    S3_PREFIX_LIST_ID = "gatewayPrefixListId"
     ALL = (
         VPC_ID,
         VPC_CIDR,
@@ -51,6 +57,9 @@ class NetworkExports:
         NAT_GATEWAY_IDS,
         ALARM_TOPIC_ARN,
         ALARM_TOPIC_KEY_ARN,
+        FLOW_LOG_GROUP_NAME,
+        ENDPOINT_SECURITY_GROUP_ID,
+        S3_PREFIX_LIST_ID,
     )
 
 
@@ -178,6 +187,21 @@ class NetworkOutputs:
     nat_gateway_ids: pulumi.Output[list[str]]
     alarm_topic_arn: pulumi.Output[str]
     alarm_topic_key_arn: pulumi.Output[str]
+    # Optional (network stacks deployed before they existed do not export them): "" when absent.
+    flow_log_group_name: pulumi.Output[str]
+    endpoint_security_group_id: pulumi.Output[str]
+    s3_prefix_list_id: pulumi.Output[str]
+
+    def declared_egress(self) -> DeclaredEgress:
+        """The network's endpoints as a `complianceProfile: pci` group's only HTTPS destinations."""
+        return DeclaredEgress(
+            endpoint_security_group_id=self.endpoint_security_group_id.apply(
+                lambda value: _pci_network_value(NetworkExports.ENDPOINT_SECURITY_GROUP_ID, value)
+            ),
+            s3_prefix_list_id=self.s3_prefix_list_id.apply(
+                lambda value: _pci_network_value(NetworkExports.S3_PREFIX_LIST_ID, value)
+            ),
+        )
 
     @classmethod
     def from_stack(cls, stack_name: str) -> NetworkOutputs:
@@ -192,11 +216,30 @@ class NetworkOutputs:
             nat_gateway_ids=_require(ref, NetworkExports.NAT_GATEWAY_IDS),
             alarm_topic_arn=_require(ref, NetworkExports.ALARM_TOPIC_ARN),
             alarm_topic_key_arn=_require(ref, NetworkExports.ALARM_TOPIC_KEY_ARN),
+            flow_log_group_name=_optional(ref, NetworkExports.FLOW_LOG_GROUP_NAME),
+            endpoint_security_group_id=_optional(ref, NetworkExports.ENDPOINT_SECURITY_GROUP_ID),
+            s3_prefix_list_id=_optional(ref, NetworkExports.S3_PREFIX_LIST_ID),
         )
 
 
 def _require(ref: pulumi.StackReference, name: str) -> pulumi.Output[Any]:
     return ref.require_output(name)
+
+
+def _optional(ref: pulumi.StackReference, name: str) -> pulumi.Output[str]:
+    return ref.get_output(name).apply(lambda value: str(value or ""))
+
+
+def _pci_network_value(name: str, value: str) -> str:
+    if not value:
+        raise ConfigError(
+            "complianceProfile",
+            "pci",
+            f"needs the network layer's {name} export, which a network stack makes only with "
+            "complianceProfile pci (its interface endpoints)",
+            "pulumi config set complianceProfile pci in stacks/network and run pulumi up there first",
+        )
+    return value
 
 
 @dataclass(frozen=True)

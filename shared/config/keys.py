@@ -69,6 +69,10 @@ FlowLogTrafficType = Literal["ALL", "ACCEPT", "REJECT"]
 FLOW_LOG_TRAFFIC_TYPES: tuple[FlowLogTrafficType, ...] = get_args(FlowLogTrafficType)
 DatabaseTls = Literal["verify-full", "require", "disable"]
 DATABASE_TLS_MODES: tuple[DatabaseTls, ...] = get_args(DatabaseTls)
+# What a stack must prove beyond the brief (docs/security.md, "PCI DSS v4.0.1"): baseline is the
+# brief's platform; pci adds the audit archive, database audit, egress to declared destinations only.
+ComplianceProfile = Literal["baseline", "pci"]
+COMPLIANCE_PROFILES: tuple[ComplianceProfile, ...] = get_args(ComplianceProfile)
 DatabaseSource = Literal["managed", "external"]
 DATABASE_SOURCES: tuple[DatabaseSource, ...] = get_args(DatabaseSource)
 # RDS for PostgreSQL limits (RDS user guide, "Amazon RDS DB instance storage": gp3 is 20-65,536 GiB;
@@ -108,6 +112,14 @@ def _common() -> tuple[Key, ...]:
         ),
         Key(name="costCenter", type="string", default="payments", description="CostCenter tag value"),
         Key(name="region", type="string", default="us-east-1", description="AWS region"),
+        Key(
+            name="complianceProfile",
+            type="string",
+            default=COMPLIANCE_PROFILES[0],
+            choices=COMPLIANCE_PROFILES,
+            description="baseline, or pci: 12-month write-once log archive, database audit, declared egress "
+            "only (set it identically in every layer)",
+        ),
     )
 
 

@@ -63,11 +63,26 @@ class NetworkConfig:
             nat_gateways=typed_choice(NAT_GATEWAYS, reader.choice("natGateways")),
             flow_log_retention_days=log_retention(reader, "flowLogRetentionDays"),
             flow_log_traffic_type=typed_choice(FLOW_LOG_TRAFFIC_TYPES, reader.choice("flowLogTrafficType")),
-            interface_endpoints=reader.boolean("interfaceEndpoints"),
+            interface_endpoints=_interface_endpoints(reader, common),
             kms_deletion_window_days=reader.integer("kmsDeletionWindowDays"),
             notifications=NotificationConfig.load(reader),
             nat_alarms=NatAlarmConfig.load(reader),
         )
+
+
+def _interface_endpoints(reader: ConfigReader, common: CommonConfig) -> bool:
+    """`interfaceEndpoints`; always on with `complianceProfile: pci` (no AWS API through NAT, PCI DSS 1.3.2)."""
+    if not common.pci:
+        return reader.boolean("interfaceEndpoints")
+    if reader.raw("interfaceEndpoints") is not None and not reader.boolean("interfaceEndpoints"):
+        raise ConfigError(
+            "interfaceEndpoints",
+            False,
+            "must stay on with complianceProfile pci: tasks and functions may reach AWS APIs only through "
+            "the VPC's interface endpoints",
+            "pulumi config rm interfaceEndpoints, or pulumi config set complianceProfile baseline",
+        )
+    return True
 
 
 def _check_zones(zones: tuple[str, ...], az_count: int, region: str) -> None:

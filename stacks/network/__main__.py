@@ -8,7 +8,7 @@ from shared.config.network import NetworkConfig
 from shared.contracts import NetworkExports
 from shared.provider import aws_provider
 from shared.tags import ServiceTags
-from stacks.network.endpoints import Endpoints, EndpointsArgs
+from stacks.network.endpoints import INTERFACE_SERVICES, PCI_INTERFACE_SERVICES, Endpoints, EndpointsArgs
 from stacks.network.flow_logs import FlowLogs, FlowLogsArgs
 from stacks.network.nat_alarms import NatGatewayAlarms, NatGatewayAlarmsArgs
 from stacks.network.notifications import AlarmTopic, AlarmTopicArgs
@@ -39,7 +39,7 @@ vpc = Vpc(
     ),
     opts=in_provider,
 )
-FlowLogs(
+flow_logs = FlowLogs(
     "flow-logs",
     FlowLogsArgs(
         namer=namer,
@@ -52,7 +52,7 @@ FlowLogs(
     ),
     opts=in_provider,
 )
-Endpoints(
+endpoints = Endpoints(
     "endpoints",
     EndpointsArgs(
         namer=namer,
@@ -63,6 +63,7 @@ Endpoints(
         private_subnet_ids=[s.id for s in vpc.private_subnets],
         private_route_table_ids=[t.id for t in vpc.private_route_tables],
         interface_endpoints=settings.interface_endpoints,
+        services=PCI_INTERFACE_SERVICES if settings.common.pci else INTERFACE_SERVICES,
     ),
     opts=in_provider,
 )
@@ -100,3 +101,6 @@ pulumi.export(NetworkExports.NAT_PUBLIC_IPS, vpc.nat_public_ips)
 pulumi.export(NetworkExports.NAT_GATEWAY_IDS, vpc.nat_gateway_ids)
 pulumi.export(NetworkExports.ALARM_TOPIC_ARN, alarm_topic.topic_arn)
 pulumi.export(NetworkExports.ALARM_TOPIC_KEY_ARN, alarm_topic.key_arn)
+pulumi.export(NetworkExports.FLOW_LOG_GROUP_NAME, flow_logs.log_group_name)
+pulumi.export(NetworkExports.ENDPOINT_SECURITY_GROUP_ID, endpoints.security_group_id)
+pulumi.export(NetworkExports.S3_PREFIX_LIST_ID, endpoints.s3_prefix_list_id)
