@@ -307,6 +307,22 @@ def _invocation(typ: str, logical: str, inputs: dict[str, Any], name: str) -> Mo
     )
 
 
+def _firehose_stream(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    # The provider's id is the stream's ARN: arn:aws:firehose:<region>:<account>:deliverystream/<name>.
+    stream_arn = arn("firehose", f"deliverystream/{name}")
+    return MockedResource(stream_arn, {"arn": stream_arn})
+
+
+def _backup_vault(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    # The id is the vault's name; arn:aws:backup:<region>:<account>:backup-vault:<name>.
+    return MockedResource(name, {"arn": arn("backup", f"backup-vault:{name}")})
+
+
+def _backup_plan(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    plan_id = f"{digest(typ + logical, 8)}-{digest(logical, 4)}-{digest(name, 4)}-{digest(typ, 4)}-{digest(logical + name, 12)}"
+    return MockedResource(plan_id, {"arn": arn("backup", f"backup-plan:{plan_id}")})
+
+
 def _generic(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
     module = typ.split(":")[1].split("/")[0]
     kind = typ.split(":")[-1]
@@ -347,6 +363,9 @@ _BUILDERS: dict[str, Callable[[str, str, dict[str, Any], str], MockedResource]] 
     "aws:rds/subnetGroup:SubnetGroup": _rds_named("subgrp"),
     "aws:rds/parameterGroup:ParameterGroup": _rds_named("pg"),
     "aws:lambda/invocation:Invocation": _invocation,
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": _firehose_stream,
+    "aws:backup/vault:Vault": _backup_vault,
+    "aws:backup/plan:Plan": _backup_plan,
 }
 
 

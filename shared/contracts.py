@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 
 from shared.errors import ConfigError
+from shared.log_archive import LogArchive
 from shared.security_rules import DeclaredEgress
 from shared.secret_purposes import SecretPurposes as SecretPurposes  # re-exported for the layers
 
@@ -96,6 +97,11 @@ class PlatformExports:
     WAF_WEB_ACL_ARN = "wafWebAclArn"
     WAF_METRIC_NAME = "wafMetricName"
     WAF_LOG_GROUP_NAME = "wafLogGroupName"
+    # complianceProfile pci: the write-once audit archive, its Firehose stream and the role CloudWatch
+    # Logs assumes to put into it (the services layer subscribes its log groups); "" in baseline.
+    AUDIT_BUCKET_NAME = "auditBucketName"
+    AUDIT_STREAM_ARN = "auditStreamArn"
+    AUDIT_SUBSCRIPTION_ROLE_ARN = "auditSubscriptionRoleArn"
     ALL = (
         CLUSTER_NAME,
         CLUSTER_ARN,
@@ -121,6 +127,9 @@ class PlatformExports:
         WAF_WEB_ACL_ARN,
         WAF_METRIC_NAME,
         WAF_LOG_GROUP_NAME,
+        AUDIT_BUCKET_NAME,
+        AUDIT_STREAM_ARN,
+        AUDIT_SUBSCRIPTION_ROLE_ARN,
     )
 
 
@@ -231,13 +240,21 @@ def _optional(ref: pulumi.StackReference, name: str) -> pulumi.Output[str]:
 
 
 def _pci_network_value(name: str, value: str) -> str:
+    return _pci_upstream_value("network", name, value)
+
+
+def _pci_platform_value(name: str, value: str) -> str:
+    return _pci_upstream_value("platform", name, value)
+
+
+def _pci_upstream_value(layer: str, name: str, value: str) -> str:
     if not value:
         raise ConfigError(
             "complianceProfile",
             "pci",
-            f"needs the network layer's {name} export, which a network stack makes only with "
-            "complianceProfile pci (its interface endpoints)",
-            "pulumi config set complianceProfile pci in stacks/network and run pulumi up there first",
+            f"needs the {layer} layer's {name} export, which a {layer} stack makes only with "
+            "complianceProfile pci",
+            f"pulumi config set complianceProfile pci in stacks/{layer} and run pulumi up there first",
         )
     return value
 
@@ -275,6 +292,20 @@ class PlatformOutputs:
         return self.ecs_exec_log_group_name.apply(bool)
 
     waf_web_acl_name: pulumi.Output[str]  # "" when no web ACL is named
+    # complianceProfile pci: the archive's stream and CloudWatch Logs' role ("" in baseline).
+    audit_stream_arn: pulumi.Output[str]
+    audit_subscription_role_arn: pulumi.Output[str]
+
+    def log_archive(self) -> LogArchive:
+        """The platform's audit archive, for a `complianceProfile: pci` layer's subscription filters."""
+        return LogArchive(
+            stream_arn=self.audit_stream_arn.apply(
+                lambda value: _pci_platform_value(PlatformExports.AUDIT_STREAM_ARN, value)
+            ),
+            role_arn=self.audit_subscription_role_arn.apply(
+                lambda value: _pci_platform_value(PlatformExports.AUDIT_SUBSCRIPTION_ROLE_ARN, value)
+            ),
+        )
 
     @classmethod
     def from_stack(cls, stack_name: str) -> PlatformOutputs:
@@ -309,4 +340,6 @@ class PlatformOutputs:
                 lambda name: str(name or "")
             ),
             waf_web_acl_name=_require(ref, PlatformExports.WAF_WEB_ACL_NAME),
+            audit_stream_arn=_optional(ref, PlatformExports.AUDIT_STREAM_ARN),
+            audit_subscription_role_arn=_optional(ref, PlatformExports.AUDIT_SUBSCRIPTION_ROLE_ARN),
         )

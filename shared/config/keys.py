@@ -226,7 +226,8 @@ NETWORK_KEYS = (
         name="interfaceEndpoints",
         type="boolean",
         default=False,
-        description="Interface endpoints for ecr.api, ecr.dkr, logs, secretsmanager, kms (priced hourly)",
+        description="Interface endpoints for ecr.api, ecr.dkr, logs, secretsmanager, kms (priced hourly); "
+        "always on, with more services, under complianceProfile pci",
     ),
     Key(
         name="alarmEmails",
@@ -422,7 +423,8 @@ PLATFORM_KEYS = (
         name="databaseSkipFinalSnapshot",
         type="boolean",
         default=True,
-        description="Destroy deletes the managed database without a final snapshot (false: keep one)",
+        description="Destroy deletes the managed database without a final snapshot (false: keep one; "
+        "complianceProfile pci always keeps one)",
     ),
     Key(
         name="databaseHost",

@@ -71,18 +71,9 @@ class NetworkConfig:
 
 
 def _interface_endpoints(reader: ConfigReader, common: CommonConfig) -> bool:
-    """`interfaceEndpoints`; always on with `complianceProfile: pci` (no AWS API through NAT, PCI DSS 1.3.2)."""
-    if not common.pci:
-        return reader.boolean("interfaceEndpoints")
-    if reader.raw("interfaceEndpoints") is not None and not reader.boolean("interfaceEndpoints"):
-        raise ConfigError(
-            "interfaceEndpoints",
-            False,
-            "must stay on with complianceProfile pci: tasks and functions may reach AWS APIs only through "
-            "the VPC's interface endpoints",
-            "pulumi config rm interfaceEndpoints, or pulumi config set complianceProfile baseline",
-        )
-    return True
+    """`interfaceEndpoints`; always on with `complianceProfile: pci`, whatever the key says: there no AWS
+    API may be reached through NAT (PCI DSS 1.3.2), so the profile, not this key, decides."""
+    return common.pci or reader.boolean("interfaceEndpoints")
 
 
 def _check_zones(zones: tuple[str, ...], az_count: int, region: str) -> None:
