@@ -319,7 +319,8 @@ def _backup_vault(typ: str, logical: str, inputs: dict[str, Any], name: str) -> 
 
 
 def _backup_plan(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
-    plan_id = f"{digest(typ + logical, 8)}-{digest(logical, 4)}-{digest(name, 4)}-{digest(typ, 4)}-{digest(logical + name, 12)}"
+    h = digest(typ + logical, 32)  # a UUID-shaped plan id
+    plan_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
     return MockedResource(plan_id, {"arn": arn("backup", f"backup-plan:{plan_id}")})
 
 

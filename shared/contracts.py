@@ -14,8 +14,8 @@ import pulumi
 
 from shared.errors import ConfigError
 from shared.log_archive import LogArchive
-from shared.security_rules import DeclaredEgress
 from shared.secret_purposes import SecretPurposes as SecretPurposes  # re-exported for the layers
+from shared.security_rules import DeclaredEgress
 
 NETWORK_PROJECT = "payments-network"
 PLATFORM_PROJECT = "payments-platform"

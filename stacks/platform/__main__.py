@@ -24,9 +24,9 @@ from stacks.platform.database_backup import DatabaseBackup, DatabaseBackupArgs
 from stacks.platform.encryption import PlatformKey, PlatformKeyArgs
 from stacks.platform.load_balancer import LoadBalancer, LoadBalancerArgs
 from stacks.platform.platform_alarms import PlatformAlarms, PlatformAlarmsArgs
+from stacks.platform.platform_secrets import ManagedEndpoint, PlatformSecrets, PlatformSecretsArgs
 from stacks.platform.rotation_strategies import strategy_table
 from stacks.platform.secret_rotation import DatabaseBootstrap, SecretRotation, SecretRotationArgs
-from stacks.platform.platform_secrets import ManagedEndpoint, PlatformSecrets, PlatformSecretsArgs
 from stacks.platform.service_discovery import private_namespace
 from stacks.platform.waf import WebApplicationFirewall, WebApplicationFirewallArgs
 
