@@ -84,6 +84,9 @@ def _vpc_like(typ: str, logical: str, inputs: dict[str, Any], name: str) -> Mock
     if typ == "aws:ec2/eip:Eip":
         state["allocationId"] = resource_id
         state["publicIp"] = f"3.{int(digest(logical, 2), 16)}.{int(digest(logical + 'x', 2), 16)}.10"
+    if typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Gateway":
+        # A gateway endpoint's AWS-managed prefix list (pl- and 8 hex digits, as `pl-63a5400a` for S3).
+        state["prefixListId"] = f"pl-{digest(logical + 'pl', 8)}"
     if typ == "aws:ec2/vpc:Vpc":
         state["defaultSecurityGroupId"] = f"sg-{digest(logical + 'default', 17)}"
         state["mainRouteTableId"] = f"rtb-{digest(logical + 'main', 17)}"

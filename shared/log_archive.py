@@ -8,6 +8,7 @@ stay as they are and a copy is kept 12 months (PCI DSS v4.0.1 requirement 10.5.1
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -50,3 +51,17 @@ def archive_log_group(
         role_arn=archive.role_arn,
         opts=opts,
     )
+
+
+def archive_log_groups(
+    namer: naming.Namer,
+    archive: LogArchive,
+    log_groups: Mapping[str, pulumi.Input[str]],
+    *,
+    opts: pulumi.ResourceOptions,
+) -> list[aws.cloudwatch.LogSubscriptionFilter]:
+    """One subscription filter per log group, keyed by the name part its filter gets."""
+    return [
+        archive_log_group(namer, (part,), log_group_name=group, archive=archive, opts=opts)
+        for part, group in log_groups.items()
+    ]

@@ -8,11 +8,12 @@ from shared.aws_context import AwsContext
 from shared.config.platform import PlatformConfig
 from shared.contracts import NetworkOutputs, PlatformExports, SecretPurposes
 from shared.database_connections import estimated_max_connections
+from shared.log_archive import archive_log_groups
 from shared.network_constants import HTTP_PORT, HTTPS_PORT
 from shared.provider import aws_provider
 from shared.tags import ServiceTags
 from stacks.platform.access_logs import AccessLogsBucket, AccessLogsBucketArgs
-from stacks.platform.audit_archive import AuditArchive, AuditArchiveArgs, subscribe_log_groups
+from stacks.platform.audit_archive import AuditArchive, AuditArchiveArgs
 from stacks.platform.cluster import EcsCluster, EcsClusterArgs
 from stacks.platform.database import (
     LOG_EXPORTS,
@@ -216,6 +217,7 @@ rotation = SecretRotation(
         database_port=settings.database.port,
         database_tls=settings.database.tls,
         database_security_group_id=database_group.id,
+        declared_egress=network.declared_egress() if settings.common.pci else None,
         bootstrap=(
             DatabaseBootstrap(
                 master_secret_arn=database.master_secret_arn,
@@ -245,9 +247,9 @@ PlatformAlarms(
 )
 
 if archive is not None:
-    subscribe_log_groups(
+    archive_log_groups(
         namer,
-        archive,
+        archive.archive,
         {
             "flow-logs": network.flow_log_group_name,  # the network layer's, read by name
             "secret-rotation": rotation.log_group.name,
@@ -262,6 +264,7 @@ if archive is not None:
                 else {}
             ),
         },
+        opts=pulumi.ResourceOptions(parent=archive),
     )
 
 pulumi.export(PlatformExports.CLUSTER_NAME, cluster.cluster_name)

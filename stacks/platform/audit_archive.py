@@ -26,7 +26,6 @@ date, so the stack could never be destroyed within a year.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -35,7 +34,7 @@ import pulumi_aws as aws
 
 from shared import naming, policies
 from shared.aws_context import AwsContext
-from shared.log_archive import LogArchive, archive_log_group
+from shared.log_archive import LogArchive
 from shared.tags import ServiceTags
 
 LOCK_MODE: Final = "GOVERNANCE"
@@ -335,21 +334,3 @@ class AuditArchive(pulumi.ComponentResource):
                 parent=self.bucket, depends_on=[self.public_access_block, self.ownership]
             ),
         )
-
-
-def subscribe_log_groups(
-    namer: naming.Namer,
-    archive: AuditArchive,
-    log_groups: Mapping[str, pulumi.Input[str]],
-) -> list[aws.cloudwatch.LogSubscriptionFilter]:
-    """One subscription filter per log group, keyed by the name part its filter gets."""
-    return [
-        archive_log_group(
-            namer,
-            (part,),
-            log_group_name=group_name,
-            archive=archive.archive,
-            opts=pulumi.ResourceOptions(parent=archive),
-        )
-        for part, group_name in log_groups.items()
-    ]
