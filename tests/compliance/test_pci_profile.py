@@ -231,3 +231,19 @@ def test_the_pci_plan_passes_every_mandatory_rule(network_pci, platform_pci, ser
     results = check([network_pci, platform_pci, services_pci], "dev")
     failures = {r.rule.name: r.violations for r in results if not r.passed and r.rule.enforcement != ADVISORY}
     assert failures == {}, json.dumps(failures, indent=1)
+
+
+def test_the_pci_plan_prices_the_archive_and_the_backups_and_the_baseline_does_not(platform, platform_pci):
+    from planning import pricing
+    from planning.cost import estimate
+    from policy.offline_check import resources_of
+
+    table = pricing.load("us-east-1")
+    pci = {line.item: line for line in estimate({"platform": resources_of(platform_pci)}, table).lines}
+    baseline = {line.item for line in estimate({"platform": resources_of(platform)}, table).lines}
+    archive = pci["Audit archive (Firehose, S3, Glacier IR)"]
+    # 90 days in S3 Standard, the other 275 of the year in Glacier IR, and Firehose's ingestion, per GB.
+    per_gb = 0.029 + 3 * 0.023 + (275 / 30) * 0.004
+    assert archive.monthly["min"] == pytest.approx(table.assumed("archiveGbPerMonth", "min") * per_gb)
+    assert pci["AWS Backup (database snapshots)"].monthly["min"] == pytest.approx(20 * 0.095)
+    assert not baseline & {"Audit archive (Firehose, S3, Glacier IR)", "AWS Backup (database snapshots)"}
