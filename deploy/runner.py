@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from deploy import task_definitions
 from deploy.backend import Backend, OperationError, StackMissingError, StackOutput
+from deploy.cloudtrail_check import cloudtrail_warning, stack_is_pci
 from deploy.preflight import (
     AwsIdentity,
     PreflightError,
@@ -70,10 +71,12 @@ class Deployer:
         aws_check: Callable[[str], AwsIdentity] = check_aws,
         env: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        trail_check: Callable[[str], str | None] = cloudtrail_warning,
     ) -> None:
         self._backend = backend
         self._out = out
         self._aws_check = aws_check
+        self._trail_check = trail_check
         self._env = env
         self._clock = clock
 
@@ -95,6 +98,10 @@ class Deployer:
         check_secrets_provider(identity, settings, self._env)
         aws = self._aws_check(settings[0].region)
         self._out(f"AWS account {aws.account} as {aws.arn}, region {settings[0].region}")
+        if command in ("preview", "up") and stack_is_pci(stack, layers):
+            warning = self._trail_check(settings[0].region)
+            if warning is not None:
+                self._out(f"warning: {warning}")
         return organization
 
     def run(
