@@ -29,8 +29,10 @@ from offline.layers import LAYER_ORDER, Layer, evaluate_all
 from offline.live import after_release, second_up, state_of
 from offline.secrets import redact
 from planning import cost, diagram, pricing, terraform_plan, timeline
+from policy import security_hub
 from policy.model import MANDATORY
 from policy.offline_check import check, resources_of
+from shared.config.keys import LAYER_KEYS
 from shared.contracts import ServicesExports
 from shared.errors import ConfigError
 from shared.naming import SUFFIX_KEY
@@ -185,6 +187,44 @@ def cost_report(evaluations: Mapping[str, Evaluation]) -> dict[str, Any]:
     return estimate.as_json()
 
 
+def controls_report(evaluations: Mapping[str, Evaluation], profiles: Sequence[str]) -> dict[str, Any]:
+    """Every Security Hub control of policy/security_hub.py over all the layers' resources together."""
+    everything = [resource for evaluation in evaluations.values() for resource in resources_of(evaluation)]
+    results = security_hub.evaluate(everything, security_hub.load_waivers())
+    return {
+        "complianceProfile": "/".join(sorted(set(profiles))),
+        "summary": security_hub.summary(results),
+        "results": [
+            {
+                "control": r.control.id,
+                "severity": r.control.severity,
+                "status": r.status,
+                "findings": list(r.findings),
+                "waived": list(r.waived),
+            }
+            for r in results
+        ],
+    }
+
+
+def render_controls(report: dict[str, Any]) -> list[str]:
+    lines = [
+        f"== Security Hub controls, complianceProfile {report['complianceProfile']}: {report['summary']}"
+    ]
+    for result in report["results"]:
+        for finding in result["findings"]:
+            mark = "waived" if finding in result["waived"] else "FAILED"
+            lines.append(f"   [{mark}] {result['control']} ({result['severity']}): {finding}")
+    return lines
+
+
+def profile_of(layer: str, stack: str, overrides: Sequence[str]) -> str:
+    """The layer's complianceProfile: --config, else its stack file, else the declared default."""
+    given = parse_overrides(overrides).get(layer, {}).get("complianceProfile")
+    stored = Layer(layer).stack_config(stack).get("complianceProfile")
+    return str(given or stored or LAYER_KEYS[layer]["complianceProfile"].default)
+
+
 def render_cost(estimate: dict[str, Any]) -> list[str]:
     if "error" in estimate:
         return [f"== cost: not estimated: {estimate['error']}"]
@@ -227,6 +267,8 @@ def render(report: dict[str, Any]) -> str:
                 lines.append(
                     f"     [{result['enforcement']}] {result['rule']} ({result['source']}): {violation}"
                 )
+    if "controls" in report:
+        lines += render_controls(report["controls"])
     if "cost" in report:
         lines += render_cost(report["cost"])
     return "\n".join(lines)
@@ -342,6 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             layer_report(name, results[name], elapsed / len(layers), suffix_of(name, args.stack, args.config))
             for name in layers
         ],
+        "controls": controls_report(results, [profile_of(n, args.stack, args.config) for n in layers]),
         "cost": cost_report(results),
     }
     if before is not None:
