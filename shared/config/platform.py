@@ -395,7 +395,25 @@ class PlatformConfig:
             alarms=PlatformAlarmConfig.load(reader),
         )
         _ = config.namespace_name  # validated now, before any resource exists
+        if common.pci:
+            _no_third_party_egress(config)
         return config
+
+
+def _no_third_party_egress(config: PlatformConfig) -> None:
+    """complianceProfile pci sends HTTPS only to the VPC's endpoints (PCI DSS 1.3.2): the rotation function
+    cannot reach a provider's key API until the egress allowlist exists (docs/security.md)."""
+    for purpose, prefix in API_KEY_ROTATION_PREFIXES.items():
+        if config.api_key_rotations[purpose].strategy == "http-key-api":
+            key = f"{prefix}ApiKeyRotation"
+            raise ConfigError(
+                key,
+                "http-key-api",
+                "cannot be used with complianceProfile pci yet: the rotation function may send HTTPS only "
+                "to the VPC's interface endpoints, and the domain allowlist for third-party hosts is not "
+                "built (docs/security.md, 'Egress to declared destinations')",
+                f"pulumi config set {key} notify",
+            )
 
 
 def _insights(level: str) -> ContainerInsights:

@@ -247,3 +247,17 @@ def test_the_pci_plan_prices_the_archive_and_the_backups_and_the_baseline_does_n
     assert archive.monthly["min"] == pytest.approx(table.assumed("archiveGbPerMonth", "min") * per_gb)
     assert pci["AWS Backup (database snapshots)"].monthly["min"] == pytest.approx(20 * 0.095)
     assert not baseline & {"Audit archive (Firehose, S3, Glacier IR)", "AWS Backup (database snapshots)"}
+
+
+def test_pci_refuses_a_rotation_that_would_call_a_third_party_host():
+    with pytest.raises(ConfigError) as caught:
+        PlatformConfig.load(
+            _reader(
+                complianceProfile="pci",
+                paymentProviderApiKeyRotation="http-key-api",
+                paymentProviderKeyApiUrl="https://keys.provider.example/",
+            )
+        )
+    assert caught.value.key == "paymentProviderApiKeyRotation"
+    assert caught.value.fix == "pulumi config set paymentProviderApiKeyRotation notify"
+    assert "domain allowlist" in str(caught.value)
