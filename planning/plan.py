@@ -222,7 +222,8 @@ def profile_of(layer: str, stack: str, overrides: Sequence[str]) -> str:
     """The layer's complianceProfile: --config, else its stack file, else the declared default."""
     given = parse_overrides(overrides).get(layer, {}).get("complianceProfile")
     stored = Layer(layer).stack_config(stack).get("complianceProfile")
-    return str(given or stored or LAYER_KEYS[layer]["complianceProfile"].default)
+    declared = next(keys for name, keys in LAYER_KEYS.items() if name == layer)
+    return str(given or stored or declared["complianceProfile"].default)
 
 
 def render_cost(estimate: dict[str, Any]) -> list[str]:

@@ -29,7 +29,7 @@ from typing import Any, Literal
 import yaml
 
 from policy import rules
-from policy.model import Context, Resource
+from policy.model import Context, Resource, ResourceCheck, StackCheck
 
 Severity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW"]
 Standard = Literal["FSBP", "PCI DSS v4.0.1"]
@@ -127,7 +127,7 @@ def _each(types: tuple[str, ...], test: Callable[[Resource], str | None]) -> Che
     return check
 
 
-def _rule(check: rules.ResourceCheck | None = None, stack: rules.StackCheck | None = None) -> Check:
+def _rule(check: ResourceCheck | None = None, stack: StackCheck | None = None) -> Check:
     """A check that is one of the policy pack's rules (policy/rules.py), run with an empty suffix."""
 
     def run(resources: Sequence[Resource]) -> list[str]:
