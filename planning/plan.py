@@ -209,7 +209,8 @@ def controls_report(evaluations: Mapping[str, Evaluation], profiles: Sequence[st
 
 def render_controls(report: dict[str, Any]) -> list[str]:
     lines = [
-        f"== Security Hub controls, complianceProfile {report['complianceProfile']}: {report['summary']}"
+        f"== Security Hub controls (FSBP, PCI DSS v4.0.1), complianceProfile {report['complianceProfile']}: "
+        f"{report['summary']}"
     ]
     for result in report["results"]:
         for finding in result["findings"]:

@@ -148,3 +148,17 @@ def test_the_summary_counts_waived_and_unwaived_findings(pci_plan):
     text = sh.summary(sh.evaluate(pci_plan, sh.load_waivers()))
     assert text.endswith("0 unwaived finding(s)")
     assert "6 failed (6 waived with a reason)" in text
+
+
+def test_plan_reports_the_profile_and_its_controls(network_pci, platform_pci, services_pci):
+    from planning.plan import controls_report, profile_of, render_controls
+
+    evaluations = {"network": network_pci, "platform": platform_pci, "services": services_pci}
+    report = controls_report(evaluations, ["pci", "pci", "pci"])
+    [header, *findings] = render_controls(report)
+    assert header.startswith("== Security Hub controls (FSBP, PCI DSS v4.0.1), complianceProfile pci: ")
+    assert header.endswith("0 unwaived finding(s)")
+    assert findings
+    assert all(line.startswith("   [waived] ") for line in findings)
+    assert profile_of("network", "dev", ["network:complianceProfile=pci"]) == "pci"
+    assert profile_of("network", "dev", []) == "baseline"
