@@ -7,7 +7,7 @@ one place that both sides' tests see.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -183,6 +183,11 @@ def upstream_stack_name(key: str, configured: str | None, project: str) -> str:
     return configured
 
 
+def _absent() -> pulumi.Output[str]:
+    """An optional export a stack does not have (or a component test does not give)."""
+    return pulumi.Output.from_input("")
+
+
 @dataclass(frozen=True)
 class NetworkOutputs:
     """The network layer's exports, as seen by a downstream layer."""
@@ -197,9 +202,9 @@ class NetworkOutputs:
     alarm_topic_arn: pulumi.Output[str]
     alarm_topic_key_arn: pulumi.Output[str]
     # Optional (network stacks deployed before they existed do not export them): "" when absent.
-    flow_log_group_name: pulumi.Output[str]
-    endpoint_security_group_id: pulumi.Output[str]
-    s3_prefix_list_id: pulumi.Output[str]
+    flow_log_group_name: pulumi.Output[str] = field(default_factory=_absent)
+    endpoint_security_group_id: pulumi.Output[str] = field(default_factory=_absent)
+    s3_prefix_list_id: pulumi.Output[str] = field(default_factory=_absent)
 
     def declared_egress(self) -> DeclaredEgress:
         """The network's endpoints as a `complianceProfile: pci` group's only HTTPS destinations."""
@@ -293,8 +298,8 @@ class PlatformOutputs:
 
     waf_web_acl_name: pulumi.Output[str]  # "" when no web ACL is named
     # complianceProfile pci: the archive's stream and CloudWatch Logs' role ("" in baseline).
-    audit_stream_arn: pulumi.Output[str]
-    audit_subscription_role_arn: pulumi.Output[str]
+    audit_stream_arn: pulumi.Output[str] = field(default_factory=_absent)
+    audit_subscription_role_arn: pulumi.Output[str] = field(default_factory=_absent)
 
     def log_archive(self) -> LogArchive:
         """The platform's audit archive, for a `complianceProfile: pci` layer's subscription filters."""
