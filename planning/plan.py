@@ -37,6 +37,8 @@ from shared.contracts import ServicesExports
 from shared.errors import ConfigError
 from shared.naming import SUFFIX_KEY
 
+RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+
 
 def available_layers() -> tuple[str, ...]:
     """The layers of LAYER_ORDER that exist in this checkout."""
@@ -130,6 +132,7 @@ def layer_report(name: str, evaluation: Evaluation, seconds: float, suffix: str 
         "resourceCounts": evaluation.types(),
         "exports": evaluation.exports,
         "servesPlaintextHttp": evaluation.exports.get(ServicesExports.SERVES_PLAINTEXT_HTTP),
+        "databaseParameters": database_parameters(evaluation),
         "policy": policy_report(evaluation, suffix),
         "resources": [
             {
@@ -143,6 +146,15 @@ def layer_report(name: str, evaluation: Evaluation, seconds: float, suffix: str 
             }
             for r in evaluation.resources
         ],
+    }
+
+
+def database_parameters(evaluation: Evaluation) -> dict[str, str]:
+    """The managed database's parameter group (TLS, and pgaudit under complianceProfile pci)."""
+    return {
+        str(p["name"]): str(p["value"])
+        for group in evaluation.all(RDS_PARAMETER_GROUP)
+        for p in group.inputs.get("parameters") or []
     }
 
 
@@ -259,6 +271,10 @@ def render(report: dict[str, Any]) -> str:
                 if plaintext
                 else "   public API: HTTPS only (TLS 1.2+, port 80 redirects to 443)"
             )
+        parameters = layer.get("databaseParameters")
+        if parameters:
+            shown = ", ".join(f"{k}={v}" for k, v in parameters.items())
+            lines.append(f"   database parameters: {shown}")
         lines.append("   exports:")
         for key, value in layer["exports"].items():
             lines.append(f"     {key} = {json.dumps(value)}")
