@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import boto3
+import pytest
 
 from deploy.cloudtrail_check import cloudtrail_warning, stack_is_pci
+from deploy.runner import SUCCEEDED, Deployer
+from tests.deploy.conftest import FakeBackend, aws_ok, write_stack
 
 REGION = "us-east-1"
 
@@ -63,3 +66,24 @@ def test_an_api_error_is_a_warning_not_a_crash():
 
 def test_only_a_pci_stack_is_checked():
     assert not stack_is_pci("dev", ("network", "platform", "services"))
+
+
+@pytest.mark.usefixtures("repo", "passphrase")
+@pytest.mark.parametrize(("profile", "warned"), [("pci", True), ("baseline", False)])
+def test_up_of_a_pci_stack_prints_the_trail_warning_and_goes_on(repo, profile, warned):
+    for layer in ("network", "platform", "services"):
+        extra = {"allowPlaintextHttp": True} if layer == "services" else {}
+        write_stack(repo, layer, "qa", environmentSuffix="qa", complianceProfile=profile, **extra)
+    lines: list[str] = []
+    asked: list[str] = []
+
+    def no_trail(region: str) -> str:
+        asked.append(region)
+        return "complianceProfile pci: the account has no multi-Region trail."
+
+    results = Deployer(FakeBackend(), out=lines.append, aws_check=aws_ok, trail_check=no_trail).run(
+        "up", "qa"
+    )
+    assert [r.status for r in results] == [SUCCEEDED] * 3  # a warning, not a refusal
+    assert (asked == ["us-east-1"]) is warned
+    assert any(line.startswith("warning: complianceProfile pci") for line in lines) is warned
