@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from deploy import task_definitions
 from deploy.account import AccountScope, check_account
 from deploy.backend import Backend, OperationError, StackMissingError, StackOutput
+from deploy.cloudtrail_check import cloudtrail_warning, stack_is_pci
 from deploy.preflight import (
     AwsIdentity,
     PreflightError,
@@ -72,11 +73,13 @@ class Deployer:
         account_check: Callable[[AccountScope], list[str]] = check_account,
         env: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        trail_check: Callable[[str], str | None] = cloudtrail_warning,
     ) -> None:
         self._backend = backend
         self._out = out
         self._aws_check = aws_check
         self._account_check = account_check
+        self._trail_check = trail_check
         self._env = env
         self._clock = clock
 
@@ -124,6 +127,10 @@ class Deployer:
                     self._out,
                 )
                 problems.found += self._account_check(scope)
+                if command in ("preview", "up") and stack_is_pci(stack, layers):
+                    warning = self._trail_check(region)  # PCI DSS 10.2: a warning, the account's job
+                    if warning is not None:
+                        self._out(f"warning: {warning}")
         problems.raise_if_any()
         assert organization is not None
         return organization

@@ -85,6 +85,9 @@ def _vpc_like(typ: str, logical: str, inputs: dict[str, Any], name: str) -> Mock
     if typ == "aws:ec2/eip:Eip":
         state["allocationId"] = resource_id
         state["publicIp"] = f"3.{int(digest(logical, 2), 16)}.{int(digest(logical + 'x', 2), 16)}.10"
+    if typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Gateway":
+        # A gateway endpoint's AWS-managed prefix list (pl- and 8 hex digits, as `pl-63a5400a` for S3).
+        state["prefixListId"] = f"pl-{digest(logical + 'pl', 8)}"
     if typ == "aws:ec2/vpc:Vpc":
         state["defaultSecurityGroupId"] = f"sg-{digest(logical + 'default', 17)}"
         state["mainRouteTableId"] = f"rtb-{digest(logical + 'main', 17)}"
@@ -308,6 +311,23 @@ def _invocation(typ: str, logical: str, inputs: dict[str, Any], name: str) -> Mo
     )
 
 
+def _firehose_stream(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    # The provider's id is the stream's ARN: arn:aws:firehose:<region>:<account>:deliverystream/<name>.
+    stream_arn = arn("firehose", f"deliverystream/{name}")
+    return MockedResource(stream_arn, {"arn": stream_arn})
+
+
+def _backup_vault(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    # The id is the vault's name; arn:aws:backup:<region>:<account>:backup-vault:<name>.
+    return MockedResource(name, {"arn": arn("backup", f"backup-vault:{name}")})
+
+
+def _backup_plan(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
+    h = digest(typ + logical, 32)  # a UUID-shaped plan id
+    plan_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+    return MockedResource(plan_id, {"arn": arn("backup", f"backup-plan:{plan_id}")})
+
+
 def _generic(typ: str, logical: str, inputs: dict[str, Any], name: str) -> MockedResource:
     module = typ.split(":")[1].split("/")[0]
     kind = typ.split(":")[-1]
@@ -348,6 +368,9 @@ _BUILDERS: dict[str, Callable[[str, str, dict[str, Any], str], MockedResource]] 
     "aws:rds/subnetGroup:SubnetGroup": _rds_named("subgrp"),
     "aws:rds/parameterGroup:ParameterGroup": _rds_named("pg"),
     "aws:lambda/invocation:Invocation": _invocation,
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": _firehose_stream,
+    "aws:backup/vault:Vault": _backup_vault,
+    "aws:backup/plan:Plan": _backup_plan,
 }
 
 

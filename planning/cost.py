@@ -31,6 +31,11 @@ METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 RDS_INSTANCE = "aws:rds/instance:Instance"
+FIREHOSE_STREAM = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
+OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+BACKUP_SELECTION = "aws:backup/selection:Selection"
+MONTH_DAYS = 30
 
 MIB_PER_GIB = 1024
 FARGATE_UNITS_PER_VCPU = 1024
@@ -325,6 +330,54 @@ def _databases(resources: Sequence[Resource], table: PriceTable) -> list[_Line]:
     return lines
 
 
+def _audit_archive(resources: Sequence[Resource], table: PriceTable) -> list[_Line]:
+    """complianceProfile pci: Firehose ingestion, and the archive's steady state: the months before the
+    lifecycle transition in S3 Standard, the rest of the Object Lock retention in Glacier IR."""
+    streams = [r for r in resources if r.type == FIREHOSE_STREAM]
+    locks = [r for r in resources if r.type == OBJECT_LOCK]
+    if not streams or not locks:
+        return []
+    retention_days = float(locks[0].get("rule.defaultRetention.days") or 0)
+    transitions = [
+        float(t.get("days") or 0)
+        for r in resources
+        if r.type == LIFECYCLE
+        for rule in r.get("rules") or []
+        for t in rule.get("transitions") or []
+    ]
+    warm_days = min(transitions) if transitions else retention_days
+    warm_months, cold_months = warm_days / MONTH_DAYS, max(retention_days - warm_days, 0) / MONTH_DAYS
+    gb = table.usage["archiveGbPerMonth"]
+    per_gb = (
+        table.rate("firehose", "gbIngested")
+        + warm_months * table.rate("s3", "standardGbMonth")
+        + cold_months * table.rate("s3", "glacierIrGbMonth")
+    )
+    return [
+        _Line(
+            "Audit archive (Firehose, S3, Glacier IR)",
+            f"{gb['min']:g}-{gb['max']:g} GB a month, kept {retention_days:g} days "
+            f"({warm_days:g} in Standard)",
+            {s: gb[s] * per_gb for s in SCALES},
+        )
+    ]
+
+
+def _database_backups(resources: Sequence[Resource], table: PriceTable) -> list[_Line]:
+    """AWS Backup's RDS snapshots of each selected instance, at its allocated storage."""
+    if not any(r.type == BACKUP_SELECTION for r in resources):
+        return []
+    storage = sum(float(r.get("allocatedStorage") or 0) for r in resources if r.type == RDS_INSTANCE)
+    copies = table.usage["backupGbPerAllocatedGb"]
+    return [
+        _Line(
+            "AWS Backup (database snapshots)",
+            f"{storage:g} GB allocated x {copies['min']:g}-{copies['max']:g} in snapshots",
+            {s: storage * copies[s] * table.rate("backup", "rdsSnapshotGbMonth") for s in SCALES},
+        )
+    ]
+
+
 def _count_priced(
     type_: str, item: str, section: str, key: str
 ) -> Callable[[Sequence[Resource], PriceTable], list[_Line]]:
@@ -458,6 +511,8 @@ _ESTIMATORS: tuple[Callable[[Sequence[Resource], PriceTable], list[_Line]], ...]
     _load_balancers,
     _web_acls,
     _databases,
+    _audit_archive,
+    _database_backups,
     _count_priced(KMS_KEY, "KMS keys", "kms", "keyMonth"),
     _count_priced(SECRET, "Secrets Manager secrets", "secretsManager", "secretMonth"),
     _cluster_insights,

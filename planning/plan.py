@@ -29,12 +29,15 @@ from offline.layers import LAYER_ORDER, Layer, evaluate_all
 from offline.live import after_release, second_up, state_of
 from offline.secrets import redact
 from planning import cost, diagram, pricing, terraform_plan, timeline
+from policy import security_hub
 from policy.model import MANDATORY
 from policy.offline_check import check, resources_of
 from shared.config.keys import LAYER_KEYS
 from shared.contracts import ServicesExports
 from shared.errors import ConfigError
 from shared.naming import SUFFIX_KEY, validate_suffix
+
+RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 
 
 def available_layers() -> tuple[str, ...]:
@@ -139,6 +142,7 @@ def layer_report(name: str, evaluation: Evaluation, seconds: float, suffix: str 
         "servesPlaintextHttp": evaluation.exports.get(ServicesExports.SERVES_PLAINTEXT_HTTP),
         # What `pulumi preview` and `up` would print as the program's warnings.
         "warnings": evaluation.warnings,
+        "databaseParameters": database_parameters(evaluation),
         "policy": policy_report(evaluation, suffix),
         "resources": [
             {
@@ -152,6 +156,15 @@ def layer_report(name: str, evaluation: Evaluation, seconds: float, suffix: str 
             }
             for r in evaluation.resources
         ],
+    }
+
+
+def database_parameters(evaluation: Evaluation) -> dict[str, str]:
+    """The managed database's parameter group (TLS, and pgaudit under complianceProfile pci)."""
+    return {
+        str(p["name"]): str(p["value"])
+        for group in evaluation.all(RDS_PARAMETER_GROUP)
+        for p in group.inputs.get("parameters") or []
     }
 
 
@@ -196,6 +209,46 @@ def cost_report(evaluations: Mapping[str, Evaluation]) -> dict[str, Any]:
     return estimate.as_json()
 
 
+def controls_report(evaluations: Mapping[str, Evaluation], profiles: Sequence[str]) -> dict[str, Any]:
+    """Every Security Hub control of policy/security_hub.py over all the layers' resources together."""
+    everything = [resource for evaluation in evaluations.values() for resource in resources_of(evaluation)]
+    results = security_hub.evaluate(everything, security_hub.load_waivers())
+    return {
+        "complianceProfile": "/".join(sorted(set(profiles))),
+        "summary": security_hub.summary(results),
+        "results": [
+            {
+                "control": r.control.id,
+                "severity": r.control.severity,
+                "status": r.status,
+                "findings": list(r.findings),
+                "waived": list(r.waived),
+            }
+            for r in results
+        ],
+    }
+
+
+def render_controls(report: dict[str, Any]) -> list[str]:
+    lines = [
+        f"== Security Hub controls (FSBP, PCI DSS v4.0.1), complianceProfile {report['complianceProfile']}: "
+        f"{report['summary']}"
+    ]
+    for result in report["results"]:
+        for finding in result["findings"]:
+            mark = "waived" if finding in result["waived"] else "FAILED"
+            lines.append(f"   [{mark}] {result['control']} ({result['severity']}): {finding}")
+    return lines
+
+
+def profile_of(layer: str, stack: str, overrides: Sequence[str]) -> str:
+    """The layer's complianceProfile: --config, else its stack file, else the declared default."""
+    given = parse_overrides(overrides).get(layer, {}).get("complianceProfile")
+    stored = Layer(layer).stack_config(stack).get("complianceProfile")
+    declared = next(keys for name, keys in LAYER_KEYS.items() if name == layer)
+    return str(given or stored or declared["complianceProfile"].default)
+
+
 def render_cost(estimate: dict[str, Any]) -> list[str]:
     if "error" in estimate:
         return [f"== cost: not estimated: {estimate['error']}"]
@@ -230,6 +283,10 @@ def render(report: dict[str, Any]) -> str:
             )
         for warning in layer.get("warnings", ()):
             lines.append(f"   warning: {warning}")
+        parameters = layer.get("databaseParameters")
+        if parameters:
+            shown = ", ".join(f"{k}={v}" for k, v in parameters.items())
+            lines.append(f"   database parameters: {shown}")
         lines.append("   exports:")
         for key, value in layer["exports"].items():
             lines.append(f"     {key} = {json.dumps(value)}")
@@ -240,6 +297,8 @@ def render(report: dict[str, Any]) -> str:
                 lines.append(
                     f"     [{result['enforcement']}] {result['rule']} ({result['source']}): {violation}"
                 )
+    if "controls" in report:
+        lines += render_controls(report["controls"])
     if "cost" in report:
         lines += render_cost(report["cost"])
     return "\n".join(lines)
@@ -357,6 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             layer_report(name, results[name], elapsed / len(layers), suffix_of(name, args.stack, args.config))
             for name in layers
         ],
+        "controls": controls_report(results, [profile_of(n, args.stack, args.config) for n in layers]),
         "cost": cost_report(results),
     }
     if before is not None:

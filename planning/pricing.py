@@ -35,6 +35,12 @@ REQUIRED_RATES = (
     ("waf", "webAclMonth"),
     ("waf", "ruleMonth"),
     ("waf", "millionRequests"),
+    ("firehose", "gbIngested"),
+    ("s3", "standardGbMonth"),
+    ("s3", "glacierIrGbMonth"),
+    ("backup", "rdsSnapshotGbMonth"),
+    ("networkFirewall", "endpointHour"),
+    ("networkFirewall", "gbProcessed"),
 )
 FARGATE_ARCHITECTURES = ("X86_64", "ARM64")
 RdsDeployment = Literal["singleAz", "multiAz"]
@@ -49,6 +55,8 @@ USAGE_KEYS = (
     "containerInsightsGbPerTaskMonth",
     "wafMillionRequestsPerMonth",
     "wafLogGbPerMonth",
+    "archiveGbPerMonth",
+    "backupGbPerAllocatedGb",
 )
 
 

@@ -35,6 +35,14 @@ TERRAFORM_TYPES = {
     "aws:appautoscaling/policy:Policy": "aws_appautoscaling_policy",
     "aws:appautoscaling/target:Target": "aws_appautoscaling_target",
     "aws:cloudwatch/logGroup:LogGroup": "aws_cloudwatch_log_group",
+    "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter": "aws_cloudwatch_log_subscription_filter",
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": "aws_kinesis_firehose_delivery_stream",
+    "aws:backup/vault:Vault": "aws_backup_vault",
+    "aws:backup/plan:Plan": "aws_backup_plan",
+    "aws:backup/selection:Selection": "aws_backup_selection",
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": (
+        "aws_s3_bucket_object_lock_configuration"
+    ),
     "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": "aws_cloudwatch_log_resource_policy",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "aws_cloudwatch_metric_alarm",
     "aws:cloudwatch/dashboard:Dashboard": "aws_cloudwatch_dashboard",
@@ -125,6 +133,8 @@ SINGULAR_BLOCKS = {
     "filters": "filter",
     "conditions": "condition",
     "parameters": "parameter",  # aws_db_parameter_group
+    "encryption_configurations": "encryption_configuration",  # aws_ecr_repository
+    "transitions": "transition",  # aws_s3_bucket_lifecycle_configuration's rule
 }
 # Inputs whose objects are Terraform maps, not blocks.
 MAP_ATTRIBUTES = frozenset({"tags", "tags_all", "variables", "default_tags", "attributes"})

@@ -7,14 +7,16 @@ one place that both sides' tests see.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 
 from shared.alarms import AlarmTopics
 from shared.errors import ConfigError
+from shared.log_archive import LogArchive
 from shared.secret_purposes import SecretPurposes as SecretPurposes  # re-exported for the layers
+from shared.security_rules import DeclaredEgress
 
 NETWORK_PROJECT = "payments-network"
 PLATFORM_PROJECT = "payments-platform"
@@ -42,6 +44,11 @@ class NetworkExports:
     ALARM_TOPIC_ARN = "alarmTopicArn"  # the paging topic: alarms that wake someone (shared/alarms.py)
     TICKET_TOPIC_ARN = "ticketTopicArn"  # the ticket topic: alarms for the next working day
     ALARM_TOPIC_KEY_ARN = "alarmTopicKeyArn"  # its KMS key: a role that publishes needs to use it
+    FLOW_LOG_GROUP_NAME = "flowLogGroupName"  # the platform's audit archive subscribes to it (pci)
+    # What `complianceProfile: pci` security groups send HTTPS to instead of 0.0.0.0/0: the interface
+    # endpoints' group ("" without interface endpoints) and the S3 gateway endpoint's prefix list.
+    ENDPOINT_SECURITY_GROUP_ID = "endpointSecurityGroupId"
+    S3_PREFIX_LIST_ID = "gatewayPrefixListId"
     ALL = (
         VPC_ID,
         VPC_CIDR,
@@ -54,6 +61,9 @@ class NetworkExports:
         ALARM_TOPIC_ARN,
         TICKET_TOPIC_ARN,
         ALARM_TOPIC_KEY_ARN,
+        FLOW_LOG_GROUP_NAME,
+        ENDPOINT_SECURITY_GROUP_ID,
+        S3_PREFIX_LIST_ID,
     )
 
 
@@ -92,6 +102,11 @@ class PlatformExports:
     WAF_WEB_ACL_ARN = "wafWebAclArn"
     WAF_METRIC_NAME = "wafMetricName"
     WAF_LOG_GROUP_NAME = "wafLogGroupName"
+    # complianceProfile pci: the write-once audit archive, its Firehose stream and the role CloudWatch
+    # Logs assumes to put into it (the services layer subscribes its log groups); "" in baseline.
+    AUDIT_BUCKET_NAME = "auditBucketName"
+    AUDIT_STREAM_ARN = "auditStreamArn"
+    AUDIT_SUBSCRIPTION_ROLE_ARN = "auditSubscriptionRoleArn"
     ALL = (
         CLUSTER_NAME,
         CLUSTER_ARN,
@@ -118,6 +133,9 @@ class PlatformExports:
         WAF_WEB_ACL_ARN,
         WAF_METRIC_NAME,
         WAF_LOG_GROUP_NAME,
+        AUDIT_BUCKET_NAME,
+        AUDIT_STREAM_ARN,
+        AUDIT_SUBSCRIPTION_ROLE_ARN,
     )
 
 
@@ -171,6 +189,11 @@ def upstream_stack_name(key: str, configured: str | None, project: str) -> str:
     return configured
 
 
+def _absent() -> pulumi.Output[str]:
+    """An optional export a stack does not have (or a component test does not give)."""
+    return pulumi.Output.from_input("")
+
+
 @dataclass(frozen=True)
 class NetworkOutputs:
     """The network layer's exports, as seen by a downstream layer."""
@@ -185,11 +208,26 @@ class NetworkOutputs:
     alarm_topic_arn: pulumi.Output[str]  # the paging topic
     ticket_topic_arn: pulumi.Output[str]
     alarm_topic_key_arn: pulumi.Output[str]  # the key of both topics
+    # Optional (network stacks deployed before they existed do not export them): "" when absent.
+    flow_log_group_name: pulumi.Output[str] = field(default_factory=_absent)
+    endpoint_security_group_id: pulumi.Output[str] = field(default_factory=_absent)
+    s3_prefix_list_id: pulumi.Output[str] = field(default_factory=_absent)
 
     @property
     def topics(self) -> AlarmTopics:
         """Both topics: each alarm notifies the one of its severity."""
         return AlarmTopics(page=self.alarm_topic_arn, ticket=self.ticket_topic_arn)
+
+    def declared_egress(self) -> DeclaredEgress:
+        """The network's endpoints as a `complianceProfile: pci` group's only HTTPS destinations."""
+        return DeclaredEgress(
+            endpoint_security_group_id=self.endpoint_security_group_id.apply(
+                lambda value: _pci_network_value(NetworkExports.ENDPOINT_SECURITY_GROUP_ID, value)
+            ),
+            s3_prefix_list_id=self.s3_prefix_list_id.apply(
+                lambda value: _pci_network_value(NetworkExports.S3_PREFIX_LIST_ID, value)
+            ),
+        )
 
     @classmethod
     def from_stack(cls, stack_name: str) -> NetworkOutputs:
@@ -205,11 +243,38 @@ class NetworkOutputs:
             alarm_topic_arn=_require(ref, NetworkExports.ALARM_TOPIC_ARN),
             ticket_topic_arn=_require(ref, NetworkExports.TICKET_TOPIC_ARN),
             alarm_topic_key_arn=_require(ref, NetworkExports.ALARM_TOPIC_KEY_ARN),
+            flow_log_group_name=_optional(ref, NetworkExports.FLOW_LOG_GROUP_NAME),
+            endpoint_security_group_id=_optional(ref, NetworkExports.ENDPOINT_SECURITY_GROUP_ID),
+            s3_prefix_list_id=_optional(ref, NetworkExports.S3_PREFIX_LIST_ID),
         )
 
 
 def _require(ref: pulumi.StackReference, name: str) -> pulumi.Output[Any]:
     return ref.require_output(name)
+
+
+def _optional(ref: pulumi.StackReference, name: str) -> pulumi.Output[str]:
+    return ref.get_output(name).apply(lambda value: str(value or ""))
+
+
+def _pci_network_value(name: str, value: str) -> str:
+    return _pci_upstream_value("network", name, value)
+
+
+def _pci_platform_value(name: str, value: str) -> str:
+    return _pci_upstream_value("platform", name, value)
+
+
+def _pci_upstream_value(layer: str, name: str, value: str) -> str:
+    if not value:
+        raise ConfigError(
+            "complianceProfile",
+            "pci",
+            f"needs the {layer} layer's {name} export, which a {layer} stack makes only with "
+            "complianceProfile pci",
+            f"pulumi config set complianceProfile pci in stacks/{layer} and run pulumi up there first",
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -246,6 +311,20 @@ class PlatformOutputs:
         return self.ecs_exec_log_group_name.apply(bool)
 
     waf_web_acl_name: pulumi.Output[str]  # "" when no web ACL is named
+    # complianceProfile pci: the archive's stream and CloudWatch Logs' role ("" in baseline).
+    audit_stream_arn: pulumi.Output[str] = field(default_factory=_absent)
+    audit_subscription_role_arn: pulumi.Output[str] = field(default_factory=_absent)
+
+    def log_archive(self) -> LogArchive:
+        """The platform's audit archive, for a `complianceProfile: pci` layer's subscription filters."""
+        return LogArchive(
+            stream_arn=self.audit_stream_arn.apply(
+                lambda value: _pci_platform_value(PlatformExports.AUDIT_STREAM_ARN, value)
+            ),
+            role_arn=self.audit_subscription_role_arn.apply(
+                lambda value: _pci_platform_value(PlatformExports.AUDIT_SUBSCRIPTION_ROLE_ARN, value)
+            ),
+        )
 
     @classmethod
     def from_stack(cls, stack_name: str) -> PlatformOutputs:
@@ -284,4 +363,6 @@ class PlatformOutputs:
                 lambda name: str(name or "")
             ),
             waf_web_acl_name=_require(ref, PlatformExports.WAF_WEB_ACL_NAME),
+            audit_stream_arn=_optional(ref, PlatformExports.AUDIT_STREAM_ARN),
+            audit_subscription_role_arn=_optional(ref, PlatformExports.AUDIT_SUBSCRIPTION_ROLE_ARN),
         )

@@ -191,6 +191,14 @@ DNS_LABEL = NameRule("a DNS label", 63, re.compile(_DNS_LABEL), "lowercase lette
 # botocore's wafv2 model: EntityName (web ACL, rule) and MetricName (a rule's CloudWatch metric).
 WAF_ENTITY = NameRule("a WAF name", 128, re.compile(r"[\w-]+"), "letters, digits, _ and -")
 WAF_METRIC = NameRule("a WAF metric name", 255, re.compile(r"[\w#:./-]+"), "letters, digits and _#:./-")
+# botocore's firehose model, DeliveryStreamName: 1-64 of [a-zA-Z0-9_.-]. backup model: BackupVaultName
+# 2-50 of [a-zA-Z0-9\-\_], BackupPlanName and BackupSelection's SelectionName 1-50 (the plan's also dots).
+FIREHOSE_STREAM_RULE = NameRule(
+    "a Firehose stream name", 64, re.compile(r"[\w.-]+"), "letters, digits and _.-"
+)
+BACKUP_NAME = NameRule(
+    "an AWS Backup name", 50, re.compile(r"[\w-]+"), "letters, digits, _ and -", min_length=2
+)
 PREFIX_LIST = NameRule(
     "a managed prefix list name",
     255,
@@ -296,6 +304,12 @@ RDS_SUBNET_GROUP_NAME = NameKind("rds-subnets", RDS_SUBNET_GROUP)
 RDS_PARAMETER_GROUP_NAME = NameKind("rds-params", RDS_PARAMETER_GROUP)
 RDS_FINAL_SNAPSHOT = NameKind("rds-final", RDS_SNAPSHOT)
 LOG_RESOURCE_POLICY = NameKind("log-policy", TAG_VALUE)  # PutResourcePolicy: a free-form name
+FIREHOSE_STREAM = NameKind("firehose", FIREHOSE_STREAM_RULE)
+BACKUP_VAULT = NameKind("backup-vault", BACKUP_NAME)
+BACKUP_PLAN = NameKind("backup-plan", BACKUP_NAME)
+BACKUP_SELECTION = NameKind("backup-selection", BACKUP_NAME)
+# PutSubscriptionFilter filterName: 1-512 characters, no ':' or '*' (botocore logs model, FilterName).
+LOG_SUBSCRIPTION = NameKind("archive", TAG_VALUE)
 TOPIC = NameKind("sns", SNS_TOPIC)
 EVENTS_RULE = NameKind("events", EVENT_RULE)
 DASHBOARD_NAME = NameKind("dashboard", DASHBOARD)

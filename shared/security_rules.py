@@ -7,9 +7,13 @@ names exactly one peer: a security group, a prefix list or a CIDR.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 
+from shared.naming import SECURITY_GROUP_NAME, Namer
+from shared.network_constants import ANYWHERE, HTTPS_PORT
 from shared.tags import ServiceTags
 
 TCP = "tcp"
@@ -53,13 +57,15 @@ def tcp_egress(
     opts: pulumi.ResourceOptions,
     to_group: pulumi.Input[str] | None = None,
     to_cidr: pulumi.Input[str] | None = None,
+    to_prefix_list: pulumi.Input[str] | None = None,
 ) -> aws.vpc.SecurityGroupEgressRule:
-    _one_peer(name, to_group, to_cidr)
+    _one_peer(name, to_group, to_cidr, to_prefix_list)
     return aws.vpc.SecurityGroupEgressRule(
         name,
         security_group_id=group_id,
         referenced_security_group_id=to_group,
         cidr_ipv4=to_cidr,
+        prefix_list_id=to_prefix_list,
         ip_protocol=TCP,
         from_port=port,
         to_port=port,
@@ -72,3 +78,64 @@ def tcp_egress(
 def _one_peer(name: str, *peers: object) -> None:
     if sum(peer is not None for peer in peers) != 1:
         raise ValueError(f"security group rule {name} needs exactly one peer (group, prefix list or CIDR)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeclaredEgress:
+    """Where `complianceProfile: pci` lets a group send HTTPS: the VPC's interface endpoints and S3.
+
+    Fields:
+        endpoint_security_group_id: the interface endpoints' group (network layer's export).
+        s3_prefix_list_id: the S3 gateway endpoint's AWS-managed prefix list (pl-...), whose
+            addresses a security group may name as a peer (VPC user guide, "Gateway endpoints":
+            "the prefix list ID ... in the outbound rules of a security group").
+    """
+
+    endpoint_security_group_id: pulumi.Input[str]
+    s3_prefix_list_id: pulumi.Input[str]
+
+
+def https_to_aws_apis(
+    namer: Namer,
+    parts: tuple[str, ...],
+    *,
+    group_id: pulumi.Input[str],
+    description: str,
+    tags: ServiceTags,
+    opts: pulumi.ResourceOptions,
+    declared: DeclaredEgress | None,
+) -> list[aws.vpc.SecurityGroupEgressRule]:
+    """HTTPS out to AWS's APIs: anywhere through NAT (baseline), or only to the interface endpoints and
+    the S3 prefix list (pci, PCI DSS 1.3.2). The baseline rule keeps the name and shape it always had."""
+    if declared is None:
+        return [
+            tcp_egress(
+                namer.name(SECURITY_GROUP_NAME, *parts),
+                group_id=group_id,
+                port=HTTPS_PORT,
+                to_cidr=ANYWHERE,
+                description=description,
+                tags=tags,
+                opts=opts,
+            )
+        ]
+    return [
+        tcp_egress(
+            namer.name(SECURITY_GROUP_NAME, *parts, "endpoints"),
+            group_id=group_id,
+            port=HTTPS_PORT,
+            to_group=declared.endpoint_security_group_id,
+            description="AWS APIs through the VPC's interface endpoints only",
+            tags=tags,
+            opts=opts,
+        ),
+        tcp_egress(
+            namer.name(SECURITY_GROUP_NAME, *parts, "s3"),
+            group_id=group_id,
+            port=HTTPS_PORT,
+            to_prefix_list=declared.s3_prefix_list_id,
+            description="S3 (ECR image layers) through the S3 gateway endpoint only",
+            tags=tags,
+            opts=opts,
+        ),
+    ]

@@ -186,3 +186,33 @@ def services_changed(
         },
         live=services_released,
     )
+
+
+PCI = {"complianceProfile": "pci"}
+
+
+@pytest.fixture(scope="session")
+def network_pci() -> Evaluation:
+    """The example network with `complianceProfile: pci`."""
+    return evaluate_layer("network", config=PCI)
+
+
+@pytest.fixture(scope="session")
+def platform_pci(network_pci: Evaluation) -> Evaluation:
+    """The example platform with `complianceProfile: pci`, on the pci network."""
+    return evaluate_layer(
+        "platform", config=PCI, upstream={Layer("network").stack_name("dev"): network_pci.exports}
+    )
+
+
+@pytest.fixture(scope="session")
+def services_pci(network_pci: Evaluation, platform_pci: Evaluation) -> Evaluation:
+    """The example services with `complianceProfile: pci`, on the pci network and platform."""
+    return evaluate_layer(
+        "services",
+        config=PCI,
+        upstream={
+            Layer("network").stack_name("dev"): network_pci.exports,
+            Layer("platform").stack_name("dev"): platform_pci.exports,
+        },
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from shared.config.keys import LAYER_KEYS
+from shared.config.keys import COMPLIANCE_PROFILES, LAYER_KEYS, ComplianceProfile, typed_choice
 from shared.config.reader import ConfigReader
 from shared.errors import ConfigError
 from shared.naming import SUFFIX_KEY, Namer, validate_suffix
@@ -25,6 +25,12 @@ class CommonConfig:
     environment: str  # `environment`: the Environment tag value
     cost_center: str  # `costCenter`: the CostCenter tag value
     region: str  # `region`
+    compliance_profile: ComplianceProfile = "baseline"  # `complianceProfile`: baseline or pci
+
+    @property
+    def pci(self) -> bool:
+        """The PCI DSS profile: the archive, database audit and declared-egress-only (docs/security.md)."""
+        return self.compliance_profile == "pci"
 
     @classmethod
     def load(cls, reader: ConfigReader) -> CommonConfig:
@@ -34,7 +40,8 @@ class CommonConfig:
         region = reader.string("region")
         if not _REGION_PATTERN.fullmatch(region):
             raise ConfigError("region", region, "must be an AWS region code such as us-east-1")
-        return cls(suffix, environment, cost_center, region)
+        profile = typed_choice(COMPLIANCE_PROFILES, reader.choice("complianceProfile"))
+        return cls(suffix, environment, cost_center, region, profile)
 
     @property
     def namer(self) -> Namer:

@@ -127,6 +127,10 @@ FlowLogTrafficType = Literal["ALL", "ACCEPT", "REJECT"]
 FLOW_LOG_TRAFFIC_TYPES: tuple[FlowLogTrafficType, ...] = get_args(FlowLogTrafficType)
 DatabaseTls = Literal["verify-full", "require", "disable"]
 DATABASE_TLS_MODES: tuple[DatabaseTls, ...] = get_args(DatabaseTls)
+# What a stack must prove beyond the brief (docs/security.md, "PCI DSS v4.0.1"): baseline is the
+# brief's platform; pci adds the audit archive, database audit, egress to declared destinations only.
+ComplianceProfile = Literal["baseline", "pci"]
+COMPLIANCE_PROFILES: tuple[ComplianceProfile, ...] = get_args(ComplianceProfile)
 DatabaseSource = Literal["managed", "external"]
 DATABASE_SOURCES: tuple[DatabaseSource, ...] = get_args(DatabaseSource)
 # RDS for PostgreSQL limits (RDS user guide, "Amazon RDS DB instance storage": gp3 is 20-65,536 GiB;
@@ -168,6 +172,14 @@ def _common() -> tuple[Key, ...]:
         ),
         Key(name="costCenter", type="string", default="payments", description="CostCenter tag value"),
         Key(name="region", type="string", default="us-east-1", description="AWS region"),
+        Key(
+            name="complianceProfile",
+            type="string",
+            default=COMPLIANCE_PROFILES[0],
+            choices=COMPLIANCE_PROFILES,
+            description="baseline, or pci: 12-month write-once log archive, database audit, declared egress "
+            "only (set it identically in every layer)",
+        ),
     )
 
 
@@ -277,7 +289,8 @@ NETWORK_KEYS = (
         name="interfaceEndpoints",
         type="boolean",
         default=False,
-        description="Interface endpoints for ecr.api, ecr.dkr, logs, secretsmanager, kms (priced hourly)",
+        description="Interface endpoints for ecr.api, ecr.dkr, logs, secretsmanager, kms (priced hourly); "
+        "always on, with more services, under complianceProfile pci",
     ),
     Key(
         name="alarmEmails",
@@ -543,7 +556,8 @@ PLATFORM_KEYS = (
         name="databaseSkipFinalSnapshot",
         type="boolean",
         default=True,
-        description="Destroy deletes the managed database without a final snapshot (false: keep one)",
+        description="Destroy deletes the managed database without a final snapshot (false: keep one; "
+        "complianceProfile pci always keeps one)",
     ),
     Key(
         name="databaseHost",

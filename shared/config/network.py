@@ -69,13 +69,19 @@ class NetworkConfig:
             nat_gateways=typed_choice(NAT_GATEWAYS, reader.choice("natGateways")),
             flow_log_retention_days=log_retention(reader, "flowLogRetentionDays"),
             flow_log_traffic_type=typed_choice(FLOW_LOG_TRAFFIC_TYPES, reader.choice("flowLogTrafficType")),
-            interface_endpoints=reader.boolean("interfaceEndpoints"),
+            interface_endpoints=_interface_endpoints(reader, common),
             kms_deletion_window_days=reader.integer("kmsDeletionWindowDays"),
             notifications=NotificationConfig.load(reader),
             ticket_notifications=NotificationConfig.load(reader, TICKET_PREFIX),
             heartbeat_schedule=heartbeat_schedule(reader),
             nat_alarms=NatAlarmConfig.load(reader),
         )
+
+
+def _interface_endpoints(reader: ConfigReader, common: CommonConfig) -> bool:
+    """`interfaceEndpoints`; always on with `complianceProfile: pci`, whatever the key says: there no AWS
+    API may be reached through NAT (PCI DSS 1.3.2), so the profile, not this key, decides."""
+    return common.pci or reader.boolean("interfaceEndpoints")
 
 
 def _check_zones(zones: tuple[str, ...], az_count: int, region: str) -> None:

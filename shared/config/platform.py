@@ -78,7 +78,7 @@ class ManagedDatabaseConfig:
         return self.engine_version.split(".")[0]
 
     @classmethod
-    def load(cls, reader: ConfigReader) -> ManagedDatabaseConfig:
+    def load(cls, reader: ConfigReader, *, pci: bool = False) -> ManagedDatabaseConfig:
         instance_class = reader.string("databaseInstanceClass")
         if not _INSTANCE_CLASS.fullmatch(instance_class):
             raise ConfigError(
@@ -112,8 +112,14 @@ class ManagedDatabaseConfig:
             max_allocated_storage_gb=ceiling,
             multi_az=reader.boolean("databaseMultiAz"),
             backup_retention_days=reader.integer("databaseBackupRetentionDays"),
-            skip_final_snapshot=reader.boolean("databaseSkipFinalSnapshot"),
+            skip_final_snapshot=_skip_final_snapshot(reader, pci),
         )
+
+
+def _skip_final_snapshot(reader: ConfigReader, pci: bool) -> bool:
+    """`databaseSkipFinalSnapshot`; complianceProfile pci always keeps a final snapshot, whatever the key
+    says (Pulumi fills in the key's declared default, so an explicit `true` cannot be told from it)."""
+    return not pci and reader.boolean("databaseSkipFinalSnapshot")
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,7 @@ class DatabaseConfig:
         return True
 
     @classmethod
-    def load(cls, reader: ConfigReader) -> DatabaseConfig:
+    def load(cls, reader: ConfigReader, *, pci: bool = False) -> DatabaseConfig:
         source = typed_choice(DATABASE_SOURCES, reader.choice("database"))
         username = _pg_identifier(reader, "databaseUsername")
         port = reader.integer("databasePort")
@@ -163,7 +169,7 @@ class DatabaseConfig:
                     f"must be at most {_PG_NAME_MAX - len(_CLONE_SUFFIX)} characters: rotation also "
                     f"creates {username}{_CLONE_SUFFIX}, and PostgreSQL names end at {_PG_NAME_MAX}",
                 )
-            managed = ManagedDatabaseConfig.load(reader)
+            managed = ManagedDatabaseConfig.load(reader, pci=pci)
             return cls(source, None, port, name, username, None, tls, managed)
         host = reader.optional_string("databaseHost")
         if host is None:
@@ -366,8 +372,9 @@ class PlatformConfig:
 
     @classmethod
     def _build(cls, reader: ConfigReader) -> PlatformConfig:
+        common = CommonConfig.load(reader)
         config = cls(
-            common=CommonConfig.load(reader),
+            common=common,
             network_stack=upstream_stack_name(
                 "networkStack", reader.optional_string("networkStack"), NETWORK_PROJECT
             ),
@@ -382,7 +389,7 @@ class PlatformConfig:
             log_retention_days=log_retention(reader, "logRetentionDays"),
             kms_deletion_window_days=reader.integer("kmsDeletionWindowDays"),
             rotation_reserved_concurrency=reader.integer("rotationReservedConcurrency"),
-            database=DatabaseConfig.load(reader),
+            database=DatabaseConfig.load(reader, pci=common.pci),
             waf=WafConfig.load(reader),
             payment_provider_api_key=reader.secret(PAYMENT_PROVIDER_API_KEY_KEY),
             fraud_scoring_api_key=reader.secret(FRAUD_SCORING_API_KEY_KEY),
@@ -394,6 +401,8 @@ class PlatformConfig:
             database_alarms=DatabaseAlarmConfig.load(reader),
         )
         _ = config.namespace_name  # validated now, before any resource exists
+        if common.pci:
+            _no_third_party_egress(config)
         return config
 
 
@@ -404,6 +413,22 @@ def _namespace_domain(reader: ConfigReader) -> str:
     for label in domain.split("."):
         dns_label(label, key="namespaceDomain")
     return domain
+
+
+def _no_third_party_egress(config: PlatformConfig) -> None:
+    """complianceProfile pci sends HTTPS only to the VPC's endpoints (PCI DSS 1.3.2): the rotation function
+    cannot reach a provider's key API until the egress allowlist exists (docs/security.md)."""
+    for purpose, prefix in API_KEY_ROTATION_PREFIXES.items():
+        if config.api_key_rotations[purpose].strategy == "http-key-api":
+            key = f"{prefix}ApiKeyRotation"
+            raise ConfigError(
+                key,
+                "http-key-api",
+                "cannot be used with complianceProfile pci yet: the rotation function may send HTTPS only "
+                "to the VPC's interface endpoints, and the domain allowlist for third-party hosts is not "
+                "built (docs/security.md, 'Egress to declared destinations')",
+                f"pulumi config set {key} notify",
+            )
 
 
 def _insights(level: str) -> ContainerInsights:

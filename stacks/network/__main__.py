@@ -10,7 +10,7 @@ from shared.config.network import NetworkConfig
 from shared.contracts import NetworkExports
 from shared.provider import aws_provider
 from shared.tags import ServiceTags
-from stacks.network.endpoints import Endpoints, EndpointsArgs
+from stacks.network.endpoints import INTERFACE_SERVICES, PCI_INTERFACE_SERVICES, Endpoints, EndpointsArgs
 from stacks.network.flow_logs import FlowLogs, FlowLogsArgs
 from stacks.network.nat_alarms import NatGatewayAlarms, NatGatewayAlarmsArgs
 from stacks.network.notification_health import NotificationHealth, NotificationHealthArgs
@@ -43,7 +43,7 @@ vpc = Vpc(
     ),
     opts=in_provider,
 )
-FlowLogs(
+flow_logs = FlowLogs(
     "flow-logs",
     FlowLogsArgs(
         namer=namer,
@@ -56,7 +56,7 @@ FlowLogs(
     ),
     opts=in_provider,
 )
-Endpoints(
+endpoints = Endpoints(
     "endpoints",
     EndpointsArgs(
         namer=namer,
@@ -67,6 +67,7 @@ Endpoints(
         private_subnet_ids=[s.id for s in vpc.private_subnets],
         private_route_table_ids=[t.id for t in vpc.private_route_tables],
         interface_endpoints=settings.interface_endpoints,
+        services=PCI_INTERFACE_SERVICES if settings.common.pci else INTERFACE_SERVICES,
     ),
     opts=in_provider,
 )
@@ -124,3 +125,6 @@ pulumi.export(NetworkExports.NAT_GATEWAY_IDS, vpc.nat_gateway_ids)
 pulumi.export(NetworkExports.ALARM_TOPIC_ARN, alarm_topic.topic_arn)
 pulumi.export(NetworkExports.TICKET_TOPIC_ARN, alarm_topic.ticket_topic_arn)
 pulumi.export(NetworkExports.ALARM_TOPIC_KEY_ARN, alarm_topic.key_arn)
+pulumi.export(NetworkExports.FLOW_LOG_GROUP_NAME, flow_logs.log_group_name)
+pulumi.export(NetworkExports.ENDPOINT_SECURITY_GROUP_ID, endpoints.security_group_id)
+pulumi.export(NetworkExports.S3_PREFIX_LIST_ID, endpoints.s3_prefix_list_id)

@@ -13,6 +13,20 @@ from shared.tags import ServiceTags
 
 # What Fargate tasks call at start and run time: image manifests (ecr.api, ecr.dkr), logs, secrets, KMS.
 INTERFACE_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms")
+# complianceProfile pci: no AWS API through NAT, so every other API a task or function in the VPC calls:
+# SNS (rotation notices), CloudWatch metrics (monitoring), STS, SSM messages (ECS Exec sessions; the
+# network layer cannot see the platform's ecsExec, so it is always there), ECS and CodeDeploy (the
+# release hooks). Service names: `aws ec2 describe-vpc-endpoint-services` (PrivateLink guide, "AWS
+# services that integrate with AWS PrivateLink").
+PCI_INTERFACE_SERVICES = (
+    *INTERFACE_SERVICES,
+    "sns",
+    "monitoring",
+    "sts",
+    "ssmmessages",
+    "ecs",
+    "codedeploy",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,6 +42,8 @@ class EndpointsArgs:
         private_subnet_ids: one interface endpoint network interface per subnet.
         private_route_table_ids: the S3 gateway endpoint's routes.
         interface_endpoints: `interfaceEndpoints`; the S3 gateway endpoint is always created.
+        services: the interface endpoints' services (INTERFACE_SERVICES, or PCI_INTERFACE_SERVICES
+            with `complianceProfile: pci`). Default INTERFACE_SERVICES.
     """
 
     namer: naming.Namer
@@ -38,6 +54,7 @@ class EndpointsArgs:
     private_subnet_ids: list[pulumi.Input[str]]
     private_route_table_ids: list[pulumi.Input[str]]
     interface_endpoints: bool
+    services: tuple[str, ...] = INTERFACE_SERVICES
 
 
 class Endpoints(pulumi.ComponentResource):
@@ -64,6 +81,11 @@ class Endpoints(pulumi.ComponentResource):
         self.security_group: aws.ec2.SecurityGroup | None = None
         if args.interface_endpoints:
             self._interface_endpoints(args)
+        # What a pci security group names instead of 0.0.0.0/0 ("" when there are no interface endpoints).
+        self.s3_prefix_list_id = self.s3.prefix_list_id
+        self.security_group_id: pulumi.Output[str] = (
+            self.security_group.id if self.security_group is not None else pulumi.Output.from_input("")
+        )
         self.register_outputs(
             {
                 "s3EndpointId": self.s3.id,
@@ -93,7 +115,7 @@ class Endpoints(pulumi.ComponentResource):
             tags=args.tags.for_resource(),
             opts=pulumi.ResourceOptions(parent=self.security_group),
         )
-        for service in INTERFACE_SERVICES:
+        for service in args.services:
             name = names.name(naming.VPC_ENDPOINT, service.replace(".", "-"))
             self.interface[service] = aws.ec2.VpcEndpoint(
                 name,

@@ -8,13 +8,21 @@ from shared.aws_context import AwsContext
 from shared.config.platform import PlatformConfig
 from shared.contracts import NetworkOutputs, PlatformExports, SecretPurposes
 from shared.database_connections import estimated_max_connections
+from shared.log_archive import archive_log_groups
 from shared.network_constants import HTTP_PORT, HTTPS_PORT
 from shared.provider import aws_provider
 from shared.tags import ServiceTags
 from stacks.platform.access_logs import AccessLogsBucket, AccessLogsBucketArgs
+from stacks.platform.audit_archive import AuditArchive, AuditArchiveArgs
 from stacks.platform.cluster import EcsCluster, EcsClusterArgs
-from stacks.platform.database import ManagedDatabase, ManagedDatabaseArgs, database_security_group
+from stacks.platform.database import (
+    LOG_EXPORTS,
+    ManagedDatabase,
+    ManagedDatabaseArgs,
+    database_security_group,
+)
 from stacks.platform.database_alarms import DatabaseAlarms, DatabaseAlarmsArgs
+from stacks.platform.database_backup import DatabaseBackup, DatabaseBackupArgs
 from stacks.platform.encryption import PlatformKey, PlatformKeyArgs
 from stacks.platform.load_balancer import LoadBalancer, LoadBalancerArgs
 from stacks.platform.platform_alarms import PlatformAlarms, PlatformAlarmsArgs
@@ -61,17 +69,32 @@ cluster = EcsCluster(
 )
 namespace = private_namespace(settings.namespace_name, network.vpc_id, tags, in_provider)
 
-access_logs = AccessLogsBucket(
-    "alb-access-logs",
-    AccessLogsBucketArgs(
-        namer=namer,
-        tags=tags,
-        context=aws_context,
-        prefixes=(public_alb_name, internal_alb_name),  # each ALB logs under its own name
-        expiration_days=settings.access_log_expiration_days,
-    ),
-    opts=in_provider,
-)
+# complianceProfile pci: the ALBs log into the write-once audit archive, which also keeps a copy of
+# every log group for 12 months; baseline: the expiring access-log bucket.
+alb_prefixes = (public_alb_name, internal_alb_name)  # each ALB logs under its own name
+archive: AuditArchive | None = None
+if settings.common.pci:
+    archive = AuditArchive(
+        "audit-archive",
+        AuditArchiveArgs(
+            namer=namer, tags=tags, context=aws_context, key_arn=key.key_arn, alb_prefixes=alb_prefixes
+        ),
+        opts=in_provider,
+    )
+    alb_logs_bucket, alb_logs_ready = archive.bucket_name, archive.policy
+else:
+    access_logs = AccessLogsBucket(
+        "alb-access-logs",
+        AccessLogsBucketArgs(
+            namer=namer,
+            tags=tags,
+            context=aws_context,
+            prefixes=alb_prefixes,
+            expiration_days=settings.access_log_expiration_days,
+        ),
+        opts=in_provider,
+    )
+    alb_logs_bucket, alb_logs_ready = access_logs.bucket_name, access_logs.policy
 public_alb = LoadBalancer(
     "public-alb",
     LoadBalancerArgs(
@@ -82,8 +105,8 @@ public_alb = LoadBalancer(
         vpc_id=network.vpc_id,
         vpc_cidr=network.vpc_cidr,
         subnet_ids=network.public_subnet_ids,
-        access_logs_bucket=access_logs.bucket_name,
-        access_logs_ready=access_logs.policy,
+        access_logs_bucket=alb_logs_bucket,
+        access_logs_ready=alb_logs_ready,
         ingress_cidrs=settings.allowed_ingress_cidrs,
         ingress_ports=HTTP_PORTS,
     ),
@@ -99,8 +122,8 @@ internal_alb = LoadBalancer(
         vpc_id=network.vpc_id,
         vpc_cidr=network.vpc_cidr,
         subnet_ids=network.private_subnet_ids,
-        access_logs_bucket=access_logs.bucket_name,
-        access_logs_ready=access_logs.policy,
+        access_logs_bucket=alb_logs_bucket,
+        access_logs_ready=alb_logs_ready,
         # No ingress here: the services layer adds one rule per listener port and caller.
     ),
     opts=in_provider,
@@ -138,12 +161,25 @@ database = (
             private_subnet_ids=network.private_subnet_ids,
             security_group_id=database_group.id,
             log_retention_days=settings.log_retention_days,
+            audit=settings.common.pci,
         ),
         opts=in_provider,
     )
     if managed is not None
     else None
 )
+if database is not None and settings.common.pci:
+    DatabaseBackup(
+        "database-backup",
+        DatabaseBackupArgs(
+            namer=namer,
+            tags=tags,
+            context=aws_context,
+            key_arn=key.key_arn,
+            instance_arn=database.instance.arn,
+        ),
+        opts=in_provider,
+    )
 
 secrets = PlatformSecrets(
     "secrets",
@@ -182,6 +218,7 @@ rotation = SecretRotation(
         database_port=settings.database.port,
         database_tls=settings.database.tls,
         database_security_group_id=database_group.id,
+        declared_egress=network.declared_egress() if settings.common.pci else None,
         bootstrap=(
             DatabaseBootstrap(
                 master_secret_arn=database.master_secret_arn,
@@ -227,6 +264,27 @@ if database is not None and managed is not None:
         opts=in_provider,
     )
 
+if archive is not None:
+    archive_log_groups(
+        namer,
+        archive.archive,
+        {
+            "flow-logs": network.flow_log_group_name,  # the network layer's, read by name
+            "secret-rotation": rotation.log_group.name,
+            **({"ecs-exec": cluster.exec_log_group.name} if cluster.exec_log_group is not None else {}),
+            **({"waf": waf.log_group_name} if waf is not None else {}),
+            **(
+                {
+                    f"rds-{log}": group.name
+                    for log, group in zip(LOG_EXPORTS, database.log_groups, strict=True)
+                }
+                if database is not None
+                else {}
+            ),
+        },
+        opts=pulumi.ResourceOptions(parent=archive),
+    )
+
 pulumi.export(PlatformExports.CLUSTER_NAME, cluster.cluster_name)
 pulumi.export(PlatformExports.CLUSTER_ARN, cluster.cluster_arn)
 pulumi.export(PlatformExports.KMS_KEY_ARN, key.key_arn)
@@ -260,3 +318,6 @@ pulumi.export(PlatformExports.WAF_WEB_ACL_NAME, waf.web_acl_name if waf else "")
 pulumi.export(PlatformExports.WAF_WEB_ACL_ARN, waf.web_acl_arn if waf else "")
 pulumi.export(PlatformExports.WAF_METRIC_NAME, waf.metric_name if waf else "")
 pulumi.export(PlatformExports.WAF_LOG_GROUP_NAME, waf.log_group_name if waf else "")
+pulumi.export(PlatformExports.AUDIT_BUCKET_NAME, archive.bucket_name if archive else "")
+pulumi.export(PlatformExports.AUDIT_STREAM_ARN, archive.stream_arn if archive else "")
+pulumi.export(PlatformExports.AUDIT_SUBSCRIPTION_ROLE_ARN, archive.subscription_role_arn if archive else "")

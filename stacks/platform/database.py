@@ -32,6 +32,23 @@ FORCE_SSL: Final = ("rds.force_ssl", "1", "immediate")
 # The log types RDS for PostgreSQL exports (RDS user guide, "Publishing PostgreSQL logs to Amazon
 # CloudWatch Logs": postgresql and upgrade).
 LOG_EXPORTS: Final[tuple[Literal["postgresql", "upgrade"], ...]] = ("postgresql", "upgrade")
+# complianceProfile pci: database audit logging (PCI DSS v4.0.1 10.2.1.x), written to the postgresql log
+# that LOG_EXPORTS already sends to CloudWatch Logs (RDS user guide, "Using pgAudit to log database
+# activity"). pgaudit is a preloaded library, hence a static parameter (applied at the first boot,
+# "pending-reboot" afterwards); RDS's own default for shared_preload_libraries is pg_stat_statements,
+# kept. pgaudit.log: DDL, role changes (GRANT, CREATE/ALTER ROLE: the rotation's password changes) and
+# writes (INSERT, UPDATE, DELETE, TRUNCATE, COPY into a table: every change to the ledger); reads are
+# not logged, nor statement parameters (pgaudit.log_parameter stays off), so no payment value is
+# copied into the logs. Connections and disconnections: PostgreSQL's own log_connections and
+# log_disconnections (PostgreSQL 16 documentation, "Error Reporting and Logging").
+AUDIT_PARAMETERS: Final = (
+    ("shared_preload_libraries", "pg_stat_statements,pgaudit", "pending-reboot"),
+    ("pgaudit.log", "ddl,role,write", "immediate"),
+    ("pgaudit.log_catalog", "0", "immediate"),  # not the catalog queries psql and drivers make
+    ("pgaudit.log_relation", "1", "immediate"),  # one line per table a statement touches
+    ("log_connections", "1", "immediate"),
+    ("log_disconnections", "1", "immediate"),
+)
 STORAGE_TYPE: Final = "gp3"
 # The master login. The application never uses it: the bootstrap creates its own least-privilege roles.
 MASTER_USERNAME: Final = "payments_master"
@@ -78,6 +95,7 @@ class ManagedDatabaseArgs:
         private_subnet_ids: the network layer's private subnets, one per zone (the DB subnet group).
         security_group_id: the database's own group (`database_security_group`).
         log_retention_days: `logRetentionDays` of the exported logs.
+        audit: `complianceProfile: pci`: pgaudit and connection logging (AUDIT_PARAMETERS). Default off.
     """
 
     namer: naming.Namer
@@ -90,6 +108,7 @@ class ManagedDatabaseArgs:
     private_subnet_ids: pulumi.Input[list[str]]
     security_group_id: pulumi.Input[str]
     log_retention_days: int
+    audit: bool = False
 
 
 class ManagedDatabase(pulumi.ComponentResource):
@@ -113,14 +132,15 @@ class ManagedDatabase(pulumi.ComponentResource):
             opts=child,
         )
         parameters_name = names.name(naming.RDS_PARAMETER_GROUP_NAME, "ledger")
-        parameter, value, apply_method = FORCE_SSL
+        parameters = (FORCE_SSL, *AUDIT_PARAMETERS) if args.audit else (FORCE_SSL,)
         self.parameter_group = aws.rds.ParameterGroup(
             parameters_name,
             name=parameters_name,
             family=parameter_family(settings.engine_major),
-            description=f"Parameters of {identifier}: TLS required",
+            description=f"Parameters of {identifier}: TLS required" + (", pgaudit" if args.audit else ""),
             parameters=[
                 aws.rds.ParameterGroupParameterArgs(name=parameter, value=value, apply_method=apply_method)
+                for parameter, value, apply_method in parameters
             ],
             tags=args.tags.for_resource(parameters_name),
             opts=child,

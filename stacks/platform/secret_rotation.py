@@ -25,9 +25,8 @@ from shared import naming, policies
 from shared.aws_context import AwsContext
 from shared.certs import RDS_CA_BUNDLE
 from shared.config.keys import DatabaseTls
-from shared.network_constants import ANYWHERE, HTTPS_PORT
 from shared.secret_purposes import SecretPurposes
-from shared.security_rules import tcp_egress, tcp_ingress
+from shared.security_rules import DeclaredEgress, https_to_aws_apis, tcp_egress, tcp_ingress
 from shared.tags import ServiceTags
 from stacks.hardened_lambda import HardenedFunctionArgs, LambdaVpc, hardened_function
 from stacks.platform.rotation_strategies import (
@@ -90,6 +89,8 @@ class SecretRotationArgs:
         database_port: `databasePort`, the port of the database egress and ingress rules.
         database_tls: `databaseTls`, "verify-full", "require" or "disable".
         database_security_group_id: the database's group; it admits the function on database_port.
+        declared_egress: `complianceProfile: pci`: HTTPS only to the interface endpoints and the S3
+            prefix list; None: to AWS's public endpoints through NAT.
         bootstrap: the managed database to bootstrap; None with `database: external`, whose egress
             goes to the VPC CIDR (the external database may not carry the database group).
     """
@@ -111,6 +112,7 @@ class SecretRotationArgs:
     database_port: int
     database_tls: DatabaseTls
     database_security_group_id: pulumi.Input[str]
+    declared_egress: DeclaredEgress | None
     bootstrap: DatabaseBootstrap | None
 
 
@@ -217,15 +219,14 @@ class SecretRotation(pulumi.ComponentResource):
             opts=child,
         )
         in_group = pulumi.ResourceOptions(parent=group)
-        https_name = args.namer.name(naming.SECURITY_GROUP_NAME, "secret-rotation", "out", "https")
-        tcp_egress(
-            https_name,
+        https_to_aws_apis(
+            args.namer,
+            ("secret-rotation", "out", "https"),
             group_id=group.id,
-            port=HTTPS_PORT,
-            to_cidr=ANYWHERE,
             description="Secrets Manager API (through the NAT gateway or an interface endpoint)",
             tags=args.tags,
             opts=in_group,
+            declared=args.declared_egress,
         )
         return group
 

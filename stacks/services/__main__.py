@@ -8,6 +8,7 @@ from shared.catalogue import CATALOGUE
 from shared.config.services import ServicesConfig
 from shared.contracts import NetworkOutputs, PlatformOutputs, ServicesExports
 from shared.event_notifications import EventNotification, EventNotificationArgs
+from shared.log_archive import archive_log_groups
 from shared.provider import aws_provider
 from shared.tags import ServiceTags
 from stacks.services.codedeploy import CodeDeployApplication, CodeDeployApplicationArgs, application_name
@@ -40,6 +41,7 @@ chain = SecurityChain(
         internal_alb_security_group_id=platform.internal_alb.security_group_id,
         database_security_group_id=platform.database_security_group_id,
         database_port=platform.database_port,
+        declared_egress=network.declared_egress() if settings.common.pci else None,
     ),
     opts=in_provider,
 )
@@ -131,9 +133,20 @@ hooks = ReleaseHooks(
             )
             for spec in CATALOGUE
         },
+        declared_egress=network.declared_egress() if settings.common.pci else None,
     ),
     opts=in_provider,
 )
+if settings.common.pci:  # every log group of this layer is copied into the platform's audit archive
+    archive_log_groups(
+        namer,
+        platform.log_archive(),
+        {
+            **{spec.name: services[spec.name].log_group.name for spec in CATALOGUE},
+            **{f"hook-{purpose}": group for purpose, group in hooks.log_group_names.items()},
+        },
+        opts=in_provider,
+    )
 
 EnvironmentAlarms(
     "environment-alarms",

@@ -27,7 +27,7 @@ from shared.aws_context import AwsContext
 from shared.catalogue import ServiceSpec
 from shared.config.services import ReleaseConfig
 from shared.network_constants import ANYWHERE, HTTPS_PORT
-from shared.security_rules import tcp_egress, tcp_ingress
+from shared.security_rules import DeclaredEgress, https_to_aws_apis, tcp_egress, tcp_ingress
 from shared.tags import ServiceTags
 from stacks.hardened_lambda import HardenedFunctionArgs, LambdaVpc, hardened_function
 from stacks.services.traffic import ListenerPlan
@@ -71,6 +71,8 @@ class ReleaseHooksArgs:
         application_name: the CodeDeploy application the hooks report to.
         codedeploy_role_name: CodeDeploy's role; it gets a deny on every other function.
         targets: service name -> what the hooks need of that service.
+        declared_egress: `complianceProfile: pci`: HTTPS only to the VPC's interface endpoints and the
+            S3 prefix list. Default None: HTTPS to AWS's public endpoints through NAT.
     """
 
     namer: naming.Namer
@@ -86,11 +88,13 @@ class ReleaseHooksArgs:
     application_name: pulumi.Input[str]
     codedeploy_role_name: pulumi.Input[str]
     targets: Mapping[str, HookTarget]
+    declared_egress: DeclaredEgress | None = None
 
 
 class ReleaseHooks(pulumi.ComponentResource):
     def __init__(self, name: str, args: ReleaseHooksArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("payments:services:ReleaseHooks", name, None, opts)
+        self.log_group_names: dict[str, pulumi.Output[str]] = {}  # function purpose -> its log group
         self._args = args
         self._tags = ServiceTags("services")
         self._invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -180,7 +184,7 @@ class ReleaseHooks(pulumi.ComponentResource):
         vpc = None
         if in_vpc:
             vpc = LambdaVpc(subnet_ids=args.private_subnet_ids, security_group_ids=[self.security_group.id])
-        return hardened_function(
+        built = hardened_function(
             HardenedFunctionArgs(
                 namer=args.namer,
                 tags=self._tags,
@@ -199,7 +203,9 @@ class ReleaseHooks(pulumi.ComponentResource):
                 vpc=vpc,
             ),
             parent=self,
-        ).function
+        )
+        self.log_group_names[purpose] = built.log_group.name
+        return built.function
 
     def _hook_statements(self, group_arns: list[pulumi.Output[str]]) -> list[policies.Statement]:
         return [
@@ -268,14 +274,14 @@ class ReleaseHooks(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         in_group, in_self = pulumi.ResourceOptions(parent=group), pulumi.ResourceOptions(parent=self)
-        tcp_egress(
-            names.name(naming.SECURITY_GROUP_NAME, "smoke-test", "out", str(HTTPS_PORT), "aws"),
+        https_to_aws_apis(
+            names,
+            ("smoke-test", "out", str(HTTPS_PORT), "aws"),
             group_id=group.id,
-            port=HTTPS_PORT,
-            to_cidr=ANYWHERE,
             description="CodeDeploy, ECS and ECR APIs (through the NAT gateway)",
             tags=tags,
             opts=in_group,
+            declared=args.declared_egress,
         )
         nat_list: aws.ec2.ManagedPrefixList | None = None
         for target in args.targets.values():

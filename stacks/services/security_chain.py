@@ -22,8 +22,8 @@ import pulumi_aws as aws
 from shared import naming
 from shared.catalogue import ServiceSpec
 from shared.contracts import SecretPurposes
-from shared.network_constants import ANYWHERE, HTTPS_PORT
-from shared.security_rules import tcp_egress, tcp_ingress
+from shared.network_constants import HTTPS_PORT
+from shared.security_rules import DeclaredEgress, https_to_aws_apis, tcp_egress, tcp_ingress
 from shared.tags import ServiceTags
 
 
@@ -44,6 +44,8 @@ class SecurityChainArgs:
         internal_alb_security_group_id: the platform's internal ALB group (gets one rule per port).
         database_security_group_id: the platform's database group (gets one rule per database client).
         database_port: the database's port (`databasePort` of the platform).
+        declared_egress: `complianceProfile: pci`: HTTPS only to the VPC's interface endpoints and the
+            S3 prefix list (PCI DSS 1.3.2). Default None: HTTPS to AWS's public endpoints through NAT.
     """
 
     namer: naming.Namer
@@ -53,6 +55,7 @@ class SecurityChainArgs:
     internal_alb_security_group_id: pulumi.Input[str]
     database_security_group_id: pulumi.Input[str]
     database_port: pulumi.Input[int]
+    declared_egress: DeclaredEgress | None = None
 
 
 def database_clients(catalogue: Sequence[ServiceSpec]) -> list[ServiceSpec]:
@@ -120,13 +123,14 @@ class SecurityChain(pulumi.ComponentResource):
                 destination=args.internal_alb_security_group_id,
                 description=f"Calls {callee.name} through its internal listener",
             )
-        self._egress(
-            args.namer.name(naming.SECURITY_GROUP_NAME, spec.name, "out", str(HTTPS_PORT), "aws"),
-            group,
-            tags,
-            port=HTTPS_PORT,
-            cidr=ANYWHERE,
+        https_to_aws_apis(
+            args.namer,
+            (spec.name, "out", str(HTTPS_PORT), "aws"),
+            group_id=group.id,
             description="AWS APIs (ECR, Secrets Manager, CloudWatch Logs) through NAT or endpoints",
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=group),
+            declared=args.declared_egress,
         )
 
     def _internal_listener_rules(self, spec: ServiceSpec, callers: list[ServiceSpec]) -> None:

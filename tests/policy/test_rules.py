@@ -47,7 +47,7 @@ def test_rules_that_restate_sizing_numbers_are_advisory_and_the_rest_mandatory()
 def test_every_rule_names_its_source_and_has_a_unique_name():
     assert len(RULES_BY_NAME) == len(RULES)
     for rule in RULES:
-        assert rule.source.startswith(("platform", "FSBP")), rule.name
+        assert rule.source.startswith(("platform", "FSBP", "Security Hub", "PCI DSS")), rule.name
         assert rule.resource_check or rule.stack_check
 
 

@@ -68,15 +68,20 @@ def scan(
     network_ha: Evaluation,
     platform_alt: Evaluation,
     services_alt: Evaluation,
+    network_pci: Evaluation,
+    platform_pci: Evaluation,
+    services_pci: Evaluation,
 ) -> Iterator[ScanResults]:
-    """The example stacks (dev), the every-knob-changed stacks (qa-7, with a certificate) and the planted
-    resources, each as one plan file, scanned once by each scanner."""
+    """The example stacks (dev), the every-knob-changed stacks (qa-7, with a certificate), the example
+    stacks with complianceProfile pci, and the planted resources, each as one plan file, scanned once by
+    each scanner."""
     work = tmp_path_factory.mktemp("scan")
     plans = work / "plans"
     plans.mkdir()
     documents = {
         "dev": terraform_plan.render([network, platform, services]),
         "qa-7": terraform_plan.render([network_ha, platform_alt, services_alt]),
+        "pci": terraform_plan.render([network_pci, platform_pci, services_pci]),
         "planted": terraform_plan.render([], extra=PLANTED),
     }
     for name, document in documents.items():

@@ -40,6 +40,8 @@ def test_every_finding_on_the_layers_is_waived_with_a_reason(scan):
 
 def test_every_waiver_still_matches_a_finding_and_says_why(scan):
     for waiver in load_waivers():
+        if waiver.scanner == "securityhub":
+            continue  # the Security Hub catalogue's: tests/compliance/test_security_hub_controls.py
         assert len(waiver.reason) > 20, f"{waiver.check}: say why"
         assert any(waiver.covers(f) for f in scan.all), (
             f"{waiver.scanner} {waiver.check} waives nothing: remove it"
