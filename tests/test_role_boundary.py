@@ -2,7 +2,8 @@
 
 The deployer may only create roles with that boundary (deploy/iam/deployer-roles.json), so a role
 without it would fail the first `up` with AccessDenied; this test catches it in the plan instead, for
-every layer of the example stacks and of the alternative ones, whatever component declares the role."""
+every layer of the example, alternative and `complianceProfile: pci` stacks, whatever component declares
+the role."""
 
 from __future__ import annotations
 
@@ -14,7 +15,17 @@ from shared.role_boundary import ROLE_BOUNDARY_POLICY_NAME, role_boundary_arn
 
 ROLE = "aws:iam/role:Role"
 BOUNDARY = "arn:aws:iam::123456789012:policy/payments-role-boundary"
-LAYERS = ("network", "platform", "services", "network_ha", "platform_alt", "services_alt")
+LAYERS = (
+    "network",
+    "platform",
+    "services",
+    "network_ha",
+    "platform_alt",
+    "services_alt",
+    "network_pci",
+    "platform_pci",
+    "services_pci",
+)
 
 
 def roles_without_the_boundary(evaluations: list[Evaluation]) -> list[str]:

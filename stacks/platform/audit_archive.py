@@ -35,6 +35,7 @@ import pulumi_aws as aws
 from shared import naming, policies
 from shared.aws_context import AwsContext
 from shared.log_archive import LogArchive
+from shared.role_boundary import role_boundary_arn
 from shared.tags import ServiceTags
 
 LOCK_MODE: Final = "GOVERNANCE"
@@ -233,6 +234,7 @@ class AuditArchive(pulumi.ComponentResource):
                 statements=[policies.service_trust(FIREHOSE_SERVICE, context.account_id)], opts=invoke
             ).json,
             description="Firehose writes the audit archive",
+            permissions_boundary=role_boundary_arn(context),
             tags=args.tags.for_resource(delivery_name),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -291,6 +293,7 @@ class AuditArchive(pulumi.ComponentResource):
                 opts=invoke,
             ).json,
             description="CloudWatch Logs copies every log group into the audit archive's stream",
+            permissions_boundary=role_boundary_arn(context),
             tags=args.tags.for_resource(subscription_name),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -21,6 +21,7 @@ import pulumi_aws as aws
 
 from shared import naming, policies
 from shared.aws_context import AwsContext
+from shared.role_boundary import role_boundary_arn
 from shared.tags import ServiceTags
 
 BACKUP_SERVICE: Final = "backup.amazonaws.com"
@@ -108,6 +109,7 @@ class DatabaseBackup(pulumi.ComponentResource):
                 opts=pulumi.InvokeOutputOptions(parent=self),
             ).json,
             description="AWS Backup snapshots the ledger database",
+            permissions_boundary=role_boundary_arn(args.context),
             tags=args.tags.for_resource(role_name),
             opts=pulumi.ResourceOptions(parent=self),
         )
