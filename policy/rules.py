@@ -508,7 +508,8 @@ RULES: tuple[Rule, ...] = (
         "log-retention-30-days",
         "platform",
         # Not Security Hub CloudWatch.16 (NIST 800-53 only, 365 days by default), which 30 days fails:
-        # the brief fixes 30 days; complianceProfile pci keeps the year in the audit archive instead.
+        # the platform's requirements fix 30 days; complianceProfile pci keeps the year in the audit
+        # archive instead.
         "Log groups keep 30 days (sizing: a deliberate config change may depart from it).",
         resource_check=log_retention_thirty_days,
         enforcement=ADVISORY,

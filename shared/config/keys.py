@@ -127,8 +127,8 @@ FlowLogTrafficType = Literal["ALL", "ACCEPT", "REJECT"]
 FLOW_LOG_TRAFFIC_TYPES: tuple[FlowLogTrafficType, ...] = get_args(FlowLogTrafficType)
 DatabaseTls = Literal["verify-full", "require", "disable"]
 DATABASE_TLS_MODES: tuple[DatabaseTls, ...] = get_args(DatabaseTls)
-# What a stack must prove beyond the brief (docs/security.md, "PCI DSS v4.0.1"): baseline is the
-# brief's platform; pci adds the audit archive, database audit, egress to declared destinations only.
+# What a stack must prove beyond the baseline (docs/security.md, "PCI DSS v4.0.1"): baseline is the platform
+# as first specified; pci adds the audit archive, database audit, egress to declared destinations only.
 ComplianceProfile = Literal["baseline", "pci"]
 COMPLIANCE_PROFILES: tuple[ComplianceProfile, ...] = get_args(ComplianceProfile)
 DatabaseSource = Literal["managed", "external"]

@@ -54,8 +54,9 @@ def test_an_unknown_profile_is_refused_naming_the_key_and_the_choices():
     with pytest.raises(ConfigError) as caught:
         NetworkConfig.load(_reader(complianceProfile="pci-dss"))
     assert str(caught.value) == (
-        "complianceProfile: must be one of 'baseline', 'pci', got 'pci-dss'. "
-        "Fix: pulumi config set complianceProfile baseline"
+        'complianceProfile: must be one of "baseline", "pci", got "pci-dss". '
+        "Fix: in stacks/network: pulumi config set complianceProfile baseline; "
+        "with plan: --config network:complianceProfile=baseline"
     )
 
 
@@ -259,5 +260,8 @@ def test_pci_refuses_a_rotation_that_would_call_a_third_party_host():
             )
         )
     assert caught.value.key == "paymentProviderApiKeyRotation"
-    assert caught.value.fix == "pulumi config set paymentProviderApiKeyRotation notify"
+    assert caught.value.fix == (
+        "in stacks/platform: pulumi config set paymentProviderApiKeyRotation notify; "
+        "with plan: --config platform:paymentProviderApiKeyRotation=notify"
+    )
     assert "domain allowlist" in str(caught.value)
