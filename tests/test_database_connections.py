@@ -125,7 +125,7 @@ def services_warnings(monkeypatch, network, platform, config, max_connections):
 
 
 def test_the_services_layer_warns_when_its_pools_exceed_the_database(monkeypatch, network, platform):
-    [warning] = services_warnings(monkeypatch, network, platform, {"databasePoolSize": 10}, 112)
-    assert "200 connections" in warning
+    [warning] = services_warnings(monkeypatch, network, platform, {"databasePoolSize": 11}, 112)
+    assert "220 connections" in warning  # 11 per task x maxCapacity 10 x 2 task sets
     assert services_warnings(monkeypatch, network, platform, {}, 112) == []  # the example: 100 fit
-    assert services_warnings(monkeypatch, network, platform, {"databasePoolSize": 10}, 0) == []
+    assert services_warnings(monkeypatch, network, platform, {"databasePoolSize": 11}, 0) == []

@@ -61,7 +61,7 @@ def container(**changes):
             interval_seconds=30, timeout_seconds=5, retries=3, start_period_seconds=60
         ),
         stop_timeout_seconds=30,
-        settings={DATABASE_POOL_SIZE.key: 10},
+        settings={DATABASE_POOL_SIZE.key: 8},
     )
     return container_definition(spec, dataclasses.replace(inputs, **changes))
 
