@@ -12,19 +12,24 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from apps.common.settings import ServiceSettings, SettingsError
 from apps.payment_processor.database import DatabaseSettings
+from apps.payment_processor.database import DatabaseTls as AppDatabaseTls
+from functions.secret_rotation import postgres
 from policy.model import Context, Resource
 from policy.rules import RULES
 from shared.catalogue import CATALOGUE
 from shared.config.keys import LAYER_KEYS, SERVICES_KEYS
+from shared.config.platform import DatabaseTls as PlatformDatabaseTls
 from shared.config.render import SETTINGS_BEGIN, SETTINGS_END, TABLE_BEGIN, TABLE_END
 from shared.container_settings import (
     CONTAINER_SETTINGS,
     DATABASE_POOL_SIZE,
+    DATABASE_TLS_MODES,
     SECRET_CACHE_TTL,
     ContainerSetting,
     environment,
@@ -192,3 +197,18 @@ def test_the_policy_lets_every_setting_through_as_a_whole_number_only():
     assert rule.violations([task_definition(numbers)], Context(suffix="dev")) == []
     # SECRET_CACHE_TTL_SECONDS has a secret's word in it: only a number passes under that name.
     assert rule.violations([task_definition({SECRET_CACHE_TTL.env: "sk_live_1"})], Context(suffix="dev"))
+
+
+def test_database_tls_is_defined_once_and_the_rotation_lambda_agrees():
+    literals = [
+        path.relative_to(ROOT)
+        for path in tracked_sources()
+        if path.suffix == ".py"
+        and path.is_file()
+        and re.search(r'Literal\[\s*"verify-full"', path.read_text())
+    ]
+    assert literals == []  # only shared/container_settings.py (not scanned) spells the Literal
+    assert DATABASE_TLS_MODES == ("verify-full", "require", "disable")
+    # The rotation function's archive holds functions/secret_rotation only: it keeps a checked copy.
+    assert postgres._TLS_MODES == DATABASE_TLS_MODES
+    assert get_args(PlatformDatabaseTls) == get_args(AppDatabaseTls) == DATABASE_TLS_MODES
