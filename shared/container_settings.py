@@ -9,6 +9,9 @@ environment (`stacks/services/task_definition.py`), the services' readers and de
 policy's allow-list of plain numbers (`policy/rules.py`) and the container settings table of
 `docs/services.md`. `tests/test_container_settings.py` fails on a second literal of a default.
 
+A new knob is one `ContainerSetting` below, added to `CONTAINER_SETTINGS`, and one line where the
+service reads it (`apps.common.settings.declared(<setting>, env)`); then `python3 dev.py docs`.
+
 The service images copy this module (apps/*/Dockerfile), so it imports nothing but the standard
 library and the catalogue's own modules: no Pulumi.
 """
