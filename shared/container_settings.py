@@ -71,16 +71,11 @@ class ContainerSetting:
         """
         if raw is None or raw == "":
             return self.default
-        if not re.fullmatch(r"[0-9]+", raw):
+        if not (re.fullmatch(r"[0-9]+", raw) and self.minimum <= int(raw) <= self.maximum):
             raise ValueError(
                 f"{self.env} must be a whole number from {self.minimum} to {self.maximum}, got {raw!r}"
             )
-        value = int(raw)
-        if value < self.minimum:
-            raise ValueError(f"{self.env} must be at least {self.minimum}, got {value}")
-        if value > self.maximum:
-            raise ValueError(f"{self.env} must be at most {self.maximum}, got {value}")
-        return value
+        return int(raw)
 
     def read(self, environ: Mapping[str, str]) -> int:
         """This setting from an environment (`parse` of its variable)."""

@@ -171,8 +171,8 @@ def test_the_service_reads_the_declared_default_and_bounds(setting):
     assert read_by_the_service(setting, str(setting.minimum)) == setting.minimum
     assert read_by_the_service(setting, str(setting.maximum)) == setting.maximum
     for bad, message in [
-        (str(setting.minimum - 1), f"{setting.env} must be at least {setting.minimum}, got"),
-        (str(setting.maximum + 1), f"{setting.env} must be at most {setting.maximum}, got"),
+        (str(setting.minimum - 1), f"{setting.env} must be a whole number from {setting.minimum} to"),
+        (str(setting.maximum + 1), f"to {setting.maximum}, got '{setting.maximum + 1}'"),
         (
             "ten",
             f"{setting.env} must be a whole number from {setting.minimum} to {setting.maximum}, got 'ten'",
