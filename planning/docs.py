@@ -4,6 +4,7 @@
 
 - the `config:` block of each `stacks/<layer>/Pulumi.yaml` and the config table of each
   `stacks/<layer>/README.md`, from `shared/config/keys.py`;
+- the container settings table of `docs/services.md`, from `shared/container_settings.py`;
 - the rules table of `docs/policy.md`, from `policy/rules.py`;
 - `docs/architecture.svg`, from the example plan.
 
@@ -18,7 +19,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from planning import diagram
-from shared.config.render import TABLE_BEGIN, TABLE_END, markdown_table, replace_between, with_config_block
+from shared.config.render import (
+    SETTINGS_BEGIN,
+    SETTINGS_END,
+    TABLE_BEGIN,
+    TABLE_END,
+    container_settings_table,
+    markdown_table,
+    replace_between,
+    with_config_block,
+)
 from shared.layers import LAYERS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +53,10 @@ def generated_files() -> dict[Path, str]:
         files[project_file] = with_config_block(project_file.read_text(), layer)
         readme = REPO_ROOT / "stacks" / layer / "README.md"
         files[readme] = replace_between(readme.read_text(), TABLE_BEGIN, TABLE_END, markdown_table(layer))
+    services_doc = REPO_ROOT / "docs" / "services.md"
+    files[services_doc] = replace_between(
+        services_doc.read_text(), SETTINGS_BEGIN, SETTINGS_END, container_settings_table()
+    )
     policy_doc = REPO_ROOT / "docs" / "policy.md"
     files[policy_doc] = replace_between(policy_doc.read_text(), RULES_BEGIN, RULES_END, rules_table())
     files[diagram.COMMITTED_COPY] = diagram.svg_of(diagram.example_report())

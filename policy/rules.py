@@ -16,7 +16,8 @@ from offline.schema import is_taggable
 from policy.iam_lint import DocumentKind, lint
 from policy.iam_reference import STAR_ALLOWED, expand
 from policy.model import ADVISORY, Context, Resource, Rule
-from shared.catalogue import SECRET_ARN_SUFFIX, SECRET_CACHE_TTL_ENV
+from shared.catalogue import SECRET_ARN_SUFFIX
+from shared.container_settings import CONTAINER_SETTINGS
 from shared.tags import COST_CENTER, ENVIRONMENT, SERVICE
 
 # Names AWS sees, by input; a resource without any of them is named only by its logical name.
@@ -237,6 +238,7 @@ def read_only_root_filesystem(resource: Resource, context: Context) -> list[str]
     ]
 
 
+_SETTING_ENVS = frozenset(setting.env for setting in CONTAINER_SETTINGS)
 SECRET_WORDS = ("PASSWORD", "SECRET", "API_KEY", "APIKEY", "TOKEN", "CREDENTIAL", "AWS_ACCESS_KEY_ID")
 
 
@@ -252,9 +254,10 @@ def secrets_not_in_environment(resource: Resource, context: Context) -> list[str
 
 def _names_a_secret(variable: Mapping[str, Any]) -> bool:
     """`<NAME>_SECRET_ARN` holding a Secrets Manager ARN: a reference the code reads, not a value; or
-    the secret cache's TTL, a number of seconds."""
+    a declared container setting (`shared/container_settings.py`, such as the secret cache's TTL)
+    holding a whole number."""
     name, value = str(variable.get("name", "")), str(variable.get("value", ""))
-    if name == SECRET_CACHE_TTL_ENV:
+    if name in _SETTING_ENVS:
         return value.isdigit()
     return name.endswith(SECRET_ARN_SUFFIX) and bool(
         re.fullmatch(

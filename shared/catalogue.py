@@ -24,9 +24,8 @@ CONTAINER_USER = "10001:10001"  # the non-root uid:gid every image creates
 # Each secret of a service reaches it as `<ENV>_SECRET_ARN` = the secret's ARN, never as a value: the
 # code reads it at run time through the task role (apps/common/secrets.py).
 SECRET_ARN_SUFFIX = "_SECRET_ARN"
-SECRET_CACHE_TTL_ENV = "SECRET_CACHE_TTL_SECONDS"  # how long a read secret is served from the cache
-# The most connections one task of a database client opens (`databasePoolSize`, docs/database.md).
-DATABASE_POOL_SIZE_ENV = "DATABASE_POOL_SIZE"
+# The settings the services layer passes as numbers (SECRET_CACHE_TTL_SECONDS, DATABASE_POOL_SIZE) are
+# declared with their config keys, defaults and bounds in `shared/container_settings.py`.
 WRITABLE_PATH = "/tmp"  # the one writable mount: the root filesystem is read-only
 HEALTH_PROBE_MODULE = "apps.probe"  # `python -m apps.probe <url>`: exits 0 only on a 2xx answer
 

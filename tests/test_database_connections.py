@@ -15,8 +15,9 @@ import pytest
 
 from apps.payment_processor import database as app_database
 from offline.layers import Layer, evaluate_layer
-from shared.catalogue import CATALOGUE, DATABASE_POOL_SIZE_ENV
+from shared.catalogue import CATALOGUE
 from shared.config.keys import SERVICES_KEYS
+from shared.container_settings import DATABASE_POOL_SIZE
 from shared.database_connections import (
     connection_budget_problem,
     estimated_max_connections,
@@ -78,11 +79,11 @@ def test_pools_that_fit_pass_and_pools_that_do_not_name_the_keys_to_change():
 def test_the_pool_size_key_matches_what_payment_processor_accepts():
     [key] = [k for k in SERVICES_KEYS if k.name == "databasePoolSize"]
     assert key.default == app_database.DEFAULT_POOL_SIZE
-    assert app_database.POOL_SIZE_ENV == DATABASE_POOL_SIZE_ENV
+    assert DATABASE_POOL_SIZE.env == app_database.POOL_SIZE_ENV
     settings = app_database.DatabaseSettings.from_env
-    assert settings({DATABASE_POOL_SIZE_ENV: str(key.maximum), "DATABASE_TLS": "require"}).pool_size == 100
+    assert settings({DATABASE_POOL_SIZE.env: str(key.maximum), "DATABASE_TLS": "require"}).pool_size == 100
     with pytest.raises(app_database.SettingsError):
-        settings({DATABASE_POOL_SIZE_ENV: str(key.maximum + 1), "DATABASE_TLS": "require"})
+        settings({DATABASE_POOL_SIZE.env: str(key.maximum + 1), "DATABASE_TLS": "require"})
 
 
 def test_the_platform_exports_its_estimate_and_zero_for_an_external_database(platform, platform_alt):
@@ -102,9 +103,9 @@ def test_only_database_clients_get_the_pool_size(services):
     for spec in CATALOGUE:
         env = environment(services, spec.name)
         if spec.database_client:
-            assert env[DATABASE_POOL_SIZE_ENV] == "5"  # stacks/services/Pulumi.dev.yaml
+            assert env[DATABASE_POOL_SIZE.env] == "5"  # stacks/services/Pulumi.dev.yaml
         else:
-            assert DATABASE_POOL_SIZE_ENV not in env
+            assert DATABASE_POOL_SIZE.env not in env
     assert [s.name for s in CATALOGUE if s.database_client] == ["payment-processor"]
 
 
@@ -124,7 +125,7 @@ def services_warnings(monkeypatch, network, platform, config, max_connections):
 
 
 def test_the_services_layer_warns_when_its_pools_exceed_the_database(monkeypatch, network, platform):
-    [warning] = services_warnings(monkeypatch, network, platform, {"databasePoolSize": 10}, 112)
-    assert "200 connections" in warning
+    [warning] = services_warnings(monkeypatch, network, platform, {"databasePoolSize": 11}, 112)
+    assert "220 connections" in warning  # 11 per task x maxCapacity 10 x 2 task sets
     assert services_warnings(monkeypatch, network, platform, {}, 112) == []  # the example: 100 fit
-    assert services_warnings(monkeypatch, network, platform, {"databasePoolSize": 10}, 0) == []
+    assert services_warnings(monkeypatch, network, platform, {"databasePoolSize": 11}, 0) == []

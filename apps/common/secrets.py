@@ -8,7 +8,8 @@ find the version labelled AWSCURRENT, then GetSecretValue for that version once,
 `cache/items.py`, `SecretCacheItem._execute_refresh`). So the task role needs both
 `secretsmanager:DescribeSecret` and `secretsmanager:GetSecretValue` on its secrets.
 
-`RuntimeSecrets` keeps the value it last got for `SECRET_CACHE_TTL_SECONDS` (default 300), so a
+`RuntimeSecrets` keeps the value it last got for `SECRET_CACHE_TTL_SECONDS` (`SECRET_CACHE_TTL` of
+`shared/container_settings.py`: its default and bounds), so a
 request costs no thread hop; past that it asks the library again, in a worker thread, because the
 library is synchronous botocore and must not block the event loop. A consumer whose credentials are
 refused (a database login after a rotation) calls `refresh_now`: at most one forced refresh per secret
@@ -31,12 +32,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shared.catalogue import SECRET_CACHE_TTL_ENV as TTL_ENV
 from shared.catalogue import secret_arn_env as arn_env
+from shared.container_settings import SECRET_CACHE_TTL
 
 __all__ = ["TTL_ENV", "RuntimeSecrets", "SecretSource", "SecretUnavailableError", "arn_env", "describe"]
 
-DEFAULT_TTL_SECONDS = 300
+TTL_ENV = SECRET_CACHE_TTL.env
+DEFAULT_TTL_SECONDS = SECRET_CACHE_TTL.default
 FORCED_REFRESH_INTERVAL_SECONDS = 5.0
 
 

@@ -14,9 +14,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from apps.common.secrets import DEFAULT_TTL_SECONDS, TTL_ENV, arn_env
+from apps.common.secrets import arn_env
 from apps.common.web import RequestLimits
 from shared.catalogue import PORT_ENV, SERVICE_NAME_ENV, ServiceSpec, by_name
+from shared.container_settings import SECRET_CACHE_TTL, ContainerSetting
 
 TIMEOUT_ENV = "DOWNSTREAM_TIMEOUT_SECONDS"
 RETRIES_ENV = "DOWNSTREAM_RETRIES"
@@ -69,12 +70,21 @@ class ServiceSettings:
                 for callee in spec.downstream
             },
             secret_arns={name: _secret_arn(env, arn_env(name)) for name in spec.secrets},
-            secret_cache_ttl_seconds=_integer(env, TTL_ENV, DEFAULT_TTL_SECONDS, minimum=1),
+            secret_cache_ttl_seconds=declared(SECRET_CACHE_TTL, env),
             downstream_timeout_seconds=_number(env, TIMEOUT_ENV, default_timeout_seconds),
             downstream_retries=_integer(env, RETRIES_ENV, default_retries),
             listen_host=_address(env, LISTEN_HOST_ENV, LOCAL_LISTEN_HOST),
             limits=_limits(env),
         )
+
+
+def declared(setting: ContainerSetting, env: Mapping[str, str]) -> int:
+    """A declared container setting from the environment: its default when unset, else a whole
+    number within its bounds (`shared/container_settings.py`)."""
+    try:
+        return setting.read(env)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
 
 
 def _limits(env: Mapping[str, str]) -> RequestLimits:

@@ -24,23 +24,22 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from apps.common.secrets import RuntimeSecrets
-from apps.common.settings import SettingsError
-from shared.catalogue import DATABASE_POOL_SIZE_ENV
+from apps.common.settings import SettingsError, declared
+from shared.container_settings import DATABASE_POOL_SIZE, DATABASE_TLS_MODES, DatabaseTls
 
 CONNECTION_SECRET = "DATABASE_CONNECTION"
 TLS_ENV = "DATABASE_TLS"
 CA_BUNDLE_ENV = "DATABASE_CA_BUNDLE"
-POOL_SIZE_ENV = DATABASE_POOL_SIZE_ENV  # set from `databasePoolSize` by the services layer
+POOL_SIZE_ENV = DATABASE_POOL_SIZE.env  # set from `databasePoolSize` by the services layer
 POOL_MAX_LIFETIME_ENV = "DATABASE_POOL_MAX_LIFETIME_SECONDS"
-DatabaseTls = Literal["verify-full", "require", "disable"]
-TLS_MODES: tuple[DatabaseTls, ...] = get_args(DatabaseTls)
-DEFAULT_POOL_SIZE = 10
+TLS_MODES = DATABASE_TLS_MODES
+DEFAULT_POOL_SIZE = DATABASE_POOL_SIZE.default
 # psycopg_pool's own default: a connection is replaced after about an hour (with 5 % jitter).
 DEFAULT_POOL_MAX_LIFETIME_SECONDS = 3600.0
 CONNECT_TIMEOUT_SECONDS = 5
@@ -61,7 +60,8 @@ class DatabaseSettings:
     tls: `DATABASE_TLS`, default "verify-full".
     ca_bundle: `DATABASE_CA_BUNDLE`, the CA certificates to verify the server against; required with
         verify-full (the image sets it to AWS's RDS global bundle).
-    pool_size: `DATABASE_POOL_SIZE`, the most connections one task opens, default 10.
+    pool_size: `DATABASE_POOL_SIZE`, the most connections one task opens (`DATABASE_POOL_SIZE` of
+        `shared/container_settings.py`: its default and bounds).
     pool_max_lifetime_seconds: `DATABASE_POOL_MAX_LIFETIME_SECONDS`, how long a pooled connection
         lives before the pool replaces it with one made from the secret's current value, default
         3600 (the rotation-under-load run sets 1, so every rotation reaches the pool within seconds).
@@ -87,9 +87,7 @@ class DatabaseSettings:
                 )
             if not Path(bundle).is_file():
                 raise SettingsError(f"{CA_BUNDLE_ENV} is {bundle!r}, which is not a readable file")
-        raw_size = env.get(POOL_SIZE_ENV) or str(DEFAULT_POOL_SIZE)
-        if not raw_size.isdigit() or not 1 <= int(raw_size) <= 100:
-            raise SettingsError(f"{POOL_SIZE_ENV} must be a whole number from 1 to 100, got {raw_size!r}")
+        pool_size = declared(DATABASE_POOL_SIZE, env)
         raw_lifetime = env.get(POOL_MAX_LIFETIME_ENV) or str(DEFAULT_POOL_MAX_LIFETIME_SECONDS)
         try:
             lifetime = float(raw_lifetime)
@@ -102,7 +100,7 @@ class DatabaseSettings:
         return cls(
             tls=tls,
             ca_bundle=Path(bundle) if bundle else None,
-            pool_size=int(raw_size),
+            pool_size=pool_size,
             pool_max_lifetime_seconds=lifetime,
         )
 

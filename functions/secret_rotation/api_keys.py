@@ -120,7 +120,7 @@ def manual_rotation_steps(name: str) -> str:
         '     [ "$failed" = "None" ] || { echo "$step failed:"; cat step.json; break; }\n'
         "   done\n"
         f"4. Check: aws secretsmanager describe-secret --secret-id {name} --query VersionIdsToStages\n"
-        "5. After the tasks' secret cache TTL (300 s by default), revoke the old key at the provider.\n"
+        "5. After the tasks' secret cache TTL (secretCacheTtlSeconds), revoke the old key at the provider.\n"
         "See docs/secrets.md, 'Rotating a notify key by hand'."
     )
 

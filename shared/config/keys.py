@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Literal, TypeVar, get_args
 
 from shared.config.aws_limits import KMS_DELETION_WINDOW_DAYS
+from shared.container_settings import CONTAINER_SETTINGS, DATABASE_TLS_MODES
 from shared.layers import LAYERS, Layer
 
 KeyType = Literal["string", "integer", "boolean", "array", "map"]
@@ -125,8 +126,6 @@ NatGateways = Literal["perAz", "single"]
 NAT_GATEWAYS: tuple[NatGateways, ...] = get_args(NatGateways)
 FlowLogTrafficType = Literal["ALL", "ACCEPT", "REJECT"]
 FLOW_LOG_TRAFFIC_TYPES: tuple[FlowLogTrafficType, ...] = get_args(FlowLogTrafficType)
-DatabaseTls = Literal["verify-full", "require", "disable"]
-DATABASE_TLS_MODES: tuple[DatabaseTls, ...] = get_args(DatabaseTls)
 # What a stack must prove beyond the baseline (docs/security.md, "PCI DSS v4.0.1"): baseline is the platform
 # as first specified; pci adds the audit archive, database audit, egress to declared destinations only.
 ComplianceProfile = Literal["baseline", "pci"]
@@ -671,24 +670,17 @@ SERVICES_KEYS = (
         default=30,
         description="Container log retention in days (a CloudWatch Logs value)",
     ),
-    Key(
-        name="secretCacheTtlSeconds",
-        type="integer",
-        default=300,
-        minimum=1,
-        # Well below the 30-day rotation: with alternating users the previous credentials work
-        # until the next rotation, so a task may serve a value this long after a rotation.
-        maximum=3600,
-        description="How long a service serves a secret from its cache before asking Secrets Manager again",
-    ),
-    Key(
-        name="databasePoolSize",
-        type="integer",
-        default=10,
-        minimum=1,
-        maximum=100,  # what payment-processor accepts (apps/payment_processor/database.py)
-        description="Most database connections one task of a database client opens (x maxCapacity x 2 "
-        "during a release must fit the database's max_connections)",
+    # secretCacheTtlSeconds, databasePoolSize: declared with their environment variable and readers
+    *(
+        Key(
+            name=setting.key,
+            type="integer",
+            default=setting.default,
+            minimum=setting.minimum,
+            maximum=setting.maximum,
+            description=setting.description,
+        )
+        for setting in CONTAINER_SETTINGS
     ),
     Key(
         name="stopTimeoutSeconds",

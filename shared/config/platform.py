@@ -13,16 +13,15 @@ from shared.config.declared import load_layer
 from shared.config.keys import (
     CONTAINER_INSIGHTS,
     DATABASE_SOURCES,
-    DATABASE_TLS_MODES,
     KEY_ROTATIONS,
     ContainerInsights,
     DatabaseSource,
-    DatabaseTls,
     KeyRotation,
     typed_choice,
 )
 from shared.config.reader import HIDDEN, ConfigReader, parse_cidr
 from shared.config.validators import log_retention
+from shared.container_settings import DATABASE_TLS_MODES, DatabaseTls
 from shared.contracts import NETWORK_PROJECT, SecretPurposes, upstream_stack_name
 from shared.errors import ConfigError
 from shared.naming import dns_label

@@ -13,6 +13,7 @@ from shared.config.common import CommonConfig
 from shared.config.declared import load_layer
 from shared.config.reader import ConfigReader
 from shared.config.validators import capacity_range, fargate_size, log_retention, probe_timing
+from shared.container_settings import CONTAINER_SETTINGS, DATABASE_POOL_SIZE
 from shared.contracts import NETWORK_PROJECT, PLATFORM_PROJECT, upstream_stack_name
 from shared.errors import ConfigError
 from shared.release_timeline import check_rollback_window
@@ -100,8 +101,13 @@ class TaskConfig:
     log_retention_days: int  # `logRetentionDays`
     stop_timeout_seconds: int  # `stopTimeoutSeconds`: SIGTERM to SIGKILL (Fargate max 120)
     health_check: HealthCheckConfig
-    secret_cache_ttl_seconds: int = 300  # `secretCacheTtlSeconds`: SECRET_CACHE_TTL_SECONDS of the apps
-    database_pool_size: int = 10  # `databasePoolSize`: DATABASE_POOL_SIZE of the database clients
+    # Each declared container setting's value, by config key (`shared/container_settings.py`).
+    container_settings: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def database_pool_size(self) -> int:
+        """`databasePoolSize`: the most connections one task of a database client opens."""
+        return self.container_settings.get(DATABASE_POOL_SIZE.key, DATABASE_POOL_SIZE.default)
 
     @classmethod
     def load(cls, reader: ConfigReader) -> TaskConfig:
@@ -118,8 +124,7 @@ class TaskConfig:
             log_retention_days=log_retention(reader, "logRetentionDays"),
             stop_timeout_seconds=reader.integer("stopTimeoutSeconds"),
             health_check=HealthCheckConfig.load(reader),
-            secret_cache_ttl_seconds=reader.integer("secretCacheTtlSeconds"),
-            database_pool_size=reader.integer("databasePoolSize"),
+            container_settings={setting.key: reader.integer(setting.key) for setting in CONTAINER_SETTINGS},
         )
 
 

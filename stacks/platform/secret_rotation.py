@@ -24,7 +24,7 @@ from functions.secret_rotation.postgres import PACKAGED_CA_BUNDLE
 from shared import naming, policies
 from shared.aws_context import AwsContext
 from shared.certs import RDS_CA_BUNDLE
-from shared.config.keys import DatabaseTls
+from shared.container_settings import DatabaseTls
 from shared.secret_purposes import SecretPurposes
 from shared.security_rules import DeclaredEgress, https_to_aws_apis, tcp_egress, tcp_ingress
 from shared.tags import ServiceTags

@@ -279,8 +279,7 @@ class FargateService(pulumi.ComponentResource):
                             health_check=task.health_check,
                             stop_timeout_seconds=task.stop_timeout_seconds,
                             execute_command=bool(values[5]),
-                            secret_cache_ttl_seconds=task.secret_cache_ttl_seconds,
-                            database_pool_size=task.database_pool_size if spec.database_client else None,
+                            settings=task.container_settings,
                         ),
                     )
                 ]

@@ -7,20 +7,19 @@ against botocore's ECS model (`ContainerDefinition`) and the apps' env contract,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.catalogue import (
     CONTAINER_USER,
-    DATABASE_POOL_SIZE_ENV,
     PORT_ENV,
-    SECRET_CACHE_TTL_ENV,
     SERVICE_NAME_ENV,
     WRITABLE_PATH,
     ServiceSpec,
     secret_arn_env,
 )
 from shared.config.services import HealthCheckConfig
+from shared.container_settings import environment as settings_environment
 
 TMP_VOLUME = "tmp"
 # ECS Exec's SSM agent writes to these at start; with a read-only root filesystem they must be writable
@@ -44,8 +43,9 @@ class ContainerInputs:
     health_check: HealthCheckConfig
     stop_timeout_seconds: int
     execute_command: bool = False  # ECS Exec on: the SSM agent's paths become writable volumes
-    secret_cache_ttl_seconds: int = 300  # how long the code serves a secret before reading it again
-    database_pool_size: int | None = None  # a database client's pool size; None for other services
+    # Declared container settings by config key (`shared/container_settings.py`); one left out is
+    # its default. Each reaches only the services its declaration names.
+    settings: Mapping[str, int] = field(default_factory=dict)
 
 
 def container_definition(spec: ServiceSpec, inputs: ContainerInputs) -> dict[str, Any]:
@@ -58,12 +58,7 @@ def container_definition(spec: ServiceSpec, inputs: ContainerInputs) -> dict[str
         # Secrets by ARN only: the code reads them at run time through the task role (cached, so a
         # rotation reaches a running task without a release); ECS injects no value.
         **{secret_arn_env(name): arn for name, arn in inputs.secret_arns.items()},
-        **({SECRET_CACHE_TTL_ENV: str(inputs.secret_cache_ttl_seconds)} if inputs.secret_arns else {}),
-        **(
-            {DATABASE_POOL_SIZE_ENV: str(inputs.database_pool_size)}
-            if inputs.database_pool_size is not None
-            else {}
-        ),
+        **settings_environment(spec, inputs.settings),
     }
     return {
         "name": spec.name,  # also the AppSpec's ContainerName

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from apps.common.secrets import RuntimeSecrets
+from apps.common.secrets import DEFAULT_TTL_SECONDS, RuntimeSecrets
 from apps.local import LocalStack, free_port, running
 from apps.local_backing import LocalBacking, running_backing
 from apps.local_postgres import LocalPostgres, find_bin_dir, provision_ledger_database
@@ -173,5 +173,5 @@ class FakeSecrets:
 DATABASE_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:secret-database-connection-dev-AbCdEf"
 
 
-def runtime_secrets(source: FakeSecrets, ttl_seconds: int = 300) -> RuntimeSecrets:
+def runtime_secrets(source: FakeSecrets, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> RuntimeSecrets:
     return RuntimeSecrets({"DATABASE_CONNECTION": DATABASE_ARN}, ttl_seconds, source)

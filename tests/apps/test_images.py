@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -72,10 +73,47 @@ def test_the_health_probe_is_in_the_image_and_is_the_task_definition_command(spe
     [health] = [args for keyword, args in steps if keyword == "HEALTHCHECK"]
     command = json.loads(health.split("CMD", 1)[1].strip())
     assert ["CMD", *command] == list(spec.health_probe())
-    # The image copies exactly the shared modules the catalogue imports, and those import no Pulumi.
+    # The image copies exactly the shared modules the apps import (test below: nothing else, no Pulumi).
     copied = next(args for keyword, args in steps if keyword == "COPY" and args.startswith("shared/"))
     modules = sorted(Path(p).name for p in copied.split()[:-1])
-    assert modules == ["__init__.py", "catalogue.py", "errors.py", "secret_purposes.py"]
+    assert modules == IMAGE_SHARED_MODULES
+
+
+IMAGE_SHARED_MODULES = [
+    "__init__.py",
+    "catalogue.py",
+    "container_settings.py",
+    "errors.py",
+    "secret_purposes.py",
+]
+
+
+def shared_imports(path: Path) -> set[str]:
+    """The `shared` modules a file imports, as file names (`shared.catalogue` -> catalogue.py)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        found |= {name.split(".")[1] + ".py" for name in names if name.startswith("shared.")}
+    return found
+
+
+def test_the_shared_modules_the_images_copy_are_all_the_apps_need_and_import_no_pulumi():
+    service_packages = [
+        ROOT / "apps" / "common",
+        *(ROOT / "apps" / m.split(".")[1] for m in MODULES.values()),
+    ]
+    needed = {
+        name for package in service_packages for f in package.glob("*.py") for name in shared_imports(f)
+    }
+    copied = {name for name in IMAGE_SHARED_MODULES if name != "__init__.py"}
+    assert needed <= copied, f"the apps import {sorted(needed - copied)}, which no image copies"
+    for name in copied:
+        assert shared_imports(ROOT / "shared" / name) <= copied, name  # closed: nothing else is reached
+    modules = ", ".join("shared." + name.removesuffix(".py") for name in sorted(copied))
+    probe = f"import sys, {modules}; print(sorted(m for m in sys.modules if m.split('.')[0] == 'pulumi'))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]"
 
 
 def test_image_requirements_are_the_apps_group_exported_from_the_lock():

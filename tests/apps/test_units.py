@@ -114,7 +114,9 @@ def test_settings_fail_fast_naming_the_missing_variable():
         SettingsError, match="FRAUD_SCORING_API_KEY_SECRET_ARN must be a Secrets Manager secret ARN"
     ):
         ServiceSettings.from_env("fraud-detector", {FRAUD: "the-key-itself"})
-    with pytest.raises(SettingsError, match="SECRET_CACHE_TTL_SECONDS must be at least 1"):
+    with pytest.raises(
+        SettingsError, match="SECRET_CACHE_TTL_SECONDS must be a whole number from 1 to 3600, got '0'"
+    ):
         ServiceSettings.from_env("fraud-detector", {FRAUD: ARN, "SECRET_CACHE_TTL_SECONDS": "0"})
     with pytest.raises(SettingsError, match="PORT must be a whole number"):
         ServiceSettings.from_env("fraud-detector", {"PORT": "http", FRAUD: ARN})

@@ -246,11 +246,15 @@ def test_a_secret_named_by_arn_passes_and_a_value_under_such_a_name_does_not():
         containerDefinitions=container(environment=[{"name": "API_KEY_SECRET_ARN", "value": "sk_live_1"}])
     )
     ttl = task(
-        containerDefinitions=container(environment=[{"name": "SECRET_CACHE_TTL_SECONDS", "value": "300"}])
+        containerDefinitions=container(environment=[{"name": "SECRET_CACHE_TTL_SECONDS", "value": "120"}])
+    )
+    ttl_holding_a_key = task(
+        containerDefinitions=container(environment=[{"name": "SECRET_CACHE_TTL_SECONDS", "value": "sk_1"}])
     )
     rule = RULES_BY_NAME["secrets-not-in-environment"]
     assert rule.violations([reference], DEV) == []
     assert rule.violations([ttl], DEV) == []
+    assert rule.violations([ttl_holding_a_key], DEV)
     assert rule.violations([disguised], DEV)
 
 

@@ -17,6 +17,7 @@ from shared.catalogue import (
     by_name,
 )
 from shared.config.services import HealthCheckConfig
+from shared.container_settings import SECRET_CACHE_TTL
 from stacks.services.task_definition import ContainerInputs, container_definition
 from tests.services.conftest import SPECS, STACKS, one_owned
 
@@ -170,7 +171,7 @@ def test_downstream_urls_are_cloud_map_names_on_the_listener_port(services, spec
     environment = {k: v for k, v in environment.items() if not k.endswith("_SECRET_ARN")}  # tested above
     expected = {PORT_ENV: str(spec.container_port), SERVICE_NAME_ENV: spec.name}
     if spec.secrets:
-        expected["SECRET_CACHE_TTL_SECONDS"] = "300"  # secretCacheTtlSeconds' default
+        expected[SECRET_CACHE_TTL.env] = str(SECRET_CACHE_TTL.default)  # unset in Pulumi.dev.yaml
     if spec.database_client:
         expected["DATABASE_POOL_SIZE"] = "5"  # databasePoolSize of stacks/services/Pulumi.dev.yaml
     for callee in spec.downstream:

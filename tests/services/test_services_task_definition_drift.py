@@ -12,6 +12,7 @@ import pytest
 from offline.layers import Layer, evaluate_layer
 from shared.catalogue import CATALOGUE
 from shared.config.services import HealthCheckConfig
+from shared.container_settings import DATABASE_POOL_SIZE
 from stacks.services.task_definition import ContainerInputs, container_definition
 from stacks.services.task_definition_drift import drift, reduce_container
 
@@ -60,7 +61,7 @@ def container(**changes):
             interval_seconds=30, timeout_seconds=5, retries=3, start_period_seconds=60
         ),
         stop_timeout_seconds=30,
-        database_pool_size=10,
+        settings={DATABASE_POOL_SIZE.key: 8},
     )
     return container_definition(spec, dataclasses.replace(inputs, **changes))
 
@@ -109,7 +110,10 @@ def test_what_ecs_fills_in_or_reorders_is_no_drift_and_the_image_never_is():
             ["taskDefinition.runtimePlatform"],
         ),
         (task([container(stop_timeout_seconds=60)]), ["taskDefinition.stopTimeout"]),
-        (task([container(database_pool_size=25)]), ["taskDefinition.environment.DATABASE_POOL_SIZE"]),
+        (
+            task([container(settings={DATABASE_POOL_SIZE.key: 25})]),
+            ["taskDefinition.environment.DATABASE_POOL_SIZE"],
+        ),
         (
             task(
                 [
