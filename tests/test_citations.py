@@ -9,7 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TOP_LEVEL = (
-    "apps|deploy|docs|functions|offline|planning|policy|release|shared|stacks|tests|tools|\\.github|\\.ci"
+    "apps|deploy|docs|functions|localrun|offline|planning|policy|release|shared|stacks|tests|tools|"
+    "\\.github|\\.ci"
 )
 # A path from the repository root, e.g. `stacks/platform/database.py` or `docs/security.md#waf`.
 CITED_PATH = re.compile(rf"(?<![\w/.@:-])((?:{TOP_LEVEL})/[\w./-]*\w)")

@@ -1,6 +1,7 @@
 """The top-level packages depend one way only: shared <- offline <- policy <- planning (and the rest).
 
 A cycle would mean the offline engine cannot be used (or tested) without the plan feature on top of it.
+The services (apps/) import only shared: the local-run tooling (localrun/) stays out of their images.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ ALLOWED = {
     "offline": {"shared"},
     "policy": {"shared", "offline"},
     "planning": {"shared", "offline", "policy", "stacks"},
+    # The services run in images that hold only apps/ and a few shared modules: never the local-run tooling.
+    "apps": {"shared"},
 }
 PROJECT_PACKAGES = {
     "shared",
@@ -26,6 +29,7 @@ PROJECT_PACKAGES = {
     "stacks",
     "functions",
     "apps",
+    "localrun",
     "release",
     "deploy",
 }

@@ -1,4 +1,4 @@
-"""The fake key provider: its API, and `python -m apps.fake_provider` as the local run starts it."""
+"""The fake key provider: its API, and `python -m localrun.fake_provider` as the local run starts it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from apps.fake_provider.server import running_provider
+from localrun.fake_provider.server import running_provider
 
 KEY = "fk_initial_key_0123456789abcdef"
 
@@ -58,7 +58,7 @@ def test_an_outage_answers_503_to_everything():
 def test_the_command_serves_on_loopback_until_sigterm_and_exits_0():
     env = {**os.environ, "FAKE_PROVIDER_KEYS": KEY}
     process = subprocess.Popen(
-        [sys.executable, "-m", "apps.fake_provider", "--port", "0"],
+        [sys.executable, "-m", "localrun.fake_provider", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -75,7 +75,7 @@ def test_the_command_serves_on_loopback_until_sigterm_and_exits_0():
 
 def test_a_port_out_of_range_is_refused_with_exit_2():
     result = subprocess.run(
-        [sys.executable, "-m", "apps.fake_provider", "--port", "70000"], capture_output=True, text=True
+        [sys.executable, "-m", "localrun.fake_provider", "--port", "70000"], capture_output=True, text=True
     )
     assert result.returncode == 2
     assert "--port must be 0-65535" in result.stderr

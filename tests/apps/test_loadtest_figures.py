@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from apps import loadtest_figures
-from apps.loadtest_figures import BEGIN, DOCUMENTS, END, Figures, Row
+from localrun import loadtest_figures
+from localrun.loadtest_figures import BEGIN, DOCUMENTS, END, Figures, Row
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from apps import loadtest
-from apps.loadtest import LEDGER_BASELINE, SERVICES, Run, ledger_chain, render
-from apps.local_backing import DATABASE
-from apps.local_postgres import find_bin_dir
+from localrun import loadtest
+from localrun.loadtest import LEDGER_BASELINE, SERVICES, Run, ledger_chain, render
+from localrun.local_backing import DATABASE
+from localrun.local_postgres import find_bin_dir
 from shared.catalogue import CATALOGUE
 
 

@@ -17,16 +17,16 @@ import botocore.session
 import psycopg
 import pytest
 
-from apps.local import LocalStack, free_port, running
-from apps.local_platform import (
+from localrun.local import LocalStack, free_port, running
+from localrun.local_platform import (
     DATABASE_USERNAME,
     MASTER_USERNAME,
     LocalPlatform,
     running_platform,
     secret_name,
 )
-from apps.local_postgres import PostgresNotInstalledError, find_bin_dir
-from apps.rotation_under_load import connected_users, ledger_counts, loaded_stack_env, measure
+from localrun.local_postgres import PostgresNotInstalledError, find_bin_dir
+from localrun.rotation_under_load import connected_users, ledger_counts, loaded_stack_env, measure
 from offline.secrets import reveal
 from shared.catalogue import CATALOGUE
 from shared.contracts import SecretPurposes
@@ -187,7 +187,7 @@ def test_rotation_under_load_fails_no_payment_and_writes_no_duplicate(local_plat
 
 
 def test_without_postgresql_the_platform_refuses_with_the_install_command(monkeypatch):
-    monkeypatch.setattr("apps.local_postgres.find_bin_dir", lambda: None)
+    monkeypatch.setattr("localrun.local_postgres.find_bin_dir", lambda: None)
     with pytest.raises(PostgresNotInstalledError, match="apt-get install postgresql"), running_platform():
         pytest.fail("the platform started without PostgreSQL")
 

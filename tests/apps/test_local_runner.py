@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.local import (
+from localrun.local import (
     HIGHEST_BASE_PORT,
     ROTATE_SIGNAL,
     STOP_SIGNALS,
@@ -83,7 +83,7 @@ def start(command: list[str], base: int) -> subprocess.Popen[str]:
     raise AssertionError(f"the runner exited with {runner.wait()} before printing the gateway URL")
 
 
-RUNNER = [sys.executable, "-m", "apps.local"]
+RUNNER = [sys.executable, "-m", "localrun.local"]
 DEV_LOCAL = [sys.executable, str(ROOT / "dev.py"), "local"]
 
 
@@ -129,7 +129,7 @@ def test_a_base_port_that_leaves_no_room_for_the_services_is_refused_with_exit_2
     value, monkeypatch, capsys
 ):
     started: list[str] = []
-    monkeypatch.setattr("apps.local_platform.running_platform", lambda: started.append("platform"))
+    monkeypatch.setattr("localrun.local_platform.running_platform", lambda: started.append("platform"))
     with pytest.raises(SystemExit) as refused:
         main(["--base-port", value])
     assert refused.value.code == 2
@@ -168,7 +168,7 @@ def test_the_stack_refuses_ports_in_use_before_starting_anything():
 
 
 def test_without_postgresql_the_runner_refuses_with_exit_2_and_the_install_command(monkeypatch, capsys):
-    monkeypatch.setattr("apps.local_postgres.find_bin_dir", lambda: None)
+    monkeypatch.setattr("localrun.local_postgres.find_bin_dir", lambda: None)
     handlers = {signum: signal.getsignal(signum) for signum in (*STOP_SIGNALS, ROTATE_SIGNAL)}
     try:
         code = main(["--base-port", str(base_port())])

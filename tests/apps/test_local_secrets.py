@@ -7,7 +7,7 @@ import os
 import botocore.session
 import pytest
 
-from apps.local_secrets import ENDPOINT_ENV, running_secrets_manager
+from localrun.local_secrets import ENDPOINT_ENV, running_secrets_manager
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:lambda-secret-rotation-local"
 

@@ -7,7 +7,7 @@ import dataclasses
 import orjson
 import pytest
 
-from apps.rotation_under_load import Figures, _problem
+from localrun.rotation_under_load import Figures, _problem
 
 STORED = {"payment_id": "p-1", "status": "approved", "amount": "1.00"}
 PASSING = Figures(

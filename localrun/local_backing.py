@@ -1,7 +1,7 @@
 """What the services need besides each other, locally: PostgreSQL with TLS and an emulated Secrets Manager.
 
 `running_backing()` starts, on 127.0.0.1 only:
-- Debian's PostgreSQL with TLS (`apps.local_postgres`), with the ledger database provisioned as the
+- Debian's PostgreSQL with TLS (`localrun.local_postgres`), with the ledger database provisioned as the
   rotation function's bootstrap does it in AWS (group role `payments_ledger`, login user `payments_app`);
 - moto's Secrets Manager in a child process (`python -m moto.server`), holding the platform's three
   secrets: the database connection (JSON, with the user's password) and placeholder API keys.
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apps.common.secrets import arn_env
-from apps.local_postgres import (
+from localrun.local_postgres import (
     LocalPostgres,
     enable_statement_tracking,
     free_port,
@@ -131,7 +131,7 @@ def running_secrets_manager() -> Iterator[str]:
 
 @contextmanager
 def running_backing(*, track_statements: bool = False) -> Iterator[LocalBacking]:
-    """track_statements: `pg_stat_statements` in the ledger database (`apps.local_postgres`)."""
+    """track_statements: `pg_stat_statements` in the ledger database (`localrun.local_postgres`)."""
     with (
         running_postgres(tls=True, track_statements=track_statements) as postgres,
         running_secrets_manager() as endpoint,

@@ -1,11 +1,11 @@
 """Rotation under load: the database secret rotates while payments flow, and no payment fails.
 
 `nox -s rotation_under_load` (or `python3 dev.py rotation_under_load`) starts the local platform
-(`apps.local_platform`: PostgreSQL with TLS, the emulated Secrets Manager, the database roles made by
+(`localrun.local_platform`: PostgreSQL with TLS, the emulated Secrets Manager, the database roles made by
 the rotation function's bootstrap) and the three services, then sends payments through api-gateway
 from `--concurrency` clients on loopback: mostly new idempotency keys, and a share of retries of
 keys already answered (each must come back as the stored result). Meanwhile the connection secret is
-rotated `--rotations` times by the real rotation function's four steps (`apps.local_platform.rotate`),
+rotated `--rotations` times by the real rotation function's four steps (`localrun.local_platform.rotate`),
 which alternate between `payments_app` and `payments_app_clone`: the second rotation changes the
 password of the user the services started with.
 
@@ -38,9 +38,9 @@ from typing import Any
 import aiohttp
 import orjson
 
-from apps.local import LocalStack, free_port, running
-from apps.local_platform import DATABASE_USERNAME, LocalPlatform, running_platform
-from apps.local_postgres import PostgresNotInstalledError
+from localrun.local import LocalStack, free_port, running
+from localrun.local_platform import DATABASE_USERNAME, LocalPlatform, running_platform
+from localrun.local_postgres import PostgresNotInstalledError
 from shared.catalogue import CATALOGUE
 
 # Short enough that rotations reach the pool within seconds; the defaults are 300 s and an hour.

@@ -7,9 +7,9 @@
   idempotency key, so every one is validated, scored and recorded in the ledger;
 - the ledger baseline, the target's yardstick: a bare three-hop chain on the services' own stack
   (uvicorn, httptools, uvloop, aiohttp's client, orjson) whose middle hop does the ledger's
-  transaction and nothing else (`apps.bench_chain --ledger`), against a PostgreSQL server started
+  transaction and nothing else (`localrun.bench_chain --ledger`), against a PostgreSQL server started
   the same way, with the same pool size and TLS settings;
-- three forwarding baselines, bare three-hop chains without a database (`apps.bench_chain`), on
+- three forwarding baselines, bare three-hop chains without a database (`localrun.bench_chain`), on
   uvicorn (httptools), aiohttp's server and granian: the cost of the HTTP stack alone.
 
 Each contender is started, warmed up, then driven with `--concurrency` requests in flight for
@@ -24,7 +24,7 @@ out at 70 % CPU).
 The target, against the ledger baseline of the same run: at least 85 % of its throughput, with a
 p99 at most 1.5x its p99. Exit codes: 0 met, 1 missed (or the services failed), 2 refused.
 `--write-docs` writes the figures, with the commit measured and the date, into docs/benchmarks.md
-and apps/README.md (`apps.loadtest_figures`); it refuses (exit 2) when the measured code has
+and apps/README.md (`localrun.loadtest_figures`); it refuses (exit 2) when the measured code has
 uncommitted changes, since the commit would not describe what was measured.
 """
 
@@ -49,12 +49,12 @@ import aiohttp
 import orjson
 import uvloop
 
-from apps import loadtest_figures
-from apps.bench_chain import DATABASE_CA_ENV, DATABASE_SECRET_ENV, SERVERS
-from apps.loadtest_figures import Figures, Row
-from apps.local import LocalStack, free_port, running
-from apps.local_backing import APP_USER, DATABASE, running_backing
-from apps.local_postgres import (
+from localrun import loadtest_figures
+from localrun.bench_chain import DATABASE_CA_ENV, DATABASE_SECRET_ENV, SERVERS
+from localrun.loadtest_figures import Figures, Row
+from localrun.local import LocalStack, free_port, running
+from localrun.local_backing import APP_USER, DATABASE, running_backing
+from localrun.local_postgres import (
     LocalPostgres,
     enable_statement_tracking,
     provision_ledger_database,
@@ -227,7 +227,7 @@ def bare_chain(server: str, ledger: LocalPostgres | None = None) -> Iterator[Con
     try:
         next_url: str | None = None
         for index, port in enumerate(reversed(ports)):
-            command = [sys.executable, "-m", "apps.bench_chain", "--server", server, "--port", str(port)]
+            command = [sys.executable, "-m", "localrun.bench_chain", "--server", server, "--port", str(port)]
             env = dict(os.environ)
             if next_url:
                 command += ["--next", next_url]

@@ -1,10 +1,10 @@
 """The load benchmark's baselines: one hop of a bare three-hop chain.
 
-`python -m apps.bench_chain --server uvicorn --port P [--next URL] [--ledger]` serves POST on any
+`python -m localrun.bench_chain --server uvicorn --port P [--next URL] [--ledger]` serves POST on any
 path: it parses the JSON body, posts it to `--next` (keep-alive connections, aiohttp, with the
 caller's `Idempotency-Key`) and answers what that returned; the last hop (no `--next`) answers the
 body back. No validation, logging, request ids, timeouts or retries: what is left is the cost of the
-stack itself (server, event loop, HTTP client, JSON library), which `apps.loadtest` measures side by
+stack itself (server, event loop, HTTP client, JSON library), which `localrun.loadtest` measures side by
 side with the services.
 
 Three servers, all on uvloop with aiohttp's client and orjson: `uvicorn` (httptools, a raw ASGI
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.next:
             os.environ[NEXT_ENV] = args.next
         Granian(
-            "apps.bench_chain:granian_app",
+            "localrun.bench_chain:granian_app",
             factory=True,
             address="127.0.0.1",
             port=args.port,

@@ -1,4 +1,4 @@
-"""`python -m apps.fake_provider --port N [--key KEY ...]`: serve the fake key API until interrupted.
+"""`python -m localrun.fake_provider --port N [--key KEY ...]`: serve the fake key API until interrupted.
 
 Keys come from `--key` or, to keep them out of the process list, the environment variable
 FAKE_PROVIDER_KEYS (comma-separated). Exit 0 on SIGINT/SIGTERM, 2 on bad arguments.
@@ -13,13 +13,13 @@ import sys
 import threading
 from types import FrameType
 
-from apps.fake_provider.server import running_provider
+from localrun.fake_provider.server import running_provider
 
 KEYS_VARIABLE = "FAKE_PROVIDER_KEYS"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m apps.fake_provider", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m localrun.fake_provider", description=__doc__)
     parser.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1 (0: any free one)")
     parser.add_argument("--key", action="append", default=[], help="a key the provider accepts at start")
     args = parser.parse_args(argv)

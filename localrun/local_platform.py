@@ -2,17 +2,17 @@
 
 `running_platform()` stands up, on 127.0.0.1 only and in a fresh temporary directory:
 
-- **PostgreSQL** (Debian's server, `apps.local_postgres`) with TLS on and a CA generated for the run.
+- **PostgreSQL** (Debian's server, `localrun.local_postgres`) with TLS on and a CA generated for the run.
   Like RDS, it gets a master user that is *not* a superuser (CREATEROLE, CREATEDB) and that owns the
   ledger database; RDS's master is a member of `rds_superuser`, not a superuser either
   (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Roles.html).
-- **Secrets Manager**, emulated by moto's server (`apps.local_secrets`), holding the platform's secrets
+- **Secrets Manager**, emulated by moto's server (`localrun.local_secrets`), holding the platform's secrets
   shaped as the platform layer shapes them: the master secret as RDS manages it (JSON `username`,
   `password`), the connection secret as JSON `engine, host, port, username, password, dbname,
   masterarn` (the field name of AWS's multi-user rotation templates), and the two API keys.
 - **The database roles**, made by the real rotation function's `bootstrapDatabase` action
   (`functions/secret_rotation`), exactly as the platform layer invokes it in AWS.
-- **The fake API-key providers** (`apps.fake_provider`), one per API-key secret, accepting its key;
+- **The fake API-key providers** (`localrun.fake_provider`), one per API-key secret, accepting its key;
   the rotation function's `http-key-api` strategy is configured against them, so an API key rotates
   as it would at a provider with a key API (a new key made there, tested, the old one retired).
 
@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from apps.common.secrets import arn_env
-from apps.fake_provider.server import running_provider
-from apps.local_postgres import LocalPostgres, running_postgres
-from apps.local_secrets import REGION, LocalSecretsManager, running_secrets_manager
 from apps.payment_processor.database import CA_BUNDLE_ENV, TLS_ENV
+from localrun.fake_provider.server import running_provider
+from localrun.local_postgres import LocalPostgres, running_postgres
+from localrun.local_secrets import REGION, LocalSecretsManager, running_secrets_manager
 from shared import naming
 from shared.catalogue import ServiceSpec
 from shared.config.keys import LAYER_KEYS
@@ -238,7 +238,7 @@ def _seed_secrets(
 def running_platform(bin_dir: Path | None = None) -> Iterator[LocalPlatform]:
     """The local platform for the duration of the block (see the module docstring).
 
-    Raises `apps.local_postgres.PostgresNotInstalledError` before anything starts when Debian's
+    Raises `localrun.local_postgres.PostgresNotInstalledError` before anything starts when Debian's
     PostgreSQL server is missing.
     """
     with ExitStack() as stack:

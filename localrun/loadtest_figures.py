@@ -1,6 +1,6 @@
 """The load benchmark's figures in the docs: written with the commit they measured, checked for age.
 
-`python3 dev.py loadtest -- --write-docs` (`apps.loadtest`) replaces the block between the
+`python3 dev.py loadtest -- --write-docs` (`localrun.loadtest`) replaces the block between the
 `BEGIN`/`END` markers in each of `DOCUMENTS` with the run's figures, the commit measured (HEAD,
 whose measured files must have no uncommitted change) and the date. `stale_figures()` says which
 documents carry figures older than the code they measure: a file of `MEASURED_PATHS` (the payment
@@ -28,10 +28,10 @@ MEASURED_PATHS = (
     "apps/payment_processor/*.py",
     "apps/payment_processor/migrations/*.sql",
     "apps/fraud_detector/*.py",
-    "apps/bench_chain.py",
-    "apps/loadtest.py",
-    "apps/local_backing.py",
-    "apps/local_postgres.py",
+    "localrun/bench_chain.py",
+    "localrun/loadtest.py",
+    "localrun/local_backing.py",
+    "localrun/local_postgres.py",
 )
 _RECORDED = re.compile(r"at commit `([0-9a-f]{7,40})`")
 

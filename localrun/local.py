@@ -1,7 +1,7 @@
 """Run the platform's local stand-ins and the three services on localhost, with the AWS env contract.
 
 `nox -s local` (or `python3 dev.py local`, `payments-local`) first starts the local platform
-(`apps.local_platform`): Debian's PostgreSQL with TLS and a CA made for the run, moto's Secrets
+(`localrun.local_platform`): Debian's PostgreSQL with TLS and a CA made for the run, moto's Secrets
 Manager holding the platform's secrets as the platform layer shapes them, the database roles made
 by the real rotation function's `bootstrapDatabase`, and a fake key API per third-party API key.
 Then fraud-detector, payment-processor and api-gateway start as separate processes, each with the
@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Protocol
 
-from apps.local_postgres import PostgresNotInstalledError
+from localrun.local_postgres import PostgresNotInstalledError
 
 if TYPE_CHECKING:
-    from apps.local_platform import LocalPlatform
+    from localrun.local_platform import LocalPlatform
 from shared.catalogue import CATALOGUE, PORT_ENV, SERVICE_NAME_ENV, ServiceSpec, by_name
 
 MODULES = {spec.name: "apps." + spec.name.replace("-", "_") for spec in CATALOGUE}
@@ -52,7 +52,7 @@ ROTATE_SIGNAL = signal.SIGUSR1
 
 
 class Backing(Protocol):
-    """What the services need besides each other (`apps.local_platform.LocalPlatform`, test doubles)."""
+    """What the services need besides each other (`localrun.local_platform.LocalPlatform`, test doubles)."""
 
     def service_env(self, spec: ServiceSpec) -> dict[str, str]: ...
 
@@ -213,7 +213,7 @@ def base_port(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from apps.local_platform import running_platform  # moto and psycopg load only for a local run
+    from localrun.local_platform import running_platform  # moto and psycopg load only for a local run
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
