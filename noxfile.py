@@ -120,7 +120,7 @@ def plan(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Regenerate the committed generated files: config blocks and tables, the picture, docs/openapi.json."""
     run_command(session, "-m", "planning.docs", *session.posargs)
-    # The OpenAPI document comes from apps/, which planning may not import (tests/test_layout.py).
+    # The OpenAPI document comes from apps/, which planning may not import (tests/repository/test_layout.py).
     run_command(session, "-m", "apps.api_gateway.openapi", *session.posargs)
 
 

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-REFERENCE = json.loads((Path(__file__).parent / "reference" / "aws_recommended_alarms.json").read_text())
+REFERENCE = json.loads(
+    (Path(__file__).resolve().parents[1] / "reference" / "aws_recommended_alarms.json").read_text()
+)
 PAGE = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Best_Practice_Recommended_Alarms_AWS_Services.html"
 STATUSES = ("covered", "covered-differently", "not-applicable")
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

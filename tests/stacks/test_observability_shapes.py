@@ -21,7 +21,9 @@ from stacks.platform.rotation_events import ROTATION_FAILED_PATTERN
 from stacks.services.dashboard import DashboardInputs, ServicePanel, dashboard_body
 from stacks.services.deployment_events import deployment_failed_pattern
 
-REFERENCE = json.loads((Path(__file__).parent / "reference" / "aws_cloudwatch_metrics.json").read_text())
+REFERENCE = json.loads(
+    (Path(__file__).resolve().parents[1] / "reference" / "aws_cloudwatch_metrics.json").read_text()
+)
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 RULE = "aws:cloudwatch/eventRule:EventRule"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"

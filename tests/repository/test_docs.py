@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 MOST = 12
 # The opening a reader needs before anything else: `*For ...*` right under the title.
 OPENING = re.compile(r"^# .+\n\n\*For [^*]+\*\n")

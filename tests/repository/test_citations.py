@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TOP_LEVEL = (
     "apps|deploy|docs|functions|localrun|offline|planning|policy|release|shared|stacks|tests|tools|"
     "\\.github|\\.ci"

@@ -35,7 +35,7 @@ from shared.container_settings import (
     environment,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DECLARATION = "shared/container_settings.py"
 GENERATED = ((TABLE_BEGIN, TABLE_END), (SETTINGS_BEGIN, SETTINGS_END))
 SETTINGS = [pytest.param(setting, id=setting.key) for setting in CONTAINER_SETTINGS]

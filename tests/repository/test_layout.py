@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # What each package may import from the project's own packages.
 ALLOWED = {
     "shared": set(),
@@ -55,3 +55,17 @@ def imported_packages(package: str) -> dict[str, set[str]]:
 def test_a_package_imports_only_the_packages_below_it(package):
     wrong = {top: files for top, files in imported_packages(package).items() if top not in ALLOWED[package]}
     assert wrong == {}
+
+
+def test_tests_live_in_folders_named_after_what_they_test():
+    """tests/ mirrors the repository: no flat test module, and every test folder is a package."""
+    tests = ROOT / "tests"
+    assert sorted(path.name for path in tests.glob("test_*.py")) == []
+    folders = {path.parent for path in tests.rglob("test_*.py")}
+    assert sorted(str(f.relative_to(ROOT)) for f in folders if not (f / "__init__.py").exists()) == []
+    # A folder named after a package of the project holds that package's tests (and the layers' tests
+    # are named after the layer: tests/network for stacks/network).
+    layers = {path.name for path in (ROOT / "stacks").iterdir() if (path / "Pulumi.yaml").exists()}
+    cross_cutting = {"compliance", "components", "integration", "repository", "security", "stacks"}
+    top = {folder.relative_to(tests).parts[0] for folder in folders}
+    assert sorted(top - PROJECT_PACKAGES - layers - cross_cutting) == []

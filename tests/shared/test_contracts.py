@@ -56,6 +56,6 @@ def test_each_layer_has_its_own_project():
     [("network", NetworkExports), ("platform", PlatformExports), ("services", ServicesExports)],
 )
 def test_every_export_is_in_its_layers_outputs_table(layer, exports):
-    readme = (Path(__file__).resolve().parents[1] / "stacks" / layer / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "stacks" / layer / "README.md").read_text()
     table = readme.split("## Outputs", 1)[1].split("\n## ", 1)[0]
     assert [name for name in exports.ALL if f"`{name}`" not in table] == []

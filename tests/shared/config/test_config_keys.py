@@ -14,7 +14,7 @@ from shared.config.keys import LAYER_KEYS, Key
 from shared.config.render import TABLE_BEGIN, TABLE_END, markdown_table, replace_between, with_config_block
 from shared.layers import LAYERS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 LOADERS = {"network": NetworkConfig.load, "platform": PlatformConfig.load, "services": ServicesConfig.load}
 READER_METHODS = {
     "string",
