@@ -36,6 +36,7 @@ SOURCES = [
     "stacks",
     "functions",
     "apps",
+    "localrun",
     "policy",
     "release",
     "deploy",
@@ -119,7 +120,7 @@ def plan(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Regenerate the committed generated files: config blocks and tables, the picture, docs/openapi.json."""
     run_command(session, "-m", "planning.docs", *session.posargs)
-    # The OpenAPI document comes from apps/, which planning may not import (tests/test_layout.py).
+    # The OpenAPI document comes from apps/, which planning may not import (tests/repository/test_layout.py).
     run_command(session, "-m", "apps.api_gateway.openapi", *session.posargs)
 
 
@@ -132,19 +133,19 @@ def benchmark(session: nox.Session) -> None:
 @nox.session
 def local(session: nox.Session) -> None:
     """PostgreSQL, an emulated Secrets Manager and the three services on localhost (Ctrl-C stops)."""
-    run_command(session, "-m", "apps.local", *session.posargs)
+    run_command(session, "-m", "localrun.local", *session.posargs)
 
 
 @nox.session
 def rotation_under_load(session: nox.Session) -> None:
     """Rotate the database secret twice while payments flow: failures, duplicates, p50/p99."""
-    run_command(session, "-m", "apps.rotation_under_load", *session.posargs)
+    run_command(session, "-m", "localrun.rotation_under_load", *session.posargs)
 
 
 @nox.session
 def loadtest(session: nox.Session) -> None:
     """POST /payments through the three services next to bare chains; exits 1 below the ledger target."""
-    run_command(session, "-m", "apps.loadtest", *session.posargs)
+    run_command(session, "-m", "localrun.loadtest", *session.posargs)
 
 
 @nox.session

@@ -4,7 +4,7 @@ names.
 Two SNS topics per environment (network layer): `page` wakes someone now, `ticket` is read the next
 working day. Every runbook section below is assigned one of them, or none, in `ROUTING`, with the reason,
 and `notify(topics, section)` gives a `MetricAlarm` the actions of that severity, so an alarm cannot be
-created without a severity. docs/operations.md has a section per entry (tests/test_runbooks.py).
+created without a severity. docs/operations.md has a section per entry (tests/shared/test_runbooks.py).
 """
 
 from __future__ import annotations

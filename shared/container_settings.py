@@ -7,7 +7,7 @@ config tables), the layer's typed config (`shared/config/services.py`), the task
 environment (`stacks/services/task_definition.py`), the services' readers and defaults
 (`apps/common/settings.py`, `apps/common/secrets.py`, `apps/payment_processor/database.py`), the
 policy's allow-list of plain numbers (`policy/rules.py`) and the container settings table of
-`docs/services.md`. `tests/test_container_settings.py` fails on a second literal of a default.
+`docs/services.md`. `tests/shared/test_container_settings.py` fails on a second literal of a default.
 
 A new knob is one `ContainerSetting` below, added to `CONTAINER_SETTINGS`, and one line where the
 service reads it (`apps.common.settings.declared(<setting>, env)`); then `python3 dev.py docs`.

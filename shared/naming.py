@@ -6,7 +6,8 @@ and a bad suffix fails at `Namer(...)`, before any resource is registered.
 The suffix is capped at `MAX_SUFFIX_LENGTH` because of the tightest name the project makes: a target
 group is auto-named (Pulumi appends "-" plus 7 random characters so a replacement can be created before
 the old one is deleted) and AWS caps target-group names at 32 characters. "tg-fraud-green-" (15) + suffix
-(8) + "-1a2b3c4" (8) = 31. `tests/test_naming_properties.py` proves every name fits for every valid suffix.
+(8) + "-1a2b3c4" (8) = 31. `tests/shared/test_naming_properties.py` proves every name fits for every
+valid suffix.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ IAM_POLICY = NameRule("an IAM policy name", 128, re.compile(r"[\w+=,.@-]+"), "le
 ECR_REPOSITORY = NameRule(
     "an ECR repository name",
     256,
-    # botocore's ecr model, shape RepositoryName (tests/test_naming.py compares the two).
+    # botocore's ecr model, shape RepositoryName (tests/shared/test_naming.py compares the two).
     re.compile(r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*"),
     "lowercase letters, digits and . _ __ - / separators",
     min_length=2,

@@ -6,7 +6,7 @@ own policies and its boundary allow (IAM user guide, "Permissions boundaries for
 https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html), and the deployer may
 only create or change roles that carry this boundary (`iam:PermissionsBoundary` in
 `deploy/iam/deployer-roles.json`). A role created without it is refused by AWS with AccessDenied, and
-`tests/test_role_boundary.py` fails on any `aws:iam/role:Role` of any layer's plan that lacks it.
+`tests/shared/test_role_boundary.py` fails on any `aws:iam/role:Role` of any layer's plan that lacks it.
 
 Every `aws.iam.Role` passes `permissions_boundary=role_boundary_arn(context)`.
 """

@@ -61,7 +61,7 @@ class Outcome:
     replayed: bool
 
 
-# The statements of one payment, shared with the load benchmark's ledger baseline (apps/bench_chain.py).
+# The statements of one payment, shared with the load benchmark's ledger baseline (localrun/bench_chain.py).
 CLAIM_SQL = """
 INSERT INTO ledger.idempotency_keys (idempotency_key, request_fingerprint, payment_id)
 VALUES (%s, %s, %s)

@@ -1,6 +1,6 @@
 """A provider's key API, over HTTPS with the standard library (no dependency in the Lambda zip).
 
-The API (apps/fake_provider implements it for tests and local runs):
+The API (localrun/fake_provider implements it for tests and local runs):
     POST   /v1/keys        Bearer <a valid key>  -> 201 {"id", "key"}  a new key
     GET    /v1/keys/self   Bearer <key>          -> 200 {"id"} | 401    which key this is, if valid
     DELETE /v1/keys/{id}   Bearer <a valid key>  -> 204 (404: already gone)

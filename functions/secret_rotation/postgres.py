@@ -26,7 +26,7 @@ from .scram import password_verifier
 
 CONNECT_TIMEOUT_SECONDS = 5
 # The archive carries this package only, so not `shared.container_settings.DATABASE_TLS_MODES`, which
-# tests/test_container_settings.py checks this copy against.
+# tests/shared/test_container_settings.py checks this copy against.
 _TLS_MODES = ("verify-full", "require", "disable")
 # Where the function's archive carries the RDS CA bundle (stacks/platform/secret_rotation.py).
 PACKAGED_CA_BUNDLE = Path(__file__).resolve().with_name("rds-ca-bundle.pem")

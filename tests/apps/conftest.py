@@ -16,10 +16,10 @@ import psycopg
 import pytest
 
 from apps.common.secrets import DEFAULT_TTL_SECONDS, RuntimeSecrets
-from apps.local import LocalStack, free_port, running
-from apps.local_backing import LocalBacking, running_backing
-from apps.local_postgres import LocalPostgres, find_bin_dir, provision_ledger_database
 from apps.payment_processor.database import DatabaseSettings
+from localrun.local import LocalStack, free_port, running
+from localrun.local_backing import LocalBacking, running_backing
+from localrun.local_postgres import LocalPostgres, find_bin_dir, provision_ledger_database
 from shared.catalogue import CATALOGUE
 
 

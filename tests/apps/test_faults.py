@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import aiohttp
 import pytest
 
-from apps.local import LocalStack, running
+from localrun.local import LocalStack, running
 from tests.apps.conftest import ports, post
 
 PAYMENT = {"amount": "12.50", "currency": "USD", "card_token": "tok_4242424242424242"}

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 
-from apps.local import LocalStack, running
+from localrun.local import LocalStack, running
 from tests.apps.conftest import SlowScorer, ThreadingHTTPServer, ports, post
 
 PAYMENT = {"amount": "12.50", "currency": "USD", "card_token": "tok_4242424242424242"}

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.local import MODULES, LocalStack, free_port, service_env
+from localrun.local import MODULES, LocalStack, free_port, service_env
 from shared.catalogue import by_name
 from tests.apps.test_request_limits import Raw, read_answer
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.local import MODULES
+from localrun.local import MODULES
 from shared.catalogue import CATALOGUE, CONTAINER_USER
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -203,6 +203,19 @@ def test_every_file_the_image_copies_is_in_the_build_context(spec):
             assert (ROOT / source).exists(), source
             excluded = dockerignore_excludes(source.rstrip("/"), rules)
             assert not excluded, f"{source} is left out by .dockerignore"
+
+
+def test_the_build_context_holds_no_local_run_tooling():
+    """The images COPY apps/: the local run, load test and fake provider live in localrun/, left out."""
+    rules = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    tooling = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "localrun").rglob("*.py"))
+    assert tooling, "localrun/ holds the local-run tooling"
+    assert [path for path in tooling if not dockerignore_excludes(path, rules)] == []
+    assert not list((ROOT / "apps").glob("local*.py")), "local-run tooling belongs in localrun/, not apps/"
 
 
 def test_the_dockerignore_reading_matches_dockers_rules():

@@ -12,7 +12,6 @@ import pytest
 from apps.common.downstream import DownstreamUnavailableError
 from apps.common.payments import PaymentRequest
 from apps.common.secrets import RuntimeSecrets
-from apps.local_postgres import provision_ledger_database, write_test_pki
 from apps.payment_processor.database import Credentials, DatabaseSettings, connection_kwargs, open_pool
 from apps.payment_processor.ledger import Decision, KeyReusedError, Ledger
 from apps.payment_processor.migrate import (
@@ -22,6 +21,7 @@ from apps.payment_processor.migrate import (
     load_migrations,
     migrate,
 )
+from localrun.local_postgres import provision_ledger_database, write_test_pki
 from tests.apps.conftest import DATABASE_ARN, FakeSecrets, runtime_secrets
 
 PAYMENT = PaymentRequest(Decimal("12.5"), "USD", "tok_4242424242424242")

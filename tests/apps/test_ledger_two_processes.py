@@ -11,8 +11,8 @@ from http.server import ThreadingHTTPServer
 import psycopg
 import pytest
 
-from apps.local import LocalStack, free_port, running
-from apps.local_backing import DATABASE
+from localrun.local import LocalStack, free_port, running
+from localrun.local_backing import DATABASE
 from tests.apps.conftest import Answer, SlowScorer, post
 
 PAYMENT = {"amount": "250.00", "currency": "EUR", "card_token": "tok_4242424242424242"}

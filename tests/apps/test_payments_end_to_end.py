@@ -6,7 +6,7 @@ import time
 import urllib.request
 import uuid
 
-from apps.local import LocalStack, running
+from localrun.local import LocalStack, running
 from tests.apps.conftest import Answer, ports, post
 
 CARD = "tok_4242424242424242"

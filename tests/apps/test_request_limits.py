@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from apps.local import LocalStack, running
+from localrun.local import LocalStack, running
 from tests.apps.conftest import ports
 
 CAP = 1024

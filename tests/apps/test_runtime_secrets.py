@@ -10,7 +10,7 @@ from aws_secretsmanager_caching.cache.items import SecretCacheObject
 from moto import mock_aws
 
 from apps.common.secrets import RuntimeSecrets, aws_secret_cache
-from apps.local import LocalStack, free_port, running
+from localrun.local import LocalStack, free_port, running
 
 REGION = "us-east-1"
 

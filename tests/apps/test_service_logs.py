@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from apps.common.logs import JsonFormatter
-from apps.local import MODULES, LocalStack, free_port, service_env
+from localrun.local import MODULES, LocalStack, free_port, service_env
 from shared.catalogue import by_name
 
 

@@ -17,8 +17,8 @@ import time
 import pytest
 
 from apps.common.settings import ServiceSettings
-from apps.local import MODULES, free_port
 from apps.payment_processor.database import DatabaseSettings
+from localrun.local import MODULES, free_port
 from shared.catalogue import CATALOGUE, PORT_ENV, secret_arn_env
 from tests.services.conftest import one_owned
 

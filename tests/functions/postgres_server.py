@@ -1,4 +1,4 @@
-"""The rotation tests' PostgreSQL: `apps.local_postgres` without TLS (pg8000 connects with sslmode off)."""
+"""The rotation tests' PostgreSQL: `localrun.local_postgres` without TLS (pg8000: sslmode off)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from apps.local_postgres import LocalPostgres, find_bin_dir, running_postgres
+from localrun.local_postgres import LocalPostgres, find_bin_dir, running_postgres
 
 ADMIN = "rotation_test_admin"
 Server = LocalPostgres

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from apps.fake_provider.server import running_provider
 from functions.secret_rotation import handler as rotation
 from functions.secret_rotation.errors import ManualRotationError, RotationError
 from functions.secret_rotation.key_provider import KeyApi, ProviderError
+from localrun.fake_provider.server import running_provider
 from tests.functions.conftest import stage_as_operator, start_rotation
 
 NAME = "secret-payment-provider-api-key-dev"

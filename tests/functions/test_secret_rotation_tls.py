@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from apps.local_postgres import running_postgres
 from functions.packaging import function_archive
 from functions.secret_rotation import postgres
+from localrun.local_postgres import running_postgres
 from shared.certs import RDS_CA_BUNDLE
 from stacks.platform.secret_rotation import FUNCTION_DATA_FILES, FUNCTION_DEPENDENCIES, FUNCTION_PACKAGE
 from tests.functions.postgres_server import ADMIN, Server, find_bin_dir
