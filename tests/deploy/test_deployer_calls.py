@@ -36,12 +36,19 @@ def policies():
 
 
 @pytest.fixture(scope="module")
-def calls(network, platform, services, network_ha, platform_alt, services_alt):
-    """Every planned call of the example stacks and of the alternative ones (HA network, endpoints,
-    a database to rotate, a certificate, every knob changed)."""
+def calls(
+    network, platform, services, network_ha, platform_alt, services_alt, network_pci, platform_pci, services_pci
+):
+    """Every planned call of the example stacks, of the alternative ones (HA network, endpoints,
+    a database to rotate, a certificate, every knob changed) and of the `complianceProfile: pci` ones
+    (audit archive, Firehose, subscription filters, AWS Backup, more endpoints)."""
     table = load_table()
     found = provider_calls(table)
-    for stacks in ((network, platform, services), (network_ha, platform_alt, services_alt)):
+    for stacks in (
+        (network, platform, services),
+        (network_ha, platform_alt, services_alt),
+        (network_pci, platform_pci, services_pci),
+    ):
         plan = PlanIndex(stacks)
         for resource in plan.resources():
             found.extend(planned_calls(resource, plan, table))
@@ -53,9 +60,12 @@ def denied(calls, policies):
                    if decide(policies, c.request) != "allowed"})  # fmt: skip
 
 
-def test_every_planned_resource_type_has_a_row_with_its_source(network, platform, services, services_alt):
+def test_every_planned_resource_type_has_a_row_with_its_source(
+    network, platform, services, services_alt, platform_pci, services_pci
+):
     table = load_table()
-    declared = {r.type for e in (network, platform, services, services_alt) for r in e.aws_resources()}
+    stacks = (network, platform, services, services_alt, platform_pci, services_pci)
+    declared = {r.type for e in stacks for r in e.aws_resources()}
     assert declared - set(table) == set()
     for row in table.values():
         assert row.source.strip(), row.resource_type

@@ -28,6 +28,7 @@ from policy.iam_reference import expand, lookup
 STACKS = {
     "example": ("network", "platform", "services"),
     "alternative": ("network_ha", "platform_alt", "services_alt"),
+    "pci": ("network_pci", "platform_pci", "services_pci"),
 }
 
 
