@@ -94,7 +94,12 @@ PIPELINES: dict[str, LayerPipeline] = {
             paths=("stacks/hardened_lambda.py", "functions/packaging.py", "functions/secret_rotation/**"),
             owners=("@payments-platform/platform-owners",),
             deployer_policies=(
-                "foundation", "roles", "platform", "database", "waf-and-alerting", "compliance",
+                "foundation",
+                "roles",
+                "platform",
+                "database",
+                "waf-and-alerting",
+                "compliance",
             ),
         ),
         LayerPipeline(
@@ -105,7 +110,12 @@ PIPELINES: dict[str, LayerPipeline] = {
             # ECS services and task definitions are in the platform document (IAM's 6,144-character cap
             # split the documents by size, not by layer: docs/deployer-iam.md).
             deployer_policies=(
-                "foundation", "roles", "platform", "services", "waf-and-alerting", "compliance",
+                "foundation",
+                "roles",
+                "platform",
+                "services",
+                "waf-and-alerting",
+                "compliance",
             ),
         ),
     )

@@ -540,7 +540,15 @@ def test_every_template_is_valid_json_with_only_known_placeholders():
 
 @pytest.fixture(scope="module")
 def layer_calls(
-    network, platform, services, network_ha, platform_alt, services_alt, network_pci, platform_pci, services_pci
+    network,
+    platform,
+    services,
+    network_ha,
+    platform_alt,
+    services_alt,
+    network_pci,
+    platform_pci,
+    services_pci,
 ):
     """Each layer's planned calls (its own resources only), in the example, the alternative and the
     `complianceProfile: pci` stacks (whose archive, Firehose stream, subscription filters and AWS Backup
