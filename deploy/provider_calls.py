@@ -453,7 +453,15 @@ def _env_secret_keys(resource: RecordedResource, plan: PlanIndex | None) -> list
     return sorted(str(k) for k in keys if k)
 
 
+def _object_lock_bucket(resource: RecordedResource, plan: PlanIndex | None) -> list[str]:
+    """The bucket's name when it is created with Object Lock on, else nothing: S3's CreateBucket with
+    `x-amz-bucket-object-lock-enabled` also authorizes s3:PutBucketObjectLockConfiguration and
+    s3:PutBucketVersioning (S3 API reference, CreateBucket, "Permissions")."""
+    return [_physical_name(resource)] if resource.inputs.get("objectLockEnabled") else []
+
+
 DERIVED: dict[str, Callable[[RecordedResource, PlanIndex | None], list[str]]] = {
+    "object_lock_bucket": _object_lock_bucket,
     "env_secrets": _env_secrets,
     "env_secret_keys": _env_secret_keys,
     "web_acl": _web_acl,

@@ -117,7 +117,10 @@ def role_calls(role: RecordedResource, plan: PlanIndex, rows: Sequence[RoleRow])
 
 
 def _uses(consumer: RecordedResource, role_input: str, role: RecordedResource) -> bool:
-    value = consumer.inputs.get(role_input)
+    """The consumer names the role in `role_input` (a dotted path: `extendedS3Configuration.roleArn`)."""
+    value: Any = consumer.inputs
+    for part in role_input.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
     return value in (role.state.get("arn"), role.id)
 
 

@@ -219,7 +219,8 @@ def _template_regex(template: str) -> re.Pattern[str]:
 @functools.cache
 def _arn_regex(arn_format: str) -> re.Pattern[str]:
     """A SAR ARN format as a regex. Partition, region and account never contain `:`; a bucket name never
-    contains `/` (so a bucket ARN is not an object ARN); other names may (log groups, repositories)."""
+    contains `/` (so a bucket ARN is not an object ARN); other names may (log groups, repositories, a
+    recovery point's `awsbackup:job-<id>`)."""
     out = []
     for token in re.split(r"(\$\{[^}]+\})", arn_format):
         if token in ("${Partition}", "${Region}", "${Account}"):
@@ -229,5 +230,7 @@ def _arn_regex(arn_format: str) -> re.Pattern[str]:
         elif token.startswith("${"):
             out.append(".+")
         else:
-            out.append(re.escape(token))
+            # A literal `*` in a format is the SAR's "any": a backup recovery point's account
+            # (`arn:${Partition}:${Vendor}:${Region}:*:${ResourceType}:${RecoveryPointId}`).
+            out.append("[^:]*".join(re.escape(piece) for piece in token.split("*")))
     return re.compile("".join(out), re.IGNORECASE)

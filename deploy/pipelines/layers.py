@@ -93,7 +93,14 @@ PIPELINES: dict[str, LayerPipeline] = {
             # The secret-rotation Lambda's code and its packaging ship with the platform layer.
             paths=("stacks/hardened_lambda.py", "functions/packaging.py", "functions/secret_rotation/**"),
             owners=("@payments-platform/platform-owners",),
-            deployer_policies=("foundation", "roles", "platform", "database", "waf-and-alerting"),
+            deployer_policies=(
+                "foundation",
+                "roles",
+                "platform",
+                "database",
+                "waf-and-alerting",
+                "compliance",
+            ),
         ),
         LayerPipeline(
             layer="services",
@@ -102,7 +109,14 @@ PIPELINES: dict[str, LayerPipeline] = {
             owners=("@payments-platform/services-owners",),
             # ECS services and task definitions are in the platform document (IAM's 6,144-character cap
             # split the documents by size, not by layer: docs/deployer-iam.md).
-            deployer_policies=("foundation", "roles", "platform", "services", "waf-and-alerting"),
+            deployer_policies=(
+                "foundation",
+                "roles",
+                "platform",
+                "services",
+                "waf-and-alerting",
+                "compliance",
+            ),
         ),
     )
 }

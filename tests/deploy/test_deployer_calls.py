@@ -36,12 +36,27 @@ def policies():
 
 
 @pytest.fixture(scope="module")
-def calls(network, platform, services, network_ha, platform_alt, services_alt):
-    """Every planned call of the example stacks and of the alternative ones (HA network, endpoints,
-    a database to rotate, a certificate, every knob changed)."""
+def calls(
+    network,
+    platform,
+    services,
+    network_ha,
+    platform_alt,
+    services_alt,
+    network_pci,
+    platform_pci,
+    services_pci,
+):
+    """Every planned call of the example stacks, of the alternative ones (HA network, endpoints,
+    a database to rotate, a certificate, every knob changed) and of the `complianceProfile: pci` ones
+    (audit archive, Firehose, subscription filters, AWS Backup, more endpoints)."""
     table = load_table()
     found = provider_calls(table)
-    for stacks in ((network, platform, services), (network_ha, platform_alt, services_alt)):
+    for stacks in (
+        (network, platform, services),
+        (network_ha, platform_alt, services_alt),
+        (network_pci, platform_pci, services_pci),
+    ):
         plan = PlanIndex(stacks)
         for resource in plan.resources():
             found.extend(planned_calls(resource, plan, table))
@@ -53,9 +68,12 @@ def denied(calls, policies):
                    if decide(policies, c.request) != "allowed"})  # fmt: skip
 
 
-def test_every_planned_resource_type_has_a_row_with_its_source(network, platform, services, services_alt):
+def test_every_planned_resource_type_has_a_row_with_its_source(
+    network, platform, services, services_alt, platform_pci, services_pci
+):
     table = load_table()
-    declared = {r.type for e in (network, platform, services, services_alt) for r in e.aws_resources()}
+    stacks = (network, platform, services, services_alt, platform_pci, services_pci)
+    declared = {r.type for e in stacks for r in e.aws_resources()}
     assert declared - set(table) == set()
     for row in table.values():
         assert row.source.strip(), row.resource_type
@@ -135,6 +153,18 @@ DEFECTS = [
         "servicequotas:GetAWSDefaultServiceQuota",
         "read preflight 'preflight': servicequotas:GetAWSDefaultServiceQuota on *",
     ),
+    # complianceProfile pci: a bucket created with Object Lock is authorized with the lock and versioning
+    # actions too (S3 API reference, CreateBucket); a vault needs its storage mounted; Firehose creates
+    # its grant on the platform key with the caller's permissions.
+    (
+        "s3:PutBucketObjectLockConfiguration",
+        "create aws:s3/bucket:Bucket 's3-audit-123456789012-us-east-1-dev': "
+        "s3:PutBucketObjectLockConfiguration",
+    ),
+    ("backup-storage:MountCapsule", "create aws:backup/vault:Vault 'backup-vault-ledger-dev'"),
+    ("firehose:CreateDeliveryStream", "create aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"),
+    ("logs:PutSubscriptionFilter", "create aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter"),
+    ("backup:CreateBackupSelection", "create aws:backup/selection:Selection"),
 ]
 
 
@@ -423,3 +453,49 @@ def test_the_integration_tests_reads_are_allowed_and_were_denied_before(policies
         found[("ecs", "ListTasks")], context={"ecs:cluster": "arn:aws:ecs:us-east-1:1:cluster/x"}
     )
     assert decide(policies, other_cluster) == "implicitly denied"
+
+
+# --- complianceProfile pci ---------------------------------------------------------------------------
+
+
+def test_only_a_pci_stack_calls_on_the_compliance_document(calls, policies):
+    """Without deployer-compliance.json every baseline call is still allowed, and the pci ones are not."""
+    rest = [json.loads(p.read_text()) for p in POLICIES if p.name != "deployer-compliance.json"]
+    pci_types = {
+        "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+        "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+        "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter",
+        "aws:backup/vault:Vault",
+        "aws:backup/plan:Plan",
+        "aws:backup/selection:Selection",
+    }
+    archive = [c for c in calls if "s3-audit-" in c.request.resource or c.resource_type in pci_types]
+    others = [c for c in calls if c not in archive]
+    assert archive
+    assert others
+    assert denied(others, rest) == []
+    needs = denied(archive, rest)
+    assert needs
+    assert all(" is implicitly denied" in f for f in needs)
+
+
+def test_the_deployer_may_not_bypass_the_archives_governance_retention(platform_pci, policies):
+    """Destroying a pci platform's archive needs s3:BypassGovernanceRetention (the provider empties a
+    force_destroy bucket with BypassGovernanceRetention, internal/service/s3/delete.go): a break-glass
+    step for another principal, never the deployer's (docs/deployer-iam.md, "What a destroy needs")."""
+    from policy.iam_eval import Request
+
+    bucket = next(r for r in platform_pci.all("aws:s3/bucket:Bucket") if r.inputs.get("objectLockEnabled"))
+    obj = f"{bucket.state['arn']}/logs/2026/01/01/00/firehose-audit-1"
+    context = {"aws:RequestedRegion": "us-east-1", "aws:PrincipalAccount": "123456789012"}
+    bypass = Request("s3:BypassGovernanceRetention", obj, context)
+    assert decide(policies, bypass) == "implicitly denied"
+    break_glass = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "s3:BypassGovernanceRetention", "Resource": "arn:aws:s3:::s3-audit-*/*",
+    }]}  # fmt: skip
+    assert decide([*policies, break_glass], bypass) == "allowed"
+    # The deployer may delete versions (what the lock does not hold), never unlock them.
+    delete_version = Request("s3:DeleteObjectVersion", obj, context)
+    assert decide(policies, delete_version) == "allowed"
+    for action in ("s3:PutObjectRetention", "s3:PutObjectLegalHold"):
+        assert decide(policies, Request(action, obj, context)) == "implicitly denied", action

@@ -539,17 +539,34 @@ def test_every_template_is_valid_json_with_only_known_placeholders():
 
 
 @pytest.fixture(scope="module")
-def layer_calls(network, platform, services, network_ha, platform_alt, services_alt):
-    """Each layer's planned calls (its own resources only), in the example and the alternative stacks."""
+def layer_calls(
+    network,
+    platform,
+    services,
+    network_ha,
+    platform_alt,
+    services_alt,
+    network_pci,
+    platform_pci,
+    services_pci,
+):
+    """Each layer's planned calls (its own resources only), in the example, the alternative and the
+    `complianceProfile: pci` stacks (whose archive, Firehose stream, subscription filters and AWS Backup
+    need deployer-compliance.json)."""
     from deploy.provider_calls import PlanIndex, load_table, planned_calls, provider_calls
 
     table = load_table()
     stacks = {
-        "network": [((network,), network), ((network_ha,), network_ha)],
-        "platform": [((network, platform), platform), ((network_ha, platform_alt), platform_alt)],
+        "network": [((network,), network), ((network_ha,), network_ha), ((network_pci,), network_pci)],
+        "platform": [
+            ((network, platform), platform),
+            ((network_ha, platform_alt), platform_alt),
+            ((network_pci, platform_pci), platform_pci),
+        ],
         "services": [
             ((network, platform, services), services),
             ((network_ha, platform_alt, services_alt), services_alt),
+            ((network_pci, platform_pci, services_pci), services_pci),
         ],
     }
     found = {}
