@@ -1,7 +1,7 @@
 """The task-definition revisions releases register, removed after the services layer is destroyed.
 
 Pulumi knows only the revision it registered; each release registers another one of the same family
-(release/deploy.py). A revision is deleted in two steps: DeregisterTaskDefinition makes it INACTIVE,
+(release/one_release.py). A revision is deleted in two steps: DeregisterTaskDefinition makes it INACTIVE,
 then DeleteTaskDefinitions (at most 10 per call) marks it DELETE_IN_PROGRESS, and ECS removes it once
 no task or deployment uses it (ECS API reference, DeleteTaskDefinitions). Both run only after the
 services are gone, so no running task still needs a revision.

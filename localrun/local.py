@@ -1,6 +1,6 @@
 """Run the platform's local stand-ins and the three services on localhost, with the AWS env contract.
 
-`nox -s local` (or `python3 dev.py local`, `payments-local`) first starts the local platform
+`python3 dev.py local` (or `payments-local`) first starts the local platform
 (`localrun.local_platform`): Debian's PostgreSQL with TLS and a CA made for the run, moto's Secrets
 Manager holding the platform's secrets as the platform layer shapes them, the database roles made
 by the real rotation function's `bootstrapDatabase`, and a fake key API per third-party API key.

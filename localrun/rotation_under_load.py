@@ -1,6 +1,6 @@
 """Rotation under load: the database secret rotates while payments flow, and no payment fails.
 
-`nox -s rotation_under_load` (or `python3 dev.py rotation_under_load`) starts the local platform
+`python3 dev.py rotation_under_load` starts the local platform
 (`localrun.local_platform`: PostgreSQL with TLS, the emulated Secrets Manager, the database roles made by
 the rotation function's bootstrap) and the three services, then sends payments through api-gateway
 from `--concurrency` clients on loopback: mostly new idempotency keys, and a share of retries of

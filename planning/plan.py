@@ -1,4 +1,4 @@
-"""`nox -s plan`: evaluate the layers offline, in deploy order, and report what they would create.
+"""`python3 dev.py plan`: evaluate the layers offline, in deploy order, and report what they would create.
 
     python -m planning.plan [--stack dev] [--suffix qa] [--config network:natGateways=perAz] [--out plan.json]
     python -m planning.plan --change --config services:fargateSpotWeight=2   # on a live, released stack

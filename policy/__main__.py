@@ -1,6 +1,6 @@
 """The Pulumi policy pack: `pulumi preview --policy-pack policy --policy-pack-config policy/config.dev.json`.
 
-Every rule comes from `policy.rules`, the same functions the offline checks and `nox -s plan` run.
+Every rule comes from `policy.rules`, the same functions the offline checks and `python3 dev.py plan` run.
 """
 
 from pulumi_policy import EnforcementLevel, PolicyPack

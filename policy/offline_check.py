@@ -1,4 +1,4 @@
-"""Apply every rule to offline evaluations: the tests and `nox -s plan` use this, the pack `__main__`."""
+"""Apply every rule to offline evaluations: the tests and `python3 dev.py plan` use this, as the pack does."""
 
 from __future__ import annotations
 

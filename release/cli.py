@@ -1,4 +1,4 @@
-"""`payments-release <stack> <service> <image>` (or `nox -s release -- ...`).
+"""`payments-release <stack> <service> <image>` (or `python3 dev.py release -- ...`).
 
 Releases `image` (a tag such as v2, a sha256 digest, or a full reference in the service's own ECR
 repository) to `service` of the services stack `stack` through CodeDeploy blue/green, and follows
@@ -21,7 +21,7 @@ import boto3
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.exceptions import HTTPClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
 
-from release.deploy import SUCCEEDED, Release
+from release.one_release import SUCCEEDED, Release
 from release.reference import parse_image
 from release.settings import OutputsReader, desired_settings, from_file, from_pulumi
 from release.targets import ReleaseError, Targets

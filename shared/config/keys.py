@@ -1,6 +1,6 @@
 """Every config key of every layer, declared once: type, default, limits and description.
 
-The layers' readers take defaults and limits from here, `nox -s docs` writes the `config:` block of
+The layers' readers take defaults and limits from here, `python3 dev.py docs` writes the `config:` block of
 each `stacks/<layer>/Pulumi.yaml` and the config table of each layer's README from here, and a key
 not declared here is refused. Limits that are AWS's own cite it; limits that depend on another key
 (desiredCount between minCapacity and maxCapacity) are checked by the layer's config class.

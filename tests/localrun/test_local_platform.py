@@ -1,7 +1,7 @@
 """The local platform: a real PostgreSQL, an emulated Secrets Manager, the real bootstrap and rotation.
 
 One platform per module (initdb costs seconds); the services run on it as real processes, and the
-figures of the rotation under load come from the same code as `nox -s rotation_under_load`.
+figures of the rotation under load come from the same code as `python3 dev.py rotation_under_load`.
 """
 
 from __future__ import annotations

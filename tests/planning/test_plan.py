@@ -1,4 +1,4 @@
-"""`nox -s plan`, the README's main command: output, JSON file, config overrides, bad config."""
+"""`python3 dev.py plan`, the README's main command: output, JSON file, config overrides, bad config."""
 
 from __future__ import annotations
 
