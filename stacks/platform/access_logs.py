@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from shared import naming
 from shared.aws_context import AwsContext
 from shared.tags import ServiceTags
+from stacks.platform.private_bucket import private_bucket_controls
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,35 +50,10 @@ class AccessLogsBucket(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         under_bucket = pulumi.ResourceOptions(parent=self.bucket)
-        self.ownership = aws.s3.BucketOwnershipControls(
-            f"{bucket_name}-ownership",
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=under_bucket,
-        )
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{bucket_name}-public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=under_bucket,
-        )
-        # ELB log delivery supports only SSE-S3 (AES256), not SSE-KMS (ELB user guide, "Access log
-        # files": "The only server-side encryption option that's supported is Amazon S3-managed keys").
-        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{bucket_name}-encryption",
-            bucket=self.bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    ),
-                )
-            ],
-            opts=under_bucket,
-        )
+        controls = private_bucket_controls(bucket_name, self.bucket)
+        self.ownership = controls.ownership
+        self.public_access_block = controls.public_access_block
+        self.encryption = controls.encryption  # SSE-S3: ELB's only option (stacks/platform/private_bucket.py)
         # Versioning keeps a deleted or overwritten log object recoverable for the configured retention
         # (a security review asks for it on log buckets: FSBP S3.14); force_destroy empties every version.
         self.versioning = aws.s3.BucketVersioning(

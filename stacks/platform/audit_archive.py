@@ -37,6 +37,7 @@ from shared.aws_context import AwsContext
 from shared.log_archive import LogArchive
 from shared.role_boundary import role_boundary_arn
 from shared.tags import ServiceTags
+from stacks.platform.private_bucket import private_bucket_controls
 
 LOCK_MODE: Final = "GOVERNANCE"
 RETENTION_DAYS: Final = 365  # PCI DSS v4.0.1 10.5.1: at least 12 months of audit log history
@@ -91,33 +92,10 @@ class AuditArchive(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         under_bucket = pulumi.ResourceOptions(parent=self.bucket)
-        self.ownership = aws.s3.BucketOwnershipControls(
-            f"{bucket_name}-ownership",
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=under_bucket,
-        )
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{bucket_name}-public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=under_bucket,
-        )
-        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{bucket_name}-encryption",
-            bucket=self.bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"  # ELB's only option; Firehose objects carry SSE-KMS
-                    ),
-                )
-            ],
-            opts=under_bucket,
-        )
+        controls = private_bucket_controls(bucket_name, self.bucket)
+        self.ownership = controls.ownership
+        self.public_access_block = controls.public_access_block
+        self.encryption = controls.encryption  # SSE-S3 for ELB; Firehose objects carry SSE-KMS
         self.versioning = aws.s3.BucketVersioning(
             f"{bucket_name}-versioning",
             bucket=self.bucket.id,
