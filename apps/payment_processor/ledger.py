@@ -127,6 +127,9 @@ class Ledger:
             try:
                 return await self._once(key, request, fingerprint, process)
             except _StaleConnectionError:
+                # A restart or failover ends every connection the pool holds, not just this one: test the
+                # idle ones and replace the broken (psycopg_pool `check`) before the one retry.
+                await self.pool.check()
                 return await self._once(key, request, fingerprint, process)
         except _StaleConnectionError as stale:
             raise DownstreamUnavailableError(DATABASE, str(stale.__cause__ or stale)) from None
