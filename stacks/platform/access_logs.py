@@ -10,7 +10,7 @@ import pulumi_aws as aws
 from shared import naming
 from shared.aws_context import AwsContext
 from shared.tags import ServiceTags
-from stacks.platform.private_bucket import private_bucket_controls
+from stacks.platform.private_bucket import elb_log_bucket_policy, private_bucket_controls
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,43 +86,8 @@ class AccessLogsBucket(pulumi.ComponentResource):
             opts=under_bucket,
         )
 
-        # The region's ELB log-delivery account (127311923021 in us-east-1).
-        elb_account = aws.elb.get_service_account_output(
-            region=args.context.region, opts=pulumi.InvokeOutputOptions(parent=self)
-        )
-        policy = aws.iam.get_policy_document_output(
-            statements=[
-                {
-                    "sid": "ElbLogDeliveryWritesUnderItsPrefix",
-                    "effect": "Allow",
-                    "principals": [{"type": "AWS", "identifiers": [elb_account.arn]}],
-                    "actions": ["s3:PutObject"],
-                    "resources": [
-                        self.bucket.arn.apply(
-                            lambda arn, prefix=prefix: f"{arn}/{prefix}/AWSLogs/{args.context.account_id}/*"
-                        )
-                        for prefix in args.prefixes
-                    ],
-                },
-                {
-                    "sid": "DenyInsecureTransport",
-                    "effect": "Deny",
-                    "principals": [{"type": "*", "identifiers": ["*"]}],
-                    "actions": ["s3:*"],
-                    "resources": [self.bucket.arn, self.bucket.arn.apply(lambda arn: f"{arn}/*")],
-                    "conditions": [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}],
-                },
-            ],
-            opts=pulumi.InvokeOutputOptions(parent=self),
-        )
-        self.policy = aws.s3.BucketPolicy(
-            f"{bucket_name}-policy",
-            bucket=self.bucket.id,
-            policy=policy.json,
-            # S3 rejects concurrent changes to a bucket's access settings ("OperationAborted").
-            opts=pulumi.ResourceOptions(
-                parent=self.bucket, depends_on=[self.public_access_block, self.ownership]
-            ),
+        self.policy = elb_log_bucket_policy(
+            self, bucket_name, self.bucket, controls, args.context, args.prefixes
         )
 
         self.bucket_name = self.bucket.bucket

@@ -37,7 +37,7 @@ from shared.aws_context import AwsContext
 from shared.log_archive import LogArchive
 from shared.role_boundary import role_boundary_arn
 from shared.tags import ServiceTags
-from stacks.platform.private_bucket import private_bucket_controls
+from stacks.platform.private_bucket import elb_log_bucket_policy, private_bucket_controls
 
 LOCK_MODE: Final = "GOVERNANCE"
 RETENTION_DAYS: Final = 365  # PCI DSS v4.0.1 10.5.1: at least 12 months of audit log history
@@ -137,7 +137,9 @@ class AuditArchive(pulumi.ComponentResource):
             ],
             opts=pulumi.ResourceOptions(parent=self.bucket, depends_on=[self.versioning]),
         )
-        self.policy = self._bucket_policy(args, bucket_name)
+        self.policy = elb_log_bucket_policy(
+            self, bucket_name, self.bucket, controls, args.context, args.alb_prefixes
+        )
         self._roles(args)
         stream_name = names.name(naming.FIREHOSE_STREAM, "audit")
         self.stream = aws.kinesis.FirehoseDeliveryStream(
@@ -274,44 +276,4 @@ class AuditArchive(pulumi.ComponentResource):
             permissions_boundary=role_boundary_arn(context),
             tags=args.tags.for_resource(subscription_name),
             opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _bucket_policy(self, args: AuditArchiveArgs, bucket_name: str) -> aws.s3.BucketPolicy:
-        context = args.context
-        elb_account = aws.elb.get_service_account_output(
-            region=context.region, opts=pulumi.InvokeOutputOptions(parent=self)
-        )
-        policy = aws.iam.get_policy_document_output(
-            statements=[
-                {
-                    "sid": "ElbLogDeliveryWritesUnderItsPrefix",
-                    "effect": "Allow",
-                    "principals": [{"type": "AWS", "identifiers": [elb_account.arn]}],
-                    "actions": ["s3:PutObject"],
-                    "resources": [
-                        self.bucket.arn.apply(
-                            lambda arn, prefix=prefix: f"{arn}/{prefix}/AWSLogs/{context.account_id}/*"
-                        )
-                        for prefix in args.alb_prefixes
-                    ],
-                },
-                {
-                    "sid": "DenyInsecureTransport",
-                    "effect": "Deny",
-                    "principals": [{"type": "*", "identifiers": ["*"]}],
-                    "actions": ["s3:*"],
-                    "resources": [self.bucket.arn, self.bucket.arn.apply(lambda arn: f"{arn}/*")],
-                    "conditions": [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}],
-                },
-            ],
-            opts=pulumi.InvokeOutputOptions(parent=self),
-        )
-        return aws.s3.BucketPolicy(
-            f"{bucket_name}-policy",
-            bucket=self.bucket.id,
-            policy=policy.json,
-            # S3 rejects concurrent changes to a bucket's access settings ("OperationAborted").
-            opts=pulumi.ResourceOptions(
-                parent=self.bucket, depends_on=[self.public_access_block, self.ownership]
-            ),
         )

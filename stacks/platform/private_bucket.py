@@ -8,10 +8,13 @@ S3-managed keys"); what Firehose writes into the audit archive carries SSE-KMS o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
+from shared.aws_context import AwsContext
 
 
 @dataclass(frozen=True)
@@ -52,5 +55,54 @@ def private_bucket_controls(bucket_name: str, bucket: aws.s3.Bucket) -> PrivateB
                 )
             ],
             opts=under_bucket,
+        ),
+    )
+
+
+def elb_log_bucket_policy(
+    owner: pulumi.Resource,
+    bucket_name: str,
+    bucket: aws.s3.Bucket,
+    controls: PrivateBucketControls,
+    context: AwsContext,
+    prefixes: Sequence[str],
+) -> aws.s3.BucketPolicy:
+    """The bucket's policy: the region's ELB log-delivery account may write under each prefix's
+    `AWSLogs/<account>/`, and nothing reaches the bucket without TLS. `owner` parents the look-ups."""
+    invoke = pulumi.InvokeOutputOptions(parent=owner)
+    # The region's ELB log-delivery account (127311923021 in us-east-1).
+    elb_account = aws.elb.get_service_account_output(region=context.region, opts=invoke)
+    policy = aws.iam.get_policy_document_output(
+        statements=[
+            {
+                "sid": "ElbLogDeliveryWritesUnderItsPrefix",
+                "effect": "Allow",
+                "principals": [{"type": "AWS", "identifiers": [elb_account.arn]}],
+                "actions": ["s3:PutObject"],
+                "resources": [
+                    bucket.arn.apply(
+                        lambda arn, prefix=prefix: f"{arn}/{prefix}/AWSLogs/{context.account_id}/*"
+                    )
+                    for prefix in prefixes
+                ],
+            },
+            {
+                "sid": "DenyInsecureTransport",
+                "effect": "Deny",
+                "principals": [{"type": "*", "identifiers": ["*"]}],
+                "actions": ["s3:*"],
+                "resources": [bucket.arn, bucket.arn.apply(lambda arn: f"{arn}/*")],
+                "conditions": [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}],
+            },
+        ],
+        opts=invoke,
+    )
+    return aws.s3.BucketPolicy(
+        f"{bucket_name}-policy",
+        bucket=bucket.id,
+        policy=policy.json,
+        # S3 rejects concurrent changes to a bucket's access settings ("OperationAborted").
+        opts=pulumi.ResourceOptions(
+            parent=bucket, depends_on=[controls.public_access_block, controls.ownership]
         ),
     )
