@@ -94,6 +94,10 @@ def payment_result(
     }
 
 
+# SQLSTATE class 57 errors that end the session (PostgreSQL docs, "PostgreSQL Error Codes").
+_SESSION_ENDED = (psycopg.errors.AdminShutdown, psycopg.errors.CrashShutdown, psycopg.errors.CannotConnectNow)
+
+
 class _StaleConnectionError(Exception):
     """The pooled connection was found broken on the payment's first round trip: nothing was done."""
 
@@ -158,7 +162,10 @@ class Ledger:
                         cursor = await connection.execute(CLAIM_SQL, (key, fingerprint, payment_id))
                         claimed = await cursor.fetchone()
                     except psycopg.OperationalError as failed:
-                        if connection.broken:
+                        # The server may say why before it closes (57P01 admin_shutdown after a
+                        # pg_terminate_backend, a restart or a failover): psycopg has not marked the
+                        # connection broken yet, but the session, and this payment's BEGIN, are gone.
+                        if connection.broken or isinstance(failed, _SESSION_ENDED):
                             raise _StaleConnectionError(type(failed).__name__) from failed
                         raise
                     if claimed is None:
