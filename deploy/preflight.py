@@ -89,7 +89,7 @@ class Problems:
 
 
 @dataclass(frozen=True)
-class StackSettings:
+class StackConfigFile:
     """One layer's `Pulumi.<stack>.yaml`, checked."""
 
     layer: str
@@ -159,7 +159,7 @@ def required_keys(layer: str) -> list[str]:
     return [key for key, spec in Layer(layer).config_schema().items() if "default" not in spec]
 
 
-def check_stack_config(layer: str, stack: str, *, validate: bool = True) -> StackSettings:
+def check_stack_config(layer: str, stack: str, *, validate: bool = True) -> StackConfigFile:
     """The stack file exists, sets every required key, and (with `validate`) passes the layer's own
     config validation: the same `ConfigError` the program would raise, before anything is created."""
     directory = f"stacks/{layer}"
@@ -189,7 +189,7 @@ def check_stack_config(layer: str, stack: str, *, validate: bool = True) -> Stac
     except ConfigError as error:
         where = "" if f"stacks/{layer}" in error.fix else f" (in {directory})"  # the fix names it already
         raise PreflightError(f"{directory}/Pulumi.{stack}.yaml: {error}{where}") from None
-    return StackSettings(
+    return StackConfigFile(
         layer=layer,
         stack=stack,
         suffix=str(values[SUFFIX_KEY]),
@@ -218,7 +218,7 @@ def _run_loader(layer: str, reader: ConfigReader) -> object:
         asyncio.set_event_loop(None)
 
 
-def check_stack_configs(layers: tuple[str, ...], stack: str) -> list[StackSettings]:
+def check_stack_configs(layers: tuple[str, ...], stack: str) -> list[StackConfigFile]:
     """Every layer's stack file, and that the layers agree on what must be the same across them.
 
     The suffix must match: the platform key's policy admits only log groups ending in its own suffix,
@@ -231,7 +231,7 @@ def check_stack_configs(layers: tuple[str, ...], stack: str) -> list[StackSettin
     return check_layers_agree([s for s in settings if s is not None], stack)
 
 
-def check_layers_agree(settings: list[StackSettings], stack: str) -> list[StackSettings]:
+def check_layers_agree(settings: list[StackConfigFile], stack: str) -> list[StackConfigFile]:
     """The suffix and the region are the same in every layer's stack file."""
     for field, why in (("suffix", SUFFIX_KEY), ("region", "region")):
         seen = {getattr(s, field) for s in settings}
@@ -245,7 +245,7 @@ def check_layers_agree(settings: list[StackSettings], stack: str) -> list[StackS
 
 
 def check_secrets_provider(
-    identity: Identity, settings: list[StackSettings], env: Mapping[str, str] | None = None
+    identity: Identity, settings: list[StackConfigFile], env: Mapping[str, str] | None = None
 ) -> None:
     """A self-managed backend encrypts config secrets with a passphrase unless a KMS provider is set."""
     environment = os.environ if env is None else env

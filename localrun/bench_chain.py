@@ -42,8 +42,12 @@ from aiohttp import web
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from apps.payment_processor.database import DEFAULT_POOL_SIZE, DatabaseSettings, connection_kwargs
 from apps.payment_processor.ledger import CLAIM_SQL, RECORD_SQL
+from apps.payment_processor.ledger_connections import (
+    DEFAULT_POOL_SIZE,
+    LedgerConnectionConfig,
+    connection_kwargs,
+)
 from apps.payment_processor.migrate import load_migrations, migrate
 
 SERVERS = ("uvicorn", "aiohttp", "granian")
@@ -62,7 +66,7 @@ class LedgerHop:
     """
 
     def __init__(self, secret: str, ca_bundle: Path, pool_size: int = DEFAULT_POOL_SIZE) -> None:
-        settings = DatabaseSettings(tls="verify-full", ca_bundle=ca_bundle, pool_size=pool_size)
+        settings = LedgerConnectionConfig(tls="verify-full", ca_bundle=ca_bundle, pool_size=pool_size)
         self.kwargs = connection_kwargs(secret, settings)
         self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
             kwargs=self.kwargs, min_size=1, max_size=pool_size, open=False, name="bench-ledger"

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from apps.common.secrets import arn_env
+from apps.common.runtime_secrets import arn_env
 from localrun.local_postgres import (
     LocalPostgres,
     enable_statement_tracking,

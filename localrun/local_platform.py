@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apps.common.secrets import arn_env
-from apps.payment_processor.database import CA_BUNDLE_ENV, TLS_ENV
+from apps.common.runtime_secrets import arn_env
+from apps.payment_processor.ledger_connections import CA_BUNDLE_ENV, TLS_ENV
 from localrun.fake_provider.server import running_provider
 from localrun.local_postgres import LocalPostgres, running_postgres
 from localrun.local_secrets import REGION, LocalSecretsManager, running_secrets_manager

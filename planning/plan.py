@@ -27,7 +27,7 @@ import pulumi
 from offline.engine import Evaluation
 from offline.layers import LAYER_ORDER, Layer, evaluate_all
 from offline.live import after_release, second_up, state_of
-from offline.secrets import redact
+from offline.secret_values import redact
 from planning import cost, diagram, pricing, terraform_plan, timeline
 from policy import security_hub
 from policy.model import MANDATORY

@@ -24,7 +24,7 @@ from typing import Any
 import pulumi
 
 from offline.engine import Evaluation, RecordedResource
-from offline.secrets import redact
+from offline.secret_values import redact
 
 FORMAT_VERSION = "1.2"
 TERRAFORM_VERSION = "1.9.8"  # the version the document claims; scanners read only the format

@@ -21,9 +21,9 @@ import boto3
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.exceptions import HTTPClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
 
+from release.appspec_properties import OutputsReader, desired_settings, from_file, from_pulumi
 from release.one_release import SUCCEEDED, Release
 from release.reference import parse_image
-from release.settings import OutputsReader, desired_settings, from_file, from_pulumi
 from release.targets import ReleaseError, Targets
 
 OK, FAILED, REFUSED, TIMED_OUT = 0, 1, 2, 3

@@ -79,7 +79,7 @@ class Release:
 
     def base_definition(self, service: Mapping[str, Any], base: str | None = None) -> dict[str, Any]:
         """The task definition a release copies (with its tags): the stack's own revision (`base`, from its
-        releaseSettings), or else the running one."""
+        appSpecProperties), or else the running one."""
         source = base or service["taskDefinition"]
         try:
             return dict(self.ecs.describe_task_definition(taskDefinition=source, include=["TAGS"]))
@@ -154,7 +154,7 @@ class Release:
     def start(self, image: str, desired: Mapping[str, Any] | None = None) -> tuple[str, str, str]:
         """Checks, then the revision and the deployment: (deployment id, task definition ARN, image).
 
-        `desired` (the stack's `releaseSettings` for this service) overrides the running service's
+        `desired` (the stack's `appSpecProperties` for this service) overrides the running service's
         network configuration, platform version and capacity provider strategy in the AppSpec.
         """
         t = self.targets

@@ -22,7 +22,7 @@ PORT_ENV = "PORT"  # the port the app listens on: the container port
 SERVICE_NAME_ENV = "SERVICE_NAME"  # the service's catalogue name, for logs and request ids
 CONTAINER_USER = "10001:10001"  # the non-root uid:gid every image creates
 # Each secret of a service reaches it as `<ENV>_SECRET_ARN` = the secret's ARN, never as a value: the
-# code reads it at run time through the task role (apps/common/secrets.py).
+# code reads it at run time through the task role (apps/common/runtime_secrets.py).
 SECRET_ARN_SUFFIX = "_SECRET_ARN"
 # The settings the services layer passes as numbers (SECRET_CACHE_TTL_SECONDS, DATABASE_POOL_SIZE) are
 # declared with their config keys, defaults and bounds in `shared/container_settings.py`.

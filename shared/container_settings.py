@@ -5,12 +5,13 @@ environment variable the task definition sets, which services get it, its defaul
 description. From it come the key's declaration (`shared/config/keys.py`, and so the generated
 config tables), the layer's typed config (`shared/config/services.py`), the task definition's
 environment (`stacks/services/task_definition.py`), the services' readers and defaults
-(`apps/common/settings.py`, `apps/common/secrets.py`, `apps/payment_processor/database.py`), the
-policy's allow-list of plain numbers (`policy/rules.py`) and the container settings table of
-`docs/services.md`. `tests/shared/test_container_settings.py` fails on a second literal of a default.
+(`apps/common/runtime_config.py`, `apps/common/runtime_secrets.py`,
+`apps/payment_processor/ledger_connections.py`), the policy's allow-list of plain numbers
+(`policy/rules.py`) and the container settings table of `docs/services.md`.
+`tests/shared/test_container_settings.py` fails on a second literal of a default.
 
 A new knob is one `ContainerSetting` below, added to `CONTAINER_SETTINGS`, and one line where the
-service reads it (`apps.common.settings.declared(<setting>, env)`); then `python3 dev.py docs`.
+service reads it (`apps.common.runtime_config.declared(<setting>, env)`); then `python3 dev.py docs`.
 
 The service images copy this module (apps/*/Dockerfile), so it imports nothing but the standard
 library and the catalogue's own modules: no Pulumi.
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from shared.catalogue import ServiceSpec
 
 # How the payment database and its rotation Lambda connect: `databaseTls` (platform layer) and
-# `DATABASE_TLS` of payment-processor's image (apps/payment_processor/database.py).
+# `DATABASE_TLS` of payment-processor's image (apps/payment_processor/ledger_connections.py).
 DatabaseTls = Literal["verify-full", "require", "disable"]
 DATABASE_TLS_MODES: tuple[DatabaseTls, ...] = get_args(DatabaseTls)
 

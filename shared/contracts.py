@@ -12,7 +12,7 @@ from typing import Any
 
 import pulumi
 
-from shared.alarms import AlarmTopics
+from shared.alarm_routing import AlarmTopics
 from shared.errors import ConfigError
 from shared.log_archive import LogArchive
 from shared.secret_purposes import SecretPurposes as SecretPurposes  # re-exported for the layers
@@ -41,7 +41,7 @@ class NetworkExports:
     AVAILABILITY_ZONES = "availabilityZones"
     NAT_PUBLIC_IPS = "natPublicIps"  # what the internet sees of the private subnets' traffic
     NAT_GATEWAY_IDS = "natGatewayIds"  # for the dashboard's NAT widgets
-    ALARM_TOPIC_ARN = "alarmTopicArn"  # the paging topic: alarms that wake someone (shared/alarms.py)
+    ALARM_TOPIC_ARN = "alarmTopicArn"  # the paging topic: alarms that wake someone (shared/alarm_routing.py)
     TICKET_TOPIC_ARN = "ticketTopicArn"  # the ticket topic: alarms for the next working day
     ALARM_TOPIC_KEY_ARN = "alarmTopicKeyArn"  # its KMS key: a role that publishes needs to use it
     FLOW_LOG_GROUP_NAME = "flowLogGroupName"  # the platform's audit archive subscribes to it (pci)
@@ -150,8 +150,8 @@ class ServicesExports:
     PUBLIC_URL = "publicUrl"
     SERVES_PLAINTEXT_HTTP = "servesPlaintextHttp"  # true only where allowPlaintextHttp was chosen
     RELEASE_HOOKS = "releaseHooks"  # AppSpec hook name (BeforeInstall, ...) -> Lambda function ARN
-    # What releases carry to each service, in DescribeServices' shape (stacks/services/release_settings.py)
-    RELEASE_SETTINGS = "releaseSettings"
+    # What releases carry to each service, in DescribeServices' shape (stacks/services/appspec_properties.py)
+    APPSPEC_PROPERTIES = "appSpecProperties"
     PENDING_RELEASES = "pendingReleases"  # service -> fields that reach it only with its next release
     TASK_FAMILIES = "taskFamilies"  # service -> task definition family (destroy deregisters its revisions)
     DASHBOARD_NAME = "dashboardName"  # the environment's CloudWatch dashboard
@@ -164,7 +164,7 @@ class ServicesExports:
         PUBLIC_URL,
         SERVES_PLAINTEXT_HTTP,
         RELEASE_HOOKS,
-        RELEASE_SETTINGS,
+        APPSPEC_PROPERTIES,
         PENDING_RELEASES,
         TASK_FAMILIES,
         DASHBOARD_NAME,

@@ -1,5 +1,5 @@
 """An EventBridge rule on the default bus that forwards matching AWS events to the alarm topic of its
-severity (shared/alarms.py, ROUTING).
+severity (shared/alarm_routing.py, ROUTING).
 
 The topic's access policy admits this account's rules (stacks/network/notifications.py) and its key
 lets EventBridge encrypt, so the target needs no role: EventBridge publishes to SNS with its service
@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import AlarmTopics, describe
+from shared.alarm_routing import AlarmTopics, describe
 from shared.tags import ServiceTags
 
 

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import AlarmTopics, describe, notify
+from shared.alarm_routing import AlarmTopics, describe, notify
 from shared.metric_queries import expression, metric
 from shared.tags import ServiceTags
 

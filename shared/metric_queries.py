@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from shared.alarms import PERIOD_SECONDS
+from shared.alarm_routing import PERIOD_SECONDS
 
 Query = aws.cloudwatch.MetricAlarmMetricQueryArgs
 

@@ -27,7 +27,7 @@ from shared.errors import ConfigError
 if TYPE_CHECKING:
     from shared.config.services import ReleaseConfig, ScalingConfig, TaskConfig, TrafficConfig
 
-PERIOD_SECONDS = 60  # the release alarms' period (stacks/services/alarms.py)
+PERIOD_SECONDS = 60  # the release alarms' period (stacks/services/release_alarms.py)
 # Assumptions, not configuration: AWS documents no bound for these.
 TASK_START_SECONDS = 60  # Fargate capacity, image pull and container start of a small image
 METRIC_PUBLICATION_SECONDS = 60  # a one-minute ELB/ECS datapoint becomes visible about a minute later
@@ -104,7 +104,7 @@ def green_healthy_seconds(task: TaskConfig, traffic: TrafficConfig) -> tuple[Pha
 
 
 def alarm_windows(traffic: TrafficConfig, *, edge: bool) -> tuple[AlarmWindow, ...]:
-    """The release alarms of a service (stacks/services/alarms.py) and their worst time to fire."""
+    """The release alarms of a service (stacks/services/release_alarms.py) and their worst time to fire."""
     evaluation = traffic.alarm_evaluation_minutes * PERIOD_SECONDS + PERIOD_SECONDS
     evaluation += METRIC_PUBLICATION_SECONDS
     detection = traffic.target_health.unhealthy_threshold * traffic.target_health.interval_seconds

@@ -20,7 +20,7 @@ from apps.common.payments import (
     parse_body,
     payment_request,
 )
-from apps.common.settings import ServiceSettings
+from apps.common.runtime_config import RuntimeConfig
 from apps.common.web import Refusal, Request, Response, Service, error
 
 REPLAYED_HEADER = "Idempotent-Replayed"  # set by payment-processor on an idempotent replay
@@ -65,7 +65,7 @@ GATEWAY_REFUSALS = (
 )
 
 
-def build(settings: ServiceSettings) -> Service:
+def build(settings: RuntimeConfig) -> Service:
     state: dict[str, Downstream] = {}
     # Built once, served as bytes: the same text as docs/openapi.json.
     contract = openapi.render(openapi.document(settings.spec.health_path, GATEWAY_REFUSALS)).encode()

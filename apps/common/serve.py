@@ -23,7 +23,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from apps.common.logs import REQUEST_ID_HEADER, AccessLog, bind_request_id, configure
-from apps.common.settings import ServiceSettings
+from apps.common.runtime_config import RuntimeConfig
 from apps.common.web import (
     BAD_REQUEST,
     NOT_IMPLEMENTED,
@@ -38,7 +38,7 @@ from apps.common.web import (
 GRACEFUL_SHUTDOWN_SECONDS = 20  # below the task definition's default stopTimeout (30 s)
 
 
-def serve(app: Service, settings: ServiceSettings) -> None:
+def serve(app: Service, settings: RuntimeConfig) -> None:
     configure(settings.spec.name)
     uvicorn.run(
         app,

@@ -1,6 +1,6 @@
+from apps.common.runtime_config import RuntimeConfig
 from apps.common.serve import serve
-from apps.common.settings import ServiceSettings
 from apps.fraud_detector.app import build
 
-settings = ServiceSettings.from_env("fraud-detector")
+settings = RuntimeConfig.from_env("fraud-detector")
 serve(build(settings), settings)

@@ -8,15 +8,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from apps.common.payments import InvalidRequestError, parse_body, payment_request
-from apps.common.secrets import RuntimeSecrets
-from apps.common.settings import ServiceSettings
+from apps.common.runtime_config import RuntimeConfig
+from apps.common.runtime_secrets import RuntimeSecrets
 from apps.common.web import Request, Response, Service, error
 from apps.fraud_detector.rules import score
 
 SCORING_KEY = "FRAUD_SCORING_API_KEY"
 
 
-def build(settings: ServiceSettings, secrets: RuntimeSecrets | None = None) -> Service:
+def build(settings: RuntimeConfig, secrets: RuntimeSecrets | None = None) -> Service:
     # The scoring key keys a fingerprint of the token, so logs can correlate cards without holding them.
     # It is read at run time (cached), so a rotated key is used without a restart.
     secrets = secrets or RuntimeSecrets(settings.secret_arns, settings.secret_cache_ttl_seconds)

@@ -16,11 +16,16 @@ from apps.common.payments import (
     parse_body,
     payment_request,
 )
-from apps.common.secrets import RuntimeSecrets, describe
-from apps.common.settings import ServiceSettings, SettingsError
+from apps.common.runtime_config import RuntimeConfig, RuntimeConfigError
+from apps.common.runtime_secrets import RuntimeSecrets, describe
 from apps.common.web import Request, Response, Service, error
-from apps.payment_processor.database import POOL_WAIT_SECONDS, Credentials, DatabaseSettings, open_pool
 from apps.payment_processor.ledger import Decision, KeyReusedError, Ledger
+from apps.payment_processor.ledger_connections import (
+    POOL_WAIT_SECONDS,
+    Credentials,
+    LedgerConnectionConfig,
+    open_pool,
+)
 from apps.payment_processor.migrate import load_migrations, migrate
 
 DECLINE_THRESHOLD_ENV = "FRAUD_DECLINE_THRESHOLD"
@@ -33,19 +38,19 @@ log = logging.getLogger("payment-processor")
 def decline_threshold(environ: dict[str, str] | None = None) -> int:
     raw = (environ if environ is not None else dict(os.environ)).get(DECLINE_THRESHOLD_ENV, "70")
     if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        raise SettingsError(f"{DECLINE_THRESHOLD_ENV} must be 1-100, got {raw!r}")
+        raise RuntimeConfigError(f"{DECLINE_THRESHOLD_ENV} must be 1-100, got {raw!r}")
     return int(raw)
 
 
 def build(
-    settings: ServiceSettings,
+    settings: RuntimeConfig,
     threshold: int | None = None,
     *,
     secrets: RuntimeSecrets | None = None,
-    database: DatabaseSettings | None = None,
+    database: LedgerConnectionConfig | None = None,
 ) -> Service:
     threshold = decline_threshold() if threshold is None else threshold
-    database = DatabaseSettings.from_env() if database is None else database
+    database = LedgerConnectionConfig.from_env() if database is None else database
     secrets = secrets or RuntimeSecrets(settings.secret_arns, settings.secret_cache_ttl_seconds)
     credentials = Credentials(secrets, database)
     state: dict[str, Any] = {}

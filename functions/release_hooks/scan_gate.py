@@ -33,13 +33,13 @@ _ECR_IMAGE = re.compile(
 
 
 @dataclass(frozen=True)
-class GateSettings:
+class GateConfig:
     threshold: str  # findings at or above this severity fail the gate
     wait_seconds: float
     poll_seconds: float
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> GateSettings:
+    def from_env(cls, env: dict[str, str] | None = None) -> GateConfig:
         env = dict(os.environ if env is None else env)
         threshold = env.get("SEVERITY_THRESHOLD", "HIGH").upper()
         if threshold not in SEVERITIES:
@@ -79,7 +79,7 @@ class ScanGate:
         self,
         ecs: Any,
         ecr: Any,
-        settings: GateSettings,
+        settings: GateConfig,
         deadline: float,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -154,7 +154,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ecs, ecr = boto3.client("ecs"), boto3.client("ecr")
 
     def check(deployment: Deployment) -> Verdict:
-        settings = GateSettings.from_env()  # inside the hook: bad settings still get reported
+        settings = GateConfig.from_env()  # inside the hook: bad settings still get reported
         deadline = started + min(settings.wait_seconds, budget)
         return ScanGate(ecs, ecr, settings, deadline).check(deployment)
 

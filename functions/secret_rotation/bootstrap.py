@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import postgres
-from .database import GROUP_ROLE, AlternatingUsers, alternate_username, parse_connection
+from .database_credentials import GROUP_ROLE, AlternatingUsers, alternate_username, parse_connection
 from .errors import RotationError
 
 SCHEMA = "ledger"

@@ -42,7 +42,7 @@ class Strategy(Protocol):
 
 
 def strategy_for(name: str, value: str, client: Any, random: Random, token: str) -> Strategy:
-    from . import api_keys, database  # pg8000 loads only for database secrets
+    from . import api_keys, database_credentials  # pg8000 loads only for database secrets
 
     document = _json_object(value)
     if document is not None and "engine" in document:
@@ -51,9 +51,9 @@ def strategy_for(name: str, value: str, client: Any, random: Random, token: str)
                 f"no rotation strategy for engine {document['engine']!r}; supported: postgres"
             )
         new_password = lambda: random(DATABASE_PASSWORD_LENGTH)  # noqa: E731 - only create calls it
-        if database.is_alternating(value):
-            return database.AlternatingUsers(client, new_password)
-        return database.SingleUser(new_password)
+        if database_credentials.is_alternating(value):
+            return database_credentials.AlternatingUsers(client, new_password)
+        return database_credentials.SingleUser(new_password)
     return api_keys.for_secret(name, configured(name), token)
 
 

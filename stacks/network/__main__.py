@@ -4,7 +4,7 @@ environment's alarm topic (deployed first, destroyed last: every layer's alarms 
 import pulumi
 
 from shared import naming
-from shared.alarms import AlarmTopics
+from shared.alarm_routing import AlarmTopics
 from shared.aws_context import AwsContext
 from shared.config.network import NetworkConfig
 from shared.contracts import NetworkExports

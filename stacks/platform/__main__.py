@@ -15,16 +15,16 @@ from shared.tags import ServiceTags
 from stacks.platform.access_logs import AccessLogsBucket, AccessLogsBucketArgs
 from stacks.platform.audit_archive import AuditArchive, AuditArchiveArgs
 from stacks.platform.cluster import EcsCluster, EcsClusterArgs
-from stacks.platform.database import (
+from stacks.platform.database_alarms import DatabaseAlarms, DatabaseAlarmsArgs
+from stacks.platform.database_backup import DatabaseBackup, DatabaseBackupArgs
+from stacks.platform.encryption import PlatformKey, PlatformKeyArgs
+from stacks.platform.load_balancer import LoadBalancer, LoadBalancerArgs
+from stacks.platform.managed_database import (
     LOG_EXPORTS,
     ManagedDatabase,
     ManagedDatabaseArgs,
     database_security_group,
 )
-from stacks.platform.database_alarms import DatabaseAlarms, DatabaseAlarmsArgs
-from stacks.platform.database_backup import DatabaseBackup, DatabaseBackupArgs
-from stacks.platform.encryption import PlatformKey, PlatformKeyArgs
-from stacks.platform.load_balancer import LoadBalancer, LoadBalancerArgs
 from stacks.platform.platform_alarms import PlatformAlarms, PlatformAlarmsArgs
 from stacks.platform.platform_secrets import ManagedEndpoint, PlatformSecrets, PlatformSecretsArgs
 from stacks.platform.rotation_strategies import strategy_table
@@ -210,7 +210,8 @@ rotation = SecretRotation(
         private_subnet_ids=network.private_subnet_ids,
         secrets=secrets.rotated,
         key_rotations=strategy_table(secrets.rotated, settings.api_key_rotations),
-        alarm_topic_arn=network.ticket_topic_arn,  # "API key due" notices are tickets (shared/alarms.py)
+        # "API key due" notices are tickets (shared/alarm_routing.py)
+        alarm_topic_arn=network.ticket_topic_arn,
         alarm_topic_key_arn=network.alarm_topic_key_arn,
         schedule=settings.secret_rotation_schedule,
         log_retention_days=settings.log_retention_days,

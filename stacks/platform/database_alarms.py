@@ -5,7 +5,7 @@ CloudWatch user guide, "Recommended alarms", Amazon RDS
 (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Best_Practice_Recommended_Alarms_AWS_Services.html#RDS);
 metrics: RDS user guide, "Amazon CloudWatch metrics for Amazon RDS"
 (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html), DBLoad from Performance
-Insights, on here (stacks/platform/database.py). tests/stacks/test_recommended_alarms.py lists each
+Insights, on here (stacks/platform/managed_database.py). tests/stacks/test_recommended_alarms.py lists each
 recommendation with how it is covered.
 
 - connections against the class's max_connections (shared/database_connections.py: RDS's default
@@ -30,7 +30,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import AlarmTopics, Runbook, describe, notify
+from shared.alarm_routing import AlarmTopics, Runbook, describe, notify
 from shared.config.alerting import DatabaseAlarmConfig
 from shared.config.platform import ManagedDatabaseConfig
 from shared.database_connections import GIB, estimated_max_connections, instance_memory_gib, instance_vcpus

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import AlarmTopics, Runbook, describe, notify
+from shared.alarm_routing import AlarmTopics, Runbook, describe, notify
 from shared.config.alerting import PlatformAlarmConfig
 from shared.metric_queries import expression, load_balancer_dimension, metric
 from shared.tags import ServiceTags

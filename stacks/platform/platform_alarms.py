@@ -1,6 +1,7 @@
 """The platform layer's alarms and event rules: each load balancer's 5xx rate, failed secret rotations
 and the rotation function's errors and throttles, and, when a web ACL is named, WAF blocked requests.
-Each notifies the topic of its severity (shared/alarms.py). The database's are in database_alarms.py."""
+Each notifies the topic of its severity (shared/alarm_routing.py). The database's are in
+database_alarms.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import AlarmTopics, Runbook
+from shared.alarm_routing import AlarmTopics, Runbook
 from shared.config.alerting import PlatformAlarmConfig
 from shared.event_notifications import EventNotification, EventNotificationArgs
 from shared.function_alarms import FunctionFailureAlarmArgs, function_failure_alarm
@@ -19,7 +20,7 @@ from shared.tags import ServiceTags
 from stacks.platform.load_balancer import LoadBalancerRole
 from stacks.platform.load_balancer_alarms import LoadBalancerAlarmArgs, load_balancer_5xx_alarm
 from stacks.platform.rotation_events import ROTATION_FAILED_PATTERN
-from stacks.platform.waf_alarm import WafBlockedRequestsAlarmArgs, waf_blocked_requests_alarm
+from stacks.platform.waf_alarms import WafBlockedRequestsAlarmArgs, waf_blocked_requests_alarm
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,7 +2,7 @@
 
 import pulumi
 
-from shared.alarms import Runbook
+from shared.alarm_routing import Runbook
 from shared.aws_context import AwsContext
 from shared.catalogue import CATALOGUE
 from shared.config.services import ServicesConfig
@@ -171,7 +171,7 @@ pulumi.export(
     {n: s.dns_name for n, s in services.items() if s.dns_name is not None},
 )
 pulumi.export(ServicesExports.RELEASE_HOOKS, hooks.function_arns)
-pulumi.export(ServicesExports.RELEASE_SETTINGS, {n: s.release_settings for n, s in services.items()})
+pulumi.export(ServicesExports.APPSPEC_PROPERTIES, {n: s.appspec_properties for n, s in services.items()})
 pulumi.export(ServicesExports.PENDING_RELEASES, {n: s.pending_release for n, s in services.items()})
 pulumi.export(ServicesExports.TASK_FAMILIES, {n: s.task_family for n, s in services.items()})
 pulumi.export(ServicesExports.DASHBOARD_NAME, dashboard.dashboard_name)

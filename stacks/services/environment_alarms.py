@@ -1,6 +1,6 @@
 """The services layer's alarms and rules that belong to no single service: ECS failing to start tasks
 (an EventBridge rule on the cluster), the HTTPS certificate's expiry, and the release hooks' errors and
-throttles. Each notifies the topic of its severity (shared/alarms.py).
+throttles. Each notifies the topic of its severity (shared/alarm_routing.py).
 
 - ECS sends "ECS Service Action" events; SERVICE_TASK_START_IMPAIRED (WARN: "the service is unable to
   consistently start tasks successfully"), SERVICE_TASK_PLACEMENT_FAILURE and
@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import AlarmTopics, Runbook, describe, notify
+from shared.alarm_routing import AlarmTopics, Runbook, describe, notify
 from shared.event_notifications import EventNotification, EventNotificationArgs
 from shared.function_alarms import FunctionFailureAlarmArgs, function_failure_alarm
 from shared.tags import ServiceTags

@@ -20,20 +20,20 @@ from shared.config.services import ServicesConfig
 from shared.contracts import LoadBalancerOutputs, NetworkOutputs, PlatformOutputs
 from shared.log_groups import encrypted_log_group
 from shared.tags import ServiceTags
-from stacks.services.alarms import DeploymentAlarms, DeploymentAlarmsArgs
-from stacks.services.codedeploy import CodeDeployApplication, DeploymentGroupArgs, deployment_group
-from stacks.services.discovery import ServiceDnsName, ServiceDnsNameArgs
-from stacks.services.iam import ServiceRoles, ServiceRolesArgs
-from stacks.services.oncall_alarms import OnCallAlarms, OnCallAlarmsArgs
-from stacks.services.release_settings import (
+from stacks.services.appspec_properties import (
     RELEASE_CARRIES,
     SET_AT_CREATION,
+    AppSpecPropertiesArgs,
     CapacityShare,
-    ReleaseSettingsArgs,
     TaskDefinitions,
     desired,
     pending,
 )
+from stacks.services.codedeploy import CodeDeployApplication, DeploymentGroupArgs, deployment_group
+from stacks.services.discovery import ServiceDnsName, ServiceDnsNameArgs
+from stacks.services.iam import ServiceRoles, ServiceRolesArgs
+from stacks.services.oncall_alarms import OnCallAlarms, OnCallAlarmsArgs
+from stacks.services.release_alarms import DeploymentAlarms, DeploymentAlarmsArgs
 from stacks.services.repository import ServiceRepository, ServiceRepositoryArgs
 from stacks.services.scaling import ServiceScaling, ServiceScalingArgs
 from stacks.services.task_definition import ContainerInputs, container_definition, volumes
@@ -150,7 +150,7 @@ class FargateService(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-        self.release_settings_args = ReleaseSettingsArgs(
+        self.appspec_properties_args = AppSpecPropertiesArgs(
             subnets=args.network.private_subnet_ids,
             security_groups=[args.security_group_id, *settings.task_security_group_ids],
             platform_version=settings.platform_version,
@@ -159,12 +159,12 @@ class FargateService(pulumi.ComponentResource):
             task_definition_arn=self.task_definition.arn,
         )
         self.service = self._ecs_service(args)
-        self.release_settings = desired(self.release_settings_args)
+        self.appspec_properties = desired(self.appspec_properties_args)
         self.pending_release = pending(
             spec.name,
-            self.release_settings,
+            self.appspec_properties,
             self.service,
-            self.release_settings_args.execute_command,
+            self.appspec_properties_args.execute_command,
             TaskDefinitions.of(self.task_definition, self.service, self),
         )
         self.scaling = ServiceScaling(
@@ -239,7 +239,7 @@ class FargateService(pulumi.ComponentResource):
                 "serviceName": self.service_name,
                 "deploymentGroupName": self.deployment_group_name,
                 "dnsName": self.dns_name,
-                "releaseSettings": self.release_settings,
+                "appSpecProperties": self.appspec_properties,
                 "pendingRelease": self.pending_release,
             }
         )
@@ -308,7 +308,7 @@ class FargateService(pulumi.ComponentResource):
     def _ecs_service(self, args: FargateServiceArgs) -> aws.ecs.Service:
         spec, settings = args.spec, args.settings
         service_name = settings.common.namer.name(naming.ECS_SERVICE, spec.name)
-        release = self.release_settings_args
+        release = self.appspec_properties_args
         return aws.ecs.Service(
             service_name,
             name=service_name,

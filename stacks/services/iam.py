@@ -44,7 +44,7 @@ def log_statement(log_group_arn: Text) -> Statement:
 def secret_statements(secret_arns: Sequence[Text], key_arn: Text, region: Text) -> list[Statement]:
     """Read these secrets at run time, and decrypt them with the platform key only through Secrets Manager.
 
-    The services read their secrets with AWS's caching library (apps/common/secrets.py), which calls
+    The services read their secrets with AWS's caching library (apps/common/runtime_secrets.py), which calls
     DescribeSecret (which version is AWSCURRENT) and then GetSecretValue for that version
     (aws-secretsmanager-caching, `cache/items.py`). Secrets Manager decrypts with the encryption context
     `SecretARN` = the secret's ARN (Secrets Manager user guide, "Secret encryption and decryption"), so

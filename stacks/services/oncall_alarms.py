@@ -10,7 +10,7 @@ no one: CodeDeploy acts on them and the deployment-failed rule reports the outco
 - at the edge, fewer than `minSuccessfulRequestsPerMinute` 2xx responses: traffic lost before it reached
   the service (DNS, listener, security group), which every rate alarm reads as OK.
 
-Each alarm notifies the topic of its severity (shared/alarms.py, ROUTING).
+Each alarm notifies the topic of its severity (shared/alarm_routing.py, ROUTING).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import AlarmTopics, Runbook, describe, notify
+from shared.alarm_routing import AlarmTopics, Runbook, describe, notify
 from shared.config.alerting import ServiceAlarmConfig
 from shared.config.services import ScalingConfig
 from shared.metric_queries import expression, load_balancer_dimension, metric

@@ -15,8 +15,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from apps.common.secrets import DEFAULT_TTL_SECONDS, RuntimeSecrets
-from apps.payment_processor.database import DatabaseSettings
+from apps.common.runtime_secrets import DEFAULT_TTL_SECONDS, RuntimeSecrets
+from apps.payment_processor.ledger_connections import LedgerConnectionConfig
 from localrun.local import LocalStack, free_port, running
 from localrun.local_backing import LocalBacking, running_backing
 from localrun.local_postgres import LocalPostgres, find_bin_dir, provision_ledger_database
@@ -126,9 +126,9 @@ class LedgerDatabase:
              "username": user or self.user, "password": password or self.password, "dbname": self.dbname}
         )  # fmt: skip
 
-    def settings(self) -> DatabaseSettings:
+    def settings(self) -> LedgerConnectionConfig:
         assert self.server.ca_file is not None
-        return DatabaseSettings(tls="verify-full", ca_bundle=self.server.ca_file)
+        return LedgerConnectionConfig(tls="verify-full", ca_bundle=self.server.ca_file)
 
     def admin(self) -> psycopg.Connection:
         return psycopg.connect(self.server.admin_conninfo(self.dbname), autocommit=True)

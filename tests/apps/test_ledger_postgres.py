@@ -11,9 +11,14 @@ import pytest
 
 from apps.common.downstream import DownstreamUnavailableError
 from apps.common.payments import PaymentRequest
-from apps.common.secrets import RuntimeSecrets
-from apps.payment_processor.database import Credentials, DatabaseSettings, connection_kwargs, open_pool
+from apps.common.runtime_secrets import RuntimeSecrets
 from apps.payment_processor.ledger import Decision, KeyReusedError, Ledger
+from apps.payment_processor.ledger_connections import (
+    Credentials,
+    LedgerConnectionConfig,
+    connection_kwargs,
+    open_pool,
+)
 from apps.payment_processor.migrate import (
     MIGRATION_LOCK_KEY,
     Migration,
@@ -223,7 +228,7 @@ def test_a_waiter_processes_the_payment_itself_when_the_first_attempt_fails(ledg
 
 def test_verify_full_refuses_a_server_whose_certificate_another_ca_signed(ledger_db, tmp_path):
     stranger = write_test_pki(tmp_path).ca_cert
-    wrong = DatabaseSettings(tls="verify-full", ca_bundle=stranger)
+    wrong = LedgerConnectionConfig(tls="verify-full", ca_bundle=stranger)
     with pytest.raises(psycopg.OperationalError, match="certificate verify failed"):
         psycopg.connect(**connection_kwargs(ledger_db.secret(), wrong)).close()
     right = connection_kwargs(ledger_db.secret(), ledger_db.settings())
@@ -234,7 +239,7 @@ def test_verify_full_refuses_a_server_whose_certificate_another_ca_signed(ledger
 
 
 def test_the_server_admits_no_unencrypted_login(ledger_db):
-    plain = connection_kwargs(ledger_db.secret(), DatabaseSettings(tls="disable"))
+    plain = connection_kwargs(ledger_db.secret(), LedgerConnectionConfig(tls="disable"))
     with pytest.raises(psycopg.OperationalError, match="no encryption"):
         psycopg.connect(**plain).close()
 
@@ -278,16 +283,16 @@ def test_a_login_still_refused_after_the_refresh_fails_with_the_servers_message(
     ],
 )
 def test_bad_database_settings_are_refused_naming_the_variable(env, message):
-    from apps.common.settings import SettingsError
+    from apps.common.runtime_config import RuntimeConfigError
 
-    with pytest.raises(SettingsError, match=message):
-        DatabaseSettings.from_env(env)
+    with pytest.raises(RuntimeConfigError, match=message):
+        LedgerConnectionConfig.from_env(env)
 
 
 def test_the_image_default_bundle_setting_is_accepted(tmp_path):
     bundle = tmp_path / "bundle.pem"
     bundle.write_text("-----BEGIN CERTIFICATE-----\n")
-    settings = DatabaseSettings.from_env({"DATABASE_CA_BUNDLE": str(bundle)})
+    settings = LedgerConnectionConfig.from_env({"DATABASE_CA_BUNDLE": str(bundle)})
     assert settings.tls_kwargs() == {"sslmode": "verify-full", "sslrootcert": str(Path(bundle))}
 
 

@@ -9,7 +9,7 @@ import pytest
 from aws_secretsmanager_caching.cache.items import SecretCacheObject
 from moto import mock_aws
 
-from apps.common.secrets import RuntimeSecrets, aws_secret_cache
+from apps.common.runtime_secrets import RuntimeSecrets, aws_secret_cache
 from localrun.local import LocalStack, free_port, running
 
 REGION = "us-east-1"

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from apps.common.settings import ServiceSettings
-from apps.payment_processor.database import DatabaseSettings
+from apps.common.runtime_config import RuntimeConfig
+from apps.payment_processor.ledger_connections import LedgerConnectionConfig
 from localrun.local import MODULES, free_port
 from shared.catalogue import CATALOGUE, PORT_ENV, secret_arn_env
 from tests.services.conftest import one_owned
@@ -53,10 +53,10 @@ class Recording(dict):
 @pytest.mark.parametrize("spec", SPECS)
 def test_the_app_reads_every_variable_the_task_definition_sets_and_needs_no_other(services, spec):
     env = Recording(task_env(services, spec))
-    settings = ServiceSettings.from_env(spec.name, env)
+    settings = RuntimeConfig.from_env(spec.name, env)
     if spec.database_client:  # its database module reads the pool size (TLS set here: no CA bundle)
         database = Recording({**env, "DATABASE_TLS": "require"})
-        assert DatabaseSettings.from_env(database).pool_size == int(env["DATABASE_POOL_SIZE"])
+        assert LedgerConnectionConfig.from_env(database).pool_size == int(env["DATABASE_POOL_SIZE"])
         env.read |= database.read
     assert set(env) <= env.read  # nothing injected goes unread
     assert settings.port == container(services, spec)["portMappings"][0]["containerPort"]

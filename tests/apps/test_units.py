@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from apps.common.payments import PaymentRequest
-from apps.common.secrets import RuntimeSecrets, SecretUnavailableError
-from apps.common.settings import ServiceSettings, SettingsError
+from apps.common.runtime_config import RuntimeConfig, RuntimeConfigError
+from apps.common.runtime_secrets import RuntimeSecrets, SecretUnavailableError
 from apps.fraud_detector.rules import score
 from apps.payment_processor.app import decline_threshold
 from tests.apps.conftest import FakeSecrets
@@ -106,23 +106,23 @@ def test_an_unreachable_secrets_manager_keeps_the_last_value_and_fails_a_first_r
 
 
 def test_settings_fail_fast_naming_the_missing_variable():
-    with pytest.raises(SettingsError, match="FRAUD_DETECTOR_URL must be set"):
-        ServiceSettings.from_env("payment-processor", {"PORT": "8080"})
-    with pytest.raises(SettingsError, match="FRAUD_SCORING_API_KEY_SECRET_ARN must be set"):
-        ServiceSettings.from_env("fraud-detector", {})
+    with pytest.raises(RuntimeConfigError, match="FRAUD_DETECTOR_URL must be set"):
+        RuntimeConfig.from_env("payment-processor", {"PORT": "8080"})
+    with pytest.raises(RuntimeConfigError, match="FRAUD_SCORING_API_KEY_SECRET_ARN must be set"):
+        RuntimeConfig.from_env("fraud-detector", {})
     with pytest.raises(
-        SettingsError, match="FRAUD_SCORING_API_KEY_SECRET_ARN must be a Secrets Manager secret ARN"
+        RuntimeConfigError, match="FRAUD_SCORING_API_KEY_SECRET_ARN must be a Secrets Manager secret ARN"
     ):
-        ServiceSettings.from_env("fraud-detector", {FRAUD: "the-key-itself"})
+        RuntimeConfig.from_env("fraud-detector", {FRAUD: "the-key-itself"})
     with pytest.raises(
-        SettingsError, match="SECRET_CACHE_TTL_SECONDS must be a whole number from 1 to 3600, got '0'"
+        RuntimeConfigError, match="SECRET_CACHE_TTL_SECONDS must be a whole number from 1 to 3600, got '0'"
     ):
-        ServiceSettings.from_env("fraud-detector", {FRAUD: ARN, "SECRET_CACHE_TTL_SECONDS": "0"})
-    with pytest.raises(SettingsError, match="PORT must be a whole number"):
-        ServiceSettings.from_env("fraud-detector", {"PORT": "http", FRAUD: ARN})
-    with pytest.raises(SettingsError, match="SERVICE_NAME is 'api-gateway' but this is fraud-detector"):
-        ServiceSettings.from_env("fraud-detector", {"SERVICE_NAME": "api-gateway", FRAUD: ARN})
-    with pytest.raises(SettingsError, match="DOWNSTREAM_TIMEOUT_SECONDS must be positive"):
-        ServiceSettings.from_env("fraud-detector", {FRAUD: ARN, "DOWNSTREAM_TIMEOUT_SECONDS": "0"})
-    with pytest.raises(SettingsError, match="FRAUD_DECLINE_THRESHOLD must be 1-100"):
+        RuntimeConfig.from_env("fraud-detector", {FRAUD: ARN, "SECRET_CACHE_TTL_SECONDS": "0"})
+    with pytest.raises(RuntimeConfigError, match="PORT must be a whole number"):
+        RuntimeConfig.from_env("fraud-detector", {"PORT": "http", FRAUD: ARN})
+    with pytest.raises(RuntimeConfigError, match="SERVICE_NAME is 'api-gateway' but this is fraud-detector"):
+        RuntimeConfig.from_env("fraud-detector", {"SERVICE_NAME": "api-gateway", FRAUD: ARN})
+    with pytest.raises(RuntimeConfigError, match="DOWNSTREAM_TIMEOUT_SECONDS must be positive"):
+        RuntimeConfig.from_env("fraud-detector", {FRAUD: ARN, "DOWNSTREAM_TIMEOUT_SECONDS": "0"})
+    with pytest.raises(RuntimeConfigError, match="FRAUD_DECLINE_THRESHOLD must be 1-100"):
         decline_threshold({"FRAUD_DECLINE_THRESHOLD": "0"})

@@ -18,7 +18,7 @@ from deploy.account import no_account_problems
 from deploy.backend import AutomationBackend, Identity
 from deploy.preflight import (
     PreflightError,
-    StackSettings,
+    StackConfigFile,
     check_aws,
     check_cli,
     check_login,
@@ -192,7 +192,7 @@ def test_destroy_needs_the_stack_file_but_not_a_config_that_still_validates(repo
 
 # Secrets passphrase
 
-SETTINGS = [StackSettings("network", "dev", "dev", "us-east-1", None)]
+SETTINGS = [StackConfigFile("network", "dev", "dev", "us-east-1", None)]
 
 
 def test_a_self_managed_backend_without_a_passphrase_is_refused():
@@ -206,7 +206,7 @@ def test_a_self_managed_backend_without_a_passphrase_is_refused():
         (Identity("ops", "file:///x"), SETTINGS, {"PULUMI_CONFIG_PASSPHRASE_FILE": "/run/secrets/pp"}),
         (
             Identity("ops", "s3://state"),
-            [StackSettings("network", "dev", "dev", "us-east-1", "awskms://x")],
+            [StackConfigFile("network", "dev", "dev", "us-east-1", "awskms://x")],
             {},
         ),
         (Identity("ops", "https://api.pulumi.com"), SETTINGS, {}),

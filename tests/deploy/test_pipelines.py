@@ -21,7 +21,7 @@ import yaml
 
 from deploy import cli
 from deploy.backend import AutomationStack
-from deploy.pipelines import report, settings, trust
+from deploy.pipelines import pipeline_config, report, trust
 from deploy.pipelines.layers import (
     DEPLOY_BRANCH,
     MAINTAINERS,
@@ -481,7 +481,9 @@ def test_the_previewer_trusts_only_its_layers_preview_environment_on_a_pull_requ
 
 
 def test_every_role_name_fits_iam_and_is_the_one_the_settings_name():
-    loaded = settings.PipelineSettings(account_id=ACCOUNT, backend_url="s3://acme-state?region=us-east-1")
+    loaded = pipeline_config.PipelineConfig(
+        account_id=ACCOUNT, backend_url="s3://acme-state?region=us-east-1"
+    )
     for pipeline in PIPELINES.values():
         for role in (pipeline.deployer_role("prod"), pipeline.previewer_role("prod")):
             assert re.fullmatch(r"[\w+=,.@-]{1,64}", role)
@@ -653,21 +655,23 @@ def test_the_codeowners_reading_takes_the_last_match():
 
 
 def test_the_committed_settings_are_unset_and_refused_naming_the_key(capsys):
-    assert settings.main(["--layer", "network", "--stack", "prod", "--role", "deployer"]) == 2
+    assert pipeline_config.main(["--layer", "network", "--stack", "prod", "--role", "deployer"]) == 2
     assert "account_id must be the 12-digit AWS account id" in capsys.readouterr().err
 
 
 def test_filled_settings_give_the_role_and_the_backend(tmp_path, capsys):
-    path = tmp_path / "settings.toml"
+    path = tmp_path / "pipeline_config.toml"
     path.write_text(f'account_id = "{ACCOUNT}"\nbackend_url = "s3://acme-state?region=us-east-1"\n')
-    assert settings.main(["--layer", "services", "--stack", "prod", "--role", "previewer"], path) == 0
+    assert pipeline_config.main(["--layer", "services", "--stack", "prod", "--role", "previewer"], path) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"role-arn=arn:aws:iam::{ACCOUNT}:role/payments-services-prod-previewer",
         "backend-url=s3://acme-state?region=us-east-1",
     ]
     path.write_text(f'account_id = "{ACCOUNT}"\nbackend_url = "file://~/.pulumi"\n')
-    with pytest.raises(settings.SettingsError, match="backend_url must be a shared Pulumi backend"):
-        settings.PipelineSettings.load(path)
+    with pytest.raises(
+        pipeline_config.PipelineConfigError, match="backend_url must be a shared Pulumi backend"
+    ):
+        pipeline_config.PipelineConfig.load(path)
 
 
 def test_the_report_keeps_the_summary_and_the_last_lines_within_githubs_limit():

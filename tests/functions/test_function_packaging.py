@@ -52,7 +52,7 @@ def test_the_handler_imports_from_the_unpacked_archive_alone(tmp_path):
         stdlib = [p for p in sys.path if "site-packages" not in p]
         sys.path[:] = [{str(tmp_path / "task")!r}, {str(runtime)!r}, *stdlib]
         import secret_rotation.handler as handler
-        import secret_rotation.bootstrap, secret_rotation.database, secret_rotation.api_keys
+        import secret_rotation.bootstrap, secret_rotation.database_credentials, secret_rotation.api_keys
         import pg8000
         assert pg8000.__file__.startswith({str(tmp_path / "task")!r}), pg8000.__file__
         print(handler.handler.__name__)

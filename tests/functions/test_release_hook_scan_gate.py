@@ -94,7 +94,7 @@ def test_a_scan_that_finishes_while_waiting_is_judged_on_its_findings(release):
         now[0] += seconds
         set_scan(REPOSITORY, release["digest"], "COMPLETE", {"CRITICAL": 1})
 
-    settings = scan_gate.GateSettings("HIGH", wait_seconds=30, poll_seconds=5)
+    settings = scan_gate.GateConfig("HIGH", wait_seconds=30, poll_seconds=5)
     gate = scan_gate.ScanGate(
         boto3.client("ecs", region_name=REGION),
         boto3.client("ecr", region_name=REGION),

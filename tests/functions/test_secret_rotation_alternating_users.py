@@ -8,7 +8,7 @@ import pg8000.native
 import pytest
 
 from functions.secret_rotation import handler as rotation
-from functions.secret_rotation.database import alternate_username
+from functions.secret_rotation.database_credentials import alternate_username
 from functions.secret_rotation.errors import RotationError
 from functions.secret_rotation.postgres import check_login
 from tests.functions.conftest import start_rotation

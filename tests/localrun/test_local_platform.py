@@ -27,7 +27,7 @@ from localrun.local_platform import (
 )
 from localrun.local_postgres import PostgresNotInstalledError, find_bin_dir
 from localrun.rotation_under_load import connected_users, ledger_counts, loaded_stack_env, measure
-from offline.secrets import reveal
+from offline.secret_values import reveal
 from shared.catalogue import CATALOGUE
 from shared.contracts import SecretPurposes
 from tests.apps.conftest import post

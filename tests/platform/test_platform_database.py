@@ -13,7 +13,7 @@ from botocore.validate import ParamValidator
 
 from functions.secret_rotation.bootstrap import is_bootstrap
 from offline.layers import Layer, evaluate_layer
-from offline.secrets import reveal
+from offline.secret_values import reveal
 from policy.offline_check import check
 from shared.contracts import SecretPurposes
 from tests.helpers import actions_of, as_list, resources_of, statements

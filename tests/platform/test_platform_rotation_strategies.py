@@ -38,7 +38,7 @@ def test_a_configured_key_api_reaches_the_function(platform_alt):
 
 def test_the_function_publishes_to_the_alarm_topic_and_uses_its_key_only_through_sns(network, platform):
     variables = environment_of(platform)
-    # "API key due" and "old credential not retired" are tickets, not pages (shared/alarms.py).
+    # "API key due" and "old credential not retired" are tickets, not pages (shared/alarm_routing.py).
     assert variables["ALARM_TOPIC_ARN"] == network.exports["ticketTopicArn"]
     policy = statements(platform.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
     by_sid = {statement["Sid"]: statement for statement in policy}

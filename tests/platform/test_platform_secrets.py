@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from offline.secrets import is_secret, reveal
+from offline.secret_values import is_secret, reveal
 from shared.contracts import SecretPurposes
 from tests.conftest import PLATFORM_ALT_CONFIG
 from tests.helpers import actions_of, as_list, resources_of, statements

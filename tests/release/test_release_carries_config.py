@@ -27,8 +27,8 @@ URI = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}"
 @pytest.fixture
 def running(aws, codedeploy_starts_task_sets, monkeypatch, services, services_changed):
     """payment-processor as the first `up` of the dev stack left it, with the first `up`'s settings."""
-    first = services.exports["releaseSettings"]["payment-processor"]
-    changed = services_changed.exports["releaseSettings"]["payment-processor"]
+    first = services.exports["appSpecProperties"]["payment-processor"]
+    changed = services_changed.exports["appSpecProperties"]["payment-processor"]
     awsvpc = changed["networkConfiguration"]["awsvpcConfiguration"]
     create_network(monkeypatch, awsvpc["subnets"], awsvpc["securityGroups"])
     boto3.client("ecr", region_name=REGION).create_repository(repositoryName=REPOSITORY)
@@ -71,7 +71,7 @@ def stack_outputs(running, services_changed) -> dict:
         memory="4096",
     )["taskDefinition"]["taskDefinitionArn"]
     outputs = copy.deepcopy(services_changed.exports)
-    outputs["releaseSettings"]["payment-processor"]["taskDefinition"] = revision
+    outputs["appSpecProperties"]["payment-processor"]["taskDefinition"] = revision
     return outputs
 
 
@@ -152,23 +152,23 @@ def test_unreadable_outputs_are_refused_before_anything_changes(running, tmp_pat
 
 def test_without_a_pulumi_cli_the_outputs_are_not_read(monkeypatch):
     from deploy.backend import AutomationBackend
-    from release.settings import from_pulumi
+    from release.appspec_properties import from_pulumi
 
     monkeypatch.setattr(AutomationBackend, "cli_version", lambda self: None)
     assert from_pulumi("dev") is None
 
 
 def test_release_settings_with_an_unknown_field_are_refused():
-    from release.settings import desired_settings
+    from release.appspec_properties import desired_settings
     from release.targets import ReleaseError
 
-    outputs = {"releaseSettings": {"payment-processor": {"desiredCount": 3}}}
+    outputs = {"appSpecProperties": {"payment-processor": {"desiredCount": 3}}}
     with pytest.raises(ReleaseError, match="unknown fields"):
         desired_settings(outputs, "payment-processor", lambda line: None)
 
 
 def test_a_stack_revision_that_cannot_be_read_is_refused_before_anything_changes(running, stack_outputs):
-    stack_outputs["releaseSettings"]["payment-processor"]["taskDefinition"] = (
+    stack_outputs["appSpecProperties"]["payment-processor"]["taskDefinition"] = (
         f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{FAMILY}:99"
     )
     lines: list[str] = []

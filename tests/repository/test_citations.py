@@ -12,7 +12,7 @@ TOP_LEVEL = (
     "apps|deploy|docs|functions|localrun|offline|planning|policy|release|shared|stacks|tests|tools|"
     "\\.github|\\.ci"
 )
-# A path from the repository root, e.g. `stacks/platform/database.py` or `docs/security.md#waf`.
+# A path from the repository root, e.g. `stacks/platform/managed_database.py` or `docs/security.md#waf`.
 CITED_PATH = re.compile(rf"(?<![\w/.@:-])((?:{TOP_LEVEL})/[\w./-]*\w)")
 # What follows a path that is a pattern or a placeholder rather than one file: `Pulumi.<stack>.yaml`.
 PATTERN_FOLLOWS = re.compile(r"[-._]?[*<{]")

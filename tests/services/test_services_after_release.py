@@ -137,7 +137,7 @@ def test_up_says_which_services_need_a_release(services, services_changed, spec)
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_release_settings_carry_the_desired_network_platform_and_strategy(services_changed, spec):
-    settings = services_changed.exports["releaseSettings"][spec.name]
+    settings = services_changed.exports["appSpecProperties"][spec.name]
     awsvpc = settings["networkConfiguration"]["awsvpcConfiguration"]
     assert awsvpc["securityGroups"][1:] == [EXTRA_TASK_GROUP]
     assert awsvpc["assignPublicIp"] == "DISABLED"

@@ -1,4 +1,4 @@
-"""Every alarm of every layer has a severity (shared/alarms.py, ROUTING) and sends its ALARM and OK
+"""Every alarm of every layer has a severity (shared/alarm_routing.py, ROUTING) and sends its ALARM and OK
 transitions to that severity's topic, or to none (release alarms: CodeDeploy acts on them); every event
 rule targets the topic of its severity; every alarm names the runbook section on-call opens, which
 docs/operations.md has."""
@@ -10,7 +10,7 @@ import re
 import pytest
 
 from offline.layers import REPO_ROOT
-from shared.alarms import ALL_SECTIONS, ROUTING, AlarmTopics, Runbook, describe, notify
+from shared.alarm_routing import ALL_SECTIONS, ROUTING, AlarmTopics, Runbook, describe, notify
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 RULE = "aws:cloudwatch/eventRule:EventRule"

@@ -16,9 +16,9 @@ from typing import get_args
 
 import pytest
 
-from apps.common.settings import ServiceSettings, SettingsError
-from apps.payment_processor.database import DatabaseSettings
-from apps.payment_processor.database import DatabaseTls as AppDatabaseTls
+from apps.common.runtime_config import RuntimeConfig, RuntimeConfigError
+from apps.payment_processor.ledger_connections import DatabaseTls as AppDatabaseTls
+from apps.payment_processor.ledger_connections import LedgerConnectionConfig
 from functions.secret_rotation import postgres
 from policy.model import Context, Resource
 from policy.rules import RULES
@@ -160,8 +160,8 @@ def read_by_the_service(setting: ContainerSetting, raw: str | None) -> int:
     if setting is SECRET_CACHE_TTL:
         arns = {f"{name}_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:111111111111:secret:x-AbCdEf"
                 for name in CATALOGUE[2].secrets}  # fmt: skip
-        return ServiceSettings.from_env(CATALOGUE[2].name, {**arns, **env}).secret_cache_ttl_seconds
-    return DatabaseSettings.from_env({**env, "DATABASE_TLS": "require"}).pool_size
+        return RuntimeConfig.from_env(CATALOGUE[2].name, {**arns, **env}).secret_cache_ttl_seconds
+    return LedgerConnectionConfig.from_env({**env, "DATABASE_TLS": "require"}).pool_size
 
 
 @pytest.mark.parametrize("setting", SETTINGS)
@@ -179,7 +179,7 @@ def test_the_service_reads_the_declared_default_and_bounds(setting):
         ),
         ("-1", "must be a whole number"),
     ]:
-        with pytest.raises(SettingsError, match=re.escape(message)):
+        with pytest.raises(RuntimeConfigError, match=re.escape(message)):
             read_by_the_service(setting, bad)
 
 

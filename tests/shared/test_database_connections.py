@@ -13,7 +13,7 @@ from pathlib import Path
 import moto
 import pytest
 
-from apps.payment_processor import database as app_database
+from apps.payment_processor import ledger_connections as app_database
 from offline.layers import Layer, evaluate_layer
 from shared.catalogue import CATALOGUE
 from shared.config.keys import SERVICES_KEYS
@@ -80,9 +80,9 @@ def test_the_pool_size_key_matches_what_payment_processor_accepts():
     [key] = [k for k in SERVICES_KEYS if k.name == "databasePoolSize"]
     assert key.default == app_database.DEFAULT_POOL_SIZE
     assert DATABASE_POOL_SIZE.env == app_database.POOL_SIZE_ENV
-    settings = app_database.DatabaseSettings.from_env
+    settings = app_database.LedgerConnectionConfig.from_env
     assert settings({DATABASE_POOL_SIZE.env: str(key.maximum), "DATABASE_TLS": "require"}).pool_size == 100
-    with pytest.raises(app_database.SettingsError):
+    with pytest.raises(app_database.RuntimeConfigError):
         settings({DATABASE_POOL_SIZE.env: str(key.maximum + 1), "DATABASE_TLS": "require"})
 
 

@@ -1,5 +1,5 @@
 """Runbooks that fix: every alarm and event rule of the plan links to a section of docs/operations.md
-that gives the impact, the severity (the one shared/alarms.py declares), the first three commands, the
+that gives the impact, the severity (the one shared/alarm_routing.py declares), the first three commands, the
 fix and the escalation; every section under "Runbook" belongs to a declared alarm kind."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import re
 import pytest
 
 from offline.layers import REPO_ROOT
-from shared.alarms import ROUTING
+from shared.alarm_routing import ROUTING
 
 OPERATIONS = REPO_ROOT / "docs" / "operations.md"
 PARTS = ("Impact", "Severity", "First three commands", "Fix", "Escalation")

@@ -3,8 +3,8 @@
 During a blue/green release traffic moves from one target group to the other, so every alarm reads
 both groups with metric math (`FILL(m, 0)` keeps a group that has no traffic from hiding the other).
 CodeDeploy polls them and rolls back on DEPLOYMENT_STOP_ON_ALARM. They notify no one (severity "none"
-in shared/alarms.py): CodeDeploy acts on them, and the deployment-failed rule reports the stopped release
-once; the on-call alarms (oncall_alarms.py) watch the same metrics between releases.
+in shared/alarm_routing.py): CodeDeploy acts on them, and the deployment-failed rule reports the stopped
+release once; the on-call alarms (oncall_alarms.py) watch the same metrics between releases.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import Runbook, describe, severity_of
+from shared.alarm_routing import Runbook, describe, severity_of
 from shared.config.services import TrafficConfig
 from shared.tags import ServiceTags
 

@@ -1,8 +1,8 @@
-"""The settings a release carries to a service, from the services stack's `releaseSettings` output.
+"""The settings a release carries to a service, from the services stack's `appSpecProperties` output.
 
 UpdateService cannot change a CODE_DEPLOY service's network configuration, platform version or
 capacity provider strategy, so `pulumi up` leaves them alone and exports what they should be
-(stacks/services/release_settings.py). A release reads them here and puts them into its AppSpec;
+(stacks/services/appspec_properties.py). A release reads them here and puts them into its AppSpec;
 without them it keeps what the service runs now.
 """
 
@@ -56,19 +56,19 @@ def from_pulumi(stack: str) -> Mapping[str, Any] | None:
 def desired_settings(
     outputs: Mapping[str, Any] | None, service: str, out: Callable[[str], None]
 ) -> dict[str, Any]:
-    """The service's `releaseSettings` entry (DescribeServices' shape); {} keeps the running ones."""
-    settings = (outputs or {}).get(ServicesExports.RELEASE_SETTINGS) or {}
+    """The service's `appSpecProperties` entry (DescribeServices' shape); {} keeps the running ones."""
+    settings = (outputs or {}).get(ServicesExports.APPSPEC_PROPERTIES) or {}
     wanted = settings.get(service)
     if not isinstance(wanted, dict):
         out(
-            "stack outputs with releaseSettings not found (no Pulumi CLI here, or a stack from before "
+            "stack outputs with appSpecProperties not found (no Pulumi CLI here, or a stack from before "
             "they existed): the release keeps the service's running network configuration, platform "
             "version and capacity provider strategy; pass --outputs <file> to carry config changes"
         )
         return {}
     unknown = set(wanted) - set(FIELDS)
     if unknown:
-        raise ReleaseError(f"releaseSettings of {service} has unknown fields {sorted(unknown)}")
+        raise ReleaseError(f"appSpecProperties of {service} has unknown fields {sorted(unknown)}")
     pending = ((outputs or {}).get(ServicesExports.PENDING_RELEASES) or {}).get(service) or []
     if pending:
         out(f"this release carries the config changes waiting for it: {', '.join(pending)}")

@@ -1,7 +1,7 @@
 """A service's settings, read from the env names the task definition injects (see `shared.catalogue`).
 
 Secrets are not in the environment: each one is named by ARN in `<ENV>_SECRET_ARN` and read at run
-time through the task role (`apps.common.secrets`).
+time through the task role (`apps.common.runtime_secrets`).
 
 A missing variable fails at start with the name to set, so a task with a broken definition dies
 at once with a clear log line. It does not fail on its first request.
@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from apps.common.secrets import arn_env
+from apps.common.runtime_secrets import arn_env
 from apps.common.web import RequestLimits
 from shared.catalogue import PORT_ENV, SERVICE_NAME_ENV, ServiceSpec, by_name
 from shared.container_settings import SECRET_CACHE_TTL, ContainerSetting
@@ -32,12 +32,12 @@ BODY_TIMEOUT_ENV = "BODY_TIMEOUT_SECONDS"
 KEEP_ALIVE_ENV = "KEEP_ALIVE_SECONDS"
 
 
-class SettingsError(RuntimeError):
+class RuntimeConfigError(RuntimeError):
     """The environment does not satisfy the service's contract."""
 
 
 @dataclass(frozen=True)
-class ServiceSettings:
+class RuntimeConfig:
     spec: ServiceSpec
     port: int
     downstream_urls: Mapping[str, str]  # callee name -> base URL
@@ -56,12 +56,12 @@ class ServiceSettings:
         *,
         default_timeout_seconds: float = 2.0,
         default_retries: int = 2,
-    ) -> ServiceSettings:
+    ) -> RuntimeConfig:
         env = os.environ if environ is None else environ
         spec = by_name(service)
         named = env.get(SERVICE_NAME_ENV, spec.name)
         if named != spec.name:
-            raise SettingsError(f"{SERVICE_NAME_ENV} is {named!r} but this is {spec.name}")
+            raise RuntimeConfigError(f"{SERVICE_NAME_ENV} is {named!r} but this is {spec.name}")
         return cls(
             spec=spec,
             port=_integer(env, PORT_ENV, spec.container_port),
@@ -84,7 +84,7 @@ def declared(setting: ContainerSetting, env: Mapping[str, str]) -> int:
     try:
         return setting.read(env)
     except ValueError as error:
-        raise SettingsError(str(error)) from None
+        raise RuntimeConfigError(str(error)) from None
 
 
 def _limits(env: Mapping[str, str]) -> RequestLimits:
@@ -104,20 +104,20 @@ def _address(env: Mapping[str, str], name: str, default: str) -> str:
     try:
         return str(ipaddress.ip_address(raw))
     except ValueError:
-        raise SettingsError(f"{name} must be an IP address such as 127.0.0.1, got {raw!r}") from None
+        raise RuntimeConfigError(f"{name} must be an IP address such as 127.0.0.1, got {raw!r}") from None
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "")
     if not value:
-        raise SettingsError(f"{name} must be set (the task definition injects it)")
+        raise RuntimeConfigError(f"{name} must be set (the task definition injects it)")
     return value
 
 
 def _secret_arn(env: Mapping[str, str], name: str) -> str:
     value = _required(env, name)
     if not value.startswith("arn:") or ":secretsmanager:" not in value:
-        raise SettingsError(
+        raise RuntimeConfigError(
             f"{name} must be a Secrets Manager secret ARN (arn:aws:secretsmanager:...), got {value!r}"
         )
     return value
@@ -130,9 +130,9 @@ def _integer(env: Mapping[str, str], name: str, default: int, minimum: int = 0) 
     try:
         value = int(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+        raise RuntimeConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+        raise RuntimeConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
 
 
@@ -143,7 +143,7 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+        raise RuntimeConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
     if value <= 0:
-        raise SettingsError(f"{name} must be positive, got {value}")
+        raise RuntimeConfigError(f"{name} must be positive, got {value}")
     return value

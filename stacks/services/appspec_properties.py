@@ -9,7 +9,7 @@ UpdateService (terraform-provider-aws, internal/service/ecs/service.go, resource
 replaces the service when its capacity provider strategy changes (capacityProviderStrategyCustomizeDiff).
 
 So Pulumi ignores these fields after creation, the stack exports what they should be
-(`releaseSettings`, in DescribeServices' shape), the release command puts them into the AppSpec, and
+(`appSpecProperties`, in DescribeServices' shape), the release command puts them into the AppSpec, and
 the stack reports the services whose running settings differ (`pendingReleases`) with a warning on
 every `up` and preview.
 """
@@ -44,7 +44,7 @@ class CapacityShare:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReleaseSettingsArgs:
+class AppSpecPropertiesArgs:
     """What the service's task sets should run with.
 
     subnets: the private subnets the tasks get their ENIs in.
@@ -64,7 +64,7 @@ class ReleaseSettingsArgs:
     task_definition_arn: pulumi.Input[str]
 
 
-def desired(args: ReleaseSettingsArgs) -> pulumi.Output[dict[str, Any]]:
+def desired(args: AppSpecPropertiesArgs) -> pulumi.Output[dict[str, Any]]:
     """The settings in DescribeServices' shape, the shape `release.appspec` reads."""
     strategy = [
         {"capacityProvider": share.capacity_provider, "weight": share.weight, "base": share.base}

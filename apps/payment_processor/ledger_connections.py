@@ -29,8 +29,8 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from apps.common.secrets import RuntimeSecrets
-from apps.common.settings import SettingsError, declared
+from apps.common.runtime_config import RuntimeConfigError, declared
+from apps.common.runtime_secrets import RuntimeSecrets
 from shared.container_settings import DATABASE_POOL_SIZE, DATABASE_TLS_MODES, DatabaseTls
 
 CONNECTION_SECRET = "DATABASE_CONNECTION"
@@ -54,7 +54,7 @@ log = logging.getLogger("payment-processor")
 
 
 @dataclass(frozen=True, kw_only=True)
-class DatabaseSettings:
+class LedgerConnectionConfig:
     """The transport to PostgreSQL, from the environment.
 
     tls: `DATABASE_TLS`, default "verify-full".
@@ -73,20 +73,20 @@ class DatabaseSettings:
     pool_max_lifetime_seconds: float = DEFAULT_POOL_MAX_LIFETIME_SECONDS
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> DatabaseSettings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LedgerConnectionConfig:
         env = os.environ if environ is None else environ
         tls = env.get(TLS_ENV) or "verify-full"
         if tls not in TLS_MODES:
-            raise SettingsError(f"{TLS_ENV} must be one of {', '.join(TLS_MODES)}, got {tls!r}")
+            raise RuntimeConfigError(f"{TLS_ENV} must be one of {', '.join(TLS_MODES)}, got {tls!r}")
         bundle = env.get(CA_BUNDLE_ENV) or None
         if tls == "verify-full":
             if bundle is None:
-                raise SettingsError(
+                raise RuntimeConfigError(
                     f"{CA_BUNDLE_ENV} must name the CA bundle to verify the database with "
                     f"({TLS_ENV}=verify-full)"
                 )
             if not Path(bundle).is_file():
-                raise SettingsError(f"{CA_BUNDLE_ENV} is {bundle!r}, which is not a readable file")
+                raise RuntimeConfigError(f"{CA_BUNDLE_ENV} is {bundle!r}, which is not a readable file")
         pool_size = declared(DATABASE_POOL_SIZE, env)
         raw_lifetime = env.get(POOL_MAX_LIFETIME_ENV) or str(DEFAULT_POOL_MAX_LIFETIME_SECONDS)
         try:
@@ -94,7 +94,7 @@ class DatabaseSettings:
         except ValueError:
             lifetime = 0.0
         if not lifetime > 0:
-            raise SettingsError(
+            raise RuntimeConfigError(
                 f"{POOL_MAX_LIFETIME_ENV} must be a positive number of seconds, got {raw_lifetime!r}"
             )
         return cls(
@@ -110,7 +110,7 @@ class DatabaseSettings:
         return {"sslmode": self.tls}
 
 
-def connection_kwargs(secret_value: str, settings: DatabaseSettings) -> dict[str, Any]:
+def connection_kwargs(secret_value: str, settings: LedgerConnectionConfig) -> dict[str, Any]:
     """psycopg's connect() keyword arguments from the connection secret's JSON."""
     try:
         secret = json.loads(secret_value)
@@ -122,7 +122,7 @@ def connection_kwargs(secret_value: str, settings: DatabaseSettings) -> dict[str
             "dbname": str(secret.get("dbname") or "postgres"),
         }
     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-        raise SettingsError(
+        raise RuntimeConfigError(
             f"{CONNECTION_SECRET} must be the platform's JSON connection secret (host, port, username, "
             "password, dbname)"
         ) from None
@@ -142,7 +142,7 @@ def is_auth_failure(error: psycopg.OperationalError) -> bool:
 class Credentials:
     """Connection arguments for every new connection, from the secret cache; refreshed on a refused login."""
 
-    def __init__(self, secrets: RuntimeSecrets, settings: DatabaseSettings) -> None:
+    def __init__(self, secrets: RuntimeSecrets, settings: LedgerConnectionConfig) -> None:
         self.secrets = secrets
         self.settings = settings
 

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared import naming
-from shared.alarms import AlarmTopics, Runbook, describe, notify
+from shared.alarm_routing import AlarmTopics, Runbook, describe, notify
 from shared.tags import ServiceTags
 
 WAF = "AWS/WAFV2"
