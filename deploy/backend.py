@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 from deploy.policy_pack import policy_pack_arguments
 from deploy.stacks import StackId
-from offline.layers import Layer
+from offline.layer_projects import Layer
 
 OnOutput = Callable[[str], None]
 # Backends that keep state in storage the user owns; their organization is always "organization".

@@ -39,7 +39,7 @@ from deploy.preflight import (
 from deploy.runner import Deployer, exit_code
 from deploy.stack_setup import EXAMPLE_STACK, SetupError, set_credentials, write_stack_config
 from deploy.stacks import COMMANDS, UnknownLayerError, layer_order
-from offline.layers import LAYER_ORDER
+from offline.layer_projects import LAYER_ORDER
 
 OK, FAILED, REFUSED = 0, 1, 2
 

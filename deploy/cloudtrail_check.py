@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from offline.layers import Layer
+from offline.layer_projects import Layer
 
 PCI = "pci"
 

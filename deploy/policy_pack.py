@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from offline.layers import REPO_ROOT, Layer
+from offline.layer_projects import REPO_ROOT, Layer
 from shared.naming import SUFFIX_KEY
 
 POLICY_PACK = REPO_ROOT / "policy"

@@ -34,7 +34,7 @@ from deploy.stacks import (
     upstream_config_key,
     upstream_stacks,
 )
-from offline.layers import Layer, read_yaml
+from offline.layer_projects import Layer, read_yaml
 from shared.aws_context import AwsContext
 from shared.config.common import DEFAULT_REGION
 from shared.config.declared import refuse_values_pulumi_would_reject

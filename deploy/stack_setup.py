@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from deploy.backend import LayerStack
-from offline.layers import Layer
+from offline.layer_projects import Layer
 from shared.config.platform import CREDENTIAL_KEYS
 from shared.errors import ConfigError
 from shared.naming import SUFFIX_KEY, validate_suffix

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from offline.layers import LAYER_ORDER, Layer
+from offline.layer_projects import LAYER_ORDER, Layer
 
 Command = Literal["preview", "up", "destroy", "outputs"]
 COMMANDS: tuple[Command, ...] = ("preview", "up", "destroy", "outputs")

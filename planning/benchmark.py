@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from offline.layers import REPO_ROOT
+from offline.layer_projects import REPO_ROOT
 
 BENCHMARKS = REPO_ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- plan-benchmark:start -->", "<!-- plan-benchmark:end -->"
@@ -54,7 +54,7 @@ print(json.dumps({"import": imported, "evaluate": time.perf_counter() - t}))
 _LAYER_PROBE = """
 import json, statistics, sys, time
 from offline import host
-from offline.layers import Layer, evaluate_layer
+from offline.layer_projects import Layer, evaluate_layer
 from planning.plan import available_layers
 repeat = int(sys.argv[1])
 t = time.perf_counter()

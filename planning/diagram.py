@@ -536,7 +536,7 @@ def svg_of(report: Mapping[str, Any]) -> str:
 
 def example_report(stack: str = "dev") -> dict[str, Any]:
     """The plan of the example stacks, as `planning.plan` writes it (without cost and timings)."""
-    from offline.layers import evaluate_all
+    from offline.layer_projects import evaluate_all
     from planning.plan import available_layers, layer_report, suffix_of
 
     layers = available_layers()

@@ -25,7 +25,7 @@ from typing import Any
 import pulumi
 
 from offline.engine import Evaluation
-from offline.layers import LAYER_ORDER, Layer, evaluate_all
+from offline.layer_projects import LAYER_ORDER, Layer, evaluate_all
 from offline.live import after_release, second_up, state_of
 from offline.secret_values import redact
 from planning import cost, diagram, pricing, terraform_plan, timeline

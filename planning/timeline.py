@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from offline.layers import Layer
+from offline.layer_projects import Layer
 from shared.catalogue import CATALOGUE
 from shared.config.reader import ConfigReader
 from shared.config.services import ServicesConfig

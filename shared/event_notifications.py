@@ -1,7 +1,7 @@
 """An EventBridge rule on the default bus that forwards matching AWS events to the alarm topic of its
 severity (shared/alarm_routing.py, ROUTING).
 
-The topic's access policy admits this account's rules (stacks/network/notifications.py) and its key
+The topic's access policy admits this account's rules (stacks/network/alarm_topics.py) and its key
 lets EventBridge encrypt, so the target needs no role: EventBridge publishes to SNS with its service
 principal (EventBridge user guide, "Using resource-based policies for Amazon EventBridge", Amazon SNS
 permissions).

@@ -6,7 +6,7 @@ import pytest
 
 from offline.engine import Evaluation
 from offline.host import reuse_evaluations
-from offline.layers import Layer, evaluate_layer
+from offline.layer_projects import Layer, evaluate_layer
 from offline.live import after_release
 
 pytest_plugins = ["tests.aws_fakes"]  # the moto fixtures `aws` and `hook_answers`

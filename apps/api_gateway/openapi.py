@@ -32,7 +32,7 @@ from apps.common.payments import (
     amount_pattern,
 )
 from apps.common.web import JSON_MEDIA_TYPE, RETRY_AFTER_SECONDS, SHARED_REFUSALS, Refusal, RequestLimits
-from apps.fraud_detector.rules import MAX_SCORE
+from apps.fraud_detector.scoring_rules import MAX_SCORE
 
 API_VERSION = "1.0.0"  # the contract's own version: raise it when the document changes meaning
 OPENAPI_PATH = "/openapi.json"

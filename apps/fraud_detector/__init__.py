@@ -1,1 +1,1 @@
-"""fraud-detector: deterministic, rule-based risk scores (`rules.py` documents every rule)."""
+"""fraud-detector: deterministic, rule-based risk scores (`scoring_rules.py` documents every rule)."""

@@ -11,7 +11,7 @@ from apps.common.payments import InvalidRequestError, parse_body, payment_reques
 from apps.common.runtime_config import RuntimeConfig
 from apps.common.runtime_secrets import RuntimeSecrets
 from apps.common.web import Request, Response, Service, error
-from apps.fraud_detector.rules import score
+from apps.fraud_detector.scoring_rules import score
 
 SCORING_KEY = "FRAUD_SCORING_API_KEY"
 

@@ -4,8 +4,9 @@ deploy/pipelines/pipeline_config.toml.
     python -m deploy.pipelines.pipeline_config --layer network --stack prod --role deployer \
         >> "$GITHUB_OUTPUT"
 
-prints `role-arn=...` (the role named in deploy/pipelines/layers.py) and `backend-url=...`. An unset or
-malformed setting is refused (exit 2) with the key and the fix, before any credential is asked for.
+prints `role-arn=...` (the role named in deploy/pipelines/layer_pipelines.py) and `backend-url=...`.
+An unset or malformed setting is refused (exit 2) with the key and the fix, before any credential
+is asked for.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from deploy.pipelines.layers import PIPELINES
+from deploy.pipelines.layer_pipelines import PIPELINES
 
 CONFIG_FILE = Path(__file__).resolve().parent / "pipeline_config.toml"
 Role = Literal["deployer", "previewer"]

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from deploy.pipelines.layers import PIPELINES
+from deploy.pipelines.layer_pipelines import PIPELINES
 
 TEMPLATES = {
     "deployer-trust": "trust-deployer.json",

@@ -21,7 +21,7 @@ from typing import Literal, get_args
 
 from .errors import ManualRotationError, RotationError
 from .key_provider import KeyApi
-from .notifications import Notifier
+from .operator_messages import Notifier
 
 KeyRotation = Literal["notify", "http-key-api"]
 KEY_ROTATIONS: tuple[KeyRotation, ...] = get_args(KeyRotation)

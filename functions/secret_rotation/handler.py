@@ -18,7 +18,7 @@ import boto3
 
 from .bootstrap import bootstrap_database, is_bootstrap
 from .errors import ManualRotationError, RotationError
-from .notifications import Notifier
+from .operator_messages import Notifier
 from .strategies import Strategy, strategy_for
 
 CURRENT = "AWSCURRENT"

@@ -10,11 +10,11 @@ from shared.config.network import NetworkConfig
 from shared.contracts import NetworkExports
 from shared.provider import aws_provider
 from shared.tags import ServiceTags
+from stacks.network.alarm_topics import AlarmTopic, AlarmTopicArgs
 from stacks.network.endpoints import INTERFACE_SERVICES, PCI_INTERFACE_SERVICES, Endpoints, EndpointsArgs
 from stacks.network.flow_logs import FlowLogs, FlowLogsArgs
 from stacks.network.nat_alarms import NatGatewayAlarms, NatGatewayAlarmsArgs
 from stacks.network.notification_health import NotificationHealth, NotificationHealthArgs
-from stacks.network.notifications import AlarmTopic, AlarmTopicArgs
 from stacks.network.subnet_plan import plan_subnets
 from stacks.network.subscription_warning import warn_when_unsubscribed
 from stacks.network.vpc import Vpc, VpcArgs

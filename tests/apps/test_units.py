@@ -10,7 +10,7 @@ import pytest
 from apps.common.payments import PaymentRequest
 from apps.common.runtime_config import RuntimeConfig, RuntimeConfigError
 from apps.common.runtime_secrets import RuntimeSecrets, SecretUnavailableError
-from apps.fraud_detector.rules import score
+from apps.fraud_detector.scoring_rules import score
 from apps.payment_processor.app import decline_threshold
 from tests.apps.conftest import FakeSecrets
 

@@ -215,7 +215,7 @@ def test_baseline_security_groups_still_send_443_anywhere_through_nat(evaluation
 
 
 def test_a_pci_layer_on_a_baseline_network_is_refused_naming_the_missing_export(network, platform_pci):
-    from offline.layers import Layer, evaluate_layer
+    from offline.layer_projects import Layer, evaluate_layer
 
     with pytest.raises(Exception, match="endpointSecurityGroupId export"):
         evaluate_layer(

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-import offline.layers
+import offline.layer_projects
 from deploy import task_definitions
 from deploy.account import no_account_problems
 from deploy.backend import Identity, NotLoggedInError, OperationError, StackMissingError, StackOutput
 from deploy.preflight import AwsIdentity
 from deploy.stacks import StackId
-from offline.layers import LAYER_ORDER
+from offline.layer_projects import LAYER_ORDER
 
 ORG = "organization"  # what a self-managed backend calls every organization
-REAL_ROOT = offline.layers.REPO_ROOT
+REAL_ROOT = offline.layer_projects.REPO_ROOT
 # What each layer's fake `up` leaves behind: a resource count and its outputs.
 DEPLOYED = {
     "network": (41, {"vpcId": StackOutput("vpc-0abc", False)}),
@@ -29,14 +29,15 @@ DEPLOYED = {
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The layers' Pulumi.yaml and Pulumi.dev.yaml in a temp tree that `offline.layers` reads instead."""
+    """The layers' Pulumi.yaml and Pulumi.dev.yaml in a temp tree that `offline.layer_projects` reads
+    instead."""
     for layer in LAYER_ORDER:
         source = REAL_ROOT / "stacks" / layer
         target = tmp_path / "stacks" / layer
         target.mkdir(parents=True)
         for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
             shutil.copy(source / name, target / name)
-    monkeypatch.setattr(offline.layers, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(offline.layer_projects, "REPO_ROOT", tmp_path)
     return tmp_path
 
 

@@ -29,7 +29,7 @@ from deploy.preflight import (
 )
 from deploy.runner import Deployer
 from deploy.stacks import StackId
-from offline.layers import REPO_ROOT
+from offline.layer_projects import REPO_ROOT
 from tests.deploy.conftest import FakeBackend, aws_ok, write_stack
 
 FAKE_CLI = Path(__file__).with_name("fake_pulumi.py")

@@ -23,7 +23,7 @@ from deploy.provider_calls import (
     provider_calls,
     requests,
 )
-from offline.layers import REPO_ROOT, evaluate_layer
+from offline.layer_projects import REPO_ROOT, evaluate_layer
 from policy.iam_eval import decide
 from policy.iam_reference import lookup
 

@@ -22,7 +22,7 @@ import pytest
 
 from deploy.provider_calls import PlanIndex, load_table, planned_calls
 from deploy.runtime_calls import load_boundary
-from offline.layers import REPO_ROOT
+from offline.layer_projects import REPO_ROOT
 from policy.iam_eval import Decision, Request, decide
 
 ACCOUNT = "123456789012"

@@ -12,7 +12,7 @@ import re
 import botocore.session
 import pytest
 
-from offline.layers import REPO_ROOT
+from offline.layer_projects import REPO_ROOT
 
 POLICY_DIR = REPO_ROOT / "deploy" / "iam"
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted (IAM quotas)

@@ -22,7 +22,7 @@ import yaml
 from deploy import cli
 from deploy.backend import AutomationStack
 from deploy.pipelines import pipeline_config, report, trust
-from deploy.pipelines.layers import (
+from deploy.pipelines.layer_pipelines import (
     DEPLOY_BRANCH,
     MAINTAINERS,
     PIPELINE_STACK,
@@ -31,7 +31,7 @@ from deploy.pipelines.layers import (
     SHARED_PATHS,
 )
 from deploy.policy_pack import POLICY_PACK, stack_policy_config
-from offline.layers import REPO_ROOT
+from offline.layer_projects import REPO_ROOT
 from policy.iam_eval import Request, decide
 from tests.deploy.conftest import FakeBackend, aws_ok, write_stack
 

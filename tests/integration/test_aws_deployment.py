@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from offline.layers import LAYER_ORDER, REPO_ROOT
+from offline.layer_projects import LAYER_ORDER, REPO_ROOT
 
 ENABLE = "PAYMENTS_INTEGRATION"
 

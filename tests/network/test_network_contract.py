@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from offline.layers import Layer
+from offline.layer_projects import Layer
 from shared.config import ConfigReader, NetworkConfig
 from shared.contracts import NetworkExports
 from tests.helpers import ancestors, is_taggable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from offline.layers import evaluate_layer
+from offline.layer_projects import evaluate_layer
 from tests.helpers import as_list, statements
 
 KEY = "aws:kms/key:Key"

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from offline.layers import evaluate_layer
+from offline.layer_projects import evaluate_layer
 from shared.config.alerting import TICKET_PREFIX, NotificationConfig, heartbeat_schedule
 from shared.config.keys import LAYER_KEYS
 from shared.config.reader import ConfigReader

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from offline.layers import evaluate_layer
+from offline.layer_projects import evaluate_layer
 from shared.errors import ConfigError
 from stacks.network.subnet_plan import plan_subnets
 

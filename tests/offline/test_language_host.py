@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from offline.engine import evaluate
-from offline.layers import Layer, evaluate_layer
+from offline.layer_projects import Layer, evaluate_layer
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_DIRECTORIES = sorted(path.parent for path in ROOT.glob("stacks/*/Pulumi.yaml"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from offline.layers import Layer
+from offline.layer_projects import Layer
 from shared.config import ConfigReader, PlatformConfig
 from shared.contracts import PlatformExports, SecretPurposes
 from tests.helpers import ancestors, is_taggable, physical_names

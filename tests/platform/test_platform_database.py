@@ -12,7 +12,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 from functions.secret_rotation.bootstrap import is_bootstrap
-from offline.layers import Layer, evaluate_layer
+from offline.layer_projects import Layer, evaluate_layer
 from offline.secret_values import reveal
 from policy.offline_check import check
 from shared.contracts import SecretPurposes
@@ -318,7 +318,7 @@ def test_the_deployer_may_make_every_call_of_the_production_like_database_final_
     network, production_like
 ):
     from deploy.provider_calls import PlanIndex, load_table, planned_calls
-    from offline.layers import REPO_ROOT
+    from offline.layer_projects import REPO_ROOT
     from policy.iam_eval import decide
 
     policies = [

@@ -10,7 +10,7 @@ import json
 import pytest
 from moto.events.models import EventPattern
 
-from offline.layers import Layer, evaluate_layer
+from offline.layer_projects import Layer, evaluate_layer
 from shared.config.alerting import DatabaseAlarmConfig
 from shared.config.keys import LAYER_KEYS
 from shared.config.reader import ConfigReader

@@ -9,7 +9,7 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from offline.layers import Layer, evaluate_layer
+from offline.layer_projects import Layer, evaluate_layer
 from shared.config.keys import LAYER_KEYS
 from shared.config.platform import WafConfig
 from shared.config.reader import ConfigReader

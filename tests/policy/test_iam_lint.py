@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from offline.layers import REPO_ROOT
+from offline.layer_projects import REPO_ROOT
 from policy.iam_lint import lint
 from policy.iam_reference import STAR_ALLOWED, expand, lookup
 from policy.rules import IAM_DOCUMENTS

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from offline.layers import Layer
+from offline.layer_projects import Layer
 from planning.docs import RULES_BEGIN, RULES_END, rules_table
 from policy.model import ADVISORY, MANDATORY, Context, Resource
 from policy.offline_check import check

@@ -69,3 +69,31 @@ def test_tests_live_in_folders_named_after_what_they_test():
     cross_cutting = {"compliance", "components", "integration", "repository", "security", "stacks"}
     top = {folder.relative_to(tests).parts[0] for folder in folders}
     assert sorted(top - PROJECT_PACKAGES - layers - cross_cutting) == []
+
+
+# Module names two packages may share because they name the same idea in each: a package's entry point,
+# a service's application, a tool's command line, a package's error types, and the AppSpec properties the
+# services stack writes and a release reads.
+SHARED_MODULE_NAMES = {"__init__", "__main__", "app", "cli", "errors", "appspec_properties"}
+
+
+def test_one_module_name_per_idea():
+    """Outside tests/, a module name means one thing: a second `database.py` or `secrets.py` is a new
+    name to find, not a collision to learn."""
+    seen: dict[str, list[str]] = {}
+    for package in sorted(PROJECT_PACKAGES):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            seen.setdefault(path.stem, []).append(str(path.relative_to(ROOT)))
+    collisions = {name: paths for name, paths in seen.items() if len(paths) > 1}
+    assert sorted(set(collisions) - SHARED_MODULE_NAMES) == [], collisions
+
+
+def test_configuration_objects_are_called_config():
+    """One word for configuration objects: classes end in `Config`, never `Settings`."""
+    offenders = []
+    for package in sorted(PROJECT_PACKAGES):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ClassDef) and "Settings" in node.name:
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert offenders == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from offline.layers import Layer
+from offline.layer_projects import Layer
 from shared.catalogue import CATALOGUE
 from shared.config import ConfigReader, ServicesConfig
 from shared.contracts import ServicesExports

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from offline.layers import Layer, evaluate_layer
+from offline.layer_projects import Layer, evaluate_layer
 from shared.catalogue import CATALOGUE
 from shared.config.services import HealthCheckConfig
 from shared.container_settings import DATABASE_POOL_SIZE

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from offline.layers import REPO_ROOT
+from offline.layer_projects import REPO_ROOT
 from shared.alarm_routing import ALL_SECTIONS, ROUTING, AlarmTopics, Runbook, describe, notify
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

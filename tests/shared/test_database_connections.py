@@ -14,7 +14,7 @@ import moto
 import pytest
 
 from apps.payment_processor import ledger_connections as app_database
-from offline.layers import Layer, evaluate_layer
+from offline.layer_projects import Layer, evaluate_layer
 from shared.catalogue import CATALOGUE
 from shared.config.keys import SERVICES_KEYS
 from shared.container_settings import DATABASE_POOL_SIZE

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from offline.layers import evaluate_all
+from offline.layer_projects import evaluate_all
 from planning.plan import available_layers
 from shared import naming
 from shared.errors import ConfigError

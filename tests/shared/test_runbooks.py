@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from offline.layers import REPO_ROOT
+from offline.layer_projects import REPO_ROOT
 from shared.alarm_routing import ROUTING
 
 OPERATIONS = REPO_ROOT / "docs" / "operations.md"

@@ -16,7 +16,7 @@ import pytest
 from botocore.validate import ParamValidator
 from moto.events.models import EventPattern
 
-from offline.layers import evaluate_layer
+from offline.layer_projects import evaluate_layer
 from stacks.platform.rotation_events import ROTATION_FAILED_PATTERN
 from stacks.services.dashboard import DashboardInputs, ServicePanel, dashboard_body
 from stacks.services.deployment_events import deployment_failed_pattern

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from offline.layers import evaluate_layer
+from offline.layer_projects import evaluate_layer
 from planning import plan
 from shared.config import NetworkConfig, PlatformConfig, ServicesConfig
 from shared.config.declared import declared_keys
@@ -113,10 +113,10 @@ def test_plan_takes_one_suffix_for_every_layer(tmp_path):
 
 def test_plan_reads_an_encrypted_stack_value_as_a_secret_and_never_shows_it(tmp_path, monkeypatch):
     """`init` stores credentials with --secret; plan cannot decrypt them, and must not refuse them."""
-    import offline.layers
+    import offline.layer_projects
 
     for layer in ("network", "platform", "services"):
-        source = offline.layers.REPO_ROOT / "stacks" / layer
+        source = offline.layer_projects.REPO_ROOT / "stacks" / layer
         target = tmp_path / "stacks" / layer
         target.mkdir(parents=True)
         for name in ("Pulumi.yaml", "__main__.py"):
@@ -126,7 +126,7 @@ def test_plan_reads_an_encrypted_stack_value_as_a_secret_and_never_shows_it(tmp_
             text += "  payments-platform:paymentProviderApiKey:\n    secure: v1:c2VjcmV0Y2lwaGVydGV4dA==\n"
             text += "  payments-platform:fraudScoringApiKy:\n    secure: v1:bXlzdGVyeWNpcGhlcg==\n"
         (target / "Pulumi.qa.yaml").write_text(text)
-    monkeypatch.setattr(offline.layers, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(offline.layer_projects, "REPO_ROOT", tmp_path)
     code, _, err = run_plan("--stack", "qa", tmp_path=tmp_path)
     assert code == 2
     assert "fraudScoringApiKy: is not a config key of the platform layer" in err  # the typo, refused
@@ -147,18 +147,18 @@ def test_a_misspelled_namespace_is_refused_and_the_providers_namespace_is_not():
 
 
 def test_an_array_key_stored_as_a_string_is_refused_before_pulumi_up_refuses_it(tmp_path, monkeypatch):
-    import offline.layers
+    import offline.layer_projects
     from deploy.preflight import PreflightError, check_stack_config
 
     target = tmp_path / "stacks" / "platform"
     target.mkdir(parents=True)
-    source = offline.layers.REPO_ROOT / "stacks" / "platform"
+    source = offline.layer_projects.REPO_ROOT / "stacks" / "platform"
     (target / "Pulumi.yaml").write_text((source / "Pulumi.yaml").read_text())
     (target / "Pulumi.qa.yaml").write_text(
         "config:\n  payments-platform:environmentSuffix: qa\n"
         "  payments-platform:allowedIngressCidrs: '[\"10.0.0.0/8\"]'\n"
     )
-    monkeypatch.setattr(offline.layers, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(offline.layer_projects, "REPO_ROOT", tmp_path)
     with pytest.raises(PreflightError, match=r"allowedIngressCidrs: must be stored as a list.*--path"):
         check_stack_config("platform", "qa")
     with pytest.raises(ConfigError, match=r"allowedIngressCidrs: must be stored as a list"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from offline.layers import Layer
+from offline.layer_projects import Layer
 from shared.config import ConfigReader, NetworkConfig, PlatformConfig, ServicesConfig
 from shared.config.keys import LAYER_KEYS, Key
 from shared.config.render import TABLE_BEGIN, TABLE_END, markdown_table, replace_between, with_config_block

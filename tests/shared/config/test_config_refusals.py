@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from offline.layers import Layer
+from offline.layer_projects import Layer
 from planning import plan
 from shared.config import ConfigReader, NetworkConfig, PlatformConfig, ServicesConfig
 from shared.config.keys import LAYER_KEYS, Key

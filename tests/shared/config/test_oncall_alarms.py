@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from offline.layers import Layer, evaluate_layer
+from offline.layer_projects import Layer, evaluate_layer
 from shared.catalogue import CATALOGUE
 from shared.config.alerting import PlatformAlarmConfig, ServiceAlarmConfig
 from shared.config.keys import LAYER_KEYS

@@ -124,10 +124,10 @@ assert tuple(PIPELINES) == LAYERS, "one pipeline per layer, in deploy order"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m deploy.pipelines.layers <layer>`: its deployer role's documents, one a line."""
+    """`python -m deploy.pipelines.layer_pipelines <layer>`: its deployer role's documents, one a line."""
     names = sys.argv[1:] if argv is None else argv
     if len(names) != 1 or names[0] not in PIPELINES:
-        print(f"usage: python -m deploy.pipelines.layers {{{','.join(PIPELINES)}}}", file=sys.stderr)
+        print(f"usage: python -m deploy.pipelines.layer_pipelines {{{','.join(PIPELINES)}}}", file=sys.stderr)
         return 2
     print("\n".join(PIPELINES[names[0]].deployer_policies))
     return 0
