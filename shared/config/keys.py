@@ -150,6 +150,7 @@ ECS_DEPLOYMENT_CONFIGS = (
     "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
     "CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
 )
+EGRESS_PROXY_IMAGE = "public.ecr.aws/ubuntu/squid:6.6-24.04_beta"  # stacks/platform/egress_proxy.py
 MAX_SCAN_WAIT_SECONDS = 780  # the gate's timeout is this plus 60 s, under Lambda's 900 s limit
 
 
@@ -611,6 +612,30 @@ PLATFORM_KEYS = (
     ),
     *_key_rotation("paymentProvider", "payment provider"),
     *_key_rotation("fraudScoring", "fraud-scoring provider"),
+    Key(
+        name="egressProxyImage",
+        type="string",
+        # Canonical's Squid image on ECR Public (Ubuntu 24.04 LTS track); pulled through NAT by the
+        # execution role, which needs no ECR permission for a public image.
+        default=EGRESS_PROXY_IMAGE,
+        description="complianceProfile pci: the Squid image of the egress proxy, <registry>/<repo>:<tag>[@sha256:...]",
+    ),
+    Key(
+        name="egressProxyTasks",
+        type="integer",
+        default=2,  # two, so one zone's task can stop without cutting the third-party calls
+        minimum=1,
+        maximum=10,
+        description="complianceProfile pci: egress proxy tasks, spread over the private subnets",
+    ),
+    Key(
+        name="egressAllowedHosts",
+        type="array",
+        default=(),
+        example=("api.payments-provider.example",),
+        description="complianceProfile pci: hosts the egress proxy lets tasks reach on 443, besides the "
+        "key API hosts (<prefix>KeyApiUrl), which it always allows",
+    ),
 )
 
 SERVICES_KEYS = (

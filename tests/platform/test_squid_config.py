@@ -1,0 +1,225 @@
+"""The egress proxy's squid.conf: what it says, checked by the real Squid, and run on loopback.
+
+The parse and loopback tests need Debian's `squid` package (`.ci/run` installs it); without it they are
+skipped, saying so. The loopback test starts Squid on 127.0.0.1 with the container's own command
+(`squid_config.COMMAND`) as a non-root user, a plain TCP listener standing in for an allowed host
+(mapped to 127.0.0.1 by a `hosts_file` line added for the test), and checks that a CONNECT to it is
+tunnelled and a CONNECT anywhere else answered 403. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stacks.platform.squid_config import COMMAND, CONFIG_VARIABLE, render
+
+SQUID = shutil.which("squid") or next(
+    (path for path in ("/usr/sbin/squid",) if Path(path).exists()), None
+)
+needs_squid = pytest.mark.skipif(
+    SQUID is None, reason="squid is not installed (apt-get install squid; .ci/run installs it)"
+)
+HOSTS = ("api.provider.example", "keys.fraud-scoring.example")
+VPC = ("10.0.0.0/16",)
+
+
+def _directives(config: str) -> list[str]:
+    return [line for line in config.splitlines() if line and not line.startswith("#")]
+
+
+def test_only_connect_to_443_on_the_allowed_hosts_from_the_clients_is_allowed() -> None:
+    lines = _directives(render(HOSTS, client_cidrs=VPC))
+    access = [line for line in lines if line.startswith("http_access")]
+    assert access == [
+        "http_access deny !clients",
+        "http_access deny !CONNECT",
+        "http_access deny !tls_port",
+        "http_access allow allowed_hosts",
+        "http_access deny all",
+    ]
+    assert "acl clients src 10.0.0.0/16" in lines
+    assert "acl tls_port port 443" in lines
+    assert "acl allowed_hosts dstdomain -n api.provider.example keys.fraud-scoring.example" in lines
+
+
+def test_an_empty_allowlist_refuses_everything() -> None:
+    lines = _directives(render((), client_cidrs=VPC))
+    assert [line for line in lines if line.startswith("http_access")][-1] == "http_access deny all"
+    assert not [line for line in lines if "allow" in line.split()[1:2] or "allowed_hosts" in line]
+
+
+def test_nothing_is_cached_or_written_and_the_access_log_is_stdout() -> None:
+    lines = _directives(render(HOSTS, client_cidrs=VPC))
+    for directive in (
+        "cache deny all",
+        "cache_mem 0 MB",
+        "pid_filename none",
+        "coredump_dir none",
+        "access_log stdio:/dev/stdout",
+        "cache_log /dev/stderr",
+        "cache_store_log none",
+    ):
+        assert directive in lines
+    assert not [line for line in lines if line.startswith("cache_dir")]
+
+
+def test_a_proxy_without_clients_is_refused() -> None:
+    with pytest.raises(ValueError, match="clients' CIDR"):
+        render(HOSTS, client_cidrs=())
+
+
+@needs_squid
+@pytest.mark.parametrize("hosts", [HOSTS, ()], ids=["allowlist", "empty"])
+def test_the_real_squid_parses_the_rendered_config(tmp_path: Path, hosts: tuple[str, ...]) -> None:
+    config = tmp_path / "squid.conf"
+    config.write_text(render(hosts, client_cidrs=VPC))
+    result = subprocess.run(
+        [str(SQUID), "-k", "parse", "-f", str(config)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "FATAL" not in result.stderr and "ERROR" not in result.stderr, result.stderr[-2000:]
+
+
+@needs_squid
+def test_the_real_squid_refuses_a_broken_config(tmp_path: Path) -> None:
+    """The parse check above can fail: a misspelled directive makes `squid -k parse` exit non-zero."""
+    config = tmp_path / "squid.conf"
+    config.write_text(render(HOSTS, client_cidrs=VPC).replace("http_access deny all", "http_acess deny all"))
+    result = subprocess.run(
+        [str(SQUID), "-k", "parse", "-f", str(config)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _listener() -> tuple[socket.socket, threading.Thread]:
+    """A plain TCP server on 127.0.0.1 that greets each connection: the 'allowed host'."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(10)
+
+    def serve() -> None:
+        try:
+            while True:
+                connection, _ = server.accept()
+                with connection:
+                    connection.sendall(b"hello from the allowed host")
+        except OSError:
+            return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return server, thread
+
+
+def _connect(proxy_port: int, target: str) -> bytes:
+    """CONNECT `target` through the proxy; everything it answers within 5 s."""
+    with socket.create_connection(("127.0.0.1", proxy_port), timeout=5) as client:
+        client.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+        answer = b""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and b"hello" not in answer:
+            try:
+                chunk = client.recv(4096)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            answer += chunk
+        return answer
+
+
+@pytest.fixture
+def proxy_user() -> Iterator[tuple[int, int] | None]:
+    """Run Squid as `proxy` when the tests run as root (the container's user); else as ourselves."""
+    if os.geteuid() != 0:
+        yield None
+        return
+    try:
+        entry = pwd.getpwnam("proxy")
+    except KeyError:
+        pytest.skip("running as root and there is no 'proxy' user to run Squid as")
+    yield entry.pw_uid, entry.pw_gid
+
+
+@needs_squid
+def test_squid_tunnels_to_an_allowed_host_and_answers_403_for_any_other(
+    proxy_user: tuple[int, int] | None,
+) -> None:
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed: the container's command is a bash one-liner")
+    scratch = Path(tempfile.mkdtemp(prefix="squid-test-"))
+    scratch.chmod(0o755)  # Squid, as `proxy`, reads the hosts file here
+    server, _ = _listener()
+    target_port = int(server.getsockname()[1])
+    proxy_port = _free_port()
+    hosts_file = scratch / "hosts"
+    hosts_file.write_text("127.0.0.1 allowed.test\n")
+    hosts_file.chmod(0o644)
+    config = render(
+        ("allowed.test",),
+        client_cidrs=("127.0.0.1/32",),
+        proxy_port=proxy_port,
+        listen_address="127.0.0.1",
+        tls_port=target_port,
+    )
+    # Only for the test: resolve the stand-in host to the listener (no DNS server needed), stop at once.
+    config += f"hosts_file {hosts_file}\ndns_nameservers 127.0.0.1\nshutdown_lifetime 1 seconds\n"
+    user = {"user": proxy_user[0], "group": proxy_user[1], "extra_groups": []} if proxy_user else {}
+    squid = subprocess.Popen(
+        list(COMMAND),
+        env={"PATH": f"{Path(str(SQUID)).parent}:/usr/bin:/bin", CONFIG_VARIABLE: config},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd="/",
+        **user,  # type: ignore[arg-type]
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if squid.poll() is not None:
+                break
+            try:
+                socket.create_connection(("127.0.0.1", proxy_port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert squid.poll() is None, "squid exited at start"
+        allowed = _connect(proxy_port, f"allowed.test:{target_port}")
+        assert allowed.startswith(b"HTTP/1.1 200"), allowed[:200]
+        assert b"hello from the allowed host" in allowed
+        other_host = _connect(proxy_port, f"denied.test:{target_port}")
+        assert other_host.startswith(b"HTTP/1.1 403"), other_host[:200]
+        other_port = _connect(proxy_port, "allowed.test:22")
+        assert other_port.startswith(b"HTTP/1.1 403"), other_port[:200]
+    finally:
+        squid.send_signal(signal.SIGTERM)
+        try:
+            log, _ = squid.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            squid.kill()
+            log, _ = squid.communicate(timeout=10)
+        server.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+    # The access log reached stdout through the pipe the command makes: one line per request.
+    text = log.decode(errors="replace")
+    assert "TCP_TUNNEL/200" in text and "CONNECT allowed.test" in text, text[-2000:]
+    assert "TCP_DENIED/403" in text and "CONNECT denied.test" in text, text[-2000:]
