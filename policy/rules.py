@@ -16,7 +16,7 @@ from offline.schema import is_taggable
 from policy.iam_lint import DocumentKind, lint
 from policy.iam_reference import STAR_ALLOWED, expand
 from policy.model import ADVISORY, Context, Resource, Rule
-from shared.catalogue import SECRET_ARN_SUFFIX
+from shared.catalogue import CATALOGUE, SECRET_ARN_SUFFIX
 from shared.container_settings import CONTAINER_SETTINGS
 from shared.tags import COST_CENTER, ENVIRONMENT, SERVICE
 
@@ -41,6 +41,15 @@ IAM_DOCUMENTS: dict[str, tuple[tuple[str, DocumentKind], ...]] = {
 
 def _is(resource: Resource, *types: str) -> bool:
     return resource.type in types
+
+
+APPLICATIONS = frozenset(spec.name for spec in CATALOGUE)
+
+
+def _application(resource: Resource) -> bool:
+    """One of the catalogue's services (its Service tag), not a platform component such as the egress
+    proxy, which has no image of ours to release, no load balancer and a fixed size."""
+    return (resource.props.get("tags") or {}).get(SERVICE) in APPLICATIONS
 
 
 # --- the platform's requirements -------------------------------------------------------------------
@@ -93,7 +102,7 @@ def tasks_private_without_public_ip(resource: Resource, context: Context) -> lis
 
 
 def task_size_is_one_vcpu_two_gb(resource: Resource, context: Context) -> list[str]:
-    if not _is(resource, "aws:ecs/taskDefinition:TaskDefinition"):
+    if not _is(resource, "aws:ecs/taskDefinition:TaskDefinition") or not _application(resource):
         return []
     size = (resource.props.get("cpu"), resource.props.get("memory"))
     return [] if size == ("1024", "2048") else [f"task size {size} is not 1 vCPU / 2 GB ('1024', '2048')"]
@@ -214,6 +223,16 @@ def blue_green_with_rollback(resources: Sequence[Resource], context: Context) ->
         if not rollback.get("enabled") or "DEPLOYMENT_FAILURE" not in (rollback.get("events") or []):
             problems.append(f"{group.name}: automatic rollback on DEPLOYMENT_FAILURE is off")
     for service in (r for r in resources if _is(r, "aws:ecs/service:Service")):
+        if not _application(service):
+            # A platform task (the egress proxy): ECS's rolling update, rolled back by the circuit breaker.
+            breaker = service.props.get("deploymentCircuitBreaker") or {}
+            if service.get("deploymentController.type") != "ECS" or not (
+                breaker.get("enable") and breaker.get("rollback")
+            ):
+                problems.append(
+                    f"{service.name}: a platform service needs ECS's circuit breaker with rollback"
+                )
+            continue
         if service.get("deploymentController.type") != "CODE_DEPLOY":
             problems.append(f"{service.name}: not under the CODE_DEPLOY deployment controller")
         if service.props.get("name") not in covered:
@@ -484,7 +503,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "task-size-1vcpu-2gb",
         "platform",
-        "Task definitions are 1 vCPU / 2 GB (sizing: a deliberate config change may depart from it).",
+        "The services' task definitions are 1 vCPU / 2 GB (sizing: a deliberate config change may depart "
+        "from it; the egress proxy is a fixed 0.25 vCPU / 0.5 GB platform task).",
         resource_check=task_size_is_one_vcpu_two_gb,
         enforcement=ADVISORY,
     ),
@@ -544,7 +564,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "blue-green-with-rollback",
         "platform",
-        "Every ECS service is released blue/green by CodeDeploy with automatic rollback.",
+        "Every service of the catalogue is released blue/green by CodeDeploy with automatic rollback; a "
+        "platform service (the egress proxy) by ECS's rolling update with the circuit breaker's rollback.",
         stack_check=blue_green_with_rollback,
     ),
     Rule(

@@ -98,6 +98,12 @@ class ServiceSpec:
         return SecretPurposes.DATABASE_CONNECTION in self.secrets.values()
 
     @property
+    def third_party_client(self) -> bool:
+        """It holds a third party's API key, so it calls that party's host: under complianceProfile pci
+        only through the egress proxy (shared/container_settings.py, `proxy_environment`)."""
+        return any(purpose in SecretPurposes.THIRD_PARTY for purpose in self.secrets.values())
+
+    @property
     def internal(self) -> bool:
         """Behind the internal ALB and named in Cloud Map; never reachable from the internet."""
         return self.load_balancer == INTERNAL

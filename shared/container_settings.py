@@ -32,11 +32,13 @@ if TYPE_CHECKING:
 DatabaseTls = Literal["verify-full", "require", "disable"]
 DATABASE_TLS_MODES: tuple[DatabaseTls, ...] = get_args(DatabaseTls)
 
-Receivers = Literal["secret readers", "database clients"]
-# Who gets a setting: the services whose catalogue entry names a secret, or the database connection.
+Receivers = Literal["secret readers", "database clients", "third-party clients"]
+# Who gets a setting: the services whose catalogue entry names a secret, the database connection, or a
+# third party's API key.
 RECEIVES: Mapping[Receivers, Callable[[ServiceSpec], bool]] = {
     "secret readers": lambda spec: bool(spec.secrets),
     "database clients": lambda spec: spec.database_client,
+    "third-party clients": lambda spec: spec.third_party_client,
 }
 
 
@@ -106,6 +108,34 @@ DATABASE_POOL_SIZE = ContainerSetting(
 )
 CONTAINER_SETTINGS: tuple[ContainerSetting, ...] = (SECRET_CACHE_TTL, DATABASE_POOL_SIZE)
 BY_KEY: Mapping[str, ContainerSetting] = {setting.key: setting for setting in CONTAINER_SETTINGS}
+
+
+# complianceProfile pci: the egress proxy. Not a config key of the services layer: the platform layer
+# runs the proxy and exports its URL (`egressProxyUrl`), and these variables take it to the services that
+# call a third party ("third-party clients") and to the rotation function. Python's urllib and botocore
+# honour both variables (urllib.request.getproxies_environment and proxy_bypass_environment: a NO_PROXY
+# entry matches the host itself and every name under it). HTTP_PROXY stays unset: plain HTTP goes only
+# to the internal load balancer, in the VPC.
+HTTPS_PROXY_ENV = "HTTPS_PROXY"
+NO_PROXY_ENV = "NO_PROXY"
+PROXY_RECEIVERS: Receivers = "third-party clients"
+# Never through the proxy (it would refuse them): AWS's APIs, whose regional names the VPC's interface
+# endpoints answer (and the S3 gateway endpoint S3's), ECS's task metadata and credentials address,
+# the instance metadata address, and loopback. The caller adds the Cloud Map namespace and the internal
+# load balancer's name.
+DIRECT_HOSTS = (".amazonaws.com", "169.254.170.2", "169.254.169.254", "localhost", "127.0.0.1")
+
+
+def no_proxy(direct: tuple[str, ...]) -> str:
+    """NO_PROXY: DIRECT_HOSTS and `direct` (the namespace as `.<namespace>`, the internal ALB's name)."""
+    return ",".join(dict.fromkeys(host for host in (*DIRECT_HOSTS, *direct) if host))
+
+
+def proxy_environment(proxy_url: str, direct: tuple[str, ...]) -> dict[str, str]:
+    """HTTPS_PROXY and NO_PROXY for a client of the egress proxy at `proxy_url`; none without a proxy."""
+    if not proxy_url:
+        return {}
+    return {HTTPS_PROXY_ENV: proxy_url, NO_PROXY_ENV: no_proxy(direct)}
 
 
 def environment(spec: ServiceSpec, values: Mapping[str, int]) -> dict[str, str]:

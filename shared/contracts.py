@@ -16,7 +16,7 @@ from shared.alarm_routing import AlarmTopics
 from shared.errors import ConfigError
 from shared.log_archive import LogArchive
 from shared.secret_purposes import SecretPurposes as SecretPurposes  # re-exported for the layers
-from shared.security_rules import DeclaredEgress
+from shared.security_rules import DeclaredEgress, EgressProxyRoute
 
 NETWORK_PROJECT = "payments-network"
 PLATFORM_PROJECT = "payments-platform"
@@ -107,6 +107,10 @@ class PlatformExports:
     AUDIT_BUCKET_NAME = "auditBucketName"
     AUDIT_STREAM_ARN = "auditStreamArn"
     AUDIT_SUBSCRIPTION_ROLE_ARN = "auditSubscriptionRoleArn"
+    # complianceProfile pci: the egress proxy (`http://egress-proxy.<namespace>:3128`), the HTTPS_PROXY of
+    # the services that call third parties, and its tasks' group, where each adds its ingress rule.
+    EGRESS_PROXY_URL = "egressProxyUrl"
+    EGRESS_PROXY_SECURITY_GROUP_ID = "egressProxySecurityGroupId"
     ALL = (
         CLUSTER_NAME,
         CLUSTER_ARN,
@@ -136,6 +140,8 @@ class PlatformExports:
         AUDIT_BUCKET_NAME,
         AUDIT_STREAM_ARN,
         AUDIT_SUBSCRIPTION_ROLE_ARN,
+        EGRESS_PROXY_URL,
+        EGRESS_PROXY_SECURITY_GROUP_ID,
     )
 
 
@@ -314,6 +320,20 @@ class PlatformOutputs:
     # complianceProfile pci: the archive's stream and CloudWatch Logs' role ("" in baseline).
     audit_stream_arn: pulumi.Output[str] = field(default_factory=_absent)
     audit_subscription_role_arn: pulumi.Output[str] = field(default_factory=_absent)
+    # complianceProfile pci: the egress proxy's URL and group ("" in baseline).
+    egress_proxy_url: pulumi.Output[str] = field(default_factory=_absent)
+    egress_proxy_security_group_id: pulumi.Output[str] = field(default_factory=_absent)
+
+    def egress_proxy(self) -> EgressProxyRoute:
+        """The platform's egress proxy, for a `complianceProfile: pci` layer's third-party clients."""
+        return EgressProxyRoute(
+            url=self.egress_proxy_url.apply(
+                lambda value: _pci_platform_value(PlatformExports.EGRESS_PROXY_URL, value)
+            ),
+            security_group_id=self.egress_proxy_security_group_id.apply(
+                lambda value: _pci_platform_value(PlatformExports.EGRESS_PROXY_SECURITY_GROUP_ID, value)
+            ),
+        )
 
     def log_archive(self) -> LogArchive:
         """The platform's audit archive, for a `complianceProfile: pci` layer's subscription filters."""
@@ -365,4 +385,6 @@ class PlatformOutputs:
             waf_web_acl_name=_require(ref, PlatformExports.WAF_WEB_ACL_NAME),
             audit_stream_arn=_optional(ref, PlatformExports.AUDIT_STREAM_ARN),
             audit_subscription_role_arn=_optional(ref, PlatformExports.AUDIT_SUBSCRIPTION_ROLE_ARN),
+            egress_proxy_url=_optional(ref, PlatformExports.EGRESS_PROXY_URL),
+            egress_proxy_security_group_id=_optional(ref, PlatformExports.EGRESS_PROXY_SECURITY_GROUP_ID),
         )

@@ -10,3 +10,5 @@ class SecretPurposes:
     PAYMENT_PROVIDER_API_KEY = "paymentProviderApiKey"
     FRAUD_SCORING_API_KEY = "fraudScoringApiKey"
     ALL = (DATABASE_CONNECTION, PAYMENT_PROVIDER_API_KEY, FRAUD_SCORING_API_KEY)
+    # Keys of third parties: whoever holds one calls that party's host (through the egress proxy under pci).
+    THIRD_PARTY = (PAYMENT_PROVIDER_API_KEY, FRAUD_SCORING_API_KEY)

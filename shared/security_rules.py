@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from shared.naming import SECURITY_GROUP_NAME, Namer
-from shared.network_constants import ANYWHERE, HTTPS_PORT
+from shared.network_constants import ANYWHERE, EGRESS_PROXY_PORT, HTTPS_PORT
 from shared.tags import ServiceTags
 
 TCP = "tcp"
@@ -135,6 +135,54 @@ def https_to_aws_apis(
             port=HTTPS_PORT,
             to_prefix_list=declared.s3_prefix_list_id,
             description="S3 (ECR image layers) through the S3 gateway endpoint only",
+            tags=tags,
+            opts=opts,
+        ),
+    ]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EgressProxyRoute:
+    """Where a `complianceProfile: pci` client sends HTTPS for third-party hosts: the egress proxy.
+
+    Fields:
+        url: `http://egress-proxy.<namespace>:3128`, the client's HTTPS_PROXY.
+        security_group_id: the proxy tasks' group; each client adds an ingress rule on it.
+    """
+
+    url: pulumi.Input[str]
+    security_group_id: pulumi.Input[str]
+
+
+PROXY_LABEL = "egress-proxy"  # in the names of the rules that reach it
+
+
+def through_egress_proxy(
+    namer: Namer,
+    client: str,
+    *,
+    group_id: pulumi.Input[str],
+    proxy: EgressProxyRoute,
+    tags: ServiceTags,
+    opts: pulumi.ResourceOptions,
+) -> list[pulumi.Resource]:
+    """`client`'s group may send 3128 to the proxy's group only, and the proxy's group admits it there."""
+    return [
+        tcp_egress(
+            namer.name(SECURITY_GROUP_NAME, client, "out", str(EGRESS_PROXY_PORT), PROXY_LABEL),
+            group_id=group_id,
+            port=EGRESS_PROXY_PORT,
+            to_group=proxy.security_group_id,
+            description="Third-party hosts on 443, only through the egress proxy's allowlist",
+            tags=tags,
+            opts=opts,
+        ),
+        tcp_ingress(
+            namer.name(SECURITY_GROUP_NAME, PROXY_LABEL, "in", str(EGRESS_PROXY_PORT), client),
+            group_id=proxy.security_group_id,
+            port=EGRESS_PROXY_PORT,
+            from_group=group_id,
+            description=f"{client} (HTTPS_PROXY)",
             tags=tags,
             opts=opts,
         ),

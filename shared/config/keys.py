@@ -618,7 +618,7 @@ PLATFORM_KEYS = (
         # Canonical's Squid image on ECR Public (Ubuntu 24.04 LTS track); pulled through NAT by the
         # execution role, which needs no ECR permission for a public image.
         default=EGRESS_PROXY_IMAGE,
-        description="complianceProfile pci: the Squid image of the egress proxy, <registry>/<repo>:<tag>[@sha256:...]",
+        description="complianceProfile pci: the egress proxy's Squid image, <registry>/<repo>:<tag>[@digest]",
     ),
     Key(
         name="egressProxyTasks",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pulumi
 
@@ -13,6 +15,7 @@ from shared.config.declared import load_layer
 from shared.config.keys import (
     CONTAINER_INSIGHTS,
     DATABASE_SOURCES,
+    EGRESS_PROXY_IMAGE,
     KEY_ROTATIONS,
     ContainerInsights,
     DatabaseSource,
@@ -261,6 +264,75 @@ class ApiKeyRotationConfig:
         return cls(strategy=strategy, key_api_url=url)
 
 
+# An image reference ECS can pull: <registry>/<repository>:<tag>, optionally pinned with @sha256:<digest>.
+_IMAGE = re.compile(
+    r"[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(?:@sha256:[0-9a-f]{64})?"
+)
+# A host name the proxy may allow: two or more DNS labels, a name and not an address (the proxy matches
+# the CONNECT host by name: an IP literal would bypass the allowlist's meaning), no wildcard.
+_DNS_NAME = re.compile(
+    r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EgressProxyConfig:
+    """The egress proxy of `complianceProfile: pci` (stacks/platform/egress_proxy.py, docs/security.md).
+
+    Fields:
+        image: `egressProxyImage`, a Squid image with a tag (and optionally a digest); not `latest`.
+        tasks: `egressProxyTasks`, 1-10, spread over the private subnets' zones.
+        allowed_hosts: the hosts it lets clients reach on 443: `egressAllowedHosts` plus the host of each
+            `<prefix>KeyApiUrl` (the rotation function calls them), sorted, each once.
+    """
+
+    image: str
+    tasks: int
+    allowed_hosts: tuple[str, ...]
+
+    @classmethod
+    def load(cls, reader: ConfigReader, rotations: dict[str, ApiKeyRotationConfig]) -> EgressProxyConfig:
+        image = reader.string("egressProxyImage")
+        if not _IMAGE.fullmatch(image) or image.split("@")[0].endswith(":latest"):
+            raise ConfigError(
+                "egressProxyImage",
+                image,
+                "must be an image reference with a fixed tag, <registry>/<repository>:<tag>"
+                "[@sha256:<digest>], not latest: every task must run the proxy that was reviewed",
+                example=EGRESS_PROXY_IMAGE,
+            )
+        listed = reader.string_list("egressAllowedHosts")
+        for host in listed:
+            if not _DNS_NAME.fullmatch(host):
+                raise ConfigError(
+                    "egressAllowedHosts",
+                    host,
+                    "must list DNS names such as api.provider.example: lowercase labels of letters, digits "
+                    "and inner hyphens, at least two, no wildcard, scheme, port, path or IP address (the "
+                    "proxy allows HTTPS on 443 to exactly these names)",
+                    example=json.dumps([_suggested_host(host)]),
+                )
+        if len(set(listed)) != len(listed):
+            raise ConfigError("egressAllowedHosts", list(listed), "lists a host twice")
+        key_api_hosts = {
+            urlsplit(rotation.key_api_url).hostname or ""
+            for rotation in rotations.values()
+            if rotation.strategy == "http-key-api" and rotation.key_api_url
+        }
+        return cls(
+            image=image,
+            tasks=reader.integer("egressProxyTasks"),
+            allowed_hosts=tuple(sorted(set(listed) | {h.lower() for h in key_api_hosts if h})),
+        )
+
+
+def _suggested_host(value: str) -> str:
+    """The host name inside `value` (a URL, a wildcard, upper case), or an example when there is none."""
+    host = (urlsplit(value).hostname if "://" in value else value.split("/")[0].split(":")[0]) or ""
+    host = host.lower().removeprefix("*.").rstrip(".")
+    return host if _DNS_NAME.fullmatch(host) else "api.provider.example"
+
+
 # AWS managed rule groups the web ACL can run, by config name. The first three always run.
 WAF_BASELINE_RULE_GROUPS = ("amazonIpReputation", "coreRuleSet", "knownBadInputs")
 WAF_OPTIONAL_RULE_GROUPS = ("sqlDatabase", "anonymousIpList")
@@ -359,6 +431,8 @@ class PlatformConfig:
     api_key_rotations: dict[str, ApiKeyRotationConfig]  # by SecretPurposes value, for each API key
     alarms: PlatformAlarmConfig  # load balancer and WAF alarm thresholds, the optional web ACL
     database_alarms: DatabaseAlarmConfig  # the managed database's alarm thresholds
+    # complianceProfile pci: the egress proxy third-party calls go through; None in baseline
+    egress_proxy: EgressProxyConfig | None = None
 
     @property
     def namespace_name(self) -> str:
@@ -372,6 +446,11 @@ class PlatformConfig:
     @classmethod
     def _build(cls, reader: ConfigReader) -> PlatformConfig:
         common = CommonConfig.load(reader)
+        api_key_rotations = {
+            purpose: ApiKeyRotationConfig.load(reader, prefix)
+            for purpose, prefix in API_KEY_ROTATION_PREFIXES.items()
+        }
+        egress_proxy = EgressProxyConfig.load(reader, api_key_rotations)
         config = cls(
             common=common,
             network_stack=upstream_stack_name(
@@ -392,16 +471,13 @@ class PlatformConfig:
             waf=WafConfig.load(reader),
             payment_provider_api_key=reader.secret(PAYMENT_PROVIDER_API_KEY_KEY),
             fraud_scoring_api_key=reader.secret(FRAUD_SCORING_API_KEY_KEY),
-            api_key_rotations={
-                purpose: ApiKeyRotationConfig.load(reader, prefix)
-                for purpose, prefix in API_KEY_ROTATION_PREFIXES.items()
-            },
+            api_key_rotations=api_key_rotations,
             alarms=PlatformAlarmConfig.load(reader),
             database_alarms=DatabaseAlarmConfig.load(reader),
+            # Checked in every profile, so a bad value fails before pci is switched on; built with pci only.
+            egress_proxy=egress_proxy if common.pci else None,
         )
         _ = config.namespace_name  # validated now, before any resource exists
-        if common.pci:
-            _no_third_party_egress(config)
         return config
 
 
@@ -412,22 +488,6 @@ def _namespace_domain(reader: ConfigReader) -> str:
     for label in domain.split("."):
         dns_label(label, key="namespaceDomain")
     return domain
-
-
-def _no_third_party_egress(config: PlatformConfig) -> None:
-    """complianceProfile pci sends HTTPS only to the VPC's endpoints (PCI DSS 1.3.2): the rotation function
-    cannot reach a provider's key API until the egress allowlist exists (docs/security.md)."""
-    for purpose, prefix in API_KEY_ROTATION_PREFIXES.items():
-        if config.api_key_rotations[purpose].strategy == "http-key-api":
-            key = f"{prefix}ApiKeyRotation"
-            raise ConfigError(
-                key,
-                "http-key-api",
-                "cannot be used with complianceProfile pci yet: the rotation function may send HTTPS only "
-                "to the VPC's interface endpoints, and the domain allowlist for third-party hosts is not "
-                "built (docs/security.md, 'Egress to declared destinations')",
-                f"pulumi config set {key} notify",
-            )
 
 
 def _insights(level: str) -> ContainerInsights:

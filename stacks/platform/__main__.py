@@ -1,5 +1,6 @@
 """Platform layer: KMS key, ECS cluster, Cloud Map namespace, two ALBs, the managed PostgreSQL, secrets
-and their rotation, and the alarms and event rules on them."""
+and their rotation, and the alarms and event rules on them; with complianceProfile pci also the audit
+archive, the database's backups and the egress proxy."""
 
 import pulumi
 
@@ -17,6 +18,7 @@ from stacks.platform.audit_archive import AuditArchive, AuditArchiveArgs
 from stacks.platform.cluster import EcsCluster, EcsClusterArgs
 from stacks.platform.database_alarms import DatabaseAlarms, DatabaseAlarmsArgs
 from stacks.platform.database_backup import DatabaseBackup, DatabaseBackupArgs
+from stacks.platform.egress_proxy import EgressProxy, EgressProxyArgs
 from stacks.platform.encryption import PlatformKey, PlatformKeyArgs
 from stacks.platform.load_balancer import LoadBalancer, LoadBalancerArgs
 from stacks.platform.managed_database import (
@@ -181,6 +183,27 @@ if database is not None and settings.common.pci:
         opts=in_provider,
     )
 
+# complianceProfile pci: the only way out to third-party hosts, by name, on 443 (docs/security.md).
+egress_proxy: EgressProxy | None = None
+if settings.egress_proxy is not None:
+    egress_proxy = EgressProxy(
+        "egress-proxy",
+        EgressProxyArgs(
+            namer=namer,
+            context=aws_context,
+            settings=settings.egress_proxy,
+            cluster_arn=cluster.cluster_arn,
+            vpc_id=network.vpc_id,
+            vpc_cidr=network.vpc_cidr,
+            private_subnet_ids=network.private_subnet_ids,
+            namespace_id=namespace.id,
+            namespace_name=namespace.name,
+            key_arn=key.key_arn,
+            log_retention_days=settings.log_retention_days,
+        ),
+        opts=in_provider,
+    )
+
 secrets = PlatformSecrets(
     "secrets",
     PlatformSecretsArgs(
@@ -220,6 +243,8 @@ rotation = SecretRotation(
         database_tls=settings.database.tls,
         database_security_group_id=database_group.id,
         declared_egress=network.declared_egress() if settings.common.pci else None,
+        egress_proxy=egress_proxy.route if egress_proxy is not None else None,
+        direct_hosts=(f".{settings.namespace_name}",),
         bootstrap=(
             DatabaseBootstrap(
                 master_secret_arn=database.master_secret_arn,
@@ -272,6 +297,7 @@ if archive is not None:
         {
             "flow-logs": network.flow_log_group_name,  # the network layer's, read by name
             "secret-rotation": rotation.log_group.name,
+            **({"egress-proxy": egress_proxy.log_group.name} if egress_proxy is not None else {}),
             **({"ecs-exec": cluster.exec_log_group.name} if cluster.exec_log_group is not None else {}),
             **({"waf": waf.log_group_name} if waf is not None else {}),
             **(
@@ -322,3 +348,7 @@ pulumi.export(PlatformExports.WAF_LOG_GROUP_NAME, waf.log_group_name if waf else
 pulumi.export(PlatformExports.AUDIT_BUCKET_NAME, archive.bucket_name if archive else "")
 pulumi.export(PlatformExports.AUDIT_STREAM_ARN, archive.stream_arn if archive else "")
 pulumi.export(PlatformExports.AUDIT_SUBSCRIPTION_ROLE_ARN, archive.subscription_role_arn if archive else "")
+pulumi.export(PlatformExports.EGRESS_PROXY_URL, egress_proxy.url if egress_proxy else "")
+pulumi.export(
+    PlatformExports.EGRESS_PROXY_SECURITY_GROUP_ID, egress_proxy.security_group_id if egress_proxy else ""
+)

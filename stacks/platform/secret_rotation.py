@@ -24,9 +24,16 @@ from functions.secret_rotation.postgres import PACKAGED_CA_BUNDLE
 from shared import naming, policies
 from shared.aws_context import AwsContext
 from shared.certs import RDS_CA_BUNDLE
-from shared.container_settings import DatabaseTls
+from shared.container_settings import HTTPS_PROXY_ENV, NO_PROXY_ENV, DatabaseTls, no_proxy
 from shared.secret_purposes import SecretPurposes
-from shared.security_rules import DeclaredEgress, https_to_aws_apis, tcp_egress, tcp_ingress
+from shared.security_rules import (
+    DeclaredEgress,
+    EgressProxyRoute,
+    https_to_aws_apis,
+    tcp_egress,
+    tcp_ingress,
+    through_egress_proxy,
+)
 from shared.tags import ServiceTags
 from stacks.hardened_lambda import HardenedFunctionArgs, LambdaVpc, hardened_function
 from stacks.platform.rotation_strategies import (
@@ -93,6 +100,10 @@ class SecretRotationArgs:
             prefix list; None: to AWS's public endpoints through NAT.
         bootstrap: the managed database to bootstrap; None with `database: external`, whose egress
             goes to the VPC CIDR (the external database may not carry the database group).
+        egress_proxy: `complianceProfile: pci`: the proxy the function reaches key APIs through
+            (HTTPS_PROXY, and 3128 to the proxy's group only). Default None: no proxy.
+        direct_hosts: names the function reaches without the proxy besides AWS's (NO_PROXY): the
+            Cloud Map namespace. Default none.
     """
 
     namer: naming.Namer
@@ -114,6 +125,8 @@ class SecretRotationArgs:
     database_security_group_id: pulumi.Input[str]
     declared_egress: DeclaredEgress | None
     bootstrap: DatabaseBootstrap | None
+    egress_proxy: EgressProxyRoute | None = None
+    direct_hosts: tuple[str, ...] = ()
 
 
 class SecretRotation(pulumi.ComponentResource):
@@ -148,6 +161,12 @@ class SecretRotation(pulumi.ComponentResource):
                     "DATABASE_TLS": args.database_tls,
                     STRATEGIES_VARIABLE: args.key_rotations,
                     TOPIC_VARIABLE: args.alarm_topic_arn,
+                    # Key APIs are called with urllib, which honours both (secret_rotation/key_provider.py).
+                    **(
+                        {HTTPS_PROXY_ENV: args.egress_proxy.url, NO_PROXY_ENV: no_proxy(args.direct_hosts)}
+                        if args.egress_proxy is not None
+                        else {}
+                    ),
                 },
                 role_statements=lambda write_own_logs: self._role_statements(
                     args, secret_arns, write_own_logs
@@ -228,6 +247,15 @@ class SecretRotation(pulumi.ComponentResource):
             opts=in_group,
             declared=args.declared_egress,
         )
+        if args.egress_proxy is not None:
+            through_egress_proxy(
+                args.namer,
+                "secret-rotation",
+                group_id=group.id,
+                proxy=args.egress_proxy,
+                tags=args.tags,
+                opts=in_group,
+            )
         return group
 
     def _database_rules(self, args: SecretRotationArgs) -> list[pulumi.Resource]:

@@ -65,11 +65,15 @@ def render(
         f"shutdown_lifetime {SHUTDOWN_SECONDS} seconds",
         "",
         "acl clients src " + " ".join(client_cidrs),
-        *(["acl allowed_hosts dstdomain -n " + " ".join(sorted(set(allowed_hosts)))] if allowed_hosts else []),
+        *(
+            ["acl allowed_hosts dstdomain -n " + " ".join(sorted(set(allowed_hosts)))]
+            if allowed_hosts
+            else []
+        ),
         f"acl tls_port port {tls_port}",
         "acl CONNECT method CONNECT",
         "",
-        "# First match wins: only CONNECT, only to the TLS port, only to an allowed host, only from a client.",
+        "# First match wins: CONNECT only, to the TLS port, to an allowed host, from a client.",
         "http_access deny !clients",
         "http_access deny !CONNECT",
         "http_access deny !tls_port",

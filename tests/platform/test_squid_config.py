@@ -25,9 +25,7 @@ import pytest
 
 from stacks.platform.squid_config import COMMAND, CONFIG_VARIABLE, render
 
-SQUID = shutil.which("squid") or next(
-    (path for path in ("/usr/sbin/squid",) if Path(path).exists()), None
-)
+SQUID = shutil.which("squid") or next((path for path in ("/usr/sbin/squid",) if Path(path).exists()), None)
 needs_squid = pytest.mark.skipif(
     SQUID is None, reason="squid is not installed (apt-get install squid; .ci/run installs it)"
 )
