@@ -30,6 +30,7 @@ network = NetworkOutputs.from_stack(settings.network_stack)
 platform = PlatformOutputs.from_stack(settings.platform_stack)
 in_provider = pulumi.ResourceOptions(provider=provider)
 warn_when_pools_exceed_the_database(settings, CATALOGUE, platform.database_max_connections)
+egress_proxy = platform.egress_proxy() if settings.common.pci else None  # third parties only through it
 
 chain = SecurityChain(
     "security-chain",
@@ -42,6 +43,7 @@ chain = SecurityChain(
         database_security_group_id=platform.database_security_group_id,
         database_port=platform.database_port,
         declared_egress=network.declared_egress() if settings.common.pci else None,
+        egress_proxy=egress_proxy,
     ),
     opts=in_provider,
 )
@@ -75,6 +77,7 @@ services = {
             security_group_id=chain.group_ids[spec.name],
             downstream_urls=downstream_urls(spec, CATALOGUE, platform.namespace_name),
             codedeploy=codedeploy,
+            egress_proxy=egress_proxy,
         ),
         opts=in_provider,
     )

@@ -19,6 +19,7 @@ from shared.catalogue import ServiceSpec
 from shared.config.services import ServicesConfig
 from shared.contracts import LoadBalancerOutputs, NetworkOutputs, PlatformOutputs
 from shared.log_groups import encrypted_log_group
+from shared.security_rules import EgressProxyRoute
 from shared.tags import ServiceTags
 from stacks.services.appspec_properties import (
     RELEASE_CARRIES,
@@ -57,6 +58,8 @@ class FargateServiceArgs:
         security_group_id: the service's group in the SecurityChain.
         downstream_urls: env var -> base URL of each callee.
         codedeploy: the environment's CodeDeploy application the deployment group belongs to.
+        egress_proxy: `complianceProfile: pci`: the platform's egress proxy, whose URL a third-party
+            client's container gets as HTTPS_PROXY. Default None: no proxy.
     """
 
     spec: ServiceSpec
@@ -67,6 +70,7 @@ class FargateServiceArgs:
     security_group_id: pulumi.Input[str]
     downstream_urls: Mapping[str, pulumi.Input[str]]
     codedeploy: CodeDeployApplication
+    egress_proxy: EgressProxyRoute | None = None
 
     @property
     def load_balancer(self) -> LoadBalancerOutputs:
@@ -264,6 +268,9 @@ class FargateService(pulumi.ComponentResource):
             pulumi.Output.all(*secret_arns.values()),
             pulumi.Output.all(*args.downstream_urls.values()),
             args.platform.ecs_exec,
+            args.egress_proxy.url if args.egress_proxy is not None else "",
+            args.platform.namespace_name,
+            args.platform.internal_alb.dns_name,
         )
         definitions = resolved.apply(
             lambda values: json.dumps(
@@ -280,6 +287,8 @@ class FargateService(pulumi.ComponentResource):
                             stop_timeout_seconds=task.stop_timeout_seconds,
                             execute_command=bool(values[5]),
                             settings=task.container_settings,
+                            egress_proxy_url=str(values[6]),
+                            direct_hosts=(f".{values[7]}", str(values[8])),
                         ),
                     )
                 ]

@@ -23,7 +23,14 @@ from shared import naming
 from shared.catalogue import ServiceSpec
 from shared.contracts import SecretPurposes
 from shared.network_constants import HTTPS_PORT
-from shared.security_rules import DeclaredEgress, https_to_aws_apis, tcp_egress, tcp_ingress
+from shared.security_rules import (
+    DeclaredEgress,
+    EgressProxyRoute,
+    https_to_aws_apis,
+    tcp_egress,
+    tcp_ingress,
+    through_egress_proxy,
+)
 from shared.tags import ServiceTags
 
 
@@ -46,6 +53,9 @@ class SecurityChainArgs:
         database_port: the database's port (`databasePort` of the platform).
         declared_egress: `complianceProfile: pci`: HTTPS only to the VPC's interface endpoints and the
             S3 prefix list (PCI DSS 1.3.2). Default None: HTTPS to AWS's public endpoints through NAT.
+        egress_proxy: `complianceProfile: pci`: the platform's egress proxy; each service that holds a
+            third party's key (`ServiceSpec.third_party_client`) sends 3128 to its group only, and the
+            group admits it. Default None: no proxy (baseline reaches third parties on 443 through NAT).
     """
 
     namer: naming.Namer
@@ -56,6 +66,7 @@ class SecurityChainArgs:
     database_security_group_id: pulumi.Input[str]
     database_port: pulumi.Input[int]
     declared_egress: DeclaredEgress | None = None
+    egress_proxy: EgressProxyRoute | None = None
 
 
 def database_clients(catalogue: Sequence[ServiceSpec]) -> list[ServiceSpec]:
@@ -132,6 +143,15 @@ class SecurityChain(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=group),
             declared=args.declared_egress,
         )
+        if args.egress_proxy is not None and spec.third_party_client:
+            through_egress_proxy(
+                args.namer,
+                spec.name,
+                group_id=group.id,
+                proxy=args.egress_proxy,
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=group),
+            )
 
     def _internal_listener_rules(self, spec: ServiceSpec, callers: list[ServiceSpec]) -> None:
         """The internal ALB admits each caller on the production listener of what it calls, only."""

@@ -20,6 +20,7 @@ from shared.catalogue import (
 )
 from shared.config.services import HealthCheckConfig
 from shared.container_settings import environment as settings_environment
+from shared.container_settings import proxy_environment
 
 TMP_VOLUME = "tmp"
 # ECS Exec's SSM agent writes to these at start; with a read-only root filesystem they must be writable
@@ -46,6 +47,11 @@ class ContainerInputs:
     # Declared container settings by config key (`shared/container_settings.py`); one left out is
     # its default. Each reaches only the services its declaration names.
     settings: Mapping[str, int] = field(default_factory=dict)
+    # complianceProfile pci: the platform's egress proxy URL ("" without one), and the names reached
+    # without it besides AWS's (the namespace as `.<namespace>`, the internal ALB's DNS name). Only a
+    # service that calls a third party gets HTTPS_PROXY and NO_PROXY.
+    egress_proxy_url: str = ""
+    direct_hosts: tuple[str, ...] = ()
 
 
 def container_definition(spec: ServiceSpec, inputs: ContainerInputs) -> dict[str, Any]:
@@ -59,6 +65,9 @@ def container_definition(spec: ServiceSpec, inputs: ContainerInputs) -> dict[str
         # rotation reaches a running task without a release); ECS injects no value.
         **{secret_arn_env(name): arn for name, arn in inputs.secret_arns.items()},
         **settings_environment(spec, inputs.settings),
+        **(
+            proxy_environment(inputs.egress_proxy_url, inputs.direct_hosts) if spec.third_party_client else {}
+        ),
     }
     return {
         "name": spec.name,  # also the AppSpec's ContainerName
