@@ -59,7 +59,7 @@ def container(**overrides):
 def task(name="task-api-dev", **props):
     base = {"family": name, "cpu": "1024", "memory": "2048", "containerDefinitions": container(),
             "taskRoleArn": f"arn:role/{name}-task", "executionRoleArn": f"arn:role/{name}-exec",
-            "tags": {"Service": "api"}}  # fmt: skip
+            "tags": {"Service": "api-gateway"}}  # fmt: skip
     return Resource("aws:ecs/taskDefinition:TaskDefinition", name, {**base, **props})
 
 
@@ -325,3 +325,32 @@ def test_a_final_snapshot_is_flagged_only_under_a_key_the_stack_deletes():
         [key, instance(skipFinalSnapshot=False, kmsKeyId="arn:key", deleteAutomatedBackups=False)], DEV
     )
     assert "point-in-time" not in without_backups[0]
+
+
+def _service(tags, **props):
+    return Resource(
+        "aws:ecs/service:Service", "ecs-service-x-dev", {"name": "ecs-service-x-dev", "tags": tags, **props}
+    )
+
+
+def test_a_catalogue_service_must_be_blue_green_and_a_platform_service_must_roll_back_by_itself():
+    from policy.rules import blue_green_with_rollback
+
+    rolling = {"deploymentController": {"type": "ECS"}}
+    breaker = {**rolling, "deploymentCircuitBreaker": {"enable": True, "rollback": True}}
+    # payment-processor under ECS's rolling update, even with the circuit breaker: not allowed.
+    assert blue_green_with_rollback([_service({"Service": "payment-processor"}, **breaker)], DEV)
+    # The egress proxy: ECS's rolling update with the circuit breaker's rollback is its release path ...
+    assert blue_green_with_rollback([_service({"Service": "egress-proxy"}, **breaker)], DEV) == []
+    # ... and without the rollback it is flagged.
+    assert blue_green_with_rollback([_service({"Service": "egress-proxy"}, **rolling)], DEV) == [
+        "ecs-service-x-dev: a platform service needs the circuit breaker with rollback"
+    ]
+
+
+def test_the_task_size_rule_sizes_the_services_not_the_egress_proxy():
+    from policy.rules import task_size_is_one_vcpu_two_gb
+
+    proxy = task("task-egress-proxy-dev", cpu="256", memory="512", tags={"Service": "egress-proxy"})
+    assert task_size_is_one_vcpu_two_gb(proxy, DEV) == []
+    assert task_size_is_one_vcpu_two_gb(task(cpu="256", memory="512"), DEV)

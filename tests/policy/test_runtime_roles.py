@@ -32,9 +32,10 @@ STACKS = {
 }
 
 
-# The pci profile adds three roles: Firehose's delivery role, CloudWatch Logs' role into the stream and
-# AWS Backup's (stacks/platform/audit_archive.py, database_backup.py).
-ROLE_COUNTS = {"example": 11, "alternative": 11, "pci": 14}
+# The pci profile adds five roles: Firehose's delivery role, CloudWatch Logs' role into the stream, AWS
+# Backup's, and the egress proxy's execution and task roles (stacks/platform/audit_archive.py,
+# database_backup.py, egress_proxy.py).
+ROLE_COUNTS = {"example": 11, "alternative": 11, "pci": 16}
 
 
 @pytest.fixture(scope="module", params=sorted(STACKS))
@@ -56,7 +57,13 @@ def test_every_role_of_the_layers_has_a_row_and_the_purposes_are_all_covered(sta
     names = [role.name for role in roles(plan)]
     assert len(names) == ROLE_COUNTS[stack]
     used = {row_for_role(name, load_roles()).pattern for name in names}
-    pci_only = {"role-audit-delivery-*", "role-logs-to-firehose-*", "role-backup-*"}
+    pci_only = {
+        "role-audit-delivery-*",
+        "role-logs-to-firehose-*",
+        "role-backup-*",
+        "role-egress-proxy-execution-*",
+        "role-egress-proxy-task-*",
+    }
     expected = {row.pattern for row in load_roles()}
     assert used == (expected if stack == "pci" else expected - pci_only)
 
