@@ -229,9 +229,7 @@ def blue_green_with_rollback(resources: Sequence[Resource], context: Context) ->
             if service.get("deploymentController.type") != "ECS" or not (
                 breaker.get("enable") and breaker.get("rollback")
             ):
-                problems.append(
-                    f"{service.name}: a platform service needs ECS's circuit breaker with rollback"
-                )
+                problems.append(f"{service.name}: a platform service needs the circuit breaker with rollback")
             continue
         if service.get("deploymentController.type") != "CODE_DEPLOY":
             problems.append(f"{service.name}: not under the CODE_DEPLOY deployment controller")
