@@ -197,7 +197,13 @@ def test_no_pci_security_group_sends_anywhere_on_443_only_to_the_endpoints_and_s
     evaluation, request, network_pci
 ):
     plan: Evaluation = request.getfixturevalue(evaluation)
-    https = [r for r in plan.all(EGRESS) if r.inputs["fromPort"] == 443]
+    # The egress proxy's own rule is the one exception: Squid decides which host it reaches
+    # (tests/platform/test_platform_egress_proxy.py checks it is the only one).
+    https = [
+        r
+        for r in plan.all(EGRESS)
+        if r.inputs["fromPort"] == 443 and not r.name.startswith("security-group-egress-proxy-")
+    ]
     assert https, "no HTTPS egress at all"
     assert [r.name for r in https if r.inputs.get("cidrIpv4") == "0.0.0.0/0"] == []
     peers = {r.inputs.get("referencedSecurityGroupId") or r.inputs.get("prefixListId") for r in https}
@@ -250,18 +256,13 @@ def test_the_pci_plan_prices_the_archive_and_the_backups_and_the_baseline_does_n
     assert not baseline & {"Audit archive (Firehose, S3, Glacier IR)", "AWS Backup (database snapshots)"}
 
 
-def test_pci_refuses_a_rotation_that_would_call_a_third_party_host():
-    with pytest.raises(ConfigError) as caught:
-        PlatformConfig.load(
-            _reader(
-                complianceProfile="pci",
-                paymentProviderApiKeyRotation="http-key-api",
-                paymentProviderKeyApiUrl="https://keys.provider.example/",
-            )
+def test_pci_accepts_a_rotation_that_calls_a_key_api_and_allows_its_host_at_the_proxy():
+    platform = PlatformConfig.load(
+        _reader(
+            complianceProfile="pci",
+            paymentProviderApiKeyRotation="http-key-api",
+            paymentProviderKeyApiUrl="https://keys.provider.example/",
         )
-    assert caught.value.key == "paymentProviderApiKeyRotation"
-    assert caught.value.fix == (
-        "in stacks/platform: pulumi config set paymentProviderApiKeyRotation notify; "
-        "with plan: --config platform:paymentProviderApiKeyRotation=notify"
     )
-    assert "domain allowlist" in str(caught.value)
+    assert platform.egress_proxy is not None
+    assert platform.egress_proxy.allowed_hosts == ("keys.provider.example",)
