@@ -38,6 +38,7 @@ from shared.errors import ConfigError
 from shared.naming import SUFFIX_KEY, validate_suffix
 
 RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+ECS_TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 
 
 def available_layers() -> tuple[str, ...]:
@@ -143,6 +144,7 @@ def layer_report(name: str, evaluation: Evaluation, seconds: float, suffix: str 
         # What `pulumi preview` and `up` would print as the program's warnings.
         "warnings": evaluation.warnings,
         "databaseParameters": database_parameters(evaluation),
+        "egressAllowlist": egress_allowlist(evaluation),
         "policy": policy_report(evaluation, suffix),
         "resources": [
             {
@@ -166,6 +168,27 @@ def database_parameters(evaluation: Evaluation) -> dict[str, str]:
         for group in evaluation.all(RDS_PARAMETER_GROUP)
         for p in group.inputs.get("parameters") or []
     }
+
+
+# The egress proxy's squid.conf travels in this variable of its task definition, and names the hosts it
+# allows on this line (stacks/platform/squid_config.py; tests/planning checks the two agree).
+SQUID_CONFIG_VARIABLE = "SQUID_CONFIG"
+ALLOWLIST_ACL = "acl allowed_hosts dstdomain -n "
+
+
+def egress_allowlist(evaluation: Evaluation) -> list[str] | None:
+    """The hosts the egress proxy lets clients reach on 443 (complianceProfile pci); None without one."""
+    for task in evaluation.all(ECS_TASK_DEFINITION):
+        for container in json.loads(task.inputs.get("containerDefinitions") or "[]"):
+            for variable in container.get("environment") or []:
+                if variable.get("name") == SQUID_CONFIG_VARIABLE:
+                    return [
+                        host
+                        for line in str(variable["value"]).splitlines()
+                        if line.startswith(ALLOWLIST_ACL)
+                        for host in line.removeprefix(ALLOWLIST_ACL).split()
+                    ]
+    return None
 
 
 def _jsonable(value: Any) -> Any:
@@ -287,6 +310,14 @@ def render(report: dict[str, Any]) -> str:
         if parameters:
             shown = ", ".join(f"{k}={v}" for k, v in parameters.items())
             lines.append(f"   database parameters: {shown}")
+        allowlist = layer.get("egressAllowlist")
+        if allowlist is not None:
+            allowed = (
+                ", ".join(allowlist)
+                if allowlist
+                else "no host yet (egressAllowedHosts), every CONNECT refused"
+            )
+            lines.append(f"   egress proxy allowlist (CONNECT to 443 only): {allowed}")
         lines.append("   exports:")
         for key, value in layer["exports"].items():
             lines.append(f"     {key} = {json.dumps(value)}")

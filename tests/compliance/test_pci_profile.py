@@ -266,3 +266,20 @@ def test_pci_accepts_a_rotation_that_calls_a_key_api_and_allows_its_host_at_the_
     )
     assert platform.egress_proxy is not None
     assert platform.egress_proxy.allowed_hosts == ("keys.provider.example",)
+
+
+def test_the_pci_plan_prices_the_egress_proxy_tasks_and_the_baseline_does_not(platform, platform_pci):
+    from planning import pricing
+    from planning.cost import estimate
+    from policy.offline_check import resources_of
+
+    table = pricing.load("us-east-1")
+    pci = {line.item: line for line in estimate({"platform": resources_of(platform_pci)}, table).lines}
+    baseline = {line.item for line in estimate({"platform": resources_of(platform)}, table).lines}
+    proxy = pci["Fargate ecs-service-egress-proxy-dev"]
+    # Two tasks of 0.25 vCPU / 0.5 GB, around the clock, at the Fargate x86 on-demand rates.
+    rate = table.fargate_rate("X86_64", spot=False)
+    per_task = 730 * (0.25 * rate.vcpu_hour + 0.5 * rate.gb_hour)
+    assert proxy.monthly["min"] == pytest.approx(2 * per_task, rel=1e-3)
+    assert proxy.monthly["min"] == proxy.monthly["max"]  # a fixed count, no autoscaling
+    assert not [item for item in baseline if "egress-proxy" in item]

@@ -188,3 +188,16 @@ def test_overrides_keep_scalars_as_strings_and_decode_json_lists():
     }
     with pytest.raises(plan.PlanRefusedError, match="not valid JSON"):
         plan.parse_overrides(["network:availabilityZones=[a"])
+
+
+def test_the_plan_shows_the_egress_allowlist_under_pci_and_nothing_in_baseline(platform, platform_pci):
+    from planning.plan import ALLOWLIST_ACL, SQUID_CONFIG_VARIABLE, egress_allowlist
+    from stacks.platform.squid_config import CONFIG_VARIABLE, render
+
+    # The report reads the proxy's config as stacks/platform/squid_config.py writes it.
+    assert SQUID_CONFIG_VARIABLE == CONFIG_VARIABLE
+    assert ALLOWLIST_ACL + "a.example b.example" in render(
+        ("b.example", "a.example"), client_cidrs=["10.0.0.0/16"]
+    )
+    assert egress_allowlist(platform) is None
+    assert egress_allowlist(platform_pci) == []  # no host allowed yet: every CONNECT refused
