@@ -212,3 +212,49 @@ def test_database_tls_is_defined_once_and_the_rotation_lambda_agrees():
     # The rotation function's archive holds functions/secret_rotation only: it keeps a checked copy.
     assert postgres._TLS_MODES == DATABASE_TLS_MODES
     assert get_args(PlatformDatabaseTls) == get_args(AppDatabaseTls) == DATABASE_TLS_MODES
+
+
+NAMESPACE = ".payments-dev.local"
+INTERNAL_ALB = "internal-alb-internal-dev-1.us-east-1.elb.amazonaws.com"
+
+
+@pytest.mark.parametrize(
+    ("url", "direct"),
+    [
+        ("https://secretsmanager.us-east-1.amazonaws.com/", True),  # an interface endpoint's name
+        ("https://api.ecr.us-east-1.amazonaws.com/", True),
+        ("https://s3.us-east-1.amazonaws.com/", True),
+        ("http://169.254.170.2/v2/credentials/x", True),  # ECS's credentials endpoint
+        ("http://169.254.169.254/latest/meta-data/", True),
+        ("http://fraud-detector.payments-dev.local:8082/score", True),
+        (f"http://{INTERNAL_ALB}:8081/", True),
+        ("https://keys.provider.example/v1/keys", False),  # a third party: through the proxy
+        ("https://api.provider.example/", False),
+    ],
+)
+def test_no_proxy_sends_aws_the_metadata_and_the_vpc_direct_and_third_parties_to_the_proxy(
+    url, direct, monkeypatch
+):
+    """As the clients read it: Python's urllib (the rotation function's key API calls) and botocore."""
+    import urllib.request
+
+    import botocore.utils
+
+    from shared.container_settings import proxy_environment
+
+    env = proxy_environment("http://egress-proxy.payments-dev.local:3128", (NAMESPACE, INTERNAL_ALB))
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    host = urllib.parse.urlsplit(url).hostname
+    assert bool(urllib.request.proxy_bypass_environment(host)) is direct
+    assert botocore.utils.should_bypass_proxies(url) is direct
+    if not direct:
+        assert urllib.request.getproxies()["https"] == env["HTTPS_PROXY"]
+
+
+def test_no_proxy_environment_without_a_proxy():
+    from shared.container_settings import proxy_environment
+
+    assert proxy_environment("", (NAMESPACE,)) == {}
