@@ -282,3 +282,27 @@ def test_baseline_builds_no_proxy_but_still_checks_its_keys():
     assert _load().egress_proxy is None
     with pytest.raises(ConfigError):
         _load(egressProxyTasks=0)
+
+
+def test_the_proxy_task_definition_is_a_request_ecs_accepts(platform_pci):
+    """RegisterTaskDefinition as botocore's ECS model has it (AWS's shape, not ours)."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    task = platform_pci.one(TASK, "task-egress-proxy-dev").inputs
+    request = {
+        "family": task["family"],
+        "taskRoleArn": task["taskRoleArn"],
+        "executionRoleArn": task["executionRoleArn"],
+        "networkMode": task["networkMode"],
+        "containerDefinitions": json.loads(task["containerDefinitions"]),
+        "requiresCompatibilities": task["requiresCompatibilities"],
+        "cpu": task["cpu"],
+        "memory": task["memory"],
+        "runtimePlatform": task["runtimePlatform"],
+    }
+    shape = botocore.session.get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition")
+    report = ParamValidator().validate(request, shape.input_shape)
+    assert not report.has_errors(), report.generate_report()
+    [container] = request["containerDefinitions"]
+    assert container["stopTimeout"] <= 120  # Fargate's ceiling (ECS API, ContainerDefinition.stopTimeout)

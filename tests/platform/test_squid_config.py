@@ -146,6 +146,24 @@ def _connect(proxy_port: int, target: str) -> bytes:
         return answer
 
 
+def _python_client_goes_through_the_proxy(proxy_port: int, target_port: int) -> None:
+    """urllib with HTTPS_PROXY, as the rotation function calls a key API: the tunnel to an allowed host
+    opens (the stand-in then fails TLS, it speaks none), and another host's tunnel is refused with 403."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    from shared.container_settings import proxy_environment
+
+    env = proxy_environment(f"http://127.0.0.1:{proxy_port}", ())
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"https": env["HTTPS_PROXY"]}))
+    with pytest.raises((ssl.SSLError, urllib.error.URLError, ConnectionError)) as allowed:
+        opener.open(f"https://allowed.test:{target_port}/v1/keys", timeout=5)
+    assert "403" not in str(allowed.value)
+    with pytest.raises(OSError, match="403"):
+        opener.open(f"https://denied.test:{target_port}/v1/keys", timeout=5)
+
+
 @pytest.fixture
 def proxy_user() -> Iterator[tuple[int, int] | None]:
     """Run Squid as `proxy` when the tests run as root (the container's user); else as ourselves."""
@@ -209,6 +227,7 @@ def test_squid_tunnels_to_an_allowed_host_and_answers_403_for_any_other(
         assert other_host.startswith(b"HTTP/1.1 403"), other_host[:200]
         other_port = _connect(proxy_port, "allowed.test:22")
         assert other_port.startswith(b"HTTP/1.1 403"), other_port[:200]
+        _python_client_goes_through_the_proxy(proxy_port, target_port)
     finally:
         squid.send_signal(signal.SIGTERM)
         try:
@@ -220,7 +239,7 @@ def test_squid_tunnels_to_an_allowed_host_and_answers_403_for_any_other(
         shutil.rmtree(scratch, ignore_errors=True)
     # The access log reached stdout through the pipe the command makes: one line per request.
     text = log.decode(errors="replace")
-    assert "TCP_TUNNEL/200" in text, text[-2000:]
+    assert text.count("TCP_TUNNEL/200") >= 2, text[-2000:]  # the raw CONNECT and urllib's
     assert "CONNECT allowed.test" in text, text[-2000:]
     assert "TCP_DENIED/403" in text, text[-2000:]
     assert "CONNECT denied.test" in text, text[-2000:]
