@@ -32,6 +32,21 @@ COMMAND = (
     f'exec squid -N -f <(printf "%s\\n" "${CONFIG_VARIABLE}") > >(exec cat) 2>&1',
 )
 VISIBLE_HOSTNAME = "egress-proxy"  # Squid refuses to start when it cannot find its own hostname
+# Where an allowed name must not lead: loopback, link-local (the metadata and ECS credential addresses),
+# the private and shared ranges (the VPC, its endpoints and load balancers) and their IPv6 kin (RFC 6890).
+# An allowed host whose DNS answer points there (a hijacked or rebinding record) gets 403, not a tunnel.
+INTERNAL_DESTINATIONS = (
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "0.0.0.0/8",
+    "::1",
+    "fc00::/7",
+    "fe80::/10",
+)
 # Under ECS's default 30 s stopTimeout, so open tunnels get most of it and Squid still exits by itself.
 SHUTDOWN_SECONDS = 20
 
@@ -43,6 +58,7 @@ def render(
     proxy_port: int = EGRESS_PROXY_PORT,
     listen_address: str | None = None,
     tls_port: int = HTTPS_PORT,
+    internal_destinations: Sequence[str] = INTERNAL_DESTINATIONS,
 ) -> str:
     """The whole squid.conf.
 
@@ -51,6 +67,8 @@ def render(
     client_cidrs: who may use the proxy at all (the VPC's CIDR); the security group says it again.
     proxy_port, listen_address: where Squid listens; default 3128 on every interface.
     tls_port: the only port a CONNECT may name; 443, a test's own listener otherwise.
+    internal_destinations: addresses an allowed name may not resolve to; default INTERNAL_DESTINATIONS
+        (a loopback test passes none, its stand-in host being 127.0.0.1).
     """
     if not client_cidrs:
         raise ValueError("the egress proxy needs the clients' CIDR blocks")
@@ -71,12 +89,15 @@ def render(
             else []
         ),
         f"acl tls_port port {tls_port}",
+        *(["acl internal dst " + " ".join(internal_destinations)] if internal_destinations else []),
         "acl CONNECT method CONNECT",
         "",
         "# First match wins: CONNECT only, to the TLS port, to an allowed host, from a client.",
         "http_access deny !clients",
         "http_access deny !CONNECT",
         "http_access deny !tls_port",
+        # Only an allowed name is resolved, and its answer must be a public address.
+        *(["http_access deny allowed_hosts internal"] if allowed_hosts and internal_destinations else []),
         *(["http_access allow allowed_hosts"] if allowed_hosts else []),
         "http_access deny all",
         "",

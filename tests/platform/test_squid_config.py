@@ -19,11 +19,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from stacks.platform.squid_config import COMMAND, CONFIG_VARIABLE, render
+from stacks.platform.squid_config import COMMAND, CONFIG_VARIABLE, INTERNAL_DESTINATIONS, render
 
 SQUID = shutil.which("squid") or next((path for path in ("/usr/sbin/squid",) if Path(path).exists()), None)
 needs_squid = pytest.mark.skipif(
@@ -44,9 +45,11 @@ def test_only_connect_to_443_on_the_allowed_hosts_from_the_clients_is_allowed() 
         "http_access deny !clients",
         "http_access deny !CONNECT",
         "http_access deny !tls_port",
+        "http_access deny allowed_hosts internal",
         "http_access allow allowed_hosts",
         "http_access deny all",
     ]
+    assert "acl internal dst " + " ".join(INTERNAL_DESTINATIONS) in lines
     assert "acl clients src 10.0.0.0/16" in lines
     assert "acl tls_port port 443" in lines
     assert "acl allowed_hosts dstdomain -n api.provider.example keys.fraud-scoring.example" in lines
@@ -136,6 +139,8 @@ def _connect(proxy_port: int, target: str) -> bytes:
         answer = b""
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and b"hello" not in answer:
+            if b"\r\n\r\n" in answer and not answer.startswith(b"HTTP/1.1 200"):
+                break  # a refusal: its headers are all we need
             try:
                 chunk = client.recv(4096)
             except TimeoutError:
@@ -177,16 +182,16 @@ def proxy_user() -> Iterator[tuple[int, int] | None]:
     yield entry.pw_uid, entry.pw_gid
 
 
-@needs_squid
-def test_squid_tunnels_to_an_allowed_host_and_answers_403_for_any_other(
-    proxy_user: tuple[int, int] | None,
-) -> None:
+@contextmanager
+def _running_squid(
+    proxy_user: tuple[int, int] | None, target_port: int, *, internal_destinations: tuple[str, ...]
+) -> Iterator[tuple[int, list[str]]]:
+    """Squid started with the container's command on a free loopback port, allowing `allowed.test` (which
+    a hosts file maps to 127.0.0.1) on `target_port`; yields the port and, once stopped, its log."""
     if shutil.which("bash") is None:
         pytest.skip("bash is not installed: the container's command is a bash one-liner")
     scratch = Path(tempfile.mkdtemp(prefix="squid-test-"))
     scratch.chmod(0o755)  # Squid, as `proxy`, reads the hosts file here
-    server, _ = _listener()
-    target_port = int(server.getsockname()[1])
     proxy_port = _free_port()
     hosts_file = scratch / "hosts"
     hosts_file.write_text("127.0.0.1 allowed.test\n")
@@ -197,6 +202,7 @@ def test_squid_tunnels_to_an_allowed_host_and_answers_403_for_any_other(
         proxy_port=proxy_port,
         listen_address="127.0.0.1",
         tls_port=target_port,
+        internal_destinations=internal_destinations,
     )
     # Only for the test: resolve the stand-in host to the listener (no DNS server needed), stop at once.
     config += f"hosts_file {hosts_file}\ndns_nameservers 127.0.0.1\nshutdown_lifetime 1 seconds\n"
@@ -209,37 +215,67 @@ def test_squid_tunnels_to_an_allowed_host_and_answers_403_for_any_other(
         cwd="/",
         **user,  # type: ignore[arg-type]
     )
+    log: list[str] = []
     try:
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if squid.poll() is not None:
-                break
+        while time.monotonic() < deadline and squid.poll() is None:
             try:
                 socket.create_connection(("127.0.0.1", proxy_port), timeout=0.5).close()
                 break
             except OSError:
                 time.sleep(0.2)
         assert squid.poll() is None, "squid exited at start"
-        allowed = _connect(proxy_port, f"allowed.test:{target_port}")
-        assert allowed.startswith(b"HTTP/1.1 200"), allowed[:200]
-        assert b"hello from the allowed host" in allowed
-        other_host = _connect(proxy_port, f"denied.test:{target_port}")
-        assert other_host.startswith(b"HTTP/1.1 403"), other_host[:200]
-        other_port = _connect(proxy_port, "allowed.test:22")
-        assert other_port.startswith(b"HTTP/1.1 403"), other_port[:200]
-        _python_client_goes_through_the_proxy(proxy_port, target_port)
+        yield proxy_port, log
     finally:
         squid.send_signal(signal.SIGTERM)
         try:
-            log, _ = squid.communicate(timeout=30)
+            output, _ = squid.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             squid.kill()
-            log, _ = squid.communicate(timeout=10)
-        server.close()
+            output, _ = squid.communicate(timeout=10)
         shutil.rmtree(scratch, ignore_errors=True)
+        log.append(output.decode(errors="replace"))
+
+
+@needs_squid
+def test_squid_tunnels_to_an_allowed_host_and_answers_403_for_any_other(
+    proxy_user: tuple[int, int] | None,
+) -> None:
+    server, _ = _listener()
+    target_port = int(server.getsockname()[1])
+    try:
+        with _running_squid(proxy_user, target_port, internal_destinations=()) as (proxy_port, log):
+            allowed = _connect(proxy_port, f"allowed.test:{target_port}")
+            assert allowed.startswith(b"HTTP/1.1 200"), allowed[:200]
+            assert b"hello from the allowed host" in allowed
+            other_host = _connect(proxy_port, f"denied.test:{target_port}")
+            assert other_host.startswith(b"HTTP/1.1 403"), other_host[:200]
+            other_port = _connect(proxy_port, "allowed.test:22")
+            assert other_port.startswith(b"HTTP/1.1 403"), other_port[:200]
+            _python_client_goes_through_the_proxy(proxy_port, target_port)
+    finally:
+        server.close()
     # The access log reached stdout through the pipe the command makes: one line per request.
-    text = log.decode(errors="replace")
+    text = log[0]
     assert text.count("TCP_TUNNEL/200") >= 2, text[-2000:]  # the raw CONNECT and urllib's
     assert "CONNECT allowed.test" in text, text[-2000:]
     assert "TCP_DENIED/403" in text, text[-2000:]
     assert "CONNECT denied.test" in text, text[-2000:]
+
+
+@needs_squid
+def test_an_allowed_name_that_resolves_to_an_internal_address_gets_403(
+    proxy_user: tuple[int, int] | None,
+) -> None:
+    """With the default internal destinations the same allowed name, mapped to 127.0.0.1, is refused."""
+    server, _ = _listener()
+    target_port = int(server.getsockname()[1])
+    try:
+        with _running_squid(proxy_user, target_port, internal_destinations=INTERNAL_DESTINATIONS) as (
+            proxy_port,
+            _,
+        ):
+            answer = _connect(proxy_port, f"allowed.test:{target_port}")
+            assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
+    finally:
+        server.close()
