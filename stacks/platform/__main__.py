@@ -3,6 +3,7 @@ and their rotation, and the alarms and event rules on them."""
 
 import pulumi
 
+from functions.secret_rotation.bootstrap import AUDIT_EXTENSION
 from shared import naming
 from shared.aws_context import AwsContext
 from shared.config.platform import PlatformConfig
@@ -226,6 +227,7 @@ rotation = SecretRotation(
                 instance=database.instance,
                 instance_resource_id=database.instance.resource_id,
                 secret_version=secrets.initial_versions[SecretPurposes.DATABASE_CONNECTION],
+                extensions=(AUDIT_EXTENSION,) if settings.common.pci else (),
             )
             if database is not None
             else None

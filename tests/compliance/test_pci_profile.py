@@ -10,6 +10,7 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
+from functions.secret_rotation.bootstrap import requested_extensions
 from offline.engine import Evaluation
 from shared.config.keys import LAYER_KEYS
 from shared.config.network import NetworkConfig
@@ -29,6 +30,7 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 INSTANCE = "aws:rds/instance:Instance"
+INVOCATION = "aws:lambda/invocation:Invocation"
 VAULT = "aws:backup/vault:Vault"
 PLAN = "aws:backup/plan:Plan"
 SELECTION = "aws:backup/selection:Selection"
@@ -152,6 +154,19 @@ def test_pgaudit_and_connection_logging_are_in_the_parameter_group_only_with_pci
     assert set(audit["pgaudit.log"].split(",")) == {"ddl", "role", "write"}
     assert audit["log_connections"] == audit["log_disconnections"] == "1"
     assert "postgresql" in platform_pci.one(INSTANCE).inputs["enabledCloudwatchLogsExports"]
+
+
+def test_pci_asks_the_database_bootstrap_for_pgaudit_and_the_baseline_does_not(platform, platform_pci):
+    def request(evaluation):
+        return json.loads(evaluation.one(INVOCATION).inputs["input"])
+
+    assert request(platform_pci)["Extensions"] == ["pgaudit"]
+    # What the function accepts (functions/secret_rotation/bootstrap.py) and the library the
+    # parameter group preloads: the extension cannot be created without it.
+    assert requested_extensions(request(platform_pci)) == ("pgaudit",)
+    preloaded = {p["name"]: p["value"] for p in platform_pci.one(PARAMETER_GROUP).inputs["parameters"]}
+    assert "pgaudit" in preloaded["shared_preload_libraries"].split(",")
+    assert "Extensions" not in request(platform)
 
 
 def test_pci_backs_the_database_up_with_aws_backup_and_keeps_a_final_snapshot(platform_pci):
