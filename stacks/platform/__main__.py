@@ -65,6 +65,9 @@ cluster = EcsCluster(
         ecs_exec=settings.ecs_exec,
         key_arn=key.key_arn,
         log_retention_days=settings.log_retention_days,
+        exec_endpoint=(
+            network.ecs_exec_endpoint_required() if settings.common.pci and settings.ecs_exec else None
+        ),
     ),
     opts=in_provider,
 )
