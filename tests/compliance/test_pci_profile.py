@@ -146,6 +146,15 @@ def test_cloudwatch_logs_may_only_put_into_the_audit_stream(platform_pci):
     assert statement["Resource"] == stream_arn
 
 
+def test_the_logs_role_trusts_cloudwatch_logs_as_its_user_guide_shows_for_this_accounts_logs(platform_pci):
+    # CloudWatch Logs user guide, "Subscription filters with Amazon Data Firehose": TrustPolicyForCWL.json.
+    [role] = [r for r in platform_pci.all("aws:iam/role:Role") if "logs-to-firehose" in r.name]
+    [trust] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "logs.amazonaws.com"}
+    assert trust["Action"] == "sts:AssumeRole"
+    assert trust["Condition"] == {"StringLike": {"aws:SourceArn": "arn:aws:logs:us-east-1:123456789012:*"}}
+
+
 def test_pgaudit_and_connection_logging_are_in_the_parameter_group_only_with_pci(platform, platform_pci):
     def parameters(evaluation):
         return {p["name"]: p["value"] for p in evaluation.one(PARAMETER_GROUP).inputs["parameters"]}
