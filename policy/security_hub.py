@@ -788,7 +788,8 @@ CONTROLS: tuple[Control, ...] = (
         (FSBP, PCI),
         ("1.4.4",),
         # AWS::ECS::TaskSet: CodeDeploy makes the task sets, from the service's network configuration
-        # that every release's AppSpec repeats (stacks/services/appspec_properties.py), so the service is checked.
+        # that every release's AppSpec repeats (stacks/services/appspec_properties.py): the service
+        # is checked.
         (ECS_SERVICE,),
         _each((ECS_SERVICE,), _task_sets_private),
         "ecs",

@@ -306,6 +306,11 @@ def test_regional_statements_pin_the_deploy_region():
             ]
         for resource in resources:
             parts = resource.split(":")
+            # A trail's ARN names its home Region, which an organization's multi-Region trail need not
+            # share with the deploy Region: preflight reads it there, so the request is pinned instead.
+            if resource.startswith("arn:aws:cloudtrail:*:*:trail/"):
+                assert statement["Condition"]["StringEquals"]["aws:RequestedRegion"] == "us-east-1"
+                continue
             # Global ARNs: IAM, S3 buckets, Route 53 hosted zones and CloudWatch dashboards.
             if resource != "*" and parts[2] not in ("iam", "s3", "route53") and ":dashboard/" not in resource:
                 assert parts[3] == "us-east-1", resource
