@@ -5,7 +5,11 @@ change detection on them. In AWS that is an account's CloudTrail trail, which th
 (an organization trail or the security team's usually is). Security Hub's CloudTrail.1 ("CloudTrail
 should be enabled and configured with at least one multi-Region trail that includes read and write
 management events") and CloudTrail.4 ("CloudTrail log file validation should be enabled") are the
-checks; this one asks the same of DescribeTrails and GetTrailStatus before `up`.
+checks; this one asks the same of DescribeTrails, GetTrailStatus and GetEventSelectors before `up`.
+CloudTrail.1's AWS Config rule (multi-region-cloudtrail-enabled, with includeManagementEvents and
+readWriteType ALL) also fails a trail whose ExcludeManagementEventSources is not empty. The deployer
+may make these three reads (deploy/iam/deployer-foundation.json, the preflight row of
+deploy/iam/provider_calls.toml).
 """
 
 from __future__ import annotations
@@ -35,9 +39,10 @@ def cloudtrail_warning(region: str, client: Any | None = None) -> str | None:
         candidates = [t for t in trails if t.get("IsMultiRegionTrail")]
         validated = [t for t in candidates if t.get("LogFileValidationEnabled")]
         logging = [t for t in validated if _is_logging(cloudtrail, t)]
+        complete = [t for t in logging if _records_all_management_events(cloudtrail, t)]
     except (BotoCoreError, ClientError) as error:
         return f"could not check CloudTrail ({error}); check it by hand: `aws cloudtrail describe-trails`"
-    if logging:
+    if complete:
         return None
     if not candidates:
         found = "no multi-Region trail"
@@ -45,10 +50,16 @@ def cloudtrail_warning(region: str, client: Any | None = None) -> str | None:
         found = "no multi-Region trail with log file validation ({})".format(
             ", ".join(str(t.get("Name")) for t in candidates)
         )
-    else:
+    elif not logging:
         found = "the multi-Region trail with log file validation is not logging ({})".format(
             ", ".join(str(t.get("Name")) for t in validated)
         )
+    else:
+        found = (
+            "the logging multi-Region trail does not record every read and write management event ({}): "
+            "set an event selector with ReadWriteType All, IncludeManagementEvents true and no "
+            "ExcludeManagementEventSources"
+        ).format(", ".join(str(t.get("Name")) for t in logging))
     return (
         f"complianceProfile pci: the account has {found}. PCI DSS 10.2 and 10.3.4 need one (Security Hub "
         "CloudTrail.1, CloudTrail.4): `aws cloudtrail create-trail --name <name> --s3-bucket-name <bucket> "
@@ -60,3 +71,36 @@ def cloudtrail_warning(region: str, client: Any | None = None) -> str | None:
 def _is_logging(cloudtrail: Any, trail: Mapping[str, Any]) -> bool:
     status = cloudtrail.get_trail_status(Name=trail.get("TrailARN") or trail.get("Name"))
     return bool(status.get("IsLogging"))
+
+
+def _records_all_management_events(cloudtrail: Any, trail: Mapping[str, Any]) -> bool:
+    """Whether the trail's selectors take every read and write management event (CloudTrail.1).
+
+    A trail with no selectors at all records them: that is a new trail's default (CloudTrail user
+    guide, "Logging management events").
+    """
+    selectors = cloudtrail.get_event_selectors(TrailName=trail.get("TrailARN") or trail.get("Name"))
+    basic = selectors.get("EventSelectors") or []
+    advanced = selectors.get("AdvancedEventSelectors") or []
+    if not basic and not advanced:
+        return True
+    return any(_basic_takes_all(s) for s in basic) or any(_advanced_takes_all(s) for s in advanced)
+
+
+def _basic_takes_all(selector: Mapping[str, Any]) -> bool:
+    return (
+        selector.get("IncludeManagementEvents") is True
+        and selector.get("ReadWriteType", "All") == "All"
+        and not selector.get("ExcludeManagementEventSources")
+    )
+
+
+def _advanced_takes_all(selector: Mapping[str, Any]) -> bool:
+    """Management events and no other field narrowing them (readOnly, eventSource, ...)."""
+    fields = selector.get("FieldSelectors") or []
+    category = [f for f in fields if f.get("Field") == "eventCategory"]
+    return (
+        len(category) == 1
+        and category[0].get("Equals") == ["Management"]
+        and all(f.get("Field") == "eventCategory" for f in fields)
+    )

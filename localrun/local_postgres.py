@@ -25,7 +25,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +56,11 @@ class LocalPostgres:
     admin_password: str
     ca_file: Path | None
     workdir: Path
+
+    @property
+    def log_file(self) -> Path:
+        """The server's log (pg_ctl -l): what it writes to stderr, statements logged by pgaudit too."""
+        return self.workdir / "log"
 
     def conninfo(
         self, user: str, password: str, dbname: str = "postgres", *, ca_file: Path | None = None
@@ -201,12 +206,21 @@ def running_postgres(
     admin_user: str = ADMIN,
     start_timeout_seconds: int = START_TIMEOUT_SECONDS,
     track_statements: bool = False,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[LocalPostgres]:
     """A fresh server for the duration of the block (see the module docstring).
 
     track_statements: load `pg_stat_statements` (per-statement counts and times, for the load
     benchmark and local profiling); `enable_statement_tracking` then creates its view in a database.
+    settings: more server parameters, written to the cluster's postgresql.conf (e.g. a test's
+        `shared_preload_libraries=pgaudit` and `pgaudit.log`). Default: none; the local run sets none.
+        What they log goes to the server log, `LocalPostgres.log_file`.
     """
+    settings = dict(settings or {})
+    if track_statements and "shared_preload_libraries" in settings:
+        raise ValueError(
+            "track_statements sets shared_preload_libraries: list pg_stat_statements in settings instead"
+        )
     bin_dir = bin_dir or find_bin_dir()
     if bin_dir is None:
         raise PostgresNotInstalledError(
@@ -231,6 +245,9 @@ def running_postgres(
     try:
         run(str(bin_dir / "initdb"), "-D", str(data), "-U", admin_user, "--auth=scram-sha-256",
             f"--pwfile={workdir / 'pw'}", "--encoding=UTF8", "--no-sync")  # fmt: skip
+        if settings:
+            with (data / "postgresql.conf").open("a") as conf:
+                conf.writelines(f"{name} = '{_quoted(value)}'\n" for name, value in settings.items())
         options = [
             f"-c listen_addresses={HOST}",
             f"-p {port}",

@@ -49,6 +49,9 @@ class NetworkExports:
     # endpoints' group ("" without interface endpoints) and the S3 gateway endpoint's prefix list.
     ENDPOINT_SECURITY_GROUP_ID = "endpointSecurityGroupId"
     S3_PREFIX_LIST_ID = "gatewayPrefixListId"
+    # Whether the network has the ssmmessages endpoint ECS Exec sessions use (`ecsExecEndpoint`): a
+    # pci platform with `ecsExec` needs it, its tasks having no route to AWS's public endpoints.
+    ECS_EXEC_ENDPOINT = "ecsExecEndpoint"
     ALL = (
         VPC_ID,
         VPC_CIDR,
@@ -64,6 +67,7 @@ class NetworkExports:
         FLOW_LOG_GROUP_NAME,
         ENDPOINT_SECURITY_GROUP_ID,
         S3_PREFIX_LIST_ID,
+        ECS_EXEC_ENDPOINT,
     )
 
 
@@ -218,6 +222,7 @@ class NetworkOutputs:
     flow_log_group_name: pulumi.Output[str] = field(default_factory=_absent)
     endpoint_security_group_id: pulumi.Output[str] = field(default_factory=_absent)
     s3_prefix_list_id: pulumi.Output[str] = field(default_factory=_absent)
+    ecs_exec_endpoint: pulumi.Output[bool] = field(default_factory=lambda: pulumi.Output.from_input(False))
 
     @property
     def topics(self) -> AlarmTopics:
@@ -234,6 +239,14 @@ class NetworkOutputs:
                 lambda value: _pci_network_value(NetworkExports.S3_PREFIX_LIST_ID, value)
             ),
         )
+
+    def ecs_exec_endpoint_required(self) -> pulumi.Output[bool]:
+        """True once the network says it has the ssmmessages endpoint; else a ConfigError on `ecsExec`.
+
+        For a pci platform with `ecsExec`: its tasks send HTTPS only to the interface endpoints, so
+        without this one every ECS Exec session would fail to open.
+        """
+        return self.ecs_exec_endpoint.apply(_ecs_exec_endpoint_present)
 
     @classmethod
     def from_stack(cls, stack_name: str) -> NetworkOutputs:
@@ -252,6 +265,9 @@ class NetworkOutputs:
             flow_log_group_name=_optional(ref, NetworkExports.FLOW_LOG_GROUP_NAME),
             endpoint_security_group_id=_optional(ref, NetworkExports.ENDPOINT_SECURITY_GROUP_ID),
             s3_prefix_list_id=_optional(ref, NetworkExports.S3_PREFIX_LIST_ID),
+            ecs_exec_endpoint=ref.get_output(NetworkExports.ECS_EXEC_ENDPOINT).apply(
+                lambda value: value is True
+            ),
         )
 
 
@@ -261,6 +277,21 @@ def _require(ref: pulumi.StackReference, name: str) -> pulumi.Output[Any]:
 
 def _optional(ref: pulumi.StackReference, name: str) -> pulumi.Output[str]:
     return ref.get_output(name).apply(lambda value: str(value or ""))
+
+
+def _ecs_exec_endpoint_present(present: bool) -> bool:
+    if not present:
+        raise ConfigError(
+            "ecsExec",
+            True,
+            "with complianceProfile pci needs the network layer's ssmmessages interface endpoint (tasks "
+            "send HTTPS only to the VPC's endpoints, and ECS Exec sessions open through ssmmessages), "
+            f"and the network stack does not export {NetworkExports.ECS_EXEC_ENDPOINT} true",
+            "set network:ecsExecEndpoint=true: in stacks/network: pulumi config set ecsExecEndpoint true "
+            "and run pulumi up there first (with plan: --config network:ecsExecEndpoint=true); "
+            "or in stacks/platform: pulumi config set ecsExec false",
+        )
+    return True
 
 
 def _pci_network_value(name: str, value: str) -> str:

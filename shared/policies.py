@@ -14,6 +14,10 @@ Statement = dict[str, Any]
 Text = str | pulumi.Output[str]
 
 
+# CloudWatch Logs' global service principal, the one its subscription roles trust (logs_subscription_trust).
+LOGS_SERVICE = "logs.amazonaws.com"
+
+
 def account_root_key_admin(partition: Text, account_id: Text) -> Statement:
     """The default key-policy statement: the account's IAM principals administer the key.
 
@@ -114,6 +118,31 @@ def service_trust(service: str, account_id: Text, source_arn: Text | None = None
         "principals": [{"type": "Service", "identifiers": [service]}],
         "actions": ["sts:AssumeRole"],
         "conditions": conditions,
+    }
+
+
+def logs_subscription_trust(partition: Text, region: Text, account_id: Text) -> Statement:
+    """The trust of the role CloudWatch Logs assumes to put a subscription's events into its destination.
+
+    The form the CloudWatch Logs user guide gives for it ("Subscription filters with Amazon Data
+    Firehose" and "... with Kinesis Data Streams", TrustPolicyForCWL.json): the global principal
+    `logs.amazonaws.com`, confined by `aws:SourceArn` (StringLike `arn:aws:logs:<region>:<account>:*`)
+    to this account's log groups in the region ("Confused deputy prevention"). No `aws:SourceAccount`
+    condition: the guide's policy has none, and a condition on a key the service does not send would
+    refuse the AssumeRole; the account is already in the ARN.
+    """
+    return {
+        "sid": "CloudWatchLogsOfThisAccount",
+        "effect": "Allow",
+        "principals": [{"type": "Service", "identifiers": [LOGS_SERVICE]}],
+        "actions": ["sts:AssumeRole"],
+        "conditions": [
+            {
+                "test": "StringLike",
+                "variable": "aws:SourceArn",
+                "values": [pulumi.Output.concat("arn:", partition, ":logs:", region, ":", account_id, ":*")],
+            }
+        ],
     }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 
-from .bootstrap import bootstrap_database, is_bootstrap
+from .bootstrap import bootstrap_database, is_bootstrap, requested_extensions
 from .errors import ManualRotationError, RotationError
 from .operator_messages import Notifier
 from .strategies import Strategy, strategy_for
@@ -40,14 +40,15 @@ def handler(event: dict[str, Any], context: object) -> dict[str, object] | None:
     """Lambda entry point.
 
     `{"SecretId", "ClientRequestToken", "Step"}` from Secrets Manager runs one rotation step;
-    `{"Action": "bootstrapDatabase", "SecretId"}` from the platform layer prepares the database.
+    `{"Action": "bootstrapDatabase", "SecretId"[, "Extensions"]}` from the platform layer prepares the
+    database (`Extensions: ["pgaudit"]` with `complianceProfile: pci`).
     The endpoint is the SDK's own choice: the regional one in Lambda (through the VPC's interface
     endpoint when the network layer has one, its private DNS answering for the same name), and
     botocore's standard AWS_ENDPOINT_URL_SECRETS_MANAGER in local runs and tests.
     """
     client = boto3.client("secretsmanager")
     if is_bootstrap(event):
-        created = bootstrap_database(client, event["SecretId"])
+        created = bootstrap_database(client, event["SecretId"], requested_extensions(event))
         _log("database bootstrapped", secret=event["SecretId"], created=", ".join(created))
         return {"status": "ok", "created": created}
     Rotation(client, event["SecretId"], event["ClientRequestToken"]).run(event["Step"])

@@ -293,6 +293,13 @@ NETWORK_KEYS = (
         "always on, with more services, under complianceProfile pci",
     ),
     Key(
+        name="ecsExecEndpoint",
+        type="boolean",
+        default=False,
+        description="An ssmmessages interface endpoint for ECS Exec sessions (priced hourly); a pci platform "
+        "with ecsExec needs it",
+    ),
+    Key(
         name="alarmEmails",
         type="array",
         default=(),

@@ -39,6 +39,7 @@ class NetworkConfig:
     flow_log_retention_days: int  # `flowLogRetentionDays`
     flow_log_traffic_type: FlowLogTrafficType  # `flowLogTrafficType`
     interface_endpoints: bool  # `interfaceEndpoints` (cost: stacks/network/README.md)
+    ecs_exec_endpoint: bool  # `ecsExecEndpoint`: the ssmmessages endpoint ECS Exec sessions use
     kms_deletion_window_days: int  # `kmsDeletionWindowDays`
     notifications: NotificationConfig  # the paging topic's subscriptions (`alarmEmails`, ...)
     ticket_notifications: NotificationConfig  # the ticket topic's (`ticketEmails`, ...)
@@ -70,6 +71,7 @@ class NetworkConfig:
             flow_log_retention_days=log_retention(reader, "flowLogRetentionDays"),
             flow_log_traffic_type=typed_choice(FLOW_LOG_TRAFFIC_TYPES, reader.choice("flowLogTrafficType")),
             interface_endpoints=_interface_endpoints(reader, common),
+            ecs_exec_endpoint=reader.boolean("ecsExecEndpoint"),
             kms_deletion_window_days=reader.integer("kmsDeletionWindowDays"),
             notifications=NotificationConfig.load(reader),
             ticket_notifications=NotificationConfig.load(reader, TICKET_PREFIX),

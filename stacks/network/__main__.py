@@ -11,7 +11,7 @@ from shared.contracts import NetworkExports
 from shared.provider import aws_provider
 from shared.tags import ServiceTags
 from stacks.network.alarm_topics import AlarmTopic, AlarmTopicArgs
-from stacks.network.endpoints import INTERFACE_SERVICES, PCI_INTERFACE_SERVICES, Endpoints, EndpointsArgs
+from stacks.network.endpoints import Endpoints, EndpointsArgs, interface_services
 from stacks.network.flow_logs import FlowLogs, FlowLogsArgs
 from stacks.network.nat_alarms import NatGatewayAlarms, NatGatewayAlarmsArgs
 from stacks.network.notification_health import NotificationHealth, NotificationHealthArgs
@@ -66,8 +66,11 @@ endpoints = Endpoints(
         vpc_cidr=str(settings.vpc_cidr),
         private_subnet_ids=[s.id for s in vpc.private_subnets],
         private_route_table_ids=[t.id for t in vpc.private_route_tables],
-        interface_endpoints=settings.interface_endpoints,
-        services=PCI_INTERFACE_SERVICES if settings.common.pci else INTERFACE_SERVICES,
+        services=interface_services(
+            pci=settings.common.pci,
+            interface_endpoints=settings.interface_endpoints,
+            ecs_exec_endpoint=settings.ecs_exec_endpoint,
+        ),
     ),
     opts=in_provider,
 )
@@ -128,3 +131,4 @@ pulumi.export(NetworkExports.ALARM_TOPIC_KEY_ARN, alarm_topic.key_arn)
 pulumi.export(NetworkExports.FLOW_LOG_GROUP_NAME, flow_logs.log_group_name)
 pulumi.export(NetworkExports.ENDPOINT_SECURITY_GROUP_ID, endpoints.security_group_id)
 pulumi.export(NetworkExports.S3_PREFIX_LIST_ID, endpoints.s3_prefix_list_id)
+pulumi.export(NetworkExports.ECS_EXEC_ENDPOINT, endpoints.ecs_exec_endpoint)

@@ -14,19 +14,29 @@ from shared.tags import ServiceTags
 # What Fargate tasks call at start and run time: image manifests (ecr.api, ecr.dkr), logs, secrets, KMS.
 INTERFACE_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms")
 # complianceProfile pci: no AWS API through NAT, so every other API a task or function in the VPC calls:
-# SNS (rotation notices), CloudWatch metrics (monitoring), STS, SSM messages (ECS Exec sessions; the
-# network layer cannot see the platform's ecsExec, so it is always there), ECS and CodeDeploy (the
-# release hooks). Service names: `aws ec2 describe-vpc-endpoint-services` (PrivateLink guide, "AWS
-# services that integrate with AWS PrivateLink").
+# SNS (rotation notices), CloudWatch metrics (monitoring), STS, ECS and CodeDeploy (the release hooks).
+# Service names: `aws ec2 describe-vpc-endpoint-services` (PrivateLink guide, "AWS services that
+# integrate with AWS PrivateLink").
 PCI_INTERFACE_SERVICES = (
     *INTERFACE_SERVICES,
     "sns",
     "monitoring",
     "sts",
-    "ssmmessages",
     "ecs",
     "codedeploy",
 )
+# ECS Exec runs over Session Manager, whose agent in the task opens its channels with ssmmessages
+# (ECS developer guide, "Amazon ECS interface VPC endpoints": the Session Manager endpoints for ECS
+# Exec). Only with `ecsExecEndpoint`: the network layer cannot see the platform's `ecsExec`, so the
+# platform refuses ECS Exec under pci without it (shared/contracts.py).
+ECS_EXEC_SERVICE = "ssmmessages"
+
+
+def interface_services(*, pci: bool, interface_endpoints: bool, ecs_exec_endpoint: bool) -> tuple[str, ...]:
+    """The interface endpoints' services: pci's, or the base set with `interfaceEndpoints`, or none;
+    and ssmmessages with `ecsExecEndpoint`."""
+    base = PCI_INTERFACE_SERVICES if pci else INTERFACE_SERVICES if interface_endpoints else ()
+    return (*base, *((ECS_EXEC_SERVICE,) if ecs_exec_endpoint else ()))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,9 +51,8 @@ class EndpointsArgs:
         vpc_cidr: the only source the interface endpoints' security group admits on 443.
         private_subnet_ids: one interface endpoint network interface per subnet.
         private_route_table_ids: the S3 gateway endpoint's routes.
-        interface_endpoints: `interfaceEndpoints`; the S3 gateway endpoint is always created.
-        services: the interface endpoints' services (INTERFACE_SERVICES, or PCI_INTERFACE_SERVICES
-            with `complianceProfile: pci`). Default INTERFACE_SERVICES.
+        services: the interface endpoints' services (`interface_services`); none, no interface
+            endpoint and no security group for them. The S3 gateway endpoint is always created.
     """
 
     namer: naming.Namer
@@ -53,8 +62,7 @@ class EndpointsArgs:
     vpc_cidr: str
     private_subnet_ids: list[pulumi.Input[str]]
     private_route_table_ids: list[pulumi.Input[str]]
-    interface_endpoints: bool
-    services: tuple[str, ...] = INTERFACE_SERVICES
+    services: tuple[str, ...]
 
 
 class Endpoints(pulumi.ComponentResource):
@@ -79,10 +87,11 @@ class Endpoints(pulumi.ComponentResource):
 
         self.interface: dict[str, aws.ec2.VpcEndpoint] = {}
         self.security_group: aws.ec2.SecurityGroup | None = None
-        if args.interface_endpoints:
+        if args.services:
             self._interface_endpoints(args)
         # What a pci security group names instead of 0.0.0.0/0 ("" when there are no interface endpoints).
         self.s3_prefix_list_id = self.s3.prefix_list_id
+        self.ecs_exec_endpoint = ECS_EXEC_SERVICE in self.interface
         self.security_group_id: pulumi.Output[str] = (
             self.security_group.id if self.security_group is not None else pulumi.Output.from_input("")
         )

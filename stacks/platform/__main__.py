@@ -4,6 +4,7 @@ archive, the database's backups and the egress proxy."""
 
 import pulumi
 
+from functions.secret_rotation.bootstrap import AUDIT_EXTENSION
 from shared import naming
 from shared.aws_context import AwsContext
 from shared.config.platform import PlatformConfig
@@ -66,6 +67,9 @@ cluster = EcsCluster(
         ecs_exec=settings.ecs_exec,
         key_arn=key.key_arn,
         log_retention_days=settings.log_retention_days,
+        exec_endpoint=(
+            network.ecs_exec_endpoint_required() if settings.common.pci and settings.ecs_exec else None
+        ),
     ),
     opts=in_provider,
 )
@@ -251,6 +255,7 @@ rotation = SecretRotation(
                 instance=database.instance,
                 instance_resource_id=database.instance.resource_id,
                 secret_version=secrets.initial_versions[SecretPurposes.DATABASE_CONNECTION],
+                extensions=(AUDIT_EXTENSION,) if settings.common.pci else (),
             )
             if database is not None
             else None

@@ -256,19 +256,12 @@ class AuditArchive(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self.delivery_role),
         )
         subscription_name = names.name(naming.ROLE, "logs-to-firehose")
-        logs_service = f"logs.{context.region}.amazonaws.com"
-        # CloudWatch Logs user guide, "Subscription filters with Amazon Data Firehose": trust the
-        # regional logs principal, confined to this account's log groups.
         self.subscription_role = aws.iam.Role(
             subscription_name,
             name=subscription_name,
             assume_role_policy=aws.iam.get_policy_document_output(
                 statements=[
-                    policies.service_trust(
-                        logs_service,
-                        context.account_id,
-                        source_arn=f"arn:{context.partition}:logs:{context.region}:{context.account_id}:*",
-                    )
+                    policies.logs_subscription_trust(context.partition, context.region, context.account_id)
                 ],
                 opts=invoke,
             ).json,

@@ -31,6 +31,10 @@ class EcsClusterArgs:
             `/ecs/exec-<suffix>` group.
         key_arn: the platform KMS key.
         log_retention_days: retention of the exec log group.
+        exec_endpoint: with `ecsExec` under `complianceProfile: pci`, the network's answer that it has
+            the ssmmessages endpoint (`NetworkOutputs.ecs_exec_endpoint_required`, a ConfigError
+            otherwise); the exec configuration waits for it. None: not checked (baseline tasks reach
+            Session Manager through NAT).
     """
 
     namer: naming.Namer
@@ -40,6 +44,7 @@ class EcsClusterArgs:
     ecs_exec: bool
     key_arn: pulumi.Input[str]
     log_retention_days: int
+    exec_endpoint: pulumi.Output[bool] | None
 
 
 class EcsCluster(pulumi.ComponentResource):
@@ -61,9 +66,12 @@ class EcsCluster(pulumi.ComponentResource):
                 tags=args.tags,
                 opts=child,
             )
+            session_key: pulumi.Input[str] = args.key_arn
+            if args.exec_endpoint is not None:  # a refused check fails the stack here, before the cluster
+                session_key = pulumi.Output.all(args.key_arn, args.exec_endpoint).apply(lambda both: both[0])
             configuration = aws.ecs.ClusterConfigurationArgs(
                 execute_command_configuration=aws.ecs.ClusterConfigurationExecuteCommandConfigurationArgs(
-                    kms_key_id=args.key_arn,  # encrypts the session's data channel
+                    kms_key_id=session_key,  # encrypts the session's data channel
                     logging="OVERRIDE",
                     log_configuration=aws.ecs.ClusterConfigurationExecuteCommandConfigurationLogConfigurationArgs(
                         cloud_watch_log_group_name=self.exec_log_group.name,

@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from functions.packaging import FUNCTIONS_DIR, function_archive
+from functions.secret_rotation.bootstrap import EXTENSIONS_FIELD
 from functions.secret_rotation.postgres import PACKAGED_CA_BUNDLE
 from shared import naming, policies
 from shared.aws_context import AwsContext
@@ -65,12 +66,15 @@ class DatabaseBootstrap:
         instance: the DB instance; the bootstrap waits for it and runs again when it is replaced.
         instance_resource_id: the instance's DbiResourceId, unique per instance (the re-run trigger).
         secret_version: the connection secret's initial version, which holds the password to set.
+        extensions: the extensions the bootstrap creates in the database: ("pgaudit",) with
+            `complianceProfile: pci` (its parameter group preloads the library), () otherwise.
     """
 
     master_secret_arn: pulumi.Input[str]
     instance: pulumi.Resource
     instance_resource_id: pulumi.Input[str]
     secret_version: pulumi.Resource
+    extensions: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -292,11 +296,18 @@ class SecretRotation(pulumi.ComponentResource):
         if bootstrap is None:
             return None
         secret = args.secrets[SecretPurposes.DATABASE_CONNECTION]
+        # No Extensions field without extensions: the baseline's input stays what it was. With
+        # CREATE_ONLY a changed input replaces the invocation, so the bootstrap runs again when a stack
+        # turns pci on (terraform-provider-aws, internal/service/lambda/invocation.go,
+        # customizeDiffInputChangeWithCreateOnlyScope).
+        extensions = {EXTENSIONS_FIELD: list(bootstrap.extensions)} if bootstrap.extensions else {}
         return aws.lambda_.Invocation(
             f"{function_name}-bootstrap-database",
             function_name=self.function.name,
             input=secret.arn.apply(
-                lambda arn: json.dumps({"Action": BOOTSTRAP_ACTION, "SecretId": arn}, sort_keys=True)
+                lambda arn: json.dumps(
+                    {"Action": BOOTSTRAP_ACTION, "SecretId": arn, **extensions}, sort_keys=True
+                )
             ),
             lifecycle_scope=BOOTSTRAP_LIFECYCLE_SCOPE,
             # A replaced instance is empty: bootstrap it again (the bootstrap is idempotent).

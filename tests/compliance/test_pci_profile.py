@@ -10,13 +10,15 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
+from functions.secret_rotation.bootstrap import requested_extensions
 from offline.engine import Evaluation
+from offline.layer_projects import Layer, evaluate_layer
 from shared.config.keys import LAYER_KEYS
 from shared.config.network import NetworkConfig
 from shared.config.platform import PlatformConfig
 from shared.config.reader import ConfigReader
 from shared.errors import ConfigError
-from stacks.network.endpoints import INTERFACE_SERVICES, PCI_INTERFACE_SERVICES
+from stacks.network.endpoints import ECS_EXEC_SERVICE, INTERFACE_SERVICES, PCI_INTERFACE_SERVICES
 from stacks.platform.audit_archive import RETENTION_DAYS
 from tests.helpers import actions_of, statements
 
@@ -29,6 +31,7 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 INSTANCE = "aws:rds/instance:Instance"
+INVOCATION = "aws:lambda/invocation:Invocation"
 VAULT = "aws:backup/vault:Vault"
 PLAN = "aws:backup/plan:Plan"
 SELECTION = "aws:backup/selection:Selection"
@@ -38,6 +41,7 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 PCI_ONLY_TYPES = (OBJECT_LOCK, STREAM, SUBSCRIPTION, VAULT, PLAN, SELECTION)
 S3 = botocore.session.get_session().get_service_model("s3")
 BACKUP = botocore.session.get_session().get_service_model("backup")
+PCI_CONFIG = {"complianceProfile": "pci"}
 
 
 def _reader(**values: object) -> ConfigReader:
@@ -142,6 +146,15 @@ def test_cloudwatch_logs_may_only_put_into_the_audit_stream(platform_pci):
     assert statement["Resource"] == stream_arn
 
 
+def test_the_logs_role_trusts_cloudwatch_logs_as_its_user_guide_shows_for_this_accounts_logs(platform_pci):
+    # CloudWatch Logs user guide, "Subscription filters with Amazon Data Firehose": TrustPolicyForCWL.json.
+    [role] = [r for r in platform_pci.all("aws:iam/role:Role") if "logs-to-firehose" in r.name]
+    [trust] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "logs.amazonaws.com"}
+    assert trust["Action"] == "sts:AssumeRole"
+    assert trust["Condition"] == {"StringLike": {"aws:SourceArn": "arn:aws:logs:us-east-1:123456789012:*"}}
+
+
 def test_pgaudit_and_connection_logging_are_in_the_parameter_group_only_with_pci(platform, platform_pci):
     def parameters(evaluation):
         return {p["name"]: p["value"] for p in evaluation.one(PARAMETER_GROUP).inputs["parameters"]}
@@ -152,6 +165,19 @@ def test_pgaudit_and_connection_logging_are_in_the_parameter_group_only_with_pci
     assert set(audit["pgaudit.log"].split(",")) == {"ddl", "role", "write"}
     assert audit["log_connections"] == audit["log_disconnections"] == "1"
     assert "postgresql" in platform_pci.one(INSTANCE).inputs["enabledCloudwatchLogsExports"]
+
+
+def test_pci_asks_the_database_bootstrap_for_pgaudit_and_the_baseline_does_not(platform, platform_pci):
+    def request(evaluation):
+        return json.loads(evaluation.one(INVOCATION).inputs["input"])
+
+    assert request(platform_pci)["Extensions"] == ["pgaudit"]
+    # What the function accepts (functions/secret_rotation/bootstrap.py) and the library the
+    # parameter group preloads: the extension cannot be created without it.
+    assert requested_extensions(request(platform_pci)) == ("pgaudit",)
+    preloaded = {p["name"]: p["value"] for p in platform_pci.one(PARAMETER_GROUP).inputs["parameters"]}
+    assert "pgaudit" in preloaded["shared_preload_libraries"].split(",")
+    assert "Extensions" not in request(platform)
 
 
 def test_pci_backs_the_database_up_with_aws_backup_and_keeps_a_final_snapshot(platform_pci):
@@ -179,17 +205,62 @@ def test_pci_backs_the_database_up_with_aws_backup_and_keeps_a_final_snapshot(pl
     assert not report.has_errors(), report.generate_report()
 
 
-def test_pci_builds_an_interface_endpoint_for_every_api_the_tasks_and_functions_call(network, network_pci):
-    def services(evaluation):
-        return {
-            e.inputs["serviceName"].rsplit(".", 1)[-1] if e.inputs["vpcEndpointType"] == "Gateway"
-            else e.inputs["serviceName"].split("us-east-1.", 1)[1]
-            for e in evaluation.all(ENDPOINT)
-        }  # fmt: skip
+def _endpoint_services(evaluation: Evaluation) -> set[str]:
+    return {
+        e.inputs["serviceName"].rsplit(".", 1)[-1] if e.inputs["vpcEndpointType"] == "Gateway"
+        else e.inputs["serviceName"].split("us-east-1.", 1)[1]
+        for e in evaluation.all(ENDPOINT)
+    }  # fmt: skip
 
-    assert services(network) == {"s3"}
-    assert services(network_pci) == {"s3", *PCI_INTERFACE_SERVICES}
+
+def test_pci_builds_an_interface_endpoint_for_every_api_the_tasks_and_functions_call(network, network_pci):
+    assert _endpoint_services(network) == {"s3"}
+    assert _endpoint_services(network_pci) == {"s3", *PCI_INTERFACE_SERVICES}
     assert set(INTERFACE_SERVICES) < set(PCI_INTERFACE_SERVICES)
+
+
+def test_the_ecs_exec_endpoint_is_built_only_with_ecs_exec_endpoint(network, network_pci):
+    assert ECS_EXEC_SERVICE not in _endpoint_services(network_pci)
+    assert network_pci.exports["ecsExecEndpoint"] is False
+    assert network.exports["ecsExecEndpoint"] is False
+    with_exec = evaluate_layer("network", config={**PCI_CONFIG, "ecsExecEndpoint": True})
+    assert _endpoint_services(with_exec) == {"s3", *PCI_INTERFACE_SERVICES, ECS_EXEC_SERVICE}
+    assert with_exec.exports["ecsExecEndpoint"] is True
+    # Outside pci it is the one interface endpoint, behind the same security group as the others.
+    baseline = evaluate_layer("network", config={"ecsExecEndpoint": True})
+    assert _endpoint_services(baseline) == {"s3", ECS_EXEC_SERVICE}
+    [group] = [g for g in baseline.all("aws:ec2/securityGroup:SecurityGroup") if "vpc-endpoints" in g.name]
+    [endpoint] = [e for e in baseline.all(ENDPOINT) if e.inputs["vpcEndpointType"] == "Interface"]
+    assert endpoint.inputs["securityGroupIds"] == [group.id]
+    assert endpoint.inputs["privateDnsEnabled"] is True  # the agent calls ssmmessages by its public name
+
+
+def test_a_pci_platform_with_ecs_exec_is_refused_on_a_network_without_the_endpoint(network_pci):
+    with pytest.raises(Exception, match="set network:ecsExecEndpoint=true") as caught:
+        evaluate_layer(
+            "platform",
+            config={**PCI_CONFIG, "ecsExec": True},
+            upstream={Layer("network").stack_name("dev"): network_pci.exports},
+        )
+    assert "ecsExec: with complianceProfile pci needs the network layer's ssmmessages" in str(caught.value)
+
+
+def test_a_pci_platform_with_ecs_exec_is_built_on_a_network_with_the_endpoint(network_pci):
+    network = evaluate_layer("network", config={**PCI_CONFIG, "ecsExecEndpoint": True})
+    platform = evaluate_layer(
+        "platform",
+        config={**PCI_CONFIG, "ecsExec": True},
+        upstream={Layer("network").stack_name("dev"): network.exports},
+    )
+    [exec_configuration] = [platform.one("aws:ecs/cluster:Cluster").inputs["configuration"]]
+    assert exec_configuration["executeCommandConfiguration"]["kmsKeyId"] == platform.exports["kmsKeyArn"]
+
+
+def test_a_baseline_platform_with_ecs_exec_needs_no_endpoint(network):
+    platform = evaluate_layer(
+        "platform", config={"ecsExec": True}, upstream={Layer("network").stack_name("dev"): network.exports}
+    )
+    assert platform.one("aws:ecs/cluster:Cluster").inputs["configuration"]["executeCommandConfiguration"]
 
 
 @pytest.mark.parametrize("evaluation", ["platform_pci", "services_pci"])
@@ -221,8 +292,6 @@ def test_baseline_security_groups_still_send_443_anywhere_through_nat(evaluation
 
 
 def test_a_pci_layer_on_a_baseline_network_is_refused_naming_the_missing_export(network, platform_pci):
-    from offline.layer_projects import Layer, evaluate_layer
-
     with pytest.raises(Exception, match="endpointSecurityGroupId export"):
         evaluate_layer(
             "platform",

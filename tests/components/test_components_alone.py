@@ -184,7 +184,13 @@ def test_scaling_tracks_cpu_and_memory_with_predefined_metrics_the_api_accepts()
 
 
 def cluster(**args: object) -> Evaluation:
-    values = {"container_insights": "enabled", "fargate_spot_weight": 0, "ecs_exec": False, **args}
+    values = {
+        "container_insights": "enabled",
+        "fargate_spot_weight": 0,
+        "ecs_exec": False,
+        "exec_endpoint": None,
+        **args,
+    }
     return build(
         lambda: EcsCluster(
             "cluster",

@@ -54,6 +54,62 @@ def test_a_logging_validated_multi_region_trail_passes(aws):
     assert cloudtrail_warning(REGION) is None
 
 
+@pytest.mark.parametrize(
+    "selectors",
+    [
+        {"EventSelectors": [{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}]},
+        {"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": False}]},
+        {
+            "EventSelectors": [
+                {
+                    "ReadWriteType": "All",
+                    "IncludeManagementEvents": True,
+                    "ExcludeManagementEventSources": ["kms.amazonaws.com"],
+                }
+            ]
+        },
+        {
+            "AdvancedEventSelectors": [
+                {
+                    "Name": "writes",
+                    "FieldSelectors": [
+                        {"Field": "eventCategory", "Equals": ["Management"]},
+                        {"Field": "readOnly", "Equals": ["false"]},
+                    ],
+                }
+            ]
+        },
+    ],
+    ids=["write-only", "no-management-events", "kms-excluded", "advanced-writes-only"],
+)
+def test_a_trail_that_leaves_out_management_events_is_named(aws, selectors):
+    _trail("org", multi_region=True, validation=True, logging=True)
+    boto3.client("cloudtrail", region_name=REGION).put_event_selectors(TrailName="org", **selectors)
+    warning = cloudtrail_warning(REGION) or ""
+    assert "does not record every read and write management event (org)" in warning
+
+
+@pytest.mark.parametrize(
+    "selectors",
+    [
+        {"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True}]},
+        {
+            "AdvancedEventSelectors": [
+                {
+                    "Name": "management",
+                    "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}],
+                }
+            ]
+        },
+    ],
+    ids=["basic", "advanced"],
+)
+def test_a_trail_that_takes_every_management_event_passes(aws, selectors):
+    _trail("org", multi_region=True, validation=True, logging=True)
+    boto3.client("cloudtrail", region_name=REGION).put_event_selectors(TrailName="org", **selectors)
+    assert cloudtrail_warning(REGION) is None
+
+
 def test_an_api_error_is_a_warning_not_a_crash():
     class Denied:
         def describe_trails(self, **_: object) -> None:

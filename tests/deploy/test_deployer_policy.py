@@ -271,12 +271,13 @@ def test_roles_are_passed_only_to_the_services_that_trust_them(layers):
         for role in evaluation.all("aws:iam/role:Role"):
             for trust in json.loads(role.inputs["assumeRolePolicy"])["Statement"]:
                 trusted.update(as_list(trust["Principal"]["Service"]))
-    # The logs role trusts CloudWatch Logs' regional principal (CloudWatch Logs user guide, "Subscription
-    # filters with Amazon Data Firehose"); which form PutSubscriptionFilter's PassRole carries in
-    # iam:PassedToService is not documented, so the deployer allows both, and nothing else.
-    regional = {t for t in trusted if t.startswith("logs.")}
-    assert regional == {"logs.us-east-1.amazonaws.com"}
-    assert allowed == trusted | {"logs.amazonaws.com"}
+    # The logs role trusts CloudWatch Logs' global principal, as the CloudWatch Logs user guide's trust
+    # policy has it ("Subscription filters with Amazon Data Firehose"); which form
+    # PutSubscriptionFilter's PassRole carries in iam:PassedToService is not documented, so the deployer
+    # also allows the regional one, and nothing else.
+    logs = {t for t in trusted if t.startswith("logs.")}
+    assert logs == {"logs.amazonaws.com"}
+    assert allowed == trusted | {"logs.us-east-1.amazonaws.com"}
 
 
 def test_only_the_codedeploy_and_backup_managed_policies_can_be_attached(layers):
@@ -305,6 +306,11 @@ def test_regional_statements_pin_the_deploy_region():
             ]
         for resource in resources:
             parts = resource.split(":")
+            # A trail's ARN names its home Region, which an organization's multi-Region trail need not
+            # share with the deploy Region: preflight reads it there, so the request is pinned instead.
+            if resource.startswith("arn:aws:cloudtrail:*:*:trail/"):
+                assert statement["Condition"]["StringEquals"]["aws:RequestedRegion"] == "us-east-1"
+                continue
             # Global ARNs: IAM, S3 buckets, Route 53 hosted zones and CloudWatch dashboards.
             if resource != "*" and parts[2] not in ("iam", "s3", "route53") and ":dashboard/" not in resource:
                 assert parts[3] == "us-east-1", resource

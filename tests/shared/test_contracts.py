@@ -59,3 +59,17 @@ def test_every_export_is_in_its_layers_outputs_table(layer, exports):
     readme = (Path(__file__).resolve().parents[2] / "stacks" / layer / "README.md").read_text()
     table = readme.split("## Outputs", 1)[1].split("\n## ", 1)[0]
     assert [name for name in exports.ALL if f"`{name}`" not in table] == []
+
+
+def test_ecs_exec_under_pci_without_the_networks_endpoint_names_the_network_key_to_set():
+    with pytest.raises(ConfigError) as caught:
+        contracts._ecs_exec_endpoint_present(False)
+    assert str(caught.value) == (
+        "ecsExec: with complianceProfile pci needs the network layer's ssmmessages interface endpoint "
+        "(tasks send HTTPS only to the VPC's endpoints, and ECS Exec sessions open through ssmmessages), "
+        "and the network stack does not export ecsExecEndpoint true, got true. "
+        "Fix: set network:ecsExecEndpoint=true: in stacks/network: pulumi config set ecsExecEndpoint true "
+        "and run pulumi up there first (with plan: --config network:ecsExecEndpoint=true); "
+        "or in stacks/platform: pulumi config set ecsExec false"
+    )
+    assert contracts._ecs_exec_endpoint_present(True) is True
