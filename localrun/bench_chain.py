@@ -14,7 +14,7 @@ app, the services' own stack), `aiohttp` (aiohttp's own web server) and `granian
 to the next hop, and nothing else (`LedgerHop`): claim the idempotency key, call on, store the
 payment row, commit; one PostgreSQL transaction with the ledger's own statements (imported from
 `apps.payment_processor.ledger`), on the schema its migrations make, through a psycopg pool of the
-services' default size, logged in with the same TLS and session settings (`connection_kwargs`),
+services' default size, logged in with the same TLS and session config (`connection_kwargs`),
 written the plain way (psycopg's `transaction()` block). It reads the connection secret's JSON from
 `BENCH_CHAIN_DATABASE_SECRET` and the CA bundle to verify the server with from
 `BENCH_CHAIN_DATABASE_CA`. It is what the services are measured against: the design, on the same
@@ -66,8 +66,8 @@ class LedgerHop:
     """
 
     def __init__(self, secret: str, ca_bundle: Path, pool_size: int = DEFAULT_POOL_SIZE) -> None:
-        settings = LedgerConnectionConfig(tls="verify-full", ca_bundle=ca_bundle, pool_size=pool_size)
-        self.kwargs = connection_kwargs(secret, settings)
+        config = LedgerConnectionConfig(tls="verify-full", ca_bundle=ca_bundle, pool_size=pool_size)
+        self.kwargs = connection_kwargs(secret, config)
         self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
             kwargs=self.kwargs, min_size=1, max_size=pool_size, open=False, name="bench-ledger"
         )

@@ -61,16 +61,16 @@ def render_scale_out(timeline: ScaleOutTimeline) -> list[str]:
 
 def render_for_plan(stack: str, overrides: Mapping[str, Any]) -> str:
     """The timelines section of `plan`'s output."""
-    settings = services_config(stack, overrides)
+    config = services_config(stack, overrides)
     lines = ["== release-safety timeline (worst cases; see docs/operations.md#release-safety-timeline)"]
     for spec in CATALOGUE:
         timeline = release_timeline(
             spec.name,
             edge=not spec.internal,
-            task=settings.task,
-            traffic=settings.traffic,
-            release=settings.release,
+            task=config.task,
+            traffic=config.traffic,
+            release=config.release,
         )
         lines += render_release(timeline)
-    lines += render_scale_out(scale_out_timeline(settings.task, settings.traffic, settings.scaling))
+    lines += render_scale_out(scale_out_timeline(config.task, config.traffic, config.scaling))
     return "\n".join(lines)

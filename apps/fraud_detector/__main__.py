@@ -2,5 +2,5 @@ from apps.common.runtime_config import RuntimeConfig
 from apps.common.serve import serve
 from apps.fraud_detector.app import build
 
-settings = RuntimeConfig.from_env("fraud-detector")
-serve(build(settings), settings)
+config = RuntimeConfig.from_env("fraud-detector")
+serve(build(config), config)

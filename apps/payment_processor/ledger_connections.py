@@ -110,7 +110,7 @@ class LedgerConnectionConfig:
         return {"sslmode": self.tls}
 
 
-def connection_kwargs(secret_value: str, settings: LedgerConnectionConfig) -> dict[str, Any]:
+def connection_kwargs(secret_value: str, config: LedgerConnectionConfig) -> dict[str, Any]:
     """psycopg's connect() keyword arguments from the connection secret's JSON."""
     try:
         secret = json.loads(secret_value)
@@ -128,7 +128,7 @@ def connection_kwargs(secret_value: str, settings: LedgerConnectionConfig) -> di
         ) from None
     return {
         **kwargs,
-        **settings.tls_kwargs(),
+        **config.tls_kwargs(),
         "connect_timeout": CONNECT_TIMEOUT_SECONDS,
         "application_name": "payment-processor",
         "options": SESSION_OPTIONS,
@@ -142,12 +142,12 @@ def is_auth_failure(error: psycopg.OperationalError) -> bool:
 class Credentials:
     """Connection arguments for every new connection, from the secret cache; refreshed on a refused login."""
 
-    def __init__(self, secrets: RuntimeSecrets, settings: LedgerConnectionConfig) -> None:
+    def __init__(self, secrets: RuntimeSecrets, config: LedgerConnectionConfig) -> None:
         self.secrets = secrets
-        self.settings = settings
+        self.config = config
 
     async def kwargs(self) -> dict[str, Any]:
-        return connection_kwargs(await self.secrets.get(CONNECTION_SECRET), self.settings)
+        return connection_kwargs(await self.secrets.get(CONNECTION_SECRET), self.config)
 
     async def connect(self, **extra: Any) -> psycopg.AsyncConnection[Any]:
         """A new connection; after a refused login, the secret is read again and the login retried once."""
@@ -172,7 +172,7 @@ def open_pool(credentials: Credentials) -> AsyncConnectionPool[psycopg.AsyncConn
 
     return AsyncConnectionPool(
         min_size=1,
-        max_size=credentials.settings.pool_size,
+        max_size=credentials.config.pool_size,
         connection_class=RefreshingLogin,
         # Autocommit: the ledger spells its transaction out, in pipeline mode (apps.payment_processor.ledger).
         kwargs={"autocommit": True},
@@ -181,7 +181,7 @@ def open_pool(credentials: Credentials) -> AsyncConnectionPool[psycopg.AsyncConn
         # another connection when the one it got turns out broken on its first round trip.
         # Connections are replaced after DATABASE_POOL_MAX_LIFETIME_SECONDS (hourly by default), so
         # even open ones move to the current credentials after a rotation.
-        max_lifetime=credentials.settings.pool_max_lifetime_seconds,
+        max_lifetime=credentials.config.pool_max_lifetime_seconds,
         open=False,
         name="ledger",
     )

@@ -79,12 +79,12 @@ class ScanGate:
         self,
         ecs: Any,
         ecr: Any,
-        settings: GateConfig,
+        config: GateConfig,
         deadline: float,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.ecs, self.ecr, self.settings = ecs, ecr, settings
+        self.ecs, self.ecr, self.config = ecs, ecr, config
         self.deadline, self.clock, self.sleep = deadline, clock, sleep
 
     def check(self, deployment: Deployment) -> Verdict:
@@ -120,10 +120,10 @@ class ScanGate:
         if status not in FINISHED:
             return [f"{shown}: scan {status}"]
         counts = findings.get("findingSeverityCounts", {})
-        blocking = {severity: counts[severity] for severity in self.settings.blocking if counts.get(severity)}
+        blocking = {severity: counts[severity] for severity in self.config.blocking if counts.get(severity)}
         if blocking:
             listed = ", ".join(f"{count} {severity}" for severity, count in blocking.items())
-            return [f"{shown}: {listed} finding(s) at or above {self.settings.threshold}"]
+            return [f"{shown}: {listed} finding(s) at or above {self.config.threshold}"]
         return []
 
     def _finished_scan(self, image: EcrImage, digest: str) -> tuple[str, dict[str, Any]]:
@@ -142,9 +142,9 @@ class ScanGate:
             status = str(answer["imageScanStatus"]["status"])
             if status not in WAITING:
                 return status, answer.get("imageScanFindings", {})
-            if self.clock() + self.settings.poll_seconds > self.deadline:
-                return f"still {status} after waiting {self.settings.wait_seconds:g}s", {}
-            self.sleep(self.settings.poll_seconds)
+            if self.clock() + self.config.poll_seconds > self.deadline:
+                return f"still {status} after waiting {self.config.wait_seconds:g}s", {}
+            self.sleep(self.config.poll_seconds)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -154,8 +154,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     ecs, ecr = boto3.client("ecs"), boto3.client("ecr")
 
     def check(deployment: Deployment) -> Verdict:
-        settings = GateConfig.from_env()  # inside the hook: bad settings still get reported
-        deadline = started + min(settings.wait_seconds, budget)
-        return ScanGate(ecs, ecr, settings, deadline).check(deployment)
+        config = GateConfig.from_env()  # inside the hook: bad config still get reported
+        deadline = started + min(config.wait_seconds, budget)
+        return ScanGate(ecs, ecr, config, deadline).check(deployment)
 
     return run_hook(event, boto3.client("codedeploy"), check, "scan-gate")

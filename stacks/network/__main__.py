@@ -20,15 +20,13 @@ from stacks.network.subscription_warning import warn_when_unsubscribed
 from stacks.network.vpc import Vpc, VpcArgs
 from stacks.network.zones import choose_zones
 
-settings = NetworkConfig.load()
-namer = settings.common.namer
+config = NetworkConfig.load()
+namer = config.common.namer
 tags = ServiceTags("network")
-provider = aws_provider(settings.common)
+provider = aws_provider(config.common)
 aws_context = AwsContext.lookup(provider)
-zones = choose_zones(settings, provider)
-subnets = plan_subnets(
-    settings.vpc_cidr, len(zones), settings.public_subnet_prefix, settings.private_subnet_prefix
-)
+zones = choose_zones(config, provider)
+subnets = plan_subnets(config.vpc_cidr, len(zones), config.public_subnet_prefix, config.private_subnet_prefix)
 in_provider = pulumi.ResourceOptions(provider=provider)
 
 vpc = Vpc(
@@ -36,10 +34,10 @@ vpc = Vpc(
     VpcArgs(
         namer=namer,
         tags=tags,
-        cidr=str(settings.vpc_cidr),
+        cidr=str(config.vpc_cidr),
         zones=zones,
         subnets=subnets,
-        nat_gateways=settings.nat_gateways,
+        nat_gateways=config.nat_gateways,
     ),
     opts=in_provider,
 )
@@ -50,9 +48,9 @@ flow_logs = FlowLogs(
         tags=tags,
         vpc_id=vpc.vpc_id,
         context=aws_context,
-        retention_days=settings.flow_log_retention_days,
-        traffic_type=settings.flow_log_traffic_type,
-        kms_deletion_window_days=settings.kms_deletion_window_days,
+        retention_days=config.flow_log_retention_days,
+        traffic_type=config.flow_log_traffic_type,
+        kms_deletion_window_days=config.kms_deletion_window_days,
     ),
     opts=in_provider,
 )
@@ -63,13 +61,13 @@ endpoints = Endpoints(
         tags=tags,
         region=aws_context.region,
         vpc_id=vpc.vpc_id,
-        vpc_cidr=str(settings.vpc_cidr),
+        vpc_cidr=str(config.vpc_cidr),
         private_subnet_ids=[s.id for s in vpc.private_subnets],
         private_route_table_ids=[t.id for t in vpc.private_route_tables],
         services=interface_services(
-            pci=settings.common.pci,
-            interface_endpoints=settings.interface_endpoints,
-            ecs_exec_endpoint=settings.ecs_exec_endpoint,
+            pci=config.common.pci,
+            interface_endpoints=config.interface_endpoints,
+            ecs_exec_endpoint=config.ecs_exec_endpoint,
         ),
     ),
     opts=in_provider,
@@ -81,17 +79,17 @@ alarm_topic = AlarmTopic(
         namer=namer,
         tags=tags,
         context=aws_context,
-        notifications=settings.notifications,
-        ticket_notifications=settings.ticket_notifications,
-        kms_deletion_window_days=settings.kms_deletion_window_days,
+        notifications=config.notifications,
+        ticket_notifications=config.ticket_notifications,
+        kms_deletion_window_days=config.kms_deletion_window_days,
     ),
     opts=in_provider,
 )
 topics = AlarmTopics(page=alarm_topic.topic_arn, ticket=alarm_topic.ticket_topic_arn)
 warn_when_unsubscribed(
     {
-        namer.name(naming.TOPIC, "alarms"): settings.notifications,
-        namer.name(naming.TOPIC, "tickets"): settings.ticket_notifications,
+        namer.name(naming.TOPIC, "alarms"): config.notifications,
+        namer.name(naming.TOPIC, "tickets"): config.ticket_notifications,
     }
 )
 NotificationHealth(
@@ -101,7 +99,7 @@ NotificationHealth(
         tags=tags,
         topics=topics,
         topic_names=(alarm_topic.topic_name, alarm_topic.ticket_topic_name),
-        heartbeat_schedule=settings.heartbeat_schedule,
+        heartbeat_schedule=config.heartbeat_schedule,
     ),
     opts=in_provider,
 )
@@ -112,7 +110,7 @@ NatGatewayAlarms(
         tags=tags,
         gateways=vpc.nat_gateways_by_zone,
         topics=topics,
-        settings=settings.nat_alarms,
+        config=config.nat_alarms,
     ),
     opts=in_provider,
 )

@@ -31,14 +31,14 @@ class NatGatewayAlarmsArgs:
     tags: the Service tag (and the rest) for each alarm.
     gateways: (availability zone, NAT gateway id) of each gateway.
     topics: the paging and ticket topics; each alarm notifies the one of its severity.
-    settings: thresholds and evaluation window (`natPacketDropPercent`, `natAlarmEvaluationMinutes`).
+    config: thresholds and evaluation window (`natPacketDropPercent`, `natAlarmEvaluationMinutes`).
     """
 
     namer: naming.Namer
     tags: ServiceTags
     gateways: Sequence[tuple[str, pulumi.Input[str]]]
     topics: AlarmTopics
-    settings: NatAlarmConfig
+    config: NatAlarmConfig
 
 
 class NatGatewayAlarms(pulumi.ComponentResource):
@@ -56,7 +56,7 @@ class NatGatewayAlarms(pulumi.ComponentResource):
         self, args: NatGatewayAlarmsArgs, zone: str, purpose: str, section: str, **kwargs: Any
     ) -> aws.cloudwatch.MetricAlarm:
         alarm_name = args.namer.name(naming.ALARM, "nat", zone, purpose)
-        minutes = args.settings.evaluation_minutes
+        minutes = args.config.evaluation_minutes
         return aws.cloudwatch.MetricAlarm(
             alarm_name,
             name=alarm_name,
@@ -94,7 +94,7 @@ class NatGatewayAlarms(pulumi.ComponentResource):
         self, args: NatGatewayAlarmsArgs, zone: str, gateway_id: pulumi.Input[str]
     ) -> aws.cloudwatch.MetricAlarm:
         gateway = {"NatGatewayId": gateway_id}
-        percent = args.settings.packet_drop_percent
+        percent = args.config.packet_drop_percent
         return self._alarm(
             args,
             zone,

@@ -9,21 +9,21 @@ from shared.config.network import NetworkConfig
 from shared.errors import ConfigError
 
 
-def choose_zones(settings: NetworkConfig, provider: aws.Provider) -> tuple[str, ...]:
+def choose_zones(config: NetworkConfig, provider: aws.Provider) -> tuple[str, ...]:
     """`availabilityZones` if set, else the first `azCount` zones that need no opt-in."""
-    if settings.availability_zones:
-        return settings.availability_zones
+    if config.availability_zones:
+        return config.availability_zones
     found = aws.get_availability_zones(
         state="available",
         filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
         opts=pulumi.InvokeOptions(provider=provider),
     )
     zones = tuple(sorted(found.names))
-    if len(zones) < settings.az_count:
+    if len(zones) < config.az_count:
         raise ConfigError(
             "azCount",
-            settings.az_count,
-            f"{settings.common.region} has only {len(zones)} available zones ({', '.join(zones)})",
+            config.az_count,
+            f"{config.common.region} has only {len(zones)} available zones ({', '.join(zones)})",
             "lower azCount (3 at least) or deploy to another region",
         )
-    return zones[: settings.az_count]
+    return zones[: config.az_count]

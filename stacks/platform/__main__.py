@@ -37,12 +37,12 @@ from stacks.platform.waf import WebApplicationFirewall, WebApplicationFirewallAr
 
 HTTP_PORTS = (HTTP_PORT, HTTPS_PORT)
 
-settings = PlatformConfig.load()
-namer = settings.common.namer
+config = PlatformConfig.load()
+namer = config.common.namer
 tags = ServiceTags("platform")
-provider = aws_provider(settings.common)
+provider = aws_provider(config.common)
 aws_context = AwsContext.lookup(provider)
-network = NetworkOutputs.from_stack(settings.network_stack)
+network = NetworkOutputs.from_stack(config.network_stack)
 in_provider = pulumi.ResourceOptions(provider=provider)
 public_alb_name = namer.name(naming.ALB, "public")
 internal_alb_name = namer.name(naming.ALB, "internal")
@@ -53,7 +53,7 @@ key = PlatformKey(
         namer=namer,
         tags=tags,
         context=aws_context,
-        deletion_window_days=settings.kms_deletion_window_days,
+        deletion_window_days=config.kms_deletion_window_days,
     ),
     opts=in_provider,
 )
@@ -62,24 +62,24 @@ cluster = EcsCluster(
     EcsClusterArgs(
         namer=namer,
         tags=tags,
-        container_insights=settings.container_insights,
-        fargate_spot_weight=settings.fargate_spot_weight,
-        ecs_exec=settings.ecs_exec,
+        container_insights=config.container_insights,
+        fargate_spot_weight=config.fargate_spot_weight,
+        ecs_exec=config.ecs_exec,
         key_arn=key.key_arn,
-        log_retention_days=settings.log_retention_days,
+        log_retention_days=config.log_retention_days,
         exec_endpoint=(
-            network.ecs_exec_endpoint_required() if settings.common.pci and settings.ecs_exec else None
+            network.ecs_exec_endpoint_required() if config.common.pci and config.ecs_exec else None
         ),
     ),
     opts=in_provider,
 )
-namespace = private_namespace(settings.namespace_name, network.vpc_id, tags, in_provider)
+namespace = private_namespace(config.namespace_name, network.vpc_id, tags, in_provider)
 
 # complianceProfile pci: the ALBs log into the write-once audit archive, which also keeps a copy of
 # every log group for 12 months; baseline: the expiring access-log bucket.
 alb_prefixes = (public_alb_name, internal_alb_name)  # each ALB logs under its own name
 archive: AuditArchive | None = None
-if settings.common.pci:
+if config.common.pci:
     archive = AuditArchive(
         "audit-archive",
         AuditArchiveArgs(
@@ -96,7 +96,7 @@ else:
             tags=tags,
             context=aws_context,
             prefixes=alb_prefixes,
-            expiration_days=settings.access_log_expiration_days,
+            expiration_days=config.access_log_expiration_days,
         ),
         opts=in_provider,
     )
@@ -113,7 +113,7 @@ public_alb = LoadBalancer(
         subnet_ids=network.public_subnet_ids,
         access_logs_bucket=alb_logs_bucket,
         access_logs_ready=alb_logs_ready,
-        ingress_cidrs=settings.allowed_ingress_cidrs,
+        ingress_cidrs=config.allowed_ingress_cidrs,
         ingress_ports=HTTP_PORTS,
     ),
     opts=in_provider,
@@ -140,41 +140,41 @@ waf = (
         WebApplicationFirewallArgs(
             namer=namer,
             tags=tags,
-            waf=settings.waf,
+            waf=config.waf,
             load_balancer_arn=public_alb.arn,
             key_arn=key.key_arn,
             context=aws_context,
         ),
         opts=in_provider,
     )
-    if settings.waf.enabled
+    if config.waf.enabled
     else None
 )
 
 database_group = database_security_group(namer, tags, network.vpc_id, in_provider)
-managed = settings.database.managed
+managed = config.database.managed
 database = (
     ManagedDatabase(
         "database",
         ManagedDatabaseArgs(
             namer=namer,
             tags=tags,
-            settings=managed,
-            database_name=settings.database.name,
-            port=settings.database.port,
+            config=managed,
+            database_name=config.database.name,
+            port=config.database.port,
             key_arn=key.key_arn,
-            key_deletion_window_days=settings.kms_deletion_window_days,
+            key_deletion_window_days=config.kms_deletion_window_days,
             private_subnet_ids=network.private_subnet_ids,
             security_group_id=database_group.id,
-            log_retention_days=settings.log_retention_days,
-            audit=settings.common.pci,
+            log_retention_days=config.log_retention_days,
+            audit=config.common.pci,
         ),
         opts=in_provider,
     )
     if managed is not None
     else None
 )
-if database is not None and settings.common.pci:
+if database is not None and config.common.pci:
     DatabaseBackup(
         "database-backup",
         DatabaseBackupArgs(
@@ -189,13 +189,13 @@ if database is not None and settings.common.pci:
 
 # complianceProfile pci: the only way out to third-party hosts, by name, on 443 (docs/security.md).
 egress_proxy: EgressProxy | None = None
-if settings.egress_proxy is not None:
+if config.egress_proxy is not None:
     egress_proxy = EgressProxy(
         "egress-proxy",
         EgressProxyArgs(
             namer=namer,
             context=aws_context,
-            settings=settings.egress_proxy,
+            config=config.egress_proxy,
             cluster_arn=cluster.cluster_arn,
             vpc_id=network.vpc_id,
             vpc_cidr=network.vpc_cidr,
@@ -203,7 +203,7 @@ if settings.egress_proxy is not None:
             namespace_id=namespace.id,
             namespace_name=namespace.name,
             key_arn=key.key_arn,
-            log_retention_days=settings.log_retention_days,
+            log_retention_days=config.log_retention_days,
         ),
         opts=in_provider,
     )
@@ -214,14 +214,14 @@ secrets = PlatformSecrets(
         namer=namer,
         tags=tags,
         key_arn=key.key_arn,
-        database=settings.database,
+        database=config.database,
         managed_database=(
             ManagedEndpoint(address=database.address, master_secret_arn=database.master_secret_arn)
             if database is not None
             else None
         ),
-        payment_provider_api_key=settings.payment_provider_api_key,
-        fraud_scoring_api_key=settings.fraud_scoring_api_key,
+        payment_provider_api_key=config.payment_provider_api_key,
+        fraud_scoring_api_key=config.fraud_scoring_api_key,
     ),
     opts=in_provider,
 )
@@ -236,26 +236,26 @@ rotation = SecretRotation(
         vpc_cidr=network.vpc_cidr,
         private_subnet_ids=network.private_subnet_ids,
         secrets=secrets.rotated,
-        key_rotations=strategy_table(secrets.rotated, settings.api_key_rotations),
+        key_rotations=strategy_table(secrets.rotated, config.api_key_rotations),
         # "API key due" notices are tickets (shared/alarm_routing.py)
         alarm_topic_arn=network.ticket_topic_arn,
         alarm_topic_key_arn=network.alarm_topic_key_arn,
-        schedule=settings.secret_rotation_schedule,
-        log_retention_days=settings.log_retention_days,
-        reserved_concurrency=settings.rotation_reserved_concurrency,
-        database_port=settings.database.port,
-        database_tls=settings.database.tls,
+        schedule=config.secret_rotation_schedule,
+        log_retention_days=config.log_retention_days,
+        reserved_concurrency=config.rotation_reserved_concurrency,
+        database_port=config.database.port,
+        database_tls=config.database.tls,
         database_security_group_id=database_group.id,
-        declared_egress=network.declared_egress() if settings.common.pci else None,
+        declared_egress=network.declared_egress() if config.common.pci else None,
         egress_proxy=egress_proxy.route if egress_proxy is not None else None,
-        direct_hosts=(f".{settings.namespace_name}",),
+        direct_hosts=(f".{config.namespace_name}",),
         bootstrap=(
             DatabaseBootstrap(
                 master_secret_arn=database.master_secret_arn,
                 instance=database.instance,
                 instance_resource_id=database.instance.resource_id,
                 secret_version=secrets.initial_versions[SecretPurposes.DATABASE_CONNECTION],
-                extensions=(AUDIT_EXTENSION,) if settings.common.pci else (),
+                extensions=(AUDIT_EXTENSION,) if config.common.pci else (),
             )
             if database is not None
             else None
@@ -271,7 +271,7 @@ PlatformAlarms(
         tags=tags,
         region=aws_context.region,
         load_balancers={"public": public_alb.arn, "internal": internal_alb.arn},
-        settings=settings.alarms,
+        config=config.alarms,
         topics=network.topics,
         web_acl_name=waf.web_acl_name if waf else None,  # the WAF alarm follows the web ACL
         rotation_function_name=rotation.function.name,
@@ -288,8 +288,8 @@ if database is not None and managed is not None:
             identifier=database.identifier,
             instance_arn=database.instance.arn,
             database=managed,
-            settings=settings.database_alarms,
-            evaluation_minutes=settings.alarms.evaluation_minutes,
+            config=config.database_alarms,
+            evaluation_minutes=config.alarms.evaluation_minutes,
             topics=network.topics,
         ),
         opts=in_provider,
@@ -334,9 +334,9 @@ pulumi.export(PlatformExports.SECRET_ARNS, secrets.arns)
 pulumi.export(PlatformExports.ROTATION_SECURITY_GROUP_ID, rotation.security_group_id)
 pulumi.export(PlatformExports.DATABASE_SECURITY_GROUP_ID, database_group.id)
 pulumi.export(
-    PlatformExports.DATABASE_ENDPOINT, database.address if database is not None else settings.database.host
+    PlatformExports.DATABASE_ENDPOINT, database.address if database is not None else config.database.host
 )
-pulumi.export(PlatformExports.DATABASE_PORT, settings.database.port)
+pulumi.export(PlatformExports.DATABASE_PORT, config.database.port)
 pulumi.export(
     PlatformExports.DATABASE_MAX_CONNECTIONS,
     (estimated_max_connections(managed.instance_class) or 0) if managed is not None else 0,

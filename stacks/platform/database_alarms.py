@@ -63,7 +63,7 @@ class DatabaseAlarmsArgs:
     identifier: the DB instance identifier (the DBInstanceIdentifier dimension).
     instance_arn: the instance, for the storage-ceiling event rule.
     database: the `database*` keys of the instance: its class and storage set the thresholds.
-    settings: the `database*Percent`, `databaseCpuCreditBalance` and `databaseLatencyMs` keys.
+    config: the `database*Percent`, `databaseCpuCreditBalance` and `databaseLatencyMs` keys.
     evaluation_minutes: `platformAlarmEvaluationMinutes`.
     topics: the environment's two topics.
     """
@@ -73,7 +73,7 @@ class DatabaseAlarmsArgs:
     identifier: pulumi.Input[str]
     instance_arn: pulumi.Input[str]
     database: ManagedDatabaseConfig
-    settings: DatabaseAlarmConfig
+    config: DatabaseAlarmConfig
     evaluation_minutes: int
     topics: AlarmTopics
 
@@ -88,34 +88,34 @@ class DatabaseAlarms(pulumi.ComponentResource):
         super().__init__("payments:platform:DatabaseAlarms", name, None, opts)
         self._args = args
         self._instance = {"DBInstanceIdentifier": args.identifier}
-        settings, database = args.settings, args.database
+        config, database = args.config, args.database
         instance_class = database.instance_class
         self.alarms: list[aws.cloudwatch.MetricAlarm] = [
             self._single(
                 "cpu",
                 Runbook.DATABASE_CPU,
-                f"Database CPU above {settings.cpu_percent} %",
+                f"Database CPU above {config.cpu_percent} %",
                 "CPUUtilization",
                 "Average",
                 "GreaterThanThreshold",
-                float(settings.cpu_percent),
+                float(config.cpu_percent),
             ),
             self._single(
                 "free-storage",
                 Runbook.DATABASE_STORAGE,
-                f"Database free storage below {settings.free_storage_percent} % of its "
+                f"Database free storage below {config.free_storage_percent} % of its "
                 f"{database.allocated_storage_gb} GiB",
                 "FreeStorageSpace",
                 "Minimum",
                 "LessThanThreshold",
-                float(database.allocated_storage_gb * GIB * settings.free_storage_percent // 100),
+                float(database.allocated_storage_gb * GIB * config.free_storage_percent // 100),
             ),
             self._alarm(
                 "latency",
                 Runbook.DATABASE_LATENCY,
-                f"Database read or write latency above {settings.latency_ms} ms",
+                f"Database read or write latency above {config.latency_ms} ms",
                 comparison_operator="GreaterThanThreshold",
-                threshold=settings.latency_ms / 1000,  # ReadLatency and WriteLatency are in seconds
+                threshold=config.latency_ms / 1000,  # ReadLatency and WriteLatency are in seconds
                 metric_queries=[
                     metric("read", RDS, "ReadLatency", "Average", self._instance),
                     metric("write", RDS, "WriteLatency", "Average", self._instance),
@@ -157,12 +157,12 @@ class DatabaseAlarms(pulumi.ComponentResource):
         memory_gib = instance_memory_gib(instance_class)
         vcpus = instance_vcpus(instance_class)
         if max_connections is not None:
-            limit = max_connections * settings.connections_percent // 100
+            limit = max_connections * config.connections_percent // 100
             self.alarms.append(
                 self._single(
                     "connections",
                     Runbook.DATABASE_CONNECTIONS,
-                    f"More than {limit} database connections ({settings.connections_percent} % of "
+                    f"More than {limit} database connections ({config.connections_percent} % of "
                     f"{instance_class}'s estimated max_connections {max_connections})",
                     "DatabaseConnections",
                     "Maximum",
@@ -175,12 +175,12 @@ class DatabaseAlarms(pulumi.ComponentResource):
                 self._single(
                     "freeable-memory",
                     Runbook.DATABASE_MEMORY,
-                    f"Database freeable memory below {settings.freeable_memory_percent} % of "
+                    f"Database freeable memory below {config.freeable_memory_percent} % of "
                     f"{instance_class}'s {memory_gib} GiB",
                     "FreeableMemory",
                     "Average",
                     "LessThanThreshold",
-                    float(memory_gib * GIB * settings.freeable_memory_percent // 100),
+                    float(memory_gib * GIB * config.freeable_memory_percent // 100),
                     minutes=SUSTAINED_MINUTES,
                 )
             )
@@ -202,11 +202,11 @@ class DatabaseAlarms(pulumi.ComponentResource):
                 self._single(
                     "cpu-credits",
                     Runbook.DATABASE_CPU_CREDITS,
-                    f"Database CPU credit balance below {settings.cpu_credit_balance}",
+                    f"Database CPU credit balance below {config.cpu_credit_balance}",
                     "CPUCreditBalance",
                     "Minimum",
                     "LessThanThreshold",
-                    float(settings.cpu_credit_balance),
+                    float(config.cpu_credit_balance),
                 )
             )
         if None in (max_connections, memory_gib, vcpus):

@@ -56,7 +56,7 @@ class EgressProxyArgs:
     Fields:
         namer: names every resource with the stack's suffix.
         context: the account, region and partition (role trust, the log driver's region).
-        settings: `egressProxyImage`, `egressProxyTasks` and the allowlist (EgressProxyConfig).
+        config: `egressProxyImage`, `egressProxyTasks` and the allowlist (EgressProxyConfig).
         cluster_arn: the platform's ECS cluster.
         vpc_id, vpc_cidr: the VPC; Squid admits clients from its CIDR only (the group says it again).
         private_subnet_ids: where the tasks run, spread over the zones.
@@ -67,7 +67,7 @@ class EgressProxyArgs:
 
     namer: naming.Namer
     context: AwsContext
-    settings: EgressProxyConfig
+    config: EgressProxyConfig
     cluster_arn: pulumi.Input[str]
     vpc_id: pulumi.Input[str]
     vpc_cidr: pulumi.Input[str]
@@ -194,8 +194,8 @@ class EgressProxy(pulumi.ComponentResource):
             lambda values: json.dumps(
                 [
                     container_definition(
-                        image=args.settings.image,
-                        config=render(args.settings.allowed_hosts, client_cidrs=[str(values[0])]),
+                        image=args.config.image,
+                        config=render(args.config.allowed_hosts, client_cidrs=[str(values[0])]),
                         log_group=str(values[1]),
                         region=args.context.region,
                     )
@@ -249,7 +249,7 @@ class EgressProxy(pulumi.ComponentResource):
             name=service_name,
             cluster=args.cluster_arn,
             task_definition=self.task_definition.arn,
-            desired_count=args.settings.tasks,
+            desired_count=args.config.tasks,
             launch_type="FARGATE",
             platform_version="LATEST",
             # A platform component, not an application: ECS's rolling update replaces the tasks (a new

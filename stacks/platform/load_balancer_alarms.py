@@ -31,7 +31,7 @@ class LoadBalancerAlarmArgs:
     tags: the Service tag (and the rest).
     role: "public" or "internal", the alarm's name part.
     load_balancer_arn: the ALB; its ARN suffix is the LoadBalancer dimension.
-    settings: `loadBalancer5xxPercent` and `platformAlarmEvaluationMinutes`.
+    config: `loadBalancer5xxPercent` and `platformAlarmEvaluationMinutes`.
     topics: the paging and ticket topics; the alarm notifies the one of its severity.
     """
 
@@ -39,7 +39,7 @@ class LoadBalancerAlarmArgs:
     tags: ServiceTags
     role: LoadBalancerRole
     load_balancer_arn: pulumi.Input[str]
-    settings: PlatformAlarmConfig
+    config: PlatformAlarmConfig
     topics: AlarmTopics
 
 
@@ -48,7 +48,7 @@ def load_balancer_5xx_alarm(
 ) -> aws.cloudwatch.MetricAlarm:
     alarm_name = args.namer.name(naming.ALARM, "alb", args.role, "5xx-rate")
     dimensions = {"LoadBalancer": load_balancer_dimension(args.load_balancer_arn)}
-    percent, minutes = args.settings.load_balancer_5xx_percent, args.settings.evaluation_minutes
+    percent, minutes = args.config.load_balancer_5xx_percent, args.config.evaluation_minutes
     return aws.cloudwatch.MetricAlarm(
         alarm_name,
         name=alarm_name,

@@ -85,7 +85,7 @@ class ManagedDatabaseArgs:
     Fields:
         namer: names every resource with the stack's suffix.
         tags: the Service tag (and the rest) for each resource.
-        settings: the `database*` keys of the managed instance (class, version, storage, Multi-AZ,
+        config: the `database*` keys of the managed instance (class, version, storage, Multi-AZ,
             backups, final snapshot).
         database_name: `databaseName`, the database RDS creates.
         port: `databasePort`.
@@ -100,7 +100,7 @@ class ManagedDatabaseArgs:
 
     namer: naming.Namer
     tags: ServiceTags
-    settings: ManagedDatabaseConfig
+    config: ManagedDatabaseConfig
     database_name: str
     port: int
     key_arn: pulumi.Input[str]
@@ -118,7 +118,7 @@ class ManagedDatabase(pulumi.ComponentResource):
         self, name: str, args: ManagedDatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("payments:platform:ManagedDatabase", name, None, opts)
-        names, settings = args.namer, args.settings
+        names, config = args.namer, args.config
         child = pulumi.ResourceOptions(parent=self)
         identifier = names.name(naming.RDS_INSTANCE, "ledger")
 
@@ -136,7 +136,7 @@ class ManagedDatabase(pulumi.ComponentResource):
         self.parameter_group = aws.rds.ParameterGroup(
             parameters_name,
             name=parameters_name,
-            family=parameter_family(settings.engine_major),
+            family=parameter_family(config.engine_major),
             description=f"Parameters of {identifier}: TLS required" + (", pgaudit" if args.audit else ""),
             parameters=[
                 aws.rds.ParameterGroupParameterArgs(name=parameter, value=value, apply_method=apply_method)
@@ -160,7 +160,7 @@ class ManagedDatabase(pulumi.ComponentResource):
             )
             for log in LOG_EXPORTS
         ]
-        keep_snapshot = not settings.skip_final_snapshot
+        keep_snapshot = not config.skip_final_snapshot
         final_snapshot = names.name(naming.RDS_FINAL_SNAPSHOT, "ledger")
         if keep_snapshot:
             pulumi.log.warn(
@@ -170,12 +170,12 @@ class ManagedDatabase(pulumi.ComponentResource):
             identifier,
             identifier=identifier,
             engine=ENGINE,
-            engine_version=settings.engine_version,
+            engine_version=config.engine_version,
             auto_minor_version_upgrade=True,
             allow_major_version_upgrade=False,
-            instance_class=settings.instance_class,
-            allocated_storage=settings.allocated_storage_gb,
-            max_allocated_storage=settings.max_allocated_storage_gb,
+            instance_class=config.instance_class,
+            allocated_storage=config.allocated_storage_gb,
+            max_allocated_storage=config.max_allocated_storage_gb,
             storage_type=STORAGE_TYPE,
             storage_encrypted=True,
             kms_key_id=args.key_arn,
@@ -188,12 +188,12 @@ class ManagedDatabase(pulumi.ComponentResource):
             parameter_group_name=self.parameter_group.name,
             vpc_security_group_ids=[args.security_group_id],
             publicly_accessible=False,
-            multi_az=settings.multi_az,
-            backup_retention_period=settings.backup_retention_days,
+            multi_az=config.multi_az,
+            backup_retention_period=config.backup_retention_days,
             copy_tags_to_snapshot=True,
             delete_automated_backups=True,
             deletion_protection=False,
-            skip_final_snapshot=settings.skip_final_snapshot,
+            skip_final_snapshot=config.skip_final_snapshot,
             final_snapshot_identifier=final_snapshot if keep_snapshot else None,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             performance_insights_enabled=True,

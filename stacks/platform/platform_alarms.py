@@ -32,7 +32,7 @@ class PlatformAlarmsArgs:
         tags: the Service tag (and the rest) for each alarm.
         region: the WAF metrics' Region dimension.
         load_balancers: role ("public", "internal") -> ALB ARN.
-        settings: thresholds and evaluation window.
+        config: thresholds and evaluation window.
         topics: the network layer's `alarmTopicArn` (page) and `ticketTopicArn` (ticket).
         web_acl_name: the name of the web ACL on the public ALB; the WAF alarm exists only with one.
             Default: None (a stack with `waf: false`).
@@ -43,7 +43,7 @@ class PlatformAlarmsArgs:
     tags: ServiceTags
     region: str
     load_balancers: Mapping[LoadBalancerRole, pulumi.Input[str]]
-    settings: PlatformAlarmConfig
+    config: PlatformAlarmConfig
     topics: AlarmTopics
     web_acl_name: pulumi.Input[str] | None = None
     rotation_function_name: pulumi.Input[str]
@@ -62,7 +62,7 @@ class PlatformAlarms(pulumi.ComponentResource):
                     tags=args.tags,
                     role=role,
                     load_balancer_arn=arn,
-                    settings=args.settings,
+                    config=args.config,
                     topics=args.topics,
                 ),
                 child,
@@ -77,8 +77,8 @@ class PlatformAlarms(pulumi.ComponentResource):
                         tags=args.tags,
                         web_acl_name=args.web_acl_name,
                         region=args.region,
-                        blocked_per_minute=args.settings.waf_blocked_requests_per_minute,
-                        evaluation_minutes=args.settings.evaluation_minutes,
+                        blocked_per_minute=args.config.waf_blocked_requests_per_minute,
+                        evaluation_minutes=args.config.evaluation_minutes,
                         topics=args.topics,
                     ),
                     child,

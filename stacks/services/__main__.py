@@ -22,15 +22,15 @@ from stacks.services.security_chain import SecurityChain, SecurityChainArgs
 from stacks.services.traffic import ListenerPlan
 from stacks.services.urls import downstream_urls, public_url
 
-settings = ServicesConfig.load()
-namer = settings.common.namer
-provider = aws_provider(settings.common)
+config = ServicesConfig.load()
+namer = config.common.namer
+provider = aws_provider(config.common)
 aws_context = AwsContext.lookup(provider)
-network = NetworkOutputs.from_stack(settings.network_stack)
-platform = PlatformOutputs.from_stack(settings.platform_stack)
+network = NetworkOutputs.from_stack(config.network_stack)
+platform = PlatformOutputs.from_stack(config.platform_stack)
 in_provider = pulumi.ResourceOptions(provider=provider)
-warn_when_pools_exceed_the_database(settings, CATALOGUE, platform.database_max_connections)
-egress_proxy = platform.egress_proxy() if settings.common.pci else None  # third parties only through it
+warn_when_pools_exceed_the_database(config, CATALOGUE, platform.database_max_connections)
+egress_proxy = platform.egress_proxy() if config.common.pci else None  # third parties only through it
 
 chain = SecurityChain(
     "security-chain",
@@ -42,7 +42,7 @@ chain = SecurityChain(
         internal_alb_security_group_id=platform.internal_alb.security_group_id,
         database_security_group_id=platform.database_security_group_id,
         database_port=platform.database_port,
-        declared_egress=network.declared_egress() if settings.common.pci else None,
+        declared_egress=network.declared_egress() if config.common.pci else None,
         egress_proxy=egress_proxy,
     ),
     opts=in_provider,
@@ -70,7 +70,7 @@ services = {
         spec.name,
         FargateServiceArgs(
             spec=spec,
-            settings=settings,
+            config=config,
             context=aws_context,
             network=network,
             platform=platform,
@@ -114,8 +114,8 @@ hooks = ReleaseHooks(
     ReleaseHooksArgs(
         namer=namer,
         context=aws_context,
-        release=settings.release,
-        log_retention_days=settings.task.log_retention_days,
+        release=config.release,
+        log_retention_days=config.task.log_retention_days,
         key_arn=platform.kms_key_arn,
         vpc_id=network.vpc_id,
         private_subnet_ids=network.private_subnet_ids,
@@ -136,11 +136,11 @@ hooks = ReleaseHooks(
             )
             for spec in CATALOGUE
         },
-        declared_egress=network.declared_egress() if settings.common.pci else None,
+        declared_egress=network.declared_egress() if config.common.pci else None,
     ),
     opts=in_provider,
 )
-if settings.common.pci:  # every log group of this layer is copied into the platform's audit archive
+if config.common.pci:  # every log group of this layer is copied into the platform's audit archive
     archive_log_groups(
         namer,
         platform.log_archive(),
@@ -157,8 +157,8 @@ EnvironmentAlarms(
         namer=namer,
         tags=ServiceTags("services"),
         cluster_arn=platform.cluster_arn,
-        certificate_arn=settings.traffic.certificate_arn,
-        certificate_expiry_days=settings.alarms.certificate_expiry_days,
+        certificate_arn=config.traffic.certificate_arn,
+        certificate_expiry_days=config.alarms.certificate_expiry_days,
         hook_function_names=hooks.function_names,
         topics=network.topics,
     ),
@@ -180,8 +180,6 @@ pulumi.export(ServicesExports.TASK_FAMILIES, {n: s.task_family for n, s in servi
 pulumi.export(ServicesExports.DASHBOARD_NAME, dashboard.dashboard_name)
 pulumi.export(
     ServicesExports.PUBLIC_URL,
-    public_url(
-        ListenerPlan.for_service(edge, settings.traffic.certificate_arn), platform.public_alb.dns_name
-    ),
+    public_url(ListenerPlan.for_service(edge, config.traffic.certificate_arn), platform.public_alb.dns_name),
 )
-pulumi.export(ServicesExports.SERVES_PLAINTEXT_HTTP, settings.traffic.serves_plaintext)
+pulumi.export(ServicesExports.SERVES_PLAINTEXT_HTTP, config.traffic.serves_plaintext)

@@ -18,7 +18,7 @@ from shared.database_connections import connection_budget_problem
 
 
 def warn_when_pools_exceed_the_database(
-    settings: ServicesConfig, catalogue: Iterable[ServiceSpec], max_connections: pulumi.Output[int]
+    config: ServicesConfig, catalogue: Iterable[ServiceSpec], max_connections: pulumi.Output[int]
 ) -> pulumi.Output[str | None]:
     """The problem, if any (also logged as a warning), once the platform's estimate is known."""
     clients = sum(1 for spec in catalogue if spec.database_client)
@@ -26,7 +26,7 @@ def warn_when_pools_exceed_the_database(
     def check(limit: int) -> str | None:
         problem = (
             connection_budget_problem(
-                settings.task.database_pool_size, settings.scaling.max_capacity, int(limit), clients
+                config.task.database_pool_size, config.scaling.max_capacity, int(limit), clients
             )
             if clients
             else None

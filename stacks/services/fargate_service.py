@@ -51,7 +51,7 @@ class FargateServiceArgs:
 
     Fields:
         spec: the catalogue entry: name, ports, public or internal, callees, secrets.
-        settings: the services layer's config (task size, scaling, traffic, release, ...).
+        config: the services layer's config (task size, scaling, traffic, release, ...).
         context: the account, region and partition (roles, the log driver's region).
         network: the network layer's exports (VPC, private subnets, alarm topic).
         platform: the platform layer's exports (cluster, key, ALBs, namespace, secrets).
@@ -63,7 +63,7 @@ class FargateServiceArgs:
     """
 
     spec: ServiceSpec
-    settings: ServicesConfig
+    config: ServicesConfig
     context: AwsContext
     network: NetworkOutputs
     platform: PlatformOutputs
@@ -85,8 +85,8 @@ class FargateService(pulumi.ComponentResource):
         self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("payments:services:FargateService", name, None, opts)
-        spec, settings = args.spec, args.settings
-        namer = settings.common.namer
+        spec, config = args.spec, args.config
+        namer = config.common.namer
         tags = ServiceTags(spec.name)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -97,14 +97,14 @@ class FargateService(pulumi.ComponentResource):
                 tags=tags,
                 service=spec.name,
                 key_arn=args.platform.kms_key_arn,
-                untagged_expiry_days=settings.repository.untagged_expiry_days,
-                tagged_images_kept=settings.repository.tagged_images_kept,
+                untagged_expiry_days=config.repository.untagged_expiry_days,
+                tagged_images_kept=config.repository.tagged_images_kept,
             ),
             opts=child,
         )
         self.log_group = encrypted_log_group(
             namer.name(naming.ECS_LOG_GROUP, spec.name),
-            retention_days=settings.task.log_retention_days,
+            retention_days=config.task.log_retention_days,
             key_arn=args.platform.kms_key_arn,
             tags=tags,
             opts=child,
@@ -134,9 +134,9 @@ class FargateService(pulumi.ComponentResource):
                 spec=spec,
                 vpc_id=args.network.vpc_id,
                 load_balancer_arn=args.load_balancer.arn,
-                certificate_arn=settings.traffic.certificate_arn,
-                deregistration_delay_seconds=settings.traffic.deregistration_delay_seconds,
-                target_health=settings.traffic.target_health,
+                certificate_arn=config.traffic.certificate_arn,
+                deregistration_delay_seconds=config.traffic.deregistration_delay_seconds,
+                target_health=config.traffic.target_health,
             ),
             opts=child,
         )
@@ -156,9 +156,9 @@ class FargateService(pulumi.ComponentResource):
             )
         self.appspec_properties_args = AppSpecPropertiesArgs(
             subnets=args.network.private_subnet_ids,
-            security_groups=[args.security_group_id, *settings.task_security_group_ids],
-            platform_version=settings.platform_version,
-            strategy=_strategy(settings.fargate_spot_weight),
+            security_groups=[args.security_group_id, *config.task_security_group_ids],
+            platform_version=config.platform_version,
+            strategy=_strategy(config.fargate_spot_weight),
             execute_command=args.platform.ecs_exec,
             task_definition_arn=self.task_definition.arn,
         )
@@ -179,7 +179,7 @@ class FargateService(pulumi.ComponentResource):
                 service=spec.name,
                 cluster_name=args.platform.cluster_name,
                 ecs_service_name=self.service.name,
-                scaling=settings.scaling,
+                scaling=config.scaling,
             ),
             opts=child,
         )
@@ -192,7 +192,7 @@ class FargateService(pulumi.ComponentResource):
                 load_balancer_arn=args.load_balancer.arn,
                 blue_target_group_arn_suffix=self.traffic.blue.arn_suffix,
                 green_target_group_arn_suffix=self.traffic.green.arn_suffix,
-                traffic=settings.traffic,
+                traffic=config.traffic,
                 edge=not spec.internal,
             ),
             opts=child,
@@ -207,8 +207,8 @@ class FargateService(pulumi.ComponentResource):
                 ecs_service_name=self.service.name,
                 load_balancer_arn=args.load_balancer.arn,
                 target_group_arn_suffixes=(self.traffic.blue.arn_suffix, self.traffic.green.arn_suffix),
-                scaling=settings.scaling,
-                settings=settings.alarms,
+                scaling=config.scaling,
+                config=config.alarms,
                 edge=not spec.internal,
                 topics=args.network.topics,
             ),
@@ -220,7 +220,7 @@ class FargateService(pulumi.ComponentResource):
                 tags=tags,
                 service=spec.name,
                 application=args.codedeploy,
-                release=settings.release,
+                release=config.release,
                 cluster_name=args.platform.cluster_name,
                 ecs_service_name=self.service.name,
                 target_group_names=(self.traffic.blue.name, self.traffic.green.name),
@@ -249,7 +249,7 @@ class FargateService(pulumi.ComponentResource):
         )
 
     def _image(self, args: FargateServiceArgs) -> pulumi.Output[str]:
-        source = args.settings.images.source(args.spec.name)
+        source = args.config.images.source(args.spec.name)
         if source.reference is not None:
             return pulumi.Output.from_input(source.reference)
         return pulumi.Output.concat(self.repository.repository_url, ":", source.tag or "")
@@ -257,8 +257,8 @@ class FargateService(pulumi.ComponentResource):
     def _task_definition(
         self, args: FargateServiceArgs, secret_arns: Mapping[str, pulumi.Output[str]]
     ) -> aws.ecs.TaskDefinition:
-        spec, task = args.spec, args.settings.task
-        family = args.settings.common.namer.name(naming.TASK_FAMILY, spec.name)
+        spec, task = args.spec, args.config.task
+        family = args.config.common.namer.name(naming.TASK_FAMILY, spec.name)
         env_names = list(secret_arns)
         url_names = list(args.downstream_urls)
         resolved = pulumi.Output.all(
@@ -315,15 +315,15 @@ class FargateService(pulumi.ComponentResource):
         )
 
     def _ecs_service(self, args: FargateServiceArgs) -> aws.ecs.Service:
-        spec, settings = args.spec, args.settings
-        service_name = settings.common.namer.name(naming.ECS_SERVICE, spec.name)
+        spec, config = args.spec, args.config
+        service_name = config.common.namer.name(naming.ECS_SERVICE, spec.name)
         release = self.appspec_properties_args
         return aws.ecs.Service(
             service_name,
             name=service_name,
             cluster=args.platform.cluster_arn,
             task_definition=self.task_definition.arn,
-            desired_count=settings.scaling.desired_count,
+            desired_count=config.scaling.desired_count,
             # The release command repeats this strategy in every AppSpec, or CodeDeploy drops it
             # (aws/containers-roadmap#1752).
             capacity_provider_strategies=[
@@ -347,7 +347,7 @@ class FargateService(pulumi.ComponentResource):
                     container_port=spec.container_port,
                 )
             ],
-            health_check_grace_period_seconds=settings.traffic.health_check_grace_period_seconds,
+            health_check_grace_period_seconds=config.traffic.health_check_grace_period_seconds,
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
             force_delete=True,  # destroyable without scaling to zero first

@@ -46,7 +46,7 @@ class OnCallAlarmsArgs:
     suffixes are (blue, green).
     scaling: minCapacity is the floor of the running-tasks alarm, maxCapacity the ceiling of the
     at-max-capacity alarms.
-    settings: thresholds and windows (`target5xxPercent`, `latencyP99ThresholdMs`,
+    config: thresholds and windows (`target5xxPercent`, `latencyP99ThresholdMs`,
     `latencyMinRequestsPerMinute`, `atMaxCapacityPercent`, `onCallEvaluationMinutes`, ...).
     edge: the public entry point: its traffic floor is watched too.
     topics: the paging and ticket topics; each alarm notifies the one of its severity.
@@ -60,7 +60,7 @@ class OnCallAlarmsArgs:
     load_balancer_arn: pulumi.Input[str]
     target_group_arn_suffixes: tuple[pulumi.Input[str], pulumi.Input[str]]
     scaling: ScalingConfig
-    settings: ServiceAlarmConfig
+    config: ServiceAlarmConfig
     edge: bool
     topics: AlarmTopics
 
@@ -75,7 +75,7 @@ class OnCallAlarms(pulumi.ComponentResource):
             colour: {"LoadBalancer": load_balancer, "TargetGroup": suffix}
             for colour, suffix in zip(COLOURS, args.target_group_arn_suffixes, strict=True)
         }
-        settings, scaling = args.settings, args.scaling
+        config, scaling = args.config, args.scaling
         self.alarms = [
             self._alarm(
                 "running-below-min",
@@ -118,12 +118,12 @@ class OnCallAlarms(pulumi.ComponentResource):
                 "5xx-rate",
                 Runbook.TARGET_5XX_RATE,
                 describe(
-                    f"{args.service}: more than {settings.target_5xx_percent:g} % of requests got a "
+                    f"{args.service}: more than {config.target_5xx_percent:g} % of requests got a "
                     "5xx from the service's targets",
                     Runbook.TARGET_5XX_RATE,
                 ),
                 comparison_operator="GreaterThanThreshold",
-                threshold=settings.target_5xx_percent,
+                threshold=config.target_5xx_percent,
                 metric_queries=[
                     *self._per_group("errors", "HTTPCode_Target_5XX_Count", "Sum"),
                     *self._per_group("requests", "RequestCount", "Sum"),
@@ -139,19 +139,19 @@ class OnCallAlarms(pulumi.ComponentResource):
                 "p99-latency",
                 Runbook.LATENCY_P99,
                 describe(
-                    f"{args.service}: p99 target response time above {settings.latency_p99_ms} ms in "
-                    f"minutes of at least {settings.latency_min_requests} requests",
+                    f"{args.service}: p99 target response time above {config.latency_p99_ms} ms in "
+                    f"minutes of at least {config.latency_min_requests} requests",
                     Runbook.LATENCY_P99,
                 ),
                 comparison_operator="GreaterThanThreshold",
-                threshold=settings.latency_p99_ms / 1000,  # TargetResponseTime is in seconds
+                threshold=config.latency_p99_ms / 1000,  # TargetResponseTime is in seconds
                 metric_queries=[
                     *self._per_group("requests", "RequestCount", "Sum"),
                     *self._per_group("latency_raw", "TargetResponseTime", "p99", combine=None),
                     # A minute with too few requests reads 0: its p99 is one request, not a tail.
                     expression(
                         "p99",
-                        f"IF(requests >= {settings.latency_min_requests}, "
+                        f"IF(requests >= {config.latency_min_requests}, "
                         "MAX([latency_raw_blue, latency_raw_green]), 0)",
                         label="p99 (s)",
                         result=True,
@@ -166,7 +166,7 @@ class OnCallAlarms(pulumi.ComponentResource):
                 )
             ),
         ]
-        if args.edge and settings.min_successful_requests > 0:
+        if args.edge and config.min_successful_requests > 0:
             self.alarms.append(self._traffic_floor())
         self.register_outputs({"alarmNames": [a.name for a in self.alarms]})
 
@@ -185,7 +185,7 @@ class OnCallAlarms(pulumi.ComponentResource):
     def _at_max(self, kind: str, metric_name: str, runbook: str) -> aws.cloudwatch.MetricAlarm:
         args = self._args
         service = {"ClusterName": args.cluster_name, "ServiceName": args.ecs_service_name}
-        ceiling, percent = args.scaling.max_capacity, args.settings.at_max_capacity_percent
+        ceiling, percent = args.scaling.max_capacity, args.config.at_max_capacity_percent
         # Metric math's IF takes comparisons joined by AND (CloudWatch user guide, "Using math
         # expressions with CloudWatch metrics", IF expression).
         return self._alarm(
@@ -213,7 +213,7 @@ class OnCallAlarms(pulumi.ComponentResource):
     def _running_below_desired(self) -> aws.cloudwatch.MetricAlarm:
         args = self._args
         service = {"ClusterName": args.cluster_name, "ServiceName": args.ecs_service_name}
-        minutes = args.settings.running_below_desired_minutes
+        minutes = args.config.running_below_desired_minutes
         return self._alarm(
             "running-below-desired",
             Runbook.RUNNING_BELOW_DESIRED,
@@ -236,7 +236,7 @@ class OnCallAlarms(pulumi.ComponentResource):
 
     def _traffic_floor(self) -> aws.cloudwatch.MetricAlarm:
         args = self._args
-        floor, minutes = args.settings.min_successful_requests, args.settings.traffic_loss_minutes
+        floor, minutes = args.config.min_successful_requests, args.config.traffic_loss_minutes
         return self._alarm(
             "no-successful-requests",
             Runbook.NO_SUCCESSFUL_REQUESTS,
@@ -261,7 +261,7 @@ class OnCallAlarms(pulumi.ComponentResource):
     ) -> aws.cloudwatch.MetricAlarm:
         args = self._args
         alarm_name = args.namer.name(naming.ALARM, args.service, purpose)
-        minutes = minutes or args.settings.evaluation_minutes
+        minutes = minutes or args.config.evaluation_minutes
         kwargs.setdefault("treat_missing_data", "notBreaching")  # no traffic is not an outage
         return aws.cloudwatch.MetricAlarm(
             alarm_name,

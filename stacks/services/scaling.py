@@ -45,7 +45,7 @@ class ServiceScaling(pulumi.ComponentResource):
         self, name: str, args: ServiceScalingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("payments:services:ServiceScaling", name, None, opts)
-        settings = args.scaling
+        config = args.scaling
         target_name = args.namer.name(naming.SCALING_POLICY, args.service, "target")
         self.target = aws.appautoscaling.Target(
             target_name,
@@ -53,12 +53,12 @@ class ServiceScaling(pulumi.ComponentResource):
             scalable_dimension=DESIRED_COUNT,
             # The cluster and service *names*, not ARNs (Application Auto Scaling API, ResourceId).
             resource_id=pulumi.Output.concat("service/", args.cluster_name, "/", args.ecs_service_name),
-            min_capacity=settings.min_capacity,
-            max_capacity=settings.max_capacity,
+            min_capacity=config.min_capacity,
+            max_capacity=config.max_capacity,
             tags=args.tags.for_resource(target_name),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        targets = {"cpu": settings.cpu_target_percent, "memory": settings.memory_target_percent}
+        targets = {"cpu": config.cpu_target_percent, "memory": config.memory_target_percent}
         self.policies = [self._policy(args, metric, float(percent)) for metric, percent in targets.items()]
         self.register_outputs({"resourceId": self.target.resource_id})
 

@@ -126,7 +126,7 @@ class LedgerDatabase:
              "username": user or self.user, "password": password or self.password, "dbname": self.dbname}
         )  # fmt: skip
 
-    def settings(self) -> LedgerConnectionConfig:
+    def config(self) -> LedgerConnectionConfig:
         assert self.server.ca_file is not None
         return LedgerConnectionConfig(tls="verify-full", ca_bundle=self.server.ca_file)
 

@@ -35,7 +35,7 @@ OTHER = PaymentRequest(Decimal("13"), "USD", "tok_4242424242424242")
 
 def credentials(db, source: FakeSecrets | None = None) -> Credentials:
     source = source or FakeSecrets({DATABASE_ARN: db.secret()})
-    return Credentials(runtime_secrets(source), db.settings())
+    return Credentials(runtime_secrets(source), db.config())
 
 
 async def migrated(db) -> None:
@@ -231,7 +231,7 @@ def test_verify_full_refuses_a_server_whose_certificate_another_ca_signed(ledger
     wrong = LedgerConnectionConfig(tls="verify-full", ca_bundle=stranger)
     with pytest.raises(psycopg.OperationalError, match="certificate verify failed"):
         psycopg.connect(**connection_kwargs(ledger_db.secret(), wrong)).close()
-    right = connection_kwargs(ledger_db.secret(), ledger_db.settings())
+    right = connection_kwargs(ledger_db.secret(), ledger_db.config())
     with psycopg.connect(**right) as connection:
         assert connection.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone() == (
             True,
@@ -292,8 +292,8 @@ def test_bad_database_settings_are_refused_naming_the_variable(env, message):
 def test_the_image_default_bundle_setting_is_accepted(tmp_path):
     bundle = tmp_path / "bundle.pem"
     bundle.write_text("-----BEGIN CERTIFICATE-----\n")
-    settings = LedgerConnectionConfig.from_env({"DATABASE_CA_BUNDLE": str(bundle)})
-    assert settings.tls_kwargs() == {"sslmode": "verify-full", "sslrootcert": str(Path(bundle))}
+    config = LedgerConnectionConfig.from_env({"DATABASE_CA_BUNDLE": str(bundle)})
+    assert config.tls_kwargs() == {"sslmode": "verify-full", "sslrootcert": str(Path(bundle))}
 
 
 class Clock:
@@ -310,7 +310,7 @@ def test_after_a_rotation_new_connections_log_in_as_the_other_user_and_use_the_s
     provision_ledger_database(ledger_db.server, ledger_db.dbname, {clone: "clone-pw"})
     source, clock = FakeSecrets({DATABASE_ARN: ledger_db.secret()}), Clock()
     secrets = RuntimeSecrets({"DATABASE_CONNECTION": DATABASE_ARN}, 300, source, clock=clock)
-    login = Credentials(secrets, ledger_db.settings())
+    login = Credentials(secrets, ledger_db.config())
 
     async def decide() -> Decision:
         return Decision(True, 0, ())

@@ -53,16 +53,16 @@ class Recording(dict):
 @pytest.mark.parametrize("spec", SPECS)
 def test_the_app_reads_every_variable_the_task_definition_sets_and_needs_no_other(services, spec):
     env = Recording(task_env(services, spec))
-    settings = RuntimeConfig.from_env(spec.name, env)
+    config = RuntimeConfig.from_env(spec.name, env)
     if spec.database_client:  # its database module reads the pool size (TLS set here: no CA bundle)
         database = Recording({**env, "DATABASE_TLS": "require"})
         assert LedgerConnectionConfig.from_env(database).pool_size == int(env["DATABASE_POOL_SIZE"])
         env.read |= database.read
     assert set(env) <= env.read  # nothing injected goes unread
-    assert settings.port == container(services, spec)["portMappings"][0]["containerPort"]
-    assert set(settings.secret_arns) == set(spec.secrets)
+    assert config.port == container(services, spec)["portMappings"][0]["containerPort"]
+    assert set(config.secret_arns) == set(spec.secrets)
     assert {secret_arn_env(name) for name in spec.secrets} <= set(env)
-    for callee, url in settings.downstream_urls.items():
+    for callee, url in config.downstream_urls.items():
         assert url.startswith(f"http://{callee}.payments-dev.local:")
 
 

@@ -48,7 +48,7 @@ def _alb(arn: str, role: str) -> LoadBalancerOutputs:
 
 
 def _service(name: str) -> None:
-    settings = ServicesConfig.load(
+    config = ServicesConfig.load(
         ConfigReader.from_mapping(
             {
                 "environmentSuffix": "dev",
@@ -89,14 +89,14 @@ def _service(name: str) -> None:
     context = AwsContext(ACCOUNT, "us-east-1", "aws")
     codedeploy = CodeDeployApplication(
         "codedeploy",
-        CodeDeployApplicationArgs(namer=settings.common.namer, tags=ServiceTags("services"), context=context),
+        CodeDeployApplicationArgs(namer=config.common.namer, tags=ServiceTags("services"), context=context),
     )
     spec = by_name(name)
     FargateService(
         name,
         FargateServiceArgs(
             spec=spec,
-            settings=settings,
+            config=config,
             context=context,
             network=network,
             platform=platform,

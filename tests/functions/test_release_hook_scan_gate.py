@@ -94,11 +94,11 @@ def test_a_scan_that_finishes_while_waiting_is_judged_on_its_findings(release):
         now[0] += seconds
         set_scan(REPOSITORY, release["digest"], "COMPLETE", {"CRITICAL": 1})
 
-    settings = scan_gate.GateConfig("HIGH", wait_seconds=30, poll_seconds=5)
+    config = scan_gate.GateConfig("HIGH", wait_seconds=30, poll_seconds=5)
     gate = scan_gate.ScanGate(
         boto3.client("ecs", region_name=REGION),
         boto3.client("ecr", region_name=REGION),
-        settings,
+        config,
         deadline=30,
         clock=lambda: now[0],
         sleep=sleep,

@@ -80,10 +80,10 @@ def test_the_pool_size_key_matches_what_payment_processor_accepts():
     [key] = [k for k in SERVICES_KEYS if k.name == "databasePoolSize"]
     assert key.default == app_database.DEFAULT_POOL_SIZE
     assert DATABASE_POOL_SIZE.env == app_database.POOL_SIZE_ENV
-    settings = app_database.LedgerConnectionConfig.from_env
-    assert settings({DATABASE_POOL_SIZE.env: str(key.maximum), "DATABASE_TLS": "require"}).pool_size == 100
+    config = app_database.LedgerConnectionConfig.from_env
+    assert config({DATABASE_POOL_SIZE.env: str(key.maximum), "DATABASE_TLS": "require"}).pool_size == 100
     with pytest.raises(app_database.RuntimeConfigError):
-        settings({DATABASE_POOL_SIZE.env: str(key.maximum + 1), "DATABASE_TLS": "require"})
+        config({DATABASE_POOL_SIZE.env: str(key.maximum + 1), "DATABASE_TLS": "require"})
 
 
 def test_the_platform_exports_its_estimate_and_zero_for_an_external_database(platform, platform_alt):

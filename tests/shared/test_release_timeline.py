@@ -31,9 +31,9 @@ def load(**values):
     return ServicesConfig.load(ConfigReader.from_mapping({**BASE, **values}))
 
 
-def timeline_of(settings, edge=True):
+def timeline_of(config, edge=True):
     return release_timeline(
-        "api-gateway", edge=edge, task=settings.task, traffic=settings.traffic, release=settings.release
+        "api-gateway", edge=edge, task=config.task, traffic=config.traffic, release=config.release
     )
 
 
@@ -46,7 +46,7 @@ def test_every_selectable_deployment_configuration_has_its_traffic_steps():
 
 
 def test_the_release_phases_add_up_from_the_config():
-    settings = load(
+    config = load(
         scanWaitSeconds=120,
         healthCheckStartPeriodSeconds=40,
         healthCheckIntervalSeconds=10,
@@ -56,7 +56,7 @@ def test_the_release_phases_add_up_from_the_config():
         deploymentConfig="CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
         terminationWaitMinutes=10,
     )
-    result = timeline_of(settings)
+    result = timeline_of(config)
     ends = {p.label: p.end for p in result.phases}
     healthy = 120 + TASK_START_SECONDS + (40 + 10) + 3 * 20
     assert ends["load balancer marks the target healthy"] == healthy
@@ -64,20 +64,20 @@ def test_the_release_phases_add_up_from_the_config():
     assert result.shifts[0] == (smoke_end, 10)
     assert result.shifts[-1] == (smoke_end + 9 * 180, 100)
     assert ends["bake: blue tasks kept for rollback"] == smoke_end + 9 * 180 + 600
-    assert result.rollback_seconds > settings.traffic.deregistration_delay_seconds
+    assert result.rollback_seconds > config.traffic.deregistration_delay_seconds
 
 
 def test_alarm_windows_grow_with_the_evaluation_and_the_unhealthy_detection():
-    settings = load(
+    config = load(
         alarmEvaluationMinutes=3,
         targetUnhealthyThreshold=4,
         targetHealthIntervalSeconds=10,
         terminationWaitMinutes=15,
     )
-    windows = {w.name: w.worst_seconds for w in timeline_of(settings).alarms}
+    windows = {w.name: w.worst_seconds for w in timeline_of(config).alarms}
     evaluation = 3 * 60 + 60 + METRIC_PUBLICATION_SECONDS
     assert windows == {"5xx": evaluation, "latency": evaluation, "unhealthy-hosts": evaluation + 4 * 10}
-    assert "latency" not in {w.name for w in timeline_of(settings, edge=False).alarms}
+    assert "latency" not in {w.name for w in timeline_of(config, edge=False).alarms}
 
 
 @pytest.mark.parametrize(
@@ -102,14 +102,14 @@ def test_a_rollback_that_cannot_happen_in_time_is_refused_and_the_suggested_fixe
 
 
 def test_the_scale_out_timeline_counts_the_alarm_the_start_and_both_health_checks():
-    settings = load(
+    config = load(
         healthCheckStartPeriodSeconds=0,
         healthCheckIntervalSeconds=6,
         targetHealthyThreshold=2,
         targetHealthIntervalSeconds=6,
         scaleOutCooldownSeconds=90,
     )
-    result = scale_out_timeline(settings.task, settings.traffic, settings.scaling)
+    result = scale_out_timeline(config.task, config.traffic, config.scaling)
     assert result.total_seconds == (3 * 60 + 60 + METRIC_PUBLICATION_SECONDS) + TASK_START_SECONDS + 6 + 2 * 6
     assert result.cooldown_seconds == 90
 
