@@ -182,12 +182,41 @@ def proxy_user() -> Iterator[tuple[int, int] | None]:
     yield entry.pw_uid, entry.pw_gid
 
 
+# The container's read-only root filesystem, as far as a test can have it: a private mount namespace
+# whose `/` is remounted read-only (as `readonlyRootFilesystem` does; /dev and /proc stay their own
+# mounts, as in a container), then the container's command as `proxy` without capabilities.
+READ_ONLY_ROOT_UNAVAILABLE = 97  # the wrapper's exit status when it cannot make the mount namespace
+READ_ONLY_ROOT = (
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    # $0 and $1 are the user and group, the rest is the command
+    f'mount -o remount,bind,ro / || exit {READ_ONLY_ROOT_UNAVAILABLE}; uid="$0" gid="$1"; shift; '
+    'exec setpriv --reuid "$uid" --regid "$gid" --clear-groups --inh-caps=-all --bounding-set=-all "$@"',
+)
+
+
+def _read_only_root_command(proxy_user: tuple[int, int]) -> list[str]:
+    """COMMAND wrapped in READ_ONLY_ROOT; the caller skips when the tools are missing."""
+    if not (shutil.which("unshare") and shutil.which("setpriv")):
+        pytest.skip("unshare and setpriv (util-linux) are needed for a read-only root")
+    return [*READ_ONLY_ROOT, str(proxy_user[0]), str(proxy_user[1]), *COMMAND]
+
+
 @contextmanager
 def _running_squid(
-    proxy_user: tuple[int, int] | None, target_port: int, *, internal_destinations: tuple[str, ...]
+    proxy_user: tuple[int, int] | None,
+    target_port: int,
+    *,
+    internal_destinations: tuple[str, ...],
+    read_only_root: bool = False,
 ) -> Iterator[tuple[int, list[str]]]:
     """Squid started with the container's command on a free loopback port, allowing `allowed.test` (which
-    a hosts file maps to 127.0.0.1) on `target_port`; yields the port and, once stopped, its log."""
+    a hosts file maps to 127.0.0.1) on `target_port`; yields the port and, once stopped, its log.
+    read_only_root: run it under READ_ONLY_ROOT (needs root, to make the mount namespace)."""
     if shutil.which("bash") is None:
         pytest.skip("bash is not installed: the container's command is a bash one-liner")
     scratch = Path(tempfile.mkdtemp(prefix="squid-test-"))
@@ -207,8 +236,13 @@ def _running_squid(
     # Only for the test: resolve the stand-in host to the listener (no DNS server needed), stop at once.
     config += f"hosts_file {hosts_file}\ndns_nameservers 127.0.0.1\nshutdown_lifetime 1 seconds\n"
     user = {"user": proxy_user[0], "group": proxy_user[1], "extra_groups": []} if proxy_user else {}
+    command = list(COMMAND)
+    if read_only_root:
+        if proxy_user is None:
+            pytest.skip("a read-only root needs a mount namespace, which needs root")
+        command, user = _read_only_root_command(proxy_user), {}
     squid = subprocess.Popen(
-        list(COMMAND),
+        command,
         env={"PATH": f"{Path(str(SQUID)).parent}:/usr/bin:/bin", CONFIG_VARIABLE: config},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -224,6 +258,8 @@ def _running_squid(
                 break
             except OSError:
                 time.sleep(0.2)
+        if read_only_root and squid.poll() == READ_ONLY_ROOT_UNAVAILABLE:
+            pytest.skip("this machine does not allow a private mount namespace (no CAP_SYS_ADMIN)")
         assert squid.poll() is None, "squid exited at start"
         yield proxy_port, log
     finally:
@@ -279,3 +315,29 @@ def test_an_allowed_name_that_resolves_to_an_internal_address_gets_403(
             assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
     finally:
         server.close()
+
+
+@needs_squid
+def test_squid_serves_as_proxy_on_a_read_only_root_and_writes_nothing(
+    proxy_user: tuple[int, int] | None,
+) -> None:
+    """The task definition's `readonlyRootFilesystem` with `user` 13:13 and no capabilities: Squid
+    starts with the container's command, tunnels and refuses as before, and logs no failed write."""
+    server, _ = _listener()
+    target_port = int(server.getsockname()[1])
+    try:
+        with _running_squid(proxy_user, target_port, internal_destinations=(), read_only_root=True) as (
+            proxy_port,
+            log,
+        ):
+            allowed = _connect(proxy_port, f"allowed.test:{target_port}")
+            assert allowed.startswith(b"HTTP/1.1 200"), allowed[:200]
+            denied = _connect(proxy_port, f"denied.test:{target_port}")
+            assert denied.startswith(b"HTTP/1.1 403"), denied[:200]
+    finally:
+        server.close()
+    text = log[0]
+    assert "TCP_TUNNEL/200" in text, text[-2000:]
+    assert "TCP_DENIED/403" in text, text[-2000:]
+    for failure in ("Read-only file system", "Permission denied", "FATAL", "cannot open"):
+        assert failure not in text, text[-3000:]
