@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from shared.network_constants import EGRESS_PROXY_PORT
+from stacks.platform.egress_proxy import HEALTH_COMMAND
 from stacks.platform.squid_config import COMMAND, CONFIG_VARIABLE, INTERNAL_DESTINATIONS, render
 
 SQUID = shutil.which("squid") or next((path for path in ("/usr/sbin/squid",) if Path(path).exists()), None)
@@ -182,6 +184,12 @@ def proxy_user() -> Iterator[tuple[int, int] | None]:
     yield entry.pw_uid, entry.pw_gid
 
 
+def _health_check(proxy_port: int) -> int:
+    """Exit status of the container's health check (egress_proxy.HEALTH_COMMAND) against `proxy_port`."""
+    command = [part.replace(str(EGRESS_PROXY_PORT), str(proxy_port)) for part in HEALTH_COMMAND[1:]]
+    return subprocess.run(command, capture_output=True, timeout=10, check=False).returncode
+
+
 # The container's read-only root filesystem, as far as a test can have it: a private mount namespace
 # whose `/` is remounted read-only (as `readonlyRootFilesystem` does; /dev and /proc stay their own
 # mounts, as in a container), then the container's command as `proxy` without capabilities.
@@ -334,8 +342,10 @@ def test_squid_serves_as_proxy_on_a_read_only_root_and_writes_nothing(
             assert allowed.startswith(b"HTTP/1.1 200"), allowed[:200]
             denied = _connect(proxy_port, f"denied.test:{target_port}")
             assert denied.startswith(b"HTTP/1.1 403"), denied[:200]
+            assert _health_check(proxy_port) == 0  # the task definition's check, on this port
     finally:
         server.close()
+    assert _health_check(proxy_port) != 0  # and it fails once Squid has stopped
     text = log[0]
     assert "TCP_TUNNEL/200" in text, text[-2000:]
     assert "TCP_DENIED/403" in text, text[-2000:]
