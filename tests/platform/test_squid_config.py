@@ -192,26 +192,28 @@ def _health_check(proxy_port: int) -> int:
 
 # The container's read-only root filesystem, as far as a test can have it: a private mount namespace
 # whose `/` is remounted read-only (as `readonlyRootFilesystem` does; /dev and /proc stay their own
-# mounts, as in a container), then the container's command as `proxy` without capabilities.
+# mounts, as in a container) and whose /dev/shm is a fresh tmpfs of mode 1777 (the runtime's own shm
+# mount, which the read-only root does not cover), then the container's command as `proxy` without
+# capabilities. Squid needs that /dev/shm: even with -N it puts three small shared-memory segments
+# there (`squid-cf__*.shm`, collapsed forwarding's queues); test_squid_needs_a_writable_dev_shm.
 READ_ONLY_ROOT_UNAVAILABLE = 97  # the wrapper's exit status when it cannot make the mount namespace
-READ_ONLY_ROOT = (
-    "unshare",
-    "--mount",
-    "--propagation",
-    "private",
-    "sh",
-    "-c",
-    # $0 and $1 are the user and group, the rest is the command
-    f'mount -o remount,bind,ro / || exit {READ_ONLY_ROOT_UNAVAILABLE}; uid="$0" gid="$1"; shift; '
-    'exec setpriv --reuid "$uid" --regid "$gid" --clear-groups --inh-caps=-all --bounding-set=-all "$@"',
-)
 
 
-def _read_only_root_command(proxy_user: tuple[int, int]) -> list[str]:
-    """COMMAND wrapped in READ_ONLY_ROOT; the caller skips when the tools are missing."""
+def _read_only_root_command(
+    proxy_user: tuple[int, int], *, shm_options: str = "mode=1777,size=8m"
+) -> list[str]:
+    """COMMAND wrapped as described above; the caller skips when the tools are missing."""
     if not (shutil.which("unshare") and shutil.which("setpriv")):
         pytest.skip("unshare and setpriv (util-linux) are needed for a read-only root")
-    return [*READ_ONLY_ROOT, str(proxy_user[0]), str(proxy_user[1]), *COMMAND]
+    script = (
+        f"mount -o remount,bind,ro / && mount -t tmpfs -o {shm_options} tmpfs /dev/shm "
+        f'|| exit {READ_ONLY_ROOT_UNAVAILABLE}; uid="$0" gid="$1"; shift; '  # $0 $1: user, group
+        'exec setpriv --reuid "$uid" --regid "$gid" --clear-groups --inh-caps=-all --bounding-set=-all "$@"'
+    )
+    return [
+        *("unshare", "--mount", "--propagation", "private", "sh", "-c", script),
+        *(str(proxy_user[0]), str(proxy_user[1]), *COMMAND),
+    ]
 
 
 @contextmanager
@@ -224,7 +226,7 @@ def _running_squid(
 ) -> Iterator[tuple[int, list[str]]]:
     """Squid started with the container's command on a free loopback port, allowing `allowed.test` (which
     a hosts file maps to 127.0.0.1) on `target_port`; yields the port and, once stopped, its log.
-    read_only_root: run it under READ_ONLY_ROOT (needs root, to make the mount namespace)."""
+    read_only_root: run it on a read-only root (needs root, to make the mount namespace)."""
     if shutil.which("bash") is None:
         pytest.skip("bash is not installed: the container's command is a bash one-liner")
     scratch = Path(tempfile.mkdtemp(prefix="squid-test-"))
@@ -351,3 +353,25 @@ def test_squid_serves_as_proxy_on_a_read_only_root_and_writes_nothing(
     assert "TCP_DENIED/403" in text, text[-2000:]
     for failure in ("Read-only file system", "Permission denied", "FATAL", "cannot open"):
         assert failure not in text, text[-3000:]
+
+
+@needs_squid
+def test_squid_needs_a_writable_dev_shm(proxy_user: tuple[int, int] | None) -> None:
+    """Why the container relies on the runtime's writable /dev/shm: with it read-only Squid stops at
+    start, naming the shared-memory segment it could not create."""
+    if proxy_user is None:
+        pytest.skip("a read-only root needs a mount namespace, which needs root")
+    config = render(("allowed.test",), client_cidrs=("127.0.0.1/32",), proxy_port=_free_port())
+    result = subprocess.run(
+        _read_only_root_command(proxy_user, shm_options="ro"),
+        env={"PATH": f"{Path(str(SQUID)).parent}:/usr/bin:/bin", CONFIG_VARIABLE: config},
+        capture_output=True,
+        timeout=30,
+        check=False,
+        cwd="/",
+    )
+    if result.returncode == READ_ONLY_ROOT_UNAVAILABLE:
+        pytest.skip("this machine does not allow a private mount namespace (no CAP_SYS_ADMIN)")
+    output = result.stdout.decode(errors="replace")
+    assert result.returncode != 0, output[-2000:]
+    assert "shm_open" in output, output[-2000:]
