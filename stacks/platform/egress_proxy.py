@@ -44,6 +44,7 @@ ARCHITECTURE = "X86_64"
 STOP_TIMEOUT_SECONDS = SHUTDOWN_SECONDS + 10  # Squid's own shutdown first, then ECS's SIGKILL
 # Cloud Map answers with up to eight healthy A records (multivalue) for this long (Cloud Map API, DnsRecord).
 RECORD_TTL_SECONDS = 10
+CLOUD_MAP_FAILURE_THRESHOLD = 1  # the only value Cloud Map still applies (API, HealthCheckCustomConfig)
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 # bash opens a TCP connection to Squid's port: the image has bash, and no curl or squidclient is needed.
 HEALTH_COMMAND = ("CMD", "/bin/bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{EGRESS_PROXY_PORT}")
@@ -235,7 +236,13 @@ class EgressProxy(pulumi.ComponentResource):
                 ],
             ),
             # ECS reports each task's health to Cloud Map (ECS developer guide, "Service discovery").
-            health_check_custom_config=aws.servicediscovery.ServiceHealthCheckCustomConfigArgs(),
+            # failure_threshold is deprecated (AWS ignores it, always 1) but must be given: the provider
+            # drops an all-null block on create (internal/service/servicediscovery/service.go, "[0] !=
+            # nil") and the block is ForceNew, so `{}` against the read-back value would replace this
+            # service on every update, and its fixed name makes the replacement's create fail
+            # (hashicorp/terraform-provider-aws#44285). Given as the typed dict: the Args class logs a
+            # deprecation warning into every plan; the provider may still print one on a real preview.
+            health_check_custom_config={"failure_threshold": CLOUD_MAP_FAILURE_THRESHOLD},
             force_destroy=True,  # deregisters leftover instances on destroy instead of failing
             tags=self._tags.for_resource(logical),
             opts=pulumi.ResourceOptions(parent=self),

@@ -3,9 +3,12 @@
 What it allows: `CONNECT <allowed host>:443` from the clients' addresses, and nothing else; every other
 request, method, port or host is answered 403 before Squid opens any connection. Nothing is cached.
 
-Squid writes no file, so the container's root filesystem is read-only and needs no volume (a Fargate
-bind mount is writable by root only, aws/containers-roadmap#938, and the container runs as `proxy`):
-the config comes from the task's environment through a pipe, there is no pid file and no core dump,
+Squid writes no file on the root filesystem, so it is read-only and needs no volume (a Fargate bind
+mount is writable by root only, aws/containers-roadmap#938, and the container runs as `proxy`). Its only
+writes are three small shared-memory segments (`squid-cf__*.shm`, even with -N) in /dev/shm, the
+runtime's own tmpfs (mode 1777), which a read-only root does not cover; Squid stops at start without
+it (tests/platform/test_squid_config.py). The config comes from the task's environment through a pipe,
+there is no pid file and no core dump,
 the access log goes to stdout and Squid's own log to stderr. Those two are a pipe the container's own
 user creates (`> >(exec cat)`): a non-root process cannot reopen `/dev/stdout` when the runtime made
 that pipe as root (EACCES on the pipe inode, mode 0600), and Squid opens its logs by path.

@@ -88,6 +88,9 @@ def test_the_pci_proxy_runs_two_fargate_tasks_in_the_private_subnets_named_in_th
     assert discovery.inputs["name"] == "egress-proxy"
     assert discovery.inputs["dnsConfig"]["routingPolicy"] == "MULTIVALUE"
     assert [r["type"] for r in discovery.inputs["dnsConfig"]["dnsRecords"]] == ["A"]
+    # An explicit threshold: the provider drops an empty block, and would replace the service each update.
+    assert discovery.inputs["healthCheckCustomConfig"] == {"failureThreshold": 1}
+    assert not [w for w in platform_pci.warnings if "deprecated" in w]  # no warning in every pci plan
     namespace = platform_pci.one("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
     assert discovery.inputs["namespaceId"] == namespace.id
     assert (

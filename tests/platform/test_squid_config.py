@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from shared.network_constants import EGRESS_PROXY_PORT
+from stacks.platform.egress_proxy import HEALTH_COMMAND
 from stacks.platform.squid_config import COMMAND, CONFIG_VARIABLE, INTERNAL_DESTINATIONS, render
 
 SQUID = shutil.which("squid") or next((path for path in ("/usr/sbin/squid",) if Path(path).exists()), None)
@@ -182,12 +184,49 @@ def proxy_user() -> Iterator[tuple[int, int] | None]:
     yield entry.pw_uid, entry.pw_gid
 
 
+def _health_check(proxy_port: int) -> int:
+    """Exit status of the container's health check (egress_proxy.HEALTH_COMMAND) against `proxy_port`."""
+    command = [part.replace(str(EGRESS_PROXY_PORT), str(proxy_port)) for part in HEALTH_COMMAND[1:]]
+    return subprocess.run(command, capture_output=True, timeout=10, check=False).returncode
+
+
+# The container's read-only root filesystem, as far as a test can have it: a private mount namespace
+# whose `/` is remounted read-only (as `readonlyRootFilesystem` does; /dev and /proc stay their own
+# mounts, as in a container) and whose /dev/shm is a fresh tmpfs of mode 1777 (the runtime's own shm
+# mount, which the read-only root does not cover), then the container's command as `proxy` without
+# capabilities. Squid needs that /dev/shm: even with -N it puts three small shared-memory segments
+# there (`squid-cf__*.shm`, collapsed forwarding's queues); test_squid_needs_a_writable_dev_shm.
+READ_ONLY_ROOT_UNAVAILABLE = 97  # the wrapper's exit status when it cannot make the mount namespace
+
+
+def _read_only_root_command(
+    proxy_user: tuple[int, int], *, shm_options: str = "mode=1777,size=8m"
+) -> list[str]:
+    """COMMAND wrapped as described above; the caller skips when the tools are missing."""
+    if not (shutil.which("unshare") and shutil.which("setpriv")):
+        pytest.skip("unshare and setpriv (util-linux) are needed for a read-only root")
+    script = (
+        f"mount -o remount,bind,ro / && mount -t tmpfs -o {shm_options} tmpfs /dev/shm "
+        f'|| exit {READ_ONLY_ROOT_UNAVAILABLE}; uid="$0" gid="$1"; shift; '  # $0 $1: user, group
+        'exec setpriv --reuid "$uid" --regid "$gid" --clear-groups --inh-caps=-all --bounding-set=-all "$@"'
+    )
+    return [
+        *("unshare", "--mount", "--propagation", "private", "sh", "-c", script),
+        *(str(proxy_user[0]), str(proxy_user[1]), *COMMAND),
+    ]
+
+
 @contextmanager
 def _running_squid(
-    proxy_user: tuple[int, int] | None, target_port: int, *, internal_destinations: tuple[str, ...]
+    proxy_user: tuple[int, int] | None,
+    target_port: int,
+    *,
+    internal_destinations: tuple[str, ...],
+    read_only_root: bool = False,
 ) -> Iterator[tuple[int, list[str]]]:
     """Squid started with the container's command on a free loopback port, allowing `allowed.test` (which
-    a hosts file maps to 127.0.0.1) on `target_port`; yields the port and, once stopped, its log."""
+    a hosts file maps to 127.0.0.1) on `target_port`; yields the port and, once stopped, its log.
+    read_only_root: run it on a read-only root (needs root, to make the mount namespace)."""
     if shutil.which("bash") is None:
         pytest.skip("bash is not installed: the container's command is a bash one-liner")
     scratch = Path(tempfile.mkdtemp(prefix="squid-test-"))
@@ -207,8 +246,13 @@ def _running_squid(
     # Only for the test: resolve the stand-in host to the listener (no DNS server needed), stop at once.
     config += f"hosts_file {hosts_file}\ndns_nameservers 127.0.0.1\nshutdown_lifetime 1 seconds\n"
     user = {"user": proxy_user[0], "group": proxy_user[1], "extra_groups": []} if proxy_user else {}
+    command = list(COMMAND)
+    if read_only_root:
+        if proxy_user is None:
+            pytest.skip("a read-only root needs a mount namespace, which needs root")
+        command, user = _read_only_root_command(proxy_user), {}
     squid = subprocess.Popen(
-        list(COMMAND),
+        command,
         env={"PATH": f"{Path(str(SQUID)).parent}:/usr/bin:/bin", CONFIG_VARIABLE: config},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -224,6 +268,8 @@ def _running_squid(
                 break
             except OSError:
                 time.sleep(0.2)
+        if read_only_root and squid.poll() == READ_ONLY_ROOT_UNAVAILABLE:
+            pytest.skip("this machine does not allow a private mount namespace (no CAP_SYS_ADMIN)")
         assert squid.poll() is None, "squid exited at start"
         yield proxy_port, log
     finally:
@@ -279,3 +325,53 @@ def test_an_allowed_name_that_resolves_to_an_internal_address_gets_403(
             assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
     finally:
         server.close()
+
+
+@needs_squid
+def test_squid_serves_as_proxy_on_a_read_only_root_and_writes_nothing(
+    proxy_user: tuple[int, int] | None,
+) -> None:
+    """The task definition's `readonlyRootFilesystem` with `user` 13:13 and no capabilities: Squid
+    starts with the container's command, tunnels and refuses as before, and logs no failed write."""
+    server, _ = _listener()
+    target_port = int(server.getsockname()[1])
+    try:
+        with _running_squid(proxy_user, target_port, internal_destinations=(), read_only_root=True) as (
+            proxy_port,
+            log,
+        ):
+            allowed = _connect(proxy_port, f"allowed.test:{target_port}")
+            assert allowed.startswith(b"HTTP/1.1 200"), allowed[:200]
+            denied = _connect(proxy_port, f"denied.test:{target_port}")
+            assert denied.startswith(b"HTTP/1.1 403"), denied[:200]
+            assert _health_check(proxy_port) == 0  # the task definition's check, on this port
+    finally:
+        server.close()
+    assert _health_check(proxy_port) != 0  # and it fails once Squid has stopped
+    text = log[0]
+    assert "TCP_TUNNEL/200" in text, text[-2000:]
+    assert "TCP_DENIED/403" in text, text[-2000:]
+    for failure in ("Read-only file system", "Permission denied", "FATAL", "cannot open"):
+        assert failure not in text, text[-3000:]
+
+
+@needs_squid
+def test_squid_needs_a_writable_dev_shm(proxy_user: tuple[int, int] | None) -> None:
+    """Why the container relies on the runtime's writable /dev/shm: with it read-only Squid stops at
+    start, naming the shared-memory segment it could not create."""
+    if proxy_user is None:
+        pytest.skip("a read-only root needs a mount namespace, which needs root")
+    config = render(("allowed.test",), client_cidrs=("127.0.0.1/32",), proxy_port=_free_port())
+    result = subprocess.run(
+        _read_only_root_command(proxy_user, shm_options="ro"),
+        env={"PATH": f"{Path(str(SQUID)).parent}:/usr/bin:/bin", CONFIG_VARIABLE: config},
+        capture_output=True,
+        timeout=30,
+        check=False,
+        cwd="/",
+    )
+    if result.returncode == READ_ONLY_ROOT_UNAVAILABLE:
+        pytest.skip("this machine does not allow a private mount namespace (no CAP_SYS_ADMIN)")
+    output = result.stdout.decode(errors="replace")
+    assert result.returncode != 0, output[-2000:]
+    assert "shm_open" in output, output[-2000:]
