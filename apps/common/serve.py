@@ -28,6 +28,7 @@ from apps.common.web import (
     BAD_REQUEST,
     NOT_IMPLEMENTED,
     REQUEST_TIMEOUT,
+    SCOPE_HEAD_BYTES,
     SCOPE_REFUSED,
     SCOPE_REQUEST_ID,
     Refusal,
@@ -103,6 +104,7 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
         _timer_due = 0.0
         _idle = False  # the deadline running is for a connection that has sent nothing yet
         _started = 0.0  # when the current request's first bytes arrived
+        _received = 0  # bytes received since then: at least the request's head, until it is complete
         _held: HeadWithBody
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -117,6 +119,8 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
             if self._idle or (not self._due and (self.cycle is None or self.cycle.response_complete)):
                 self._arm(header_seconds, "the request line and headers")  # a request's first bytes
                 self._started = time.perf_counter()
+                self._received = 0
+            self._received += len(data)
             # uvicorn's own data_received, with its text/plain 400 replaced by the JSON refusals.
             self._unset_keepalive_if_required()
             try:
@@ -133,6 +137,7 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
 
         def on_headers_complete(self) -> None:
             self._arm(body_seconds, "the body")
+            self.scope[SCOPE_HEAD_BYTES] = self._received  # type: ignore[literal-required]
             super().on_headers_complete()
 
         def on_response_complete(self) -> None:
