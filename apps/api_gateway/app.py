@@ -31,6 +31,7 @@ DEFAULT_TIMEOUT_SECONDS = 5.0
 DEFAULT_RETRIES = 1
 log = logging.getLogger("api-gateway")
 _IDEMPOTENCY_HEADER = IDEMPOTENCY_HEADER.lower()
+_IDEMPOTENCY_NAME = _IDEMPOTENCY_HEADER.encode()
 
 # What api-gateway refuses besides the shared refusals (apps.common.web), as the OpenAPI document lists them.
 UNREADABLE_REQUEST = Refusal(
@@ -86,7 +87,7 @@ def build(settings: RuntimeConfig) -> Service:
         try:
             headers = request.headers
             copies = headers.count(_IDEMPOTENCY_HEADER) if headers.repeated else 1
-            key = idempotency_key(headers.get(_IDEMPOTENCY_HEADER), copies)
+            key = idempotency_key(headers.get_bytes(_IDEMPOTENCY_NAME), copies)
             payment = payment_request(parse_body(request.body))
         except InvalidRequestError as bad:
             return error(bad.status, "invalid_request", str(bad), fields=bad.fields)

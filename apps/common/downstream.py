@@ -117,7 +117,7 @@ class Downstream:
             "Content-Type": "application/json",
             REQUEST_ID_HEADER: request_id(),
         }
-        last: DownstreamError = DownstreamUnavailableError(self.service, "not called")
+        last: DownstreamError | None = None
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(random.uniform(0, BACKOFF_BASE_SECONDS * 2**attempt))
@@ -143,7 +143,7 @@ class Downstream:
                     "reason": last.detail,
                 },
             )
-        raise last
+        raise last or DownstreamUnavailableError(self.service, "not called")
 
 
 def _reported_by_callee(answer: Answer) -> bool:

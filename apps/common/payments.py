@@ -24,6 +24,7 @@ import orjson
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_AMOUNT = Decimal("1000000")
 FIELDS = ("amount", "currency", "card_token")
+_FIELD_NAMES = frozenset(FIELDS)
 PAYMENT_STATUSES = ("approved", "declined")  # a payment's `status`; a decline is a payment, not an error
 # The ISO 4217 codes accepted, with their minor unit (decimal places) from the ISO 4217 list
 # (https://www.six-group.com/en/products-services/financial-information/data-standards.html);
@@ -135,12 +136,13 @@ def payment_request(body: dict[str, Any]) -> PaymentRequest:
     token = body.get("card_token")
     if token is None and "card_token" not in body:
         problems["card_token"] = "is required"
+    elif isinstance(token, str) and _TOKEN.fullmatch(token):
+        pass  # a token ("tok_" first) is never also a card number: the one check a valid payment needs
     elif isinstance(token, str) and _CARD_NUMBER.fullmatch(token) and sum(c.isdigit() for c in token) >= 12:
         problems["card_token"] = "must be a card token (tok_...), never a card number"
-    elif not isinstance(token, str) or not _TOKEN.fullmatch(token):
+    else:
         problems["card_token"] = "must be a card token: tok_ then 16-64 letters or digits"
-    unknown = sorted(set(body) - set(FIELDS))
-    for name in unknown:
+    for name in sorted(body.keys() - _FIELD_NAMES):
         problems[name] = "is not a field of a payment"
     if problems or amount is None or currency is None or not isinstance(token, str):
         raise InvalidRequestError(422, "the payment is invalid", problems)

@@ -28,6 +28,7 @@ from apps.common.web import (
     BAD_REQUEST,
     NOT_IMPLEMENTED,
     REQUEST_TIMEOUT,
+    SCOPE_HEAD_BYTES,
     SCOPE_REFUSED,
     SCOPE_REQUEST_ID,
     Refusal,
@@ -71,8 +72,9 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
     `body_timeout_seconds` of the last header; otherwise the client gets a 408 and is disconnected.
     A new connection that sends nothing within `header_timeout_seconds` is closed without a word,
     as an idle keep-alive connection is: an unasked-for 408 could meet a request the other side
-    (an ALB, a pooled client) is just sending. One timer per request, in the event loop (no task):
-    cheaper than a timeout around `receive`.
+    (an ALB, a pooled client) is just sending. One timer per connection, in the event loop (no task),
+    set again only when it fires before the deadline it is for: cheaper than a timeout around
+    `receive`, and than a timer set and cancelled per request.
 
     Refusals before the application sees a request (uvicorn answers those in text/plain, without a
     request id, and logs no request line) are answered here as JSON `{"error", "message"}` with an
@@ -91,21 +93,34 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
     access_log = AccessLog(service)
 
     class DeadlineProtocol(HttpToolsProtocol):
-        _deadline: asyncio.TimerHandle | None = None
+        # The deadline running: when it falls due (loop time; 0.0 for none), its length and what it
+        # waits for (None: a connection that has sent nothing yet). One timer per connection, moved
+        # lazily: arming a deadline only writes these, and the timer, when it fires early, sets
+        # itself again for the current deadline. Two timers set and cancelled per request cost more.
+        _due = 0.0
+        _seconds = 0.0
+        _what: str | None = None
+        _timer: asyncio.TimerHandle | None = None
+        _timer_due = 0.0
         _idle = False  # the deadline running is for a connection that has sent nothing yet
         _started = 0.0  # when the current request's first bytes arrived
+        _received = 0  # bytes received since then: at least the request's head, until it is complete
+        _held: HeadWithBody
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
+            # Every response on this connection goes through one HeadWithBody (uvicorn gives each
+            # request's cycle the protocol's transport); flow control keeps the socket's own.
+            self.transport = self._held = HeadWithBody(transport)
             self._arm(header_seconds, None)
             self._idle = True
 
         def data_received(self, data: bytes) -> None:
-            if self._idle or (
-                self._deadline is None and (self.cycle is None or self.cycle.response_complete)
-            ):
+            if self._idle or (not self._due and (self.cycle is None or self.cycle.response_complete)):
                 self._arm(header_seconds, "the request line and headers")  # a request's first bytes
                 self._started = time.perf_counter()
+                self._received = 0
+            self._received += len(data)
             # uvicorn's own data_received, with its text/plain 400 replaced by the JSON refusals.
             self._unset_keepalive_if_required()
             try:
@@ -122,44 +137,47 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
 
         def on_headers_complete(self) -> None:
             self._arm(body_seconds, "the body")
+            self.scope[SCOPE_HEAD_BYTES] = self._received  # type: ignore[literal-required]
             super().on_headers_complete()
-            if self.cycle is not None and not isinstance(self.cycle.transport, HeadWithBody):
-                wrapper = HeadWithBody(self.transport)
-                self.cycle.transport = wrapper
-                self._held = [*getattr(self, "_held", ()), (self.cycle, wrapper)]
 
         def on_response_complete(self) -> None:
-            # A response without a body write (HEAD, 204) sends its head now. The cycle that completed
-            # is not always `self.cycle`: a pipelined request's cycle replaces it on arrival.
-            pending = []
-            for cycle, wrapper in getattr(self, "_held", ()):
-                if cycle.response_complete:
-                    wrapper.flush()
-                else:
-                    pending.append((cycle, wrapper))
-            self._held = pending
+            # A response without a body write (HEAD, 204) sends its head now; the next write is the
+            # next response's head (uvicorn runs a connection's requests one after the other).
+            self._held.flush()
             super().on_response_complete()
 
         def on_message_complete(self) -> None:
-            self._disarm()
+            self._due = 0.0  # the whole request is in: no deadline until the next one starts
             super().on_message_complete()
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
+            self._due = 0.0
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             super().connection_lost(exc)
 
         def _arm(self, seconds: float, what: str | None) -> None:
-            self._disarm()
             self._idle = False
-            self._deadline = self.loop.call_later(seconds, self._too_slow, seconds, what)
+            due = self.loop.time() + seconds
+            self._due, self._seconds, self._what = due, seconds, what
+            if self._timer is None or self._timer_due > due:  # none, or one that would fire too late
+                if self._timer is not None:
+                    self._timer.cancel()
+                self._timer, self._timer_due = self.loop.call_at(due, self._deadline_reached), due
 
-        def _disarm(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
+        def _deadline_reached(self) -> None:
+            self._timer = None
+            due = self._due
+            if not due:  # the request it was set for came in whole; none since
+                return
+            if self.loop.time() < due:  # a later request's deadline, armed while this timer ran
+                self._timer, self._timer_due = self.loop.call_at(due, self._deadline_reached), due
+                return
+            self._too_slow(self._seconds, self._what)
 
         def _too_slow(self, seconds: float, what: str | None) -> None:
-            self._deadline = None
+            self._due = 0.0
             if self.transport.is_closing():
                 return
             if what is None:  # a connection that never sent a byte
@@ -169,7 +187,7 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
 
         def _refuse(self, refusal: Refusal, message: str) -> None:
             """Answer (unless an answer has started), close, and see that one line is logged."""
-            self._disarm()
+            self._due = 0.0
             cycle = self.cycle
             incoming = dict(self.headers or ()).get(REQUEST_ID_HEADER.lower().encode())
             current = cycle is not None and cycle.scope is self.scope  # the application has it
@@ -204,32 +222,36 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
 
 
 class HeadWithBody(asyncio.Transport):
-    """A response's view of the connection: its status line and headers go out with its body.
+    """A connection's transport, as its responses see it: a status line and headers go out with the body.
 
     uvicorn writes a response in two `transport.write` calls, the head and then the body; on a
     TCP_NODELAY socket that is two sends, and the caller is woken twice. The profiles of the
-    services under load showed socket writes as the largest cost (docs/benchmarks.md), so the
-    head is held until the body's first write, or until the response completes without one,
-    and both leave in one send. An interim response (`100 Continue`) is written at once.
+    services under load showed socket writes as the largest cost (docs/benchmarks.md), so a
+    response's head is held until its body's first write, or until the response completes without
+    one (`flush`), and both leave in one send. An interim response (`100 Continue`) is written at
+    once. One per connection: uvicorn runs a connection's requests one after the other, so after a
+    response completes the next write is the next response's head.
     """
 
     def __init__(self, transport: asyncio.Transport) -> None:
         super().__init__()
         self._transport = transport
         self._head = b""
-        self._started = False
+        self._awaiting_head = True  # the next write starts a response
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        if self._started:
+        if not self._awaiting_head:
             if self._head:
                 data, self._head = self._head + bytes(data), b""
             self._transport.write(data)
         elif bytes(data[:10]).startswith(b"HTTP/1.1 1"):  # 1xx: the client waits for it
             self._transport.write(data)
         else:
-            self._started, self._head = True, bytes(data)
+            self._awaiting_head, self._head = False, bytes(data)
 
     def flush(self) -> None:
+        """The response is complete: send what is held; the next write is a new response's head."""
+        self._awaiting_head = True
         if self._head:
             head, self._head = self._head, b""
             self._transport.write(head)
@@ -243,6 +265,12 @@ class HeadWithBody(asyncio.Transport):
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return self._transport.get_extra_info(name, default)
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
 
 
 def _request_id(incoming: bytes | None) -> str:

@@ -53,6 +53,9 @@ JSON_MEDIA_TYPE = "application/json"
 # reads the first and sets the second.
 SCOPE_REQUEST_ID = "payments.request_id"
 SCOPE_REFUSED = "payments.refused"
+# Where the server leaves how many bytes had arrived for the request when its headers were complete:
+# at least the size of its headers, so most requests skip adding them up (apps.common.serve sets it).
+SCOPE_HEAD_BYTES = "payments.head_bytes"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,6 +136,11 @@ class Headers:
 
     def get(self, name: str) -> str | None:
         value = self.by_name.get(name.encode("latin-1"))
+        return None if value is None else value.decode("latin-1")
+
+    def get_bytes(self, name: bytes) -> str | None:
+        """`get` by the lowercase name already in bytes (the names the services read on every request)."""
+        value = self.by_name.get(name)
         return None if value is None else value.decode("latin-1")
 
     def count(self, name: str) -> int:
@@ -239,11 +247,17 @@ class Service:
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         headers = Headers(scope["headers"])
         # The server may have named the request already (it refused it before this task ran).
-        incoming = scope.get(SCOPE_REQUEST_ID) or headers.get("x-request-id")
+        incoming = scope.get(SCOPE_REQUEST_ID) or headers.get_bytes(_REQUEST_ID_NAME)
         rid = scope[SCOPE_REQUEST_ID] = bind_request_id(incoming)
         started = time.perf_counter()
         try:
-            response = await self._respond(scope, headers, receive)
+            routed = self._route(scope, headers)
+            if isinstance(routed, Response):
+                response = routed
+            else:  # the handler, once the body is read (awaited here: one coroutine fewer per request)
+                method = scope["method"]
+                body = await self._body(headers, receive) if method in BODY_METHODS else b""
+                response = await routed(Request(method, scope["path"], headers, body))
         except _RefusedError as refused:
             response = refused.response
         except _ClientGoneError:
@@ -272,11 +286,17 @@ class Service:
             }
         )
 
-    async def _respond(self, scope: dict[str, Any], headers: Headers, receive: Any) -> Response:
+    def _route(self, scope: dict[str, Any], headers: Headers) -> Response | Handler:
+        """The refusal the request gets before its body is read, or the handler that answers it."""
         limits = self.limits
         if len(scope["raw_path"]) + len(scope["query_string"]) > limits.max_url_bytes:
             return URL_TOO_LONG.answer(f"the URL is longer than {limits.max_url_bytes} bytes")
-        if sum(len(name) + len(value) for name, value in scope["headers"]) > limits.max_header_bytes:
+        # The server's count of the bytes that carried the request's head, when it has one, bounds the
+        # headers from above: only a head that came in more bytes than the cap needs them added up.
+        head_bytes = scope.get(SCOPE_HEAD_BYTES)
+        if (head_bytes is None or head_bytes > limits.max_header_bytes) and sum(
+            len(name) + len(value) for name, value in scope["headers"]
+        ) > limits.max_header_bytes:
             return HEADERS_TOO_LARGE.answer(f"the headers are larger than {limits.max_header_bytes} bytes")
         by_name = headers.by_name  # the bytes, looked up without decoding: this runs on every request
         if scope["http_version"] == "1.1" and (
@@ -307,45 +327,54 @@ class Service:
             return error(
                 405, METHOD_NOT_ALLOWED.code, f"{path} accepts {allowed}", headers={"Allow": allowed}
             )
-        body = b""
         if method in BODY_METHODS:
-            media_type = (headers.get("content-type") or "").partition(";")[0].strip().lower()
-            if media_type != JSON_MEDIA_TYPE:
+            sent_type = by_name.get(b"content-type")  # as the services send it, or else parsed
+            if sent_type != _JSON_MEDIA_TYPE and (
+                (sent_type or b"").partition(b";")[0].strip().lower() != _JSON_MEDIA_TYPE
+            ):
                 return UNSUPPORTED_MEDIA_TYPE.answer(
                     f"the body must be sent as Content-Type: {JSON_MEDIA_TYPE}", close=True
                 )
-            body = await self._body(headers, receive)
-        return await handler(Request(method, path, headers, body))
+        return handler
 
     async def _body(self, headers: Headers, receive: Any) -> bytes:
         cap = self.limits.max_body_bytes
-        too_large = BODY_TOO_LARGE.answer(f"the body is larger than {cap} bytes", close=True)
-        declared = headers.get("content-length")
+        declared = headers.by_name.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > cap:
-            raise _RefusedError(too_large)  # before reading a byte of it
+            raise _RefusedError(self._too_large())  # before reading a byte of it
         chunks: list[bytes] = []
         size = 0
         while True:  # a body that stops arriving is cut off by the server (serve.bounded_protocol)
             message = await receive()
             if message["type"] == "http.disconnect":
                 raise _ClientGoneError
-            chunk = message.get("body", b"")
+            chunk: bytes = message.get("body", b"")
             size += len(chunk)
             if size > cap:
-                raise _RefusedError(too_large)
-            chunks.append(chunk)
+                raise _RefusedError(self._too_large())
             if not message.get("more_body", False):
-                return b"".join(chunks)
+                return b"".join(chunks) + chunk if chunks else chunk
+            chunks.append(chunk)
+
+    def _too_large(self) -> Response:
+        cap = self.limits.max_body_bytes
+        return BODY_TOO_LARGE.answer(f"the body is larger than {cap} bytes", close=True)
+
+
+_REQUEST_ID_NAME = REQUEST_ID_HEADER.lower().encode()
+_JSON_MEDIA_TYPE = JSON_MEDIA_TYPE.encode()
+_JSON_CONTENT_TYPE = (b"content-type", _JSON_MEDIA_TYPE)
 
 
 async def _send(send: Any, response: Response, rid: str) -> None:
     payload = response.body if isinstance(response.body, bytes) else orjson.dumps(response.body)
     headers = [
-        (b"content-type", b"application/json"),
+        _JSON_CONTENT_TYPE,
         (b"content-length", str(len(payload)).encode()),
-        (REQUEST_ID_HEADER.lower().encode(), rid.encode()),
+        (_REQUEST_ID_NAME, rid.encode()),
     ]
-    headers.extend((name.lower().encode(), value.encode()) for name, value in response.headers.items())
+    if response.headers:
+        headers += [(name.lower().encode(), value.encode()) for name, value in response.headers.items()]
     if response.status in (503, 504) and "retry-after" not in {n.lower() for n in response.headers}:
         headers.append((b"retry-after", str(RETRY_AFTER_SECONDS).encode()))
     if response.close:

@@ -23,6 +23,8 @@ from apps.common.payments import PaymentRequest
 
 HOME_CURRENCIES = frozenset({"USD", "EUR", "GBP"})
 MAX_SCORE = 100
+_TEN_THOUSAND = Decimal(10_000)  # made once: a Decimal per comparison per request adds up
+_ONE_THOUSAND = Decimal(1_000)
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,12 @@ def score(payment: PaymentRequest) -> Score:
     points: dict[str, int] = {}
     if payment.card_token.startswith("tok_blocked"):
         points["blocked_token"] = 100
-    if payment.amount >= Decimal(10_000):
+    amount = payment.amount
+    if amount >= _TEN_THOUSAND:
         points["very_high_amount"] = 60
-    elif payment.amount >= Decimal(1_000):
+    elif amount >= _ONE_THOUSAND:
         points["high_amount"] = 25
-    if payment.amount >= Decimal(1_000) and payment.amount % 1_000 == 0:
+    if amount >= _ONE_THOUSAND and amount % _ONE_THOUSAND == 0:
         points["round_amount"] = 15
     if payment.currency not in HOME_CURRENCIES:
         points["foreign_currency"] = 10

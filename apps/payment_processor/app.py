@@ -33,6 +33,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 DEFAULT_TIMEOUT_SECONDS = 1.0  # per attempt against fraud-detector
 DEFAULT_RETRIES = 2
 log = logging.getLogger("payment-processor")
+_IDEMPOTENCY_NAME = IDEMPOTENCY_HEADER.lower().encode()
 
 
 def decline_threshold(environ: dict[str, str] | None = None) -> int:
@@ -83,7 +84,7 @@ def build(
 
     async def create_payment(request: Request) -> Response:
         try:
-            key = idempotency_key(request.headers.get(IDEMPOTENCY_HEADER.lower()))
+            key = idempotency_key(request.headers.get_bytes(_IDEMPOTENCY_NAME))
             payment = payment_request(parse_body(request.body))
         except InvalidRequestError as bad:
             return error(bad.status, "invalid_request", str(bad), fields=bad.fields)

@@ -113,10 +113,13 @@ class Ledger:
     COMMIT) in libpq's pipeline mode (psycopg `AsyncConnection.pipeline`,
     https://www.psycopg.org/psycopg3/docs/advanced/pipeline.html), so a new payment costs two round
     trips to the database: BEGIN with the claim, then the payment row with COMMIT. psycopg's own
-    `transaction()` block would send BEGIN, and sync again before COMMIT: four. A pooled connection
-    is not checked before use (a round trip per payment); instead, one found broken on the first
-    round trip (a restart or failover of the database) is dropped and the payment tried once on
-    another, which is safe because nothing of it reached the database.
+    `transaction()` block would send BEGIN, and sync again before COMMIT: four. The statements go
+    through one cursor (`connection.execute` sets up a cursor per statement), BEGIN and COMMIT
+    unprepared. A plain transaction (four round trips, as the load benchmark's ledger chain has it)
+    was measured too (docs/benchmarks.md): less CPU here, as much more in PostgreSQL, the same
+    throughput. A pooled connection is not checked before use (a round trip per payment); instead,
+    one found broken on the first round trip (a restart or failover of the database) is dropped and
+    the payment tried once on another, which is safe because nothing of it reached the database.
     """
 
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
@@ -157,9 +160,11 @@ class Ledger:
         async with self.pool.connection() as connection:
             try:
                 async with connection.pipeline():
+                    # One cursor for the whole transaction: `connection.execute` makes one per statement.
+                    cursor = connection.cursor()
                     try:  # round trip 1: BEGIN and the claim
-                        await connection.execute("BEGIN")
-                        cursor = await connection.execute(CLAIM_SQL, (key, fingerprint, payment_id))
+                        await cursor.execute("BEGIN", prepare=False)
+                        await cursor.execute(CLAIM_SQL, (key, fingerprint, payment_id))
                         claimed = await cursor.fetchone()
                     except psycopg.OperationalError as failed:
                         # The server may say why before it closes (57P01 admin_shutdown after a
@@ -169,18 +174,18 @@ class Ledger:
                             raise _StaleConnectionError(type(failed).__name__) from failed
                         raise
                     if claimed is None:
-                        outcome = await self._stored(connection, key, fingerprint)
-                        await connection.execute("COMMIT")
+                        outcome = await self._stored(cursor, key, fingerprint)
+                        await cursor.execute("COMMIT", prepare=False)
                         return outcome
                     decision = await process()
                     status = "approved" if decision.approved else "declined"
                     reasons = list(decision.risk_reasons)
-                    await connection.execute(
+                    await cursor.execute(
                         RECORD_SQL,
                         (payment_id, key, status, request.amount, request.currency, request.card_token,
                          decision.risk_score, Jsonb(reasons, dumps=_jsonb_text)),
                     )  # fmt: skip
-                    await connection.execute("COMMIT")
+                    await cursor.execute("COMMIT", prepare=False)
                 # round trip 2: the payment row and COMMIT, sent and checked when the pipeline ends
             except BaseException:
                 await _roll_back(connection)
@@ -189,8 +194,8 @@ class Ledger:
             payment_result(payment_id, status, request, decision.risk_score, reasons), replayed=False
         )
 
-    async def _stored(self, connection: psycopg.AsyncConnection[Any], key: str, fingerprint: str) -> Outcome:
-        cursor = await connection.execute(STORED_SQL, (key,))
+    async def _stored(self, cursor: psycopg.AsyncCursor[Any], key: str, fingerprint: str) -> Outcome:
+        await cursor.execute(STORED_SQL, (key,))
         row = await cursor.fetchone()
         if row is None:  # the foreign key makes this impossible; say so rather than guess
             raise RuntimeError(f"idempotency key {key!r} is stored without its payment")

@@ -214,6 +214,22 @@ def test_slow_headers_are_a_408_logged_as_408_with_the_request_id(gateway):
     assert line["error"] == "request_timeout"
 
 
+def test_a_later_request_on_a_connection_gets_its_whole_deadline_from_its_own_first_byte(gateway):
+    # The deadline timer is set once per connection and moved lazily: the one set for the first
+    # request fires while the second is still in time, and must wait on for the second's deadline.
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as connection:
+        connection.sendall(request("GET /health HTTP/1.1", "Host: x"))
+        assert read_answer(connection).status == 200
+        time.sleep(SLOW_SECONDS * 0.6)
+        started = time.monotonic()
+        connection.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Request-Id: slow-second-1\r\nAcc")
+        answer = read_answer(connection)
+        waited = time.monotonic() - started
+    assert answer.headers["x-request-id"] == "slow-second-1"
+    assert_refused(gateway, answer, 408, "request_timeout")
+    assert SLOW_SECONDS * 0.9 <= waited < SLOW_SECONDS * 6
+
+
 def test_a_slow_body_is_a_408_logged_once_as_408_with_method_path_and_request_id(gateway):
     head = request(POST_PAYMENTS, "Host: x", *JSON_BODY, "X-Request-Id: slow-body-1", "Content-Length: 100")
     answer = exchange(gateway, head, b'{"amount": ')

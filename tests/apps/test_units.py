@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 from decimal import Decimal
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from apps.common.payments import PaymentRequest
 from apps.common.runtime_config import RuntimeConfig, RuntimeConfigError
 from apps.common.runtime_secrets import RuntimeSecrets, SecretUnavailableError
+from apps.fraud_detector.app import CardRefs
 from apps.fraud_detector.scoring_rules import score
 from apps.payment_processor.app import decline_threshold
 from tests.apps.conftest import FakeSecrets
@@ -51,6 +54,16 @@ class Clock:
 
 FRAUD = "FRAUD_SCORING_API_KEY_SECRET_ARN"
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:secret-fraud-AbCdEf"
+
+
+def test_the_card_reference_is_the_tokens_hmac_under_the_current_scoring_key():
+    refs = CardRefs()
+    # A rotated key is set up again, a key longer than SHA-256's block is hashed first (RFC 2104).
+    for key in ["scoring-key-1", "scoring-key-1", "scoring-key-2", "k" * 65, "scoring-key-1"]:
+        expected = hmac.new(key.encode(), TOKEN.encode(), hashlib.sha256).hexdigest()[:16]
+        assert refs.ref(key, TOKEN) == expected
+    assert refs.ref("scoring-key-1", TOKEN) != refs.ref("scoring-key-2", TOKEN)
+    assert refs.ref("scoring-key-1", TOKEN) != refs.ref("scoring-key-1", TOKEN[:-1] + "3")
 
 
 def test_a_secret_is_served_from_memory_within_the_ttl_and_read_again_after_it():
