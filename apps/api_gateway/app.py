@@ -66,19 +66,19 @@ GATEWAY_REFUSALS = (
 )
 
 
-def build(settings: RuntimeConfig) -> Service:
+def build(config: RuntimeConfig) -> Service:
     state: dict[str, Downstream] = {}
     # Built once, served as bytes: the same text as docs/openapi.json.
-    contract = openapi.render(openapi.document(settings.spec.health_path, GATEWAY_REFUSALS)).encode()
+    contract = openapi.render(openapi.document(config.spec.health_path, GATEWAY_REFUSALS)).encode()
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         async with http_session() as session:
             state["processor"] = Downstream(
                 "payment-processor",
-                settings.downstream_urls["payment-processor"],
-                settings.downstream_timeout_seconds,
-                settings.downstream_retries,
+                config.downstream_urls["payment-processor"],
+                config.downstream_timeout_seconds,
+                config.downstream_retries,
                 session,
             )
             yield
@@ -103,9 +103,9 @@ def build(settings: RuntimeConfig) -> Service:
         return Response(200, contract)
 
     return Service(
-        settings.spec.name,
+        config.spec.name,
         {("POST", "/payments"): create_payment, ("GET", openapi.OPENAPI_PATH): describe},
-        limits=settings.limits,
-        health_path=settings.spec.health_path,
+        limits=config.limits,
+        health_path=config.spec.health_path,
         lifespan=lifespan,
     )

@@ -39,14 +39,14 @@ from apps.common.web import (
 GRACEFUL_SHUTDOWN_SECONDS = 20  # below the task definition's default stopTimeout (30 s)
 
 
-def serve(app: Service, settings: RuntimeConfig) -> None:
-    configure(settings.spec.name)
+def serve(app: Service, config: RuntimeConfig) -> None:
+    configure(config.spec.name)
     uvicorn.run(
         app,
-        host=settings.listen_host,
-        port=settings.port,
+        host=config.listen_host,
+        port=config.port,
         loop="uvloop",
-        http=bounded_protocol(settings.limits, settings.spec.name),
+        http=bounded_protocol(config.limits, config.spec.name),
         ws="none",
         lifespan="on",  # a service whose clients cannot start must not serve
         log_config=None,  # keep our JSON handler
@@ -55,9 +55,9 @@ def serve(app: Service, settings: RuntimeConfig) -> None:
         date_header=False,
         # Only api-gateway is behind the ALB, which sets X-Forwarded-For/Proto; only the ALB reaches
         # it (security group chain). The internal services skip the per-request header rewrite.
-        proxy_headers=not settings.spec.internal,
+        proxy_headers=not config.spec.internal,
         forwarded_allow_ips="*",
-        timeout_keep_alive=settings.limits.keep_alive_seconds,
+        timeout_keep_alive=config.limits.keep_alive_seconds,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 

@@ -36,10 +36,10 @@ class CardRefs:
         return mac.hexdigest()[:16]
 
 
-def build(settings: RuntimeConfig, secrets: RuntimeSecrets | None = None) -> Service:
+def build(config: RuntimeConfig, secrets: RuntimeSecrets | None = None) -> Service:
     # The scoring key keys a fingerprint of the token, so logs can correlate cards without holding them.
     # It is read at run time (cached), so a rotated key is used without a restart.
-    secrets = secrets or RuntimeSecrets(settings.secret_arns, settings.secret_cache_ttl_seconds)
+    secrets = secrets or RuntimeSecrets(config.secret_arns, config.secret_cache_ttl_seconds)
     card_refs = CardRefs()
 
     @asynccontextmanager
@@ -62,9 +62,9 @@ def build(settings: RuntimeConfig, secrets: RuntimeSecrets | None = None) -> Ser
         )
 
     return Service(
-        settings.spec.name,
+        config.spec.name,
         {("POST", "/score"): score_payment},
-        limits=settings.limits,
-        health_path=settings.spec.health_path,
+        limits=config.limits,
+        health_path=config.spec.health_path,
         lifespan=lifespan,
     )

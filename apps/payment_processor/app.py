@@ -44,7 +44,7 @@ def decline_threshold(environ: dict[str, str] | None = None) -> int:
 
 
 def build(
-    settings: RuntimeConfig,
+    config: RuntimeConfig,
     threshold: int | None = None,
     *,
     secrets: RuntimeSecrets | None = None,
@@ -52,7 +52,7 @@ def build(
 ) -> Service:
     threshold = decline_threshold() if threshold is None else threshold
     database = LedgerConnectionConfig.from_env() if database is None else database
-    secrets = secrets or RuntimeSecrets(settings.secret_arns, settings.secret_cache_ttl_seconds)
+    secrets = secrets or RuntimeSecrets(config.secret_arns, config.secret_cache_ttl_seconds)
     credentials = Credentials(secrets, database)
     state: dict[str, Any] = {}
 
@@ -70,9 +70,9 @@ def build(
             state["ledger"] = Ledger(pool)
             state["fraud"] = Downstream(
                 "fraud-detector",
-                settings.downstream_urls["fraud-detector"],
-                settings.downstream_timeout_seconds,
-                settings.downstream_retries,
+                config.downstream_urls["fraud-detector"],
+                config.downstream_timeout_seconds,
+                config.downstream_retries,
                 session,
             )
             log.info(
@@ -111,9 +111,9 @@ def build(
         )
 
     return Service(
-        settings.spec.name,
+        config.spec.name,
         {("POST", "/payments"): create_payment},
-        limits=settings.limits,
-        health_path=settings.spec.health_path,
+        limits=config.limits,
+        health_path=config.spec.health_path,
         lifespan=lifespan,
     )
