@@ -104,7 +104,12 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
         _timer_due = 0.0
         _idle = False  # the deadline running is for a connection that has sent nothing yet
         _started = 0.0  # when the current request's first bytes arrived
-        _received = 0  # bytes received since then: at least the request's head, until it is complete
+        # The bytes that carried the request's head lie between where the chunk that completed the
+        # request before it began and the end of the chunk that completed its headers: a request's
+        # head can begin in the chunk of the one before it (pipelined), before that one's answer.
+        _received = 0  # bytes received on this connection
+        _chunk_from = 0  # where the chunk being parsed begins
+        _head_from = 0  # where the chunk that completed the previous request began
         _held: HeadWithBody
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -119,7 +124,7 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
             if self._idle or (not self._due and (self.cycle is None or self.cycle.response_complete)):
                 self._arm(header_seconds, "the request line and headers")  # a request's first bytes
                 self._started = time.perf_counter()
-                self._received = 0
+            self._chunk_from = self._received
             self._received += len(data)
             # uvicorn's own data_received, with its text/plain 400 replaced by the JSON refusals.
             self._unset_keepalive_if_required()
@@ -137,7 +142,7 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
 
         def on_headers_complete(self) -> None:
             self._arm(body_seconds, "the body")
-            self.scope[SCOPE_HEAD_BYTES] = self._received  # type: ignore[literal-required]
+            self.scope[SCOPE_HEAD_BYTES] = self._received - self._head_from  # type: ignore[literal-required]
             super().on_headers_complete()
 
         def on_response_complete(self) -> None:
@@ -148,6 +153,7 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
 
         def on_message_complete(self) -> None:
             self._due = 0.0  # the whole request is in: no deadline until the next one starts
+            self._head_from = self._chunk_from
             super().on_message_complete()
 
         def connection_lost(self, exc: Exception | None) -> None:

@@ -53,8 +53,9 @@ JSON_MEDIA_TYPE = "application/json"
 # reads the first and sets the second.
 SCOPE_REQUEST_ID = "payments.request_id"
 SCOPE_REFUSED = "payments.refused"
-# Where the server leaves how many bytes had arrived for the request when its headers were complete:
-# at least the size of its headers, so most requests skip adding them up (apps.common.serve sets it).
+# Where the server leaves how many bytes may have carried the request's head (counted from the chunk
+# that completed the request before it): at least the size of its headers, so most requests skip
+# adding them up (apps.common.serve sets it).
 SCOPE_HEAD_BYTES = "payments.head_bytes"
 
 

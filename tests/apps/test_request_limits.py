@@ -131,6 +131,20 @@ def test_large_headers_are_a_431(gateway):
     assert_error(answer, 431, "headers_too_large")
 
 
+def test_large_headers_split_around_the_previous_answer_on_a_connection_are_a_431(gateway):
+    # The server tells the application how many bytes carried a request's head, so that small heads
+    # skip adding their headers up. A pipelined request's head that began in the bytes of the one
+    # before it, and ends after that one's answer, came in more bytes than the ones after the answer.
+    first = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    padding = "y" * 1500  # twice: 3,000 bytes of headers against a cap of 2,048
+    second = f"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: {padding}".encode()
+    with socket.create_connection(("127.0.0.1", gateway), timeout=5) as connection:
+        connection.sendall(first + second)
+        assert read_answer(connection).status == 200
+        connection.sendall(f"{padding}\r\n\r\n".encode())
+        assert_error(read_answer(connection), 431, "headers_too_large")
+
+
 def test_a_client_that_never_finishes_its_headers_is_cut_off(gateway):
     started = time.monotonic()
     answer = exchange(gateway, b"POST /payments HTTP/1.1\r\nHost: 127.0.0.1\r\n")
