@@ -362,3 +362,69 @@ def test_a_failing_migration_leaves_no_trace_and_releases_the_lock(ledger_db):
     assert rows(ledger_db, "SELECT version FROM ledger.schema_migrations") == [(1,)]
     assert rows(ledger_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'half'") == [(0,)]
     asyncio.run(migrated(ledger_db))  # the lock was released: the next start goes on
+
+
+def test_a_session_ended_between_the_round_trips_is_a_503_not_retried_and_leaves_no_row(ledger_db):
+    """The claim went through; the payment row and COMMIT meet a dead session: the one payment's
+    transaction is gone with it, so the caller's retry processes the payment on a new connection."""
+    calls = []
+
+    async def terminated_meanwhile() -> Decision:
+        calls.append(1)
+        rows(
+            ledger_db,
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{ledger_db.user}'",
+        )
+        return Decision(True, 0, ())
+
+    async def works() -> Decision:
+        calls.append(2)
+        return Decision(True, 0, ())
+
+    async def scenario():
+        pool = open_pool(credentials(ledger_db))
+        await pool.open(wait=True)
+        async with pool:
+            ledger = Ledger(pool)
+            with pytest.raises(DownstreamUnavailableError):
+                await ledger.once("order-0007", PAYMENT, terminated_meanwhile)
+            assert rows(ledger_db, "SELECT count(*) FROM ledger.idempotency_keys") == [(0,)]
+            return await ledger.once("order-0007", PAYMENT, works)
+
+    asyncio.run(migrated(ledger_db))
+    outcome = asyncio.run(scenario())
+    assert (outcome.replayed, calls) == (False, [1, 2])  # not retried inside: it may have committed
+    assert rows(ledger_db, "SELECT count(*) FROM ledger.payments") == [(1,)]
+
+
+def test_a_row_the_database_refuses_rolls_the_claim_back_and_the_connection_serves_the_next(ledger_db):
+    """An error in the second round trip (the payment row) ends the payment's one transaction: no
+    key is left claimed, and the pooled connection comes back idle for the next payment."""
+
+    async def out_of_range() -> Decision:
+        return Decision(False, 101, ())  # risk_score CHECK (0-100)
+
+    async def works() -> Decision:
+        return Decision(True, 0, ())
+
+    async def scenario():
+        config = credentials(ledger_db)
+        pool = open_pool(config)
+        await pool.open(wait=True)
+        async with pool:
+            await pool.resize(1, 1)  # the next payments get the same connection
+            ledger = Ledger(pool)
+            with pytest.raises(psycopg.errors.CheckViolation):
+                await ledger.once("order-0008", PAYMENT, out_of_range)
+            async with pool.connection() as connection:
+                status = connection.info.transaction_status
+            first = await ledger.once("order-0008", PAYMENT, works)
+            again = await ledger.once("order-0008", PAYMENT, works)
+            return status, first, again
+
+    asyncio.run(migrated(ledger_db))
+    status, first, again = asyncio.run(scenario())
+    assert status == psycopg.pq.TransactionStatus.IDLE
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.result == first.result
+    assert rows(ledger_db, "SELECT count(*) FROM ledger.payments") == [(1,)]
