@@ -140,6 +140,14 @@ def bounded_protocol(limits: RequestLimits, service: str) -> type[HttpToolsProto
             except httptools.HttpParserError as bad:
                 self._refuse(BAD_REQUEST, f"the request is not valid HTTP/1.1: {bad}")
 
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            if not self._due:
+                # A request that began in the chunk that completed the one before it (after its body,
+                # or pipelined behind it): no deadline was armed for it when the chunk came in.
+                self._arm(header_seconds, "the request line and headers")
+                self._started = time.perf_counter()
+
         def on_headers_complete(self) -> None:
             self._arm(body_seconds, "the body")
             self.scope[SCOPE_HEAD_BYTES] = self._received - self._head_from  # type: ignore[literal-required]

@@ -245,3 +245,37 @@ def test_garbage_after_a_whole_request_does_not_take_its_answer_the_connection_j
         assert answer.status == 200
         assert answer.headers["connection"] == "close"
         assert connection.recv(1024) == b""
+
+
+def test_a_head_begun_in_the_chunk_that_ended_the_request_before_it_still_has_a_deadline(gateway):
+    # A 404 answers before the body is read; the body's rest and the start of the next request come
+    # in one chunk. The next request began with no deadline running (the chunk's first bytes were
+    # the body's), and its head never ends: it is cut off in time, not held open for ever.
+    head = request("POST /nowhere HTTP/1.1", "Host: x", *JSON_BODY, "Content-Length: 10")
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as connection:
+        connection.sendall(head + b"{}")
+        assert read_answer(connection).status == 404
+        started = time.monotonic()
+        connection.sendall(b"12345678GET /health HTTP/1.1\r\nHost: x\r\nX-Request-Id: begun-late-1\r\nAcc")
+        answer = read_answer(connection)
+        waited = time.monotonic() - started
+    assert answer.headers["x-request-id"] == "begun-late-1"
+    assert_refused(gateway, answer, 408, "request_timeout")
+    assert waited < SLOW_SECONDS * 6
+
+
+def test_a_head_pipelined_behind_a_request_has_its_deadline_from_its_first_byte(gateway):
+    # It came in the first request's chunk, before that one's answer: the first is answered, then
+    # the second is cut off by its own deadline (it had waited for the keep-alive time, 65 s).
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as connection:
+        started = time.monotonic()
+        connection.sendall(
+            request("GET /health HTTP/1.1", "Host: x")
+            + b"GET /health HTTP/1.1\r\nX-Request-Id: piped-1\r\nAcc"
+        )
+        assert read_answer(connection).status == 200
+        answer = read_answer(connection)
+        waited = time.monotonic() - started
+    assert answer.headers["x-request-id"] == "piped-1"
+    assert_refused(gateway, answer, 408, "request_timeout")
+    assert SLOW_SECONDS * 0.9 <= waited < SLOW_SECONDS * 6
