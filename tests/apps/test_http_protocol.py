@@ -38,7 +38,9 @@ class Gateway:
         """The access-log lines of `request_id` (waiting a little for the first one)."""
         deadline = time.monotonic() + timeout
         while True:
-            entries = [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
+            # Records end at "\n" only (str.splitlines would also split at a U+2028 inside a value).
+            text = self.log.read_text()
+            entries = [json.loads(line) for line in text.split("\n") if line.startswith("{")]
             found = [
                 e for e in entries if e.get("request_id") == request_id and e.get("message") == "request"
             ]
@@ -279,3 +281,40 @@ def test_a_head_pipelined_behind_a_request_has_its_deadline_from_its_first_byte(
     assert answer.headers["x-request-id"] == "piped-1"
     assert_refused(gateway, answer, 408, "request_timeout")
     assert SLOW_SECONDS * 0.9 <= waited < SLOW_SECONDS * 6
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        # Header names are case-insensitive (RFC 9110 section 5.1): the same name, spelled twice.
+        (
+            ("Host: x", *JSON_BODY, "IDEMPOTENCY-KEY: order-00001", "idempotency-key: order-00002"),
+            400,
+            "invalid_request",
+        ),
+        (("Host: x", "host: y", "IDEMPOTENCY-KEY: order-00003"), 400, "bad_request"),
+        (("IDEMPOTENCY-KEY: order-00004",), 400, "bad_request"),  # no Host at all
+        (("HOST: x", "IDEMPOTENCY-KEY: order-00005", "CONTENT-TYPE: Application/JSON"), 503, "unavailable"),
+    ],
+)
+def test_the_headers_the_services_read_are_found_whatever_the_case_of_their_names(
+    gateway, headers, status, code
+):
+    body = b'{"amount": "12.50", "currency": "USD", "card_token": "tok_4242424242424242"}'
+    answer = exchange(gateway, request(POST_PAYMENTS, *headers, f"Content-Length: {len(body)}", body=body))
+    assert answer.status == status, answer
+    if status != 503:  # 503: past every header check (no payment-processor runs in this test)
+        assert_refused(gateway, answer, status, code)
+
+
+def test_a_hostile_path_is_logged_escaped_on_one_line_of_json(gateway):
+    # The access line is written as the bytes orjson makes: control characters stay escaped, a
+    # line separator and invalid UTF-8 do not break it, and every line of the log is one JSON object.
+    hostile = "/x%0A%7B%22status%22%3A200%7D%0D%00%E2%80%A8%FF"
+    answer = exchange(gateway, request(f"GET {hostile} HTTP/1.1", "Host: x", "X-Request-Id: hostile-1"))
+    assert answer.status == 404
+    [line] = gateway.lines("hostile-1")
+    assert (line["status"], line["path"]) == (404, '/x\n{"status":200}\r\x00\u2028\ufffd')
+    for raw in gateway.log.read_bytes().split(b"\n"):
+        if raw.startswith(b"{"):
+            json.loads(raw)
