@@ -331,7 +331,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=3000, help="per measured run")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=7,
+        help="each contender runs this many times in rotation; the median is reported",
+    )
     parser.add_argument(
         "--share-cpus",
         action="store_true",
