@@ -123,12 +123,8 @@ def test_a_payment_is_stored_once_replayed_and_its_key_refused_for_other_content
     assert rows(ledger_db, "SELECT count(*) FROM ledger.payments") == [(1,)]
 
 
-def test_a_failed_attempt_leaves_no_row_and_the_retry_processes_the_payment(ledger_db):
-    async def down() -> Decision:
-        raise DownstreamUnavailableError("fraud-detector", "cannot connect")
-
-    async def up() -> Decision:
-        return Decision(False, 80, ("amount_over_10000",))
+def failed_then_retried(ledger_db, key, failing, retry):
+    """An attempt that fails with the callee unavailable leaves no claim; then the retry's outcome."""
 
     async def scenario():
         pool = open_pool(credentials(ledger_db))
@@ -136,12 +132,22 @@ def test_a_failed_attempt_leaves_no_row_and_the_retry_processes_the_payment(ledg
         async with pool:
             ledger = Ledger(pool)
             with pytest.raises(DownstreamUnavailableError):
-                await ledger.once("order-0002", PAYMENT, down)
+                await ledger.once(key, PAYMENT, failing)
             assert rows(ledger_db, "SELECT count(*) FROM ledger.idempotency_keys") == [(0,)]
-            return await ledger.once("order-0002", PAYMENT, up)
+            return await ledger.once(key, PAYMENT, retry)
 
     asyncio.run(migrated(ledger_db))
-    outcome = asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def test_a_failed_attempt_leaves_no_row_and_the_retry_processes_the_payment(ledger_db):
+    async def down() -> Decision:
+        raise DownstreamUnavailableError("fraud-detector", "cannot connect")
+
+    async def up() -> Decision:
+        return Decision(False, 80, ("amount_over_10000",))
+
+    outcome = failed_then_retried(ledger_db, "order-0002", down, up)
     assert (outcome.replayed, outcome.result["status"]) == (False, "declined")
 
 
@@ -381,18 +387,7 @@ def test_a_session_ended_between_the_round_trips_is_a_503_not_retried_and_leaves
         calls.append(2)
         return Decision(True, 0, ())
 
-    async def scenario():
-        pool = open_pool(credentials(ledger_db))
-        await pool.open(wait=True)
-        async with pool:
-            ledger = Ledger(pool)
-            with pytest.raises(DownstreamUnavailableError):
-                await ledger.once("order-0007", PAYMENT, terminated_meanwhile)
-            assert rows(ledger_db, "SELECT count(*) FROM ledger.idempotency_keys") == [(0,)]
-            return await ledger.once("order-0007", PAYMENT, works)
-
-    asyncio.run(migrated(ledger_db))
-    outcome = asyncio.run(scenario())
+    outcome = failed_then_retried(ledger_db, "order-0007", terminated_meanwhile, works)
     assert (outcome.replayed, calls) == (False, [1, 2])  # not retried inside: it may have committed
     assert rows(ledger_db, "SELECT count(*) FROM ledger.payments") == [(1,)]
 
