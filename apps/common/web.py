@@ -19,6 +19,9 @@ payment path crosses three services, so every microsecond spent per request is p
    always carries `Retry-After`;
 6. logs one JSON line per request, with what the handler adds (`Response.log`).
 
+Once the service's lifespan has started, what startup made is frozen out of the cyclic garbage
+collector's sight (`freeze_startup_objects`), so a full collection under load is short.
+
 Every error body has the same shape: `{"error": code, "message": ..., ...details}`. The refusals
 are declared once below (`Refusal`), and the OpenAPI document (`apps.api_gateway.openapi`) lists
 them from there.
@@ -26,6 +29,7 @@ them from there.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -240,6 +244,7 @@ class Service:
             self.service_log.exception("startup failed")
             await send({"type": "lifespan.startup.failed", "message": str(failed)})
             return
+        freeze_startup_objects()
         await send({"type": "lifespan.startup.complete"})
         await receive()  # lifespan.shutdown
         await resources.aclose()
@@ -360,6 +365,21 @@ class Service:
     def _too_large(self) -> Response:
         cap = self.limits.max_body_bytes
         return BODY_TOO_LARGE.answer(f"the body is larger than {cap} bytes", close=True)
+
+
+def freeze_startup_objects() -> None:
+    """Take what startup made out of the cyclic garbage collector's sight, for the process's life.
+
+    Modules, clients, the connection pool: tens of thousands of objects that live as long as the
+    process, which every full collection would otherwise walk while requests wait. Under load a full
+    collection came about once a second and stopped payment-processor for 21-26 ms each time, with 32
+    requests in flight; after `gc.freeze` it walks only what requests made (0.3 ms; docs/benchmarks.md).
+    Frozen objects are still freed by reference counting when they are let go; only cycles among them
+    would stay (https://docs.python.org/3/library/gc.html#gc.freeze). Startup's garbage is collected
+    first, so none of it is frozen.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 _REQUEST_ID_NAME = REQUEST_ID_HEADER.lower().encode()
