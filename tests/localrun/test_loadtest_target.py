@@ -1,16 +1,19 @@
 """The load benchmark's target: 85 % of the ledger chain's throughput and at most 1.5x its p99, same run.
 
-The verdict is computed from made-up rounds here (the benchmark itself is too slow and too noisy for
-the suite); the ledger baseline is checked against a real PostgreSQL: it does the ledger transaction.
+The verdict (each round's ratio, then their median) is computed from made-up rounds here (the
+benchmark itself is too slow and too noisy for the suite); the ledger baseline is checked against a
+real PostgreSQL: it does the ledger transaction.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import psycopg
 import pytest
 
 from localrun import loadtest
-from localrun.loadtest import LEDGER_BASELINE, SERVICES, Run, ledger_chain, render
+from localrun.loadtest import LEDGER_BASELINE, SERVICES, Run, ledger_chain, render, round_order
 from localrun.local_backing import DATABASE
 from localrun.local_postgres import find_bin_dir
 from shared.catalogue import CATALOGUE
@@ -60,6 +63,36 @@ def test_the_target_is_85_percent_of_the_ledger_chain_and_a_p99_within_1_5x(
     assert f"target {'met' if met else 'missed'}" in report.text
 
 
+def test_the_verdict_pairs_each_round_with_the_same_rounds_baseline():
+    """A machine twice as fast in one round lifts both contenders: the paired ratios stay at 90 %."""
+    ledger = rounds(1000, 50, HOPS, statements=4)
+    services = rounds(900, 60, SERVICE_PROCESSES, statements=2)
+    for each in (ledger, services):
+        each[2] = replace(each[2], seconds=each[2].seconds / 2)  # round 3 on a quieter machine
+    figures = render({LEDGER_BASELINE: ledger, SERVICES: services}, "test conditions").figures
+    assert [round(ratio, 3) for ratio in figures.throughput_ratios] == [0.9, 0.9, 0.9]
+    assert figures.p99_ratio == pytest.approx(1.2)
+    assert figures.met
+
+
+def test_one_bad_round_does_not_decide_the_verdict_and_is_shown():
+    ledger = rounds(1000, 50, HOPS, statements=4)
+    services = rounds(900, 60, SERVICE_PROCESSES, statements=2)
+    services[0] = replace(services[0], seconds=services[0].seconds * 2)  # 45 % in one round
+    report = render({LEDGER_BASELINE: ledger, SERVICES: services}, "test conditions")
+    assert report.met
+    assert "throughput 90% of the ledger chain (uvicorn)'s (45%-90%; target >= 85%)" in report.text
+
+
+def test_the_services_and_the_ledger_baseline_run_back_to_back_each_first_in_turn():
+    names = ["chain (uvicorn)", "chain (aiohttp)", LEDGER_BASELINE, SERVICES]
+    orders = [round_order(names, round_) for round_ in range(4)]
+    assert [order[:2] for order in orders] == [[LEDGER_BASELINE, SERVICES], [SERVICES, LEDGER_BASELINE]] * 2
+    assert [order[2] for order in orders] == ["chain (uvicorn)", "chain (aiohttp)"] * 2
+    assert all(sorted(order) == sorted(names) for order in orders)
+    assert round_order([LEDGER_BASELINE, SERVICES], 1) == [SERVICES, LEDGER_BASELINE]
+
+
 def test_the_forwarding_chains_do_not_decide_the_target():
     results = {
         "chain (uvicorn)": rounds(3000, 10, HOPS),  # far faster, but it does no ledger transaction
@@ -68,7 +101,7 @@ def test_the_forwarding_chains_do_not_decide_the_target():
     }
     report = render(results, "test conditions")
     assert report.met
-    assert "services / chain (uvicorn): throughput 30%" in report.text
+    assert "services / chain (uvicorn), medians over the rounds: throughput 30%" in report.text
 
 
 def test_services_that_answered_almost_nothing_fail_the_benchmark():
