@@ -109,17 +109,16 @@ def _jsonb_text(value: Any) -> str:
 class Ledger:
     """Payments and idempotency keys in PostgreSQL, through a connection pool.
 
-    The pool's connections are in autocommit mode and the transaction is spelled out (BEGIN ...
-    COMMIT) in libpq's pipeline mode (psycopg `AsyncConnection.pipeline`,
-    https://www.psycopg.org/psycopg3/docs/advanced/pipeline.html), so a new payment costs two round
-    trips to the database: BEGIN with the claim, then the payment row with COMMIT. psycopg's own
-    `transaction()` block would send BEGIN, and sync again before COMMIT: four. The statements go
-    through one cursor (`connection.execute` sets up a cursor per statement), BEGIN and COMMIT
-    unprepared. A plain transaction (four round trips, as the load benchmark's ledger chain has it)
-    was measured too (docs/benchmarks.md): less CPU here, as much more in PostgreSQL, the same
-    throughput. A pooled connection is not checked before use (a round trip per payment); instead,
-    one found broken on the first round trip (a restart or failover of the database) is dropped and
-    the payment tried once on another, which is safe because nothing of it reached the database.
+    The pool's connections are in autocommit mode and the transaction is spelled out, one statement
+    a round trip, on one cursor (`connection.execute` sets up a cursor per statement): BEGIN, the
+    claim, the payment row, COMMIT, with BEGIN and COMMIT unprepared. psycopg's own
+    `transaction()` block does the same with more Python around it. libpq's pipeline mode would send
+    BEGIN with the claim and the row with COMMIT, two round trips instead of four, but psycopg's
+    pipeline machinery is Python: under load it cost payment-processor more CPU than the two round
+    trips it saved, and fewer payments/s (docs/benchmarks.md). A pooled connection is not checked
+    before use (a round trip per payment); instead, one found broken on the first round trip (a
+    restart or failover of the database) is dropped and the payment tried once on another, which is
+    safe because nothing of it reached the database.
     """
 
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
@@ -158,35 +157,34 @@ class Ledger:
     ) -> Outcome:
         payment_id = uuid.uuid4()
         async with self.pool.connection() as connection:
+            # One cursor for the whole transaction: `connection.execute` makes one per statement.
+            cursor = connection.cursor()
             try:
-                async with connection.pipeline():
-                    # One cursor for the whole transaction: `connection.execute` makes one per statement.
-                    cursor = connection.cursor()
-                    try:  # round trip 1: BEGIN and the claim
-                        await cursor.execute("BEGIN", prepare=False)
-                        await cursor.execute(CLAIM_SQL, (key, fingerprint, payment_id))
-                        claimed = await cursor.fetchone()
-                    except psycopg.OperationalError as failed:
-                        # The server may say why before it closes (57P01 admin_shutdown after a
-                        # pg_terminate_backend, a restart or a failover): psycopg has not marked the
-                        # connection broken yet, but the session, and this payment's BEGIN, are gone.
-                        if connection.broken or isinstance(failed, _SESSION_ENDED):
-                            raise _StaleConnectionError(type(failed).__name__) from failed
-                        raise
-                    if claimed is None:
-                        outcome = await self._stored(cursor, key, fingerprint)
-                        await cursor.execute("COMMIT", prepare=False)
-                        return outcome
-                    decision = await process()
-                    status = "approved" if decision.approved else "declined"
-                    reasons = list(decision.risk_reasons)
-                    await cursor.execute(
-                        RECORD_SQL,
-                        (payment_id, key, status, request.amount, request.currency, request.card_token,
-                         decision.risk_score, Jsonb(reasons, dumps=_jsonb_text)),
-                    )  # fmt: skip
+                try:  # round trip 1
+                    await cursor.execute("BEGIN", prepare=False)
+                except psycopg.OperationalError as failed:
+                    # The server may say why before it closes (57P01 admin_shutdown after a
+                    # pg_terminate_backend, a restart or a failover): psycopg has not marked the
+                    # connection broken yet, but the session is gone, and nothing of this payment
+                    # reached the database.
+                    if connection.broken or isinstance(failed, _SESSION_ENDED):
+                        raise _StaleConnectionError(type(failed).__name__) from failed
+                    raise
+                await cursor.execute(CLAIM_SQL, (key, fingerprint, payment_id))
+                claimed = await cursor.fetchone()
+                if claimed is None:
+                    outcome = await self._stored(cursor, key, fingerprint)
                     await cursor.execute("COMMIT", prepare=False)
-                # round trip 2: the payment row and COMMIT, sent and checked when the pipeline ends
+                    return outcome
+                decision = await process()
+                status = "approved" if decision.approved else "declined"
+                reasons = list(decision.risk_reasons)
+                await cursor.execute(
+                    RECORD_SQL,
+                    (payment_id, key, status, request.amount, request.currency, request.card_token,
+                     decision.risk_score, Jsonb(reasons, dumps=_jsonb_text)),
+                )  # fmt: skip
+                await cursor.execute("COMMIT", prepare=False)
             except BaseException:
                 await _roll_back(connection)
                 raise

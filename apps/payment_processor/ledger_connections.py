@@ -174,7 +174,7 @@ def open_pool(credentials: Credentials) -> AsyncConnectionPool[psycopg.AsyncConn
         min_size=1,
         max_size=credentials.config.pool_size,
         connection_class=RefreshingLogin,
-        # Autocommit: the ledger spells its transaction out, in pipeline mode (apps.payment_processor.ledger).
+        # Autocommit: the ledger spells its transaction out (apps.payment_processor.ledger).
         kwargs={"autocommit": True},
         timeout=POOL_WAIT_SECONDS,
         # No `check` before use (a round trip per payment): the ledger retries a payment once on

@@ -393,7 +393,7 @@ def test_a_session_ended_between_the_round_trips_is_a_503_not_retried_and_leaves
 
 
 def test_a_row_the_database_refuses_rolls_the_claim_back_and_the_connection_serves_the_next(ledger_db):
-    """An error in the second round trip (the payment row) ends the payment's one transaction: no
+    """An error in the payment row's statement ends the payment's one transaction: no
     key is left claimed, and the pooled connection comes back idle for the next payment."""
 
     async def out_of_range() -> Decision:
