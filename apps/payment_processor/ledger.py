@@ -99,7 +99,7 @@ _SESSION_ENDED = (psycopg.errors.AdminShutdown, psycopg.errors.CrashShutdown, ps
 
 
 class _StaleConnectionError(Exception):
-    """The pooled connection was found broken on the payment's first round trip: nothing was done."""
+    """The pooled connection was found broken before the claim came back: nothing of it was kept."""
 
 
 def _jsonb_text(value: Any) -> str:
@@ -116,9 +116,10 @@ class Ledger:
     BEGIN with the claim and the row with COMMIT, two round trips instead of four, but psycopg's
     pipeline machinery is Python: under load it cost payment-processor more CPU than the two round
     trips it saved, and fewer payments/s (docs/benchmarks.md). A pooled connection is not checked
-    before use (a round trip per payment); instead, one found broken on the first round trip (a
-    restart or failover of the database) is dropped and the payment tried once on another, which is
-    safe because nothing of it reached the database.
+    before use (a round trip per payment); instead, one found broken before the claim came back (a
+    restart or failover of the database ended the session) is dropped and the payment tried once on
+    another, which is safe: the session's end rolled back whatever of the payment had reached the
+    database, and fraud-detector had not been asked.
     """
 
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
@@ -160,18 +161,19 @@ class Ledger:
             # One cursor for the whole transaction: `connection.execute` makes one per statement.
             cursor = connection.cursor()
             try:
-                try:  # round trip 1
+                try:  # round trips 1 and 2: BEGIN, the claim
                     await cursor.execute("BEGIN", prepare=False)
+                    await cursor.execute(CLAIM_SQL, (key, fingerprint, payment_id))
+                    claimed = await cursor.fetchone()
                 except psycopg.OperationalError as failed:
                     # The server may say why before it closes (57P01 admin_shutdown after a
                     # pg_terminate_backend, a restart or a failover): psycopg has not marked the
-                    # connection broken yet, but the session is gone, and nothing of this payment
-                    # reached the database.
+                    # connection broken yet, but the session is gone, and with it the open
+                    # transaction: nothing of this payment is left in the database, and fraud-detector
+                    # was not asked yet. (A lock wait that ran out is not this: it is answered 503.)
                     if connection.broken or isinstance(failed, _SESSION_ENDED):
                         raise _StaleConnectionError(type(failed).__name__) from failed
                     raise
-                await cursor.execute(CLAIM_SQL, (key, fingerprint, payment_id))
-                claimed = await cursor.fetchone()
                 if claimed is None:
                     outcome = await self._stored(cursor, key, fingerprint)
                     await cursor.execute("COMMIT", prepare=False)

@@ -43,6 +43,20 @@ DEFAULT_POOL_SIZE = DATABASE_POOL_SIZE.default
 # psycopg_pool's own default: a connection is replaced after about an hour (with 5 % jitter).
 DEFAULT_POOL_MAX_LIFETIME_SECONDS = 3600.0
 CONNECT_TIMEOUT_SECONDS = 5
+# TCP keepalives and a bound on unacknowledged data (libpq parameters,
+# https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-PARAMKEYWORDS): a database host that
+# goes away without closing its connections (a failover moves the endpoint to another instance) is
+# noticed within about 25 s idle, or 15 s into a request, instead of after Linux's retransmission
+# timeout (`tcp_retries2`, about 15 minutes: https://docs.kernel.org/networking/ip-sysctl.html). AWS's
+# advice for fast failover, short client keepalives:
+# https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.BestPractices.FastFailover.html
+TCP_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 10,  # seconds idle before the first probe
+    "keepalives_interval": 5,  # seconds between unanswered probes
+    "keepalives_count": 3,  # unanswered probes before the connection is dead
+    "tcp_user_timeout": 15_000,  # milliseconds sent data may stay unacknowledged
+}
 POOL_WAIT_SECONDS = 5.0  # a request waits this long for a free connection, then gets a 503
 LOCK_TIMEOUT = "10s"  # above payment-processor's fraud-detector worst case (about 3.3 s)
 IDLE_IN_TRANSACTION_TIMEOUT = "30s"
@@ -130,6 +144,7 @@ def connection_kwargs(secret_value: str, config: LedgerConnectionConfig) -> dict
         **kwargs,
         **config.tls_kwargs(),
         "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        **TCP_KEEPALIVES,
         "application_name": "payment-processor",
         "options": SESSION_OPTIONS,
     }

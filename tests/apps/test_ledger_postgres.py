@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from decimal import Decimal
 from pathlib import Path
 
@@ -175,7 +177,7 @@ def test_concurrent_requests_with_one_key_make_one_payment_and_all_get_it(ledger
 
 
 def test_a_pooled_connection_the_server_ended_is_replaced_and_the_payment_made_once(ledger_db):
-    """No check before use: a connection found broken on the first round trip is retried on a new one."""
+    """No check before use: a connection found broken on its first round trip is retried on a new one."""
     calls = []
 
     async def process() -> Decision:
@@ -204,6 +206,47 @@ def test_a_pooled_connection_the_server_ended_is_replaced_and_the_payment_made_o
     assert rows(ledger_db, "SELECT idempotency_key FROM ledger.payments ORDER BY 1") == [
         ("order-0005",),
         ("order-0006",),
+    ]
+
+
+def test_a_session_ended_between_begin_and_the_claim_is_retried_on_a_new_connection(ledger_db, monkeypatch):
+    """BEGIN went through, then the server ended the session: its end rolled the transaction back, so
+    the payment is tried again on another connection (once), not refused with a 503."""
+    calls = []
+    armed = {"after_begin": False}
+    execute = psycopg.AsyncCursor.execute
+
+    async def ends_the_session_after_begin(self, query, *args, **kwargs):
+        result = await execute(self, query, *args, **kwargs)
+        if armed["after_begin"] and query == "BEGIN":
+            armed["after_begin"] = False
+            rows(
+                ledger_db,
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{ledger_db.user}'",
+            )
+        return result
+
+    async def process() -> Decision:
+        calls.append(1)
+        return Decision(True, 0, ())
+
+    async def scenario():
+        pool = open_pool(credentials(ledger_db))
+        await pool.open(wait=True)
+        async with pool:
+            ledger = Ledger(pool)
+            await ledger.once("order-0031", PAYMENT, process)
+            armed["after_begin"] = True
+            return await ledger.once("order-0032", PAYMENT, process)
+
+    asyncio.run(migrated(ledger_db))
+    monkeypatch.setattr(psycopg.AsyncCursor, "execute", ends_the_session_after_begin)
+    outcome = asyncio.run(scenario())
+    assert not armed["after_begin"]  # the session was ended where the test meant it to be
+    assert (outcome.replayed, calls) == (False, [1, 1])
+    assert rows(ledger_db, "SELECT idempotency_key FROM ledger.payments ORDER BY 1") == [
+        ("order-0031",),
+        ("order-0032",),
     ]
 
 
@@ -242,6 +285,25 @@ def test_verify_full_refuses_a_server_whose_certificate_another_ca_signed(ledger
         assert connection.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone() == (
             True,
         )
+
+
+def test_the_connection_probes_a_silent_server_and_bounds_unacknowledged_data(ledger_db):
+    """libpq takes the keepalive settings and the socket carries them (a vanished host is noticed)."""
+    with psycopg.connect(**connection_kwargs(ledger_db.secret(), ledger_db.config())) as connection:
+        info = connection.info.get_parameters()  # what libpq was given, as it understood it
+        sock = socket.socket(fileno=os.dup(connection.pgconn.socket))
+        try:
+            options = (
+                sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
+            )
+        finally:
+            sock.close()
+    assert options == (1, 10, 5, 3, 15_000)
+    assert info.get("connect_timeout") == "5"
 
 
 def test_the_server_admits_no_unencrypted_login(ledger_db):
