@@ -41,6 +41,7 @@ GRACEFUL_SHUTDOWN_SECONDS = 20  # below the task definition's default stopTimeou
 
 def serve(app: Service, config: RuntimeConfig) -> None:
     configure(config.spec.name)
+    app.freeze_after_startup = True  # this process serves only `app` (apps.common.web.freeze_startup_objects)
     uvicorn.run(
         app,
         host=config.listen_host,
