@@ -149,6 +149,12 @@ def loadtest(session: nox.Session) -> None:
 
 
 @nox.session
+def instructions(session: nox.Session) -> None:
+    """Instructions per payment in each service beside the ledger chain's hop (valgrind's callgrind)."""
+    run_command(session, "-m", "localrun.instruction_counts", *session.posargs)
+
+
+@nox.session
 def release(session: nox.Session) -> None:
     """Release an image through CodeDeploy blue/green: `-- <stack> <service> <image> [--no-wait]`."""
     run_command(session, "-m", "release.cli", *session.posargs)

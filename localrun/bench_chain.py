@@ -5,7 +5,9 @@ path: it parses the JSON body, posts it to `--next` (keep-alive connections, aio
 caller's `Idempotency-Key`) and answers what that returned; the last hop (no `--next`) answers the
 body back. No validation, logging, request ids, timeouts or retries: what is left is the cost of the
 stack itself (server, event loop, HTTP client, JSON library), which `localrun.loadtest` measures side by
-side with the services.
+side with the services. Like the services, each hop freezes what its startup made out of the cyclic
+garbage collector's sight (`apps.common.web.freeze_startup_objects`): a runtime setting any server can
+have, so the comparison is of the code, not of the collector's pauses.
 
 Three servers, all on uvloop with aiohttp's client and orjson: `uvicorn` (httptools, a raw ASGI
 app, the services' own stack), `aiohttp` (aiohttp's own web server) and `granian`.
@@ -42,6 +44,7 @@ from aiohttp import web
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from apps.common.web import freeze_startup_objects
 from apps.payment_processor.ledger import CLAIM_SQL, RECORD_SQL
 from apps.payment_processor.ledger_connections import (
     DEFAULT_POOL_SIZE,
@@ -141,6 +144,7 @@ def asgi_app(forwarder: Forwarder) -> Any:
         if scope["type"] == "lifespan":
             await receive()
             await forwarder.open()
+            freeze_startup_objects()
             await send({"type": "lifespan.startup.complete"})
             await receive()
             await forwarder.close()
@@ -173,6 +177,7 @@ def aiohttp_app(forwarder: Forwarder) -> web.Application:
 
     async def clients(app: web.Application) -> AsyncIterator[None]:
         await forwarder.open()
+        freeze_startup_objects()
         yield
         await forwarder.close()
 

@@ -15,13 +15,12 @@
 Each contender is started, warmed up, then driven with `--concurrency` requests in flight for
 `--requests` requests, in `--rounds` rounds (so a noisy neighbour hurts each alike): in each round
 the services and the ledger baseline run back to back, each first in every other round, then the
-forwarding chains in rotation. The
-load generator is aiohttp's client on uvloop in this process, on CPU 0; the contender's processes
-are on CPU 1 (PostgreSQL is not pinned, for either contender that uses it). It prints payments/s
-and p50/p99 latency (median of the rounds, and their range), the CPU each process spends per
-payment, PostgreSQL's statements per payment (`pg_stat_statements`), the ratio of the services to
-each baseline, and the Fargate tasks per 1,000 payments/s that follow (1 vCPU per task, scaling
-out at 70 % CPU).
+forwarding chains in rotation. The load generator is aiohttp's client on uvloop in this process, on
+CPU 0; the contender's processes are on CPU 1 (PostgreSQL is not pinned, for either contender that
+uses it). It prints payments/s and p50/p99 latency (median of the rounds, and their range), the CPU
+each process spends per payment, PostgreSQL's statements per payment (`pg_stat_statements`), the
+ratio of the services to each baseline, and the Fargate tasks per 1,000 payments/s that follow
+(1 vCPU per task, scaling out at 70 % CPU).
 
 The target, against the ledger baseline: at least 85 % of its throughput, with a p99 at most 1.5x
 its p99, each the median over the rounds of that round's ratio (services over baseline, measured
@@ -224,14 +223,28 @@ def measure(
 
 
 @contextmanager
-def bare_chain(server: str, ledger: LocalPostgres | None = None) -> Iterator[Contender]:
-    """Three hops on `server`, the middle one doing the ledger transaction when `ledger` is given."""
+def bare_chain(
+    server: str,
+    ledger: LocalPostgres | None = None,
+    wrappers: Mapping[str, tuple[str, ...]] | None = None,
+    start_timeout_seconds: float = START_TIMEOUT_SECONDS,
+) -> Iterator[Contender]:
+    """Three hops on `server`, the middle one doing the ledger transaction when `ledger` is given.
+
+    wrappers: by hop name ("hop 2"), a command run in front of the hop's own (a profiler).
+    """
     ports = [free_port() for _ in range(3)]
     processes: list[subprocess.Popen[bytes]] = []
     try:
         next_url: str | None = None
         for index, port in enumerate(reversed(ports)):
-            command = [sys.executable, "-m", "localrun.bench_chain", "--server", server, "--port", str(port)]
+            command = [
+                *(wrappers or {}).get(f"hop {3 - index}", ()),
+                sys.executable,
+                "-m",
+                "localrun.bench_chain",
+            ]
+            command += ["--server", server, "--port", str(port)]
             env = dict(os.environ)
             if next_url:
                 command += ["--next", next_url]
@@ -241,7 +254,7 @@ def bare_chain(server: str, ledger: LocalPostgres | None = None) -> Iterator[Con
             processes.append(
                 subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             )
-            _wait_listening(port, processes[-1])
+            _wait_listening(port, processes[-1], start_timeout_seconds)
             next_url = f"http://127.0.0.1:{port}/payments"
         assert next_url is not None
         yield Contender(next_url, {f"hop {3 - n}": p.pid for n, p in enumerate(processes)}, ledger)
@@ -264,17 +277,20 @@ LEDGER_PASSWORD = "bench-" + os.urandom(12).hex()
 
 
 @contextmanager
-def ledger_chain() -> Iterator[Contender]:
+def ledger_chain(
+    wrappers: Mapping[str, tuple[str, ...]] | None = None,
+    start_timeout_seconds: float = START_TIMEOUT_SECONDS,
+) -> Iterator[Contender]:
     """The ledger baseline: PostgreSQL as the services get it (`running_backing`), then the chain."""
     with running_postgres(tls=True, track_statements=True) as database:
         provision_ledger_database(database, DATABASE, {APP_USER: LEDGER_PASSWORD})
         enable_statement_tracking(database, DATABASE)
-        with bare_chain("uvicorn", ledger=database) as chain:
+        with bare_chain("uvicorn", database, wrappers, start_timeout_seconds) as chain:
             yield chain
 
 
-def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout_seconds: float) -> None:
+    deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"a chain hop exited with {process.returncode} while starting")
@@ -283,14 +299,21 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
                 return
         except OSError:
             time.sleep(0.05)
-    raise TimeoutError(f"a chain hop did not listen on {port} within {START_TIMEOUT_SECONDS:.0f}s")
+    raise TimeoutError(f"a chain hop did not listen on {port} within {timeout_seconds:.0f}s")
 
 
 @contextmanager
-def services() -> Iterator[Contender]:
+def services(
+    wrappers: Mapping[str, tuple[str, ...]] | None = None,
+    start_timeout_seconds: float = START_TIMEOUT_SECONDS,
+) -> Iterator[Contender]:
+    """The three services as `python3 dev.py local` runs them; `wrappers` as in `LocalStack`."""
+    ports = {spec.name: free_port() for spec in CATALOGUE}
     with (
         running_backing(track_statements=True) as backing,
-        running(LocalStack({spec.name: free_port() for spec in CATALOGUE}, backing)) as stack,
+        running(
+            LocalStack(ports, backing, wrappers=wrappers or {}, start_timeout_seconds=start_timeout_seconds)
+        ) as stack,
     ):
         pids = {name: process.pid for name, process in stack.processes.items()}
         yield Contender(f"{stack.url('api-gateway')}/payments", pids, backing.postgres)
@@ -338,8 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=7,
-        help="each contender runs this many times in rotation; the median is reported",
+        default=8,
+        help="rounds; in each the services and the ledger chain run back to back, each first in every "
+        "other round (an even count balances the order); medians are reported",
     )
     parser.add_argument(
         "--share-cpus",
@@ -472,12 +496,13 @@ def render(results: Mapping[str, list[Run]], conditions: str) -> Report:
     by_name = {each.name: each for each in rows}
     measured = SERVICES in by_name and LEDGER_BASELINE in by_name
     # The verdict pairs each round's services with the same round's baseline (`Figures`).
-    pairs = list(zip(ours, results.get(LEDGER_BASELINE, []), strict=False)) if measured else []
+    pairs = list(zip(ours, results[LEDGER_BASELINE], strict=True)) if measured else []
     figures = Figures(
         rows=rows,
         baseline=LEDGER_BASELINE,
         throughput_ratios=tuple(mine.throughput / theirs.throughput for mine, theirs in pairs),
         p99_ratios=tuple(mine.percentile(99) / theirs.percentile(99) for mine, theirs in pairs),
+        failed=sum(run.failed for run in ours),
         target_throughput=TARGET_THROUGHPUT_RATIO,
         target_p99=TARGET_P99_RATIO,
         statements={

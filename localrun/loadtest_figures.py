@@ -73,6 +73,7 @@ class Figures:
     target_p99: float
     statements: dict[str, dict[str, float]]  # contender -> statement -> calls per payment
     cpu_by_process: dict[str, dict[str, float]] = field(default_factory=dict)  # contender -> process -> ms
+    failed: int = 0  # payments the services did not answer with a 2xx: any misses the target
 
     @property
     def throughput_ratio(self) -> float:
@@ -84,7 +85,11 @@ class Figures:
 
     @property
     def met(self) -> bool:
-        return self.throughput_ratio >= self.target_throughput and self.p99_ratio <= self.target_p99
+        return (
+            self.throughput_ratio >= self.target_throughput
+            and self.p99_ratio <= self.target_p99
+            and self.failed == 0
+        )
 
     def verdict(self) -> str:
         if not self.throughput_ratios:
@@ -95,7 +100,9 @@ class Figures:
             f"throughput {self.throughput_ratio:.0%} of the {self.baseline}'s ({low:.0%}-{high:.0%}; "
             f"target >= {self.target_throughput:.0%}), p99 {self.p99_ratio:.2f}x ({p99_low:.2f}-"
             f"{p99_high:.2f}x; target <= {self.target_p99:.1f}x), medians of "
-            f"{len(self.throughput_ratios)} rounds' ratios: target {'met' if self.met else 'missed'}"
+            f"{len(self.throughput_ratios)} rounds' ratios"
+            + (f"; {self.failed} payments failed" if self.failed else "")
+            + f": target {'met' if self.met else 'missed'}"
         )
 
 

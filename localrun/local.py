@@ -113,6 +113,10 @@ class LocalStack:
     extra_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # service -> env
     skip: frozenset[str] = frozenset()  # services not started (tests replace them with fakes)
     quiet: bool = True
+    # A command run in front of a service's own (a profiler: `localrun.instruction_counts`), and how
+    # long a service may take to become healthy (longer under one).
+    wrappers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    start_timeout_seconds: float = START_TIMEOUT_SECONDS
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
@@ -140,7 +144,7 @@ class LocalStack:
         env = {**os.environ, **backing, **service_env(spec, self.ports, self.extra_env.get(spec.name, {}))}
         output = subprocess.DEVNULL if self.quiet else None
         self.processes[spec.name] = subprocess.Popen(
-            [sys.executable, "-m", MODULES[spec.name]],
+            [*self.wrappers.get(spec.name, ()), sys.executable, "-m", MODULES[spec.name]],
             env=env,
             stdout=output,
             stderr=output,
@@ -149,7 +153,7 @@ class LocalStack:
 
     def wait_healthy(self, service: str) -> None:
         spec = next(s for s in CATALOGUE if s.name == service)
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        deadline = time.monotonic() + self.start_timeout_seconds
         while time.monotonic() < deadline:
             process = self.processes[service]
             if process.poll() is not None:
@@ -160,7 +164,7 @@ class LocalStack:
                         return
             except (urllib.error.URLError, OSError):
                 time.sleep(0.05)
-        raise TimeoutError(f"{service} was not healthy within {START_TIMEOUT_SECONDS:.0f}s")
+        raise TimeoutError(f"{service} was not healthy within {self.start_timeout_seconds:.0f}s")
 
     def stop(self, service: str | None = None) -> None:
         """SIGTERM (uvicorn drains, then exits), callers first; SIGKILL whatever outlives the timeout."""

@@ -84,6 +84,15 @@ def test_one_bad_round_does_not_decide_the_verdict_and_is_shown():
     assert "throughput 90% of the ledger chain (uvicorn)'s (45%-90%; target >= 85%)" in report.text
 
 
+def test_a_failed_payment_misses_the_target_however_fast_the_rest():
+    ledger = rounds(1000, 50, HOPS, statements=4)
+    services = rounds(1000, 50, SERVICE_PROCESSES, statements=2)
+    services[1] = replace(services[1], failed=3)
+    report = render({LEDGER_BASELINE: ledger, SERVICES: services}, "test conditions")
+    assert not report.met
+    assert "; 3 payments failed: target missed" in report.text
+
+
 def test_the_services_and_the_ledger_baseline_run_back_to_back_each_first_in_turn():
     names = ["chain (uvicorn)", "chain (aiohttp)", LEDGER_BASELINE, SERVICES]
     orders = [round_order(names, round_) for round_ in range(4)]
