@@ -402,9 +402,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[name].append(
                     measure(contender, args.requests, args.concurrency, args.warmup, server_cpus)
                 )
-            print(
-                f"round {round_ + 1}/{args.rounds}: {name}: {results[name][-1].throughput:.0f}/s", flush=True
-            )
+            print(f"round {round_ + 1}/{args.rounds}: {name}: {progress(results[name][-1])}", flush=True)
     conditions = (
         f"concurrency {args.concurrency}, {args.rounds} rounds of {args.requests} requests each; "
         f"median (min-max) over the rounds; {os.cpu_count()} CPUs, load average {load_before:.1f} "
@@ -419,6 +417,12 @@ def main(argv: list[str] | None = None) -> int:
         written = loadtest_figures.write(report.figures, conditions)
         print(f"\nwrote the figures, at commit {written}, into {', '.join(loadtest_figures.DOCUMENTS)}")
     return 0 if report.met else 1
+
+
+def progress(run: Run) -> str:
+    """One round of one contender: payments/s, p99, and the CPU of each process per payment."""
+    cpu = ", ".join(f"{name} {seconds * 1000 / run.ok:.2f}" for name, seconds in run.cpu_seconds.items())
+    return f"{run.throughput:.0f}/s, p99 {run.percentile(99):.1f} ms; CPU ms a payment: {cpu}"
 
 
 def round_order(names: list[str], round_: int) -> list[str]:
