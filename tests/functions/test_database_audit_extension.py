@@ -185,7 +185,8 @@ def test_a_library_not_preloaded_yet_is_refused_with_the_reboot_as_the_fix(
     postgres, secretsmanager, monkeypatch
 ):
     # The plain test server does not preload pgaudit, as an instance whose parameter group changed
-    # (baseline -> pci) does not until it reboots.
+    # (baseline -> pci) does not until it reboots; the extension itself must be installed.
+    _pgaudit_bin_dir()
     monkeypatch.setenv("DATABASE_TLS", "disable")
     with ledger_database(postgres, secretsmanager) as database:
         as_rds_superuser(postgres, database)
