@@ -16,11 +16,12 @@ Each contender is started, warmed up, then driven with `--concurrency` requests 
 `--requests` requests, in `--rounds` rounds (so a noisy neighbour hurts each alike): in each round
 the services and the ledger baseline run back to back, each first in every other round, then the
 forwarding chains in rotation. The load generator is aiohttp's client on uvloop in this process, on
-CPU 0; the contender's processes are on CPU 1 (PostgreSQL is not pinned, for either contender that
-uses it). It prints payments/s and p50/p99 latency (median of the rounds, and their range), the CPU
-each process spends per payment, PostgreSQL's statements per payment (`pg_stat_statements`), the
-ratio of the services to each baseline, and the Fargate tasks per 1,000 payments/s that follow
-(1 vCPU per task, scaling out at 70 % CPU).
+CPU 0; the contender's processes are on CPU 1, and PostgreSQL, for the contenders that use it, on
+CPU 0 beside the load generator (in AWS the database has CPUs of its own). It prints payments/s
+and p50/p99 latency (median of the rounds, and their range), the CPU each process spends per
+payment, PostgreSQL's statements per payment (`pg_stat_statements`), the ratio of the services to
+each baseline, and the Fargate tasks per 1,000 payments/s that follow (1 vCPU per task, scaling out
+at 70 % CPU).
 
 The target, against the ledger baseline: at least 85 % of its throughput, with a p99 at most 1.5x
 its p99, each the median over the rounds of that round's ratio (services over baseline, measured
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -152,14 +154,31 @@ def process_tree(pid: int) -> list[int]:
     return [pid, *(grandchild for child in _children(pid) for grandchild in process_tree(child))]
 
 
-def pin(pids: Mapping[str, int], server_cpus: set[int] | None) -> None:
-    """Servers on `server_cpus`, this load generator on the other CPUs (None: no pinning)."""
+def threads(pid: int) -> list[int]:
+    """Every thread of a process (`sched_setaffinity` on a pid sets its main thread's only)."""
+    try:
+        return [int(task) for task in os.listdir(f"/proc/{pid}/task")]
+    except FileNotFoundError:  # it ended meanwhile (a short-lived backend)
+        return []
+
+
+def pin(pids: Mapping[str, int], server_cpus: set[int] | None, database_pid: int | None = None) -> None:
+    """Servers on `server_cpus`; this load generator, and the database when there is one, on the other
+    CPUs (None: no pinning). In AWS the database has an instance of its own: here it must not take the
+    servers' CPU either, or the contender whose backends the scheduler happens to wake there pays for
+    it. Every thread of every process and of its children is pinned (a backend forked later inherits
+    the postmaster's CPUs)."""
     if server_cpus is None:
         return
-    for pid in pids.values():
+    others = set(range(os.cpu_count() or 1)) - server_cpus
+    placed = [(pid, server_cpus) for pid in pids.values()]
+    placed += [(database_pid, others)] if database_pid is not None else []
+    for pid, cpus in placed:
         for each in process_tree(pid):
-            os.sched_setaffinity(each, server_cpus)
-    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)) - server_cpus)
+            for thread in threads(each):
+                with contextlib.suppress(ProcessLookupError):  # a thread or backend that just ended
+                    os.sched_setaffinity(thread, cpus)
+    os.sched_setaffinity(0, others)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -201,7 +220,8 @@ def read_statements(database: LocalPostgres) -> dict[str, int]:
 def measure(
     contender: Contender, requests: int, concurrency: int, warmup: int, server_cpus: set[int] | None
 ) -> Run:
-    pin(contender.pids, server_cpus)
+    database_pid = postmaster_pid(contender.database) if contender.database is not None else None
+    pin(contender.pids, server_cpus, database_pid)
     uvloop.run(drive(contender.url, warmup, concurrency))
     watched = dict(contender.pids)
     if contender.database is not None:

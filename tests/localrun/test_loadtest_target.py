@@ -7,6 +7,9 @@ real PostgreSQL: it does the ledger transaction.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import psycopg
@@ -153,3 +156,34 @@ def test_the_ledger_baseline_claims_each_key_and_stores_its_row_in_one_transacti
     assert statements.get("BEGIN") == 5
     assert statements.get("COMMIT") == 5
     assert sum(calls for text, calls in statements.items() if text.startswith("INSERT INTO ledger.")) == 10
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="pinning needs two CPUs")
+def test_every_thread_of_the_servers_and_the_database_is_pinned_apart():
+    """A server's helper threads and a database's backends (its children) go where their process goes."""
+    program = (
+        "import subprocess, sys, threading, time\n"
+        "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    server = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True)
+    database = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True)
+    own = os.sched_getaffinity(0)
+    try:
+        assert server.stdout is not None
+        assert database.stdout is not None
+        backend = int(database.stdout.readline())
+        server.stdout.readline()
+        loadtest.pin({"server": server.pid}, {1}, database.pid)
+        server_threads = loadtest.threads(server.pid)
+        assert len(server_threads) >= 2  # the main thread and the helper
+        assert all(os.sched_getaffinity(thread) == {1} for thread in server_threads)
+        assert {frozenset(os.sched_getaffinity(t)) for t in loadtest.threads(backend)} == {frozenset({0})}
+        assert os.sched_getaffinity(0) == {0}  # the load generator: beside the database
+    finally:
+        os.sched_setaffinity(0, own)
+        for process in (server, database):
+            process.kill()
+            process.wait()
