@@ -4,9 +4,11 @@
 valgrind's callgrind (https://valgrind.org/docs/manual/cl-manual.html), the others as usual:
 api-gateway, payment-processor and fraud-detector as `python3 dev.py local` runs them, and hops 1,
 2 and 3 of the load benchmark's ledger chain (`localrun.loadtest`). It sends `--warmup` payments,
-zeroes the process's counters (`callgrind_control --zero`), sends `--payments` more, one at a time,
-dumps the counters (`callgrind_control --dump`) and divides the instructions the process executed
-in user space by the payments answered.
+zeroes the process's counters (`vgdb --pid=N zero`), sends `--payments` more, one at a time,
+dumps the counters (`vgdb --pid=N dump`) and divides the instructions the process executed in user
+space since the zero (the dump's `summary:` line) by the payments answered. vgdb, not
+`callgrind_control`: the latter exits 0 when it finds no such process, and a zero that silently did
+not happen would count startup too.
 
 Why beside the throughput benchmark: on a shared 2-core machine payments/s moves by a third from
 one round to the next, and instruction counts do not (the same count twice within 0.2 %, one payment
@@ -66,22 +68,31 @@ def callgrind_command(out_file: Path) -> tuple[str, ...]:
 
 
 def total_instructions(dump: str) -> int:
-    """The `totals:` (or `summary:`) line of a callgrind dump: instructions (Ir) since the last zero."""
+    """The `summary:` line of a callgrind dump: the instructions (Ir) since the counters were zeroed.
+
+    Not `totals:` at the dump's end, which can also carry cost from before the zero (valgrind's
+    callgrind format: https://valgrind.org/docs/manual/cl-format.html).
+    """
     for line in dump.splitlines():
-        if line.startswith(("totals:", "summary:")):
+        if line.startswith("summary:"):
             fields = line.split()
-            if len(fields) >= 2 and fields[1].isdigit():
+            if len(fields) == 2 and fields[1].isdigit():
                 return int(fields[1])
-    raise CountUnreadableError("the callgrind dump has no totals: or summary: line")
+    raise CountUnreadableError("the callgrind dump has no summary: line")
 
 
-def control(action: str, pid: int) -> None:
-    subprocess.run(
-        ["callgrind_control", action, str(pid)],
-        check=True,
-        capture_output=True,
-        timeout=CONTROL_TIMEOUT_SECONDS,
-    )
+def control(command: str, pid: int) -> None:
+    """A callgrind monitor command (`zero`, `dump`) to the process; vgdb exits 1 when it cannot."""
+    try:
+        subprocess.run(
+            ["vgdb", f"--pid={pid}", command],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=CONTROL_TIMEOUT_SECONDS,
+        )
+    except subprocess.CalledProcessError as failed:
+        raise CountUnreadableError(f"vgdb {command} to {pid} failed: {failed.stderr.strip()}") from None
 
 
 def count(start: Wrapped, process: str, payments: int, warmup: int, workdir: Path) -> Count:
@@ -90,16 +101,16 @@ def count(start: Wrapped, process: str, payments: int, warmup: int, workdir: Pat
     with start({process: callgrind_command(out_file)}) as contender:
         pid = contender.pids[process]
         uvloop.run(loadtest.drive(contender.url, warmup, 1))
-        control("--zero", pid)
+        control("zero", pid)
         _latencies, ok, failed, _seconds = uvloop.run(loadtest.drive(contender.url, payments, 1))
-        control("--dump", pid)
+        control("dump", pid)
         if failed or not ok:
             raise CountUnreadableError(f"{process}: {failed} of {payments} payments failed")
-        # The dump on request is written as <out-file>.1 (the final one, at exit, as <out-file>).
-        dumps = sorted(workdir.glob(f"{out_file.name}.*"))
-        if not dumps:
-            raise CountUnreadableError(f"{process}: callgrind wrote no dump into {workdir}")
-        return Count(process, total_instructions(dumps[-1].read_text()), ok)
+        # The first dump on request is written as <out-file>.1 (the one at exit as <out-file>).
+        dump = out_file.with_name(f"{out_file.name}.1")
+        if not dump.exists():
+            raise CountUnreadableError(f"{process}: callgrind wrote no {dump.name} into {workdir}")
+        return Count(process, total_instructions(dump.read_text()), ok)
 
 
 def starters() -> Iterator[tuple[str, Wrapped, str, Wrapped]]:
@@ -139,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.payments < 1 or args.warmup < 0:
         print("error: --payments must be at least 1 and --warmup at least 0", file=sys.stderr)
         return 2
-    missing = [tool for tool in ("valgrind", "callgrind_control") if shutil.which(tool) is None]
+    missing = [tool for tool in ("valgrind", "vgdb") if shutil.which(tool) is None]
     if missing:
         print(
             f"error: {' and '.join(missing)} not found: install valgrind "
@@ -157,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"{process}: {counts[process].per_payment / 1000:,.0f}k instructions per payment",
                         flush=True,
                     )
-        except (CountUnreadableError, subprocess.SubprocessError) as failed:
+        except (RuntimeError, TimeoutError, subprocess.SubprocessError) as failed:  # a count, a start
             print(f"error: {failed}", file=sys.stderr)
             return 1
     print(

@@ -81,7 +81,7 @@ DATABASE_PROCESS = "postgres"
 
 @dataclass(frozen=True)
 class Contender:
-    """A running contender: where to send payments, its processes (pinned) and its database (not)."""
+    """A running contender: where to send payments, its processes, and its database (each pinned apart)."""
 
     url: str
     pids: Mapping[str, int]
@@ -282,7 +282,11 @@ def bare_chain(
         for process in processes:
             process.terminate()
         for process in processes:
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def ledger_env(database: LocalPostgres) -> dict[str, str]:
@@ -441,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def progress(run: Run) -> str:
     """One round of one contender: payments/s, p99, and the CPU of each process per payment."""
+    if run.ok == 0:
+        return f"no payment answered ({run.failed} failed)"
     cpu = ", ".join(f"{name} {seconds * 1000 / run.ok:.2f}" for name, seconds in run.cpu_seconds.items())
     return f"{run.throughput:.0f}/s, p99 {run.percentile(99):.1f} ms; CPU ms a payment: {cpu}"
 
@@ -526,7 +532,7 @@ def render(results: Mapping[str, list[Run]], conditions: str) -> Report:
         baseline=LEDGER_BASELINE,
         throughput_ratios=tuple(mine.throughput / theirs.throughput for mine, theirs in pairs),
         p99_ratios=tuple(mine.percentile(99) / theirs.percentile(99) for mine, theirs in pairs),
-        failed=sum(run.failed for run in ours),
+        failed=sum(run.failed for run in (*ours, *results[LEDGER_BASELINE])) if measured else 0,
         target_throughput=TARGET_THROUGHPUT_RATIO,
         target_p99=TARGET_P99_RATIO,
         statements={

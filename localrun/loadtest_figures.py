@@ -73,7 +73,7 @@ class Figures:
     target_p99: float
     statements: dict[str, dict[str, float]]  # contender -> statement -> calls per payment
     cpu_by_process: dict[str, dict[str, float]] = field(default_factory=dict)  # contender -> process -> ms
-    failed: int = 0  # payments the services did not answer with a 2xx: any misses the target
+    failed: int = 0  # payments the services or the baseline did not answer with a 2xx: any misses the target
 
     @property
     def throughput_ratio(self) -> float:

@@ -46,15 +46,17 @@ CONNECT_TIMEOUT_SECONDS = 5
 # TCP keepalives and a bound on unacknowledged data (libpq parameters,
 # https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-PARAMKEYWORDS): a database host that
 # goes away without closing its connections (a failover moves the endpoint to another instance) is
-# noticed within about 25 s idle, or 15 s into a request, instead of after Linux's retransmission
-# timeout (`tcp_retries2`, about 15 minutes: https://docs.kernel.org/networking/ip-sysctl.html). AWS's
-# advice for fast failover, short client keepalives:
+# noticed about 15-20 s after it last answered, idle or in a request, instead of after Linux's
+# retransmission timeout (`tcp_retries2`, about 15 minutes: https://docs.kernel.org/networking/ip-sysctl.html).
+# On Linux TCP_USER_TIMEOUT also decides when unanswered keepalive probes end the connection, overriding
+# their count (tcp(7): https://man7.org/linux/man-pages/man7/tcp.7.html); the count is kept for other
+# kernels. AWS's advice for fast failover, short client keepalives:
 # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.BestPractices.FastFailover.html
 TCP_KEEPALIVES = {
     "keepalives": 1,
     "keepalives_idle": 10,  # seconds idle before the first probe
     "keepalives_interval": 5,  # seconds between unanswered probes
-    "keepalives_count": 3,  # unanswered probes before the connection is dead
+    "keepalives_count": 3,  # unanswered probes before the connection is dead (where no user timeout rules)
     "tcp_user_timeout": 15_000,  # milliseconds sent data may stay unacknowledged
 }
 POOL_WAIT_SECONDS = 5.0  # a request waits this long for a free connection, then gets a 503

@@ -93,3 +93,22 @@ def test_a_service_run_inside_another_program_leaves_its_heap_alone() -> None:
     report = probe("in-process")
     assert report["sent"][0] == "lifespan.startup.complete"
     assert report["frozen"] == 0
+
+
+def test_the_serving_process_asks_for_the_freeze(monkeypatch) -> None:
+    """`serve` is what sets the flag: the service uvicorn gets freezes once started."""
+    from apps.api_gateway.app import build
+    from apps.common import serve
+    from apps.common.runtime_config import RuntimeConfig
+
+    config = RuntimeConfig.from_env(
+        "api-gateway", {"PORT": "8080", "PAYMENT_PROCESSOR_URL": "http://127.0.0.1:1"}
+    )
+    handed: list[Any] = []
+    monkeypatch.setattr(serve, "configure", lambda service: None)  # leave the test's logging alone
+    monkeypatch.setattr(serve.uvicorn, "run", lambda app, **options: handed.append(app))
+    app = build(config)
+    assert app.freeze_after_startup is False
+    serve.serve(app, config)
+    assert handed == [app]
+    assert app.freeze_after_startup is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import pytest
@@ -18,30 +19,39 @@ from localrun.instruction_counts import (
 from localrun.local import LocalStack, free_port, running
 from shared.catalogue import CATALOGUE
 
-# The head of a dump `callgrind_control --dump` wrote (valgrind 3.19), trimmed.
+# A dump `vgdb --pid=N dump` made (valgrind 3.19), its middle cut: `summary:` is the cost since the
+# counters were zeroed; `totals:` at the end also carries cost from before.
 DUMP = """# callgrind format
 version: 1
 creator: callgrind-3.19.0
-pid: 7612
+pid: 9233
 cmd:  /work/main/.venv/bin/python -m apps.payment_processor
 part: 1
-desc: Trigger: Client Request: dump
+
+
+desc: I1 cache:
+desc: Timerange: Basic block 0 - 17372866
+desc: Trigger: dump
+
 positions: line
 events: Ir
 summary: 463312009
-totals: 463312009
-fl=(1) ???
+
+
+ob=(2) ???
+0 10868
+
+totals: 464330114
 """
 
 
-def test_the_total_is_read_from_the_dump():
+def test_the_count_since_the_zero_is_read_from_the_summary_not_the_totals():
     assert total_instructions(DUMP) == 463_312_009
-    assert total_instructions("summary: 12\n") == 12
 
 
-@pytest.mark.parametrize("dump", ["", "events: Ir\n", "totals:\n", "totals: many\n"])
+@pytest.mark.parametrize("dump", ["", "events: Ir\n", "summary:\n", "summary: many\n", "totals: 12\n"])
 def test_a_dump_without_a_total_is_an_error_not_a_zero(dump):
-    with pytest.raises(CountUnreadableError, match="no totals"):
+    with pytest.raises(CountUnreadableError, match="no summary"):
         total_instructions(dump)
 
 
@@ -90,3 +100,12 @@ def test_a_wrapper_runs_in_front_of_the_service_it_names():
             env = environ.read().split(b"\0")
     assert argv[:3] == [sys.executable.encode(), b"-m", b"apps.api_gateway"]
     assert b"WRAPPED=yes" in env
+
+
+def test_a_process_vgdb_cannot_reach_is_an_error_naming_it(monkeypatch):
+    def refused(command, **kwargs):
+        raise subprocess.CalledProcessError(1, command, "", "vgdb error: no FIFO found matching pid 4242")
+
+    monkeypatch.setattr(instruction_counts.subprocess, "run", refused)
+    with pytest.raises(CountUnreadableError, match="vgdb zero to 4242 failed: vgdb error: no FIFO"):
+        instruction_counts.control("zero", 4242)
