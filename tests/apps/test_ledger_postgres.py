@@ -14,7 +14,7 @@ import pytest
 from apps.common.downstream import DownstreamUnavailableError
 from apps.common.payments import PaymentRequest
 from apps.common.runtime_secrets import RuntimeSecrets
-from apps.payment_processor.ledger import Decision, KeyReusedError, Ledger
+from apps.payment_processor.ledger import Decision, KeyReusedError, Ledger, Outcome
 from apps.payment_processor.ledger_connections import (
     Credentials,
     LedgerConnectionConfig,
@@ -176,43 +176,51 @@ def test_concurrent_requests_with_one_key_make_one_payment_and_all_get_it(ledger
     assert rows(ledger_db, "SELECT count(*) FROM ledger.payments") == [(1,)]
 
 
-def test_a_pooled_connection_the_server_ended_is_replaced_and_the_payment_made_once(ledger_db):
-    """No check before use: a connection found broken on its first round trip is retried on a new one."""
-    calls = []
+def end_the_sessions(db) -> list[tuple]:
+    """What a restart or failover of the database does to the connections the pool holds."""
+    return rows(db, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{db.user}'")
+
+
+def two_payments(db, keys: tuple[str, str], between) -> tuple[Outcome, list[int]]:
+    """Two new payments on one pool, `between()` run after the first: the second's outcome, and how
+    many times fraud-detector was asked in all."""
+    calls: list[int] = []
 
     async def process() -> Decision:
         calls.append(1)
         return Decision(True, 0, ())
 
-    async def scenario():
-        pool = open_pool(credentials(ledger_db))
+    async def scenario() -> Outcome:
+        pool = open_pool(credentials(db))
         await pool.open(wait=True)
         async with pool:
             ledger = Ledger(pool)
-            await ledger.once("order-0005", PAYMENT, process)
-            # What a restart or failover of the database does to the connections the pool holds.
-            ended = rows(
-                ledger_db,
-                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{ledger_db.user}'",
-            )
-            assert ended
-            assert all(done for (done,) in ended)
-            return await ledger.once("order-0006", PAYMENT, process)
+            await ledger.once(keys[0], PAYMENT, process)
+            between()
+            return await ledger.once(keys[1], PAYMENT, process)
 
-    asyncio.run(migrated(ledger_db))
+    asyncio.run(migrated(db))
     outcome = asyncio.run(scenario())
+    assert rows(db, "SELECT idempotency_key FROM ledger.payments ORDER BY 1") == [(keys[0],), (keys[1],)]
+    return outcome, calls
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_and_the_payment_made_once(ledger_db):
+    """No check before use: a connection found broken on its first round trip is retried on a new one."""
+
+    def restart() -> None:
+        ended = end_the_sessions(ledger_db)
+        assert ended
+        assert all(done for (done,) in ended)
+
+    outcome, calls = two_payments(ledger_db, ("order-0005", "order-0006"), restart)
     assert (outcome.replayed, outcome.result["status"]) == (False, "approved")
     assert calls == [1, 1]
-    assert rows(ledger_db, "SELECT idempotency_key FROM ledger.payments ORDER BY 1") == [
-        ("order-0005",),
-        ("order-0006",),
-    ]
 
 
 def test_a_session_ended_between_begin_and_the_claim_is_retried_on_a_new_connection(ledger_db, monkeypatch):
     """BEGIN went through, then the server ended the session: its end rolled the transaction back, so
     the payment is tried again on another connection (once), not refused with a 503."""
-    calls = []
     armed = {"after_begin": False}
     execute = psycopg.AsyncCursor.execute
 
@@ -220,34 +228,15 @@ def test_a_session_ended_between_begin_and_the_claim_is_retried_on_a_new_connect
         result = await execute(self, query, *args, **kwargs)
         if armed["after_begin"] and query == "BEGIN":
             armed["after_begin"] = False
-            rows(
-                ledger_db,
-                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{ledger_db.user}'",
-            )
+            end_the_sessions(ledger_db)
         return result
 
-    async def process() -> Decision:
-        calls.append(1)
-        return Decision(True, 0, ())
-
-    async def scenario():
-        pool = open_pool(credentials(ledger_db))
-        await pool.open(wait=True)
-        async with pool:
-            ledger = Ledger(pool)
-            await ledger.once("order-0031", PAYMENT, process)
-            armed["after_begin"] = True
-            return await ledger.once("order-0032", PAYMENT, process)
-
-    asyncio.run(migrated(ledger_db))
     monkeypatch.setattr(psycopg.AsyncCursor, "execute", ends_the_session_after_begin)
-    outcome = asyncio.run(scenario())
+    outcome, calls = two_payments(
+        ledger_db, ("order-0031", "order-0032"), lambda: armed.update(after_begin=True)
+    )
     assert not armed["after_begin"]  # the session was ended where the test meant it to be
     assert (outcome.replayed, calls) == (False, [1, 1])
-    assert rows(ledger_db, "SELECT idempotency_key FROM ledger.payments ORDER BY 1") == [
-        ("order-0031",),
-        ("order-0032",),
-    ]
 
 
 def test_a_waiter_processes_the_payment_itself_when_the_first_attempt_fails(ledger_db):
@@ -439,10 +428,7 @@ def test_a_session_ended_between_the_round_trips_is_a_503_not_retried_and_leaves
 
     async def terminated_meanwhile() -> Decision:
         calls.append(1)
-        rows(
-            ledger_db,
-            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{ledger_db.user}'",
-        )
+        end_the_sessions(ledger_db)
         return Decision(True, 0, ())
 
     async def works() -> Decision:
