@@ -15,6 +15,7 @@ import pytest
 
 from localrun.local import MODULES
 from shared.catalogue import CATALOGUE, CONTAINER_USER
+from tests.helpers import parse_python
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = [pytest.param(spec, id=spec.name) for spec in CATALOGUE]
@@ -91,7 +92,7 @@ IMAGE_SHARED_MODULES = [
 def shared_imports(path: Path) -> set[str]:
     """The `shared` modules a file imports, as file names (`shared.catalogue` -> catalogue.py)."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(parse_python(path)):
         names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
         names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
         found |= {name.split(".")[1] + ".py" for name in names if name.startswith("shared.")}

@@ -19,6 +19,7 @@ from apps.api_gateway import openapi
 from apps.api_gateway.app import GATEWAY_REFUSALS
 from apps.common.payments import CURRENCIES, IDEMPOTENCY_KEY_PATTERN, InvalidRequestError, payment_request
 from shared.catalogue import by_name
+from tests.helpers import parse_python
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "tok_4242424242424242"
@@ -103,7 +104,7 @@ def _error_codes_in_the_source() -> set[tuple[int, str]]:
     """Every (status, code) the services' code passes to `error(...)` or `Refusal(...)` literally."""
     found = set()
     for path in (ROOT / "apps").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parse_python(path)):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) in {"error", "Refusal"}:
                 status, code = ([*node.args, None, None])[:2]
                 if isinstance(status, ast.Constant) and isinstance(code, ast.Constant):

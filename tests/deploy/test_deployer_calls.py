@@ -26,6 +26,7 @@ from deploy.provider_calls import (
 from offline.layer_projects import REPO_ROOT, evaluate_layer
 from policy.iam_eval import decide
 from policy.iam_reference import lookup
+from tests.helpers import parse_python
 
 POLICIES = sorted((REPO_ROOT / "deploy" / "iam").glob("deployer-*.json"))
 
@@ -426,7 +427,7 @@ def test_the_table_lists_every_aws_call_the_integration_test_makes():
         REPO_ROOT / "deploy" / "verify.py",
         REPO_ROOT / "tests" / "integration" / "test_aws_deployment.py",
     ):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parse_python(path)):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 if node.func.attr == "get_paginator" and isinstance(node.args[0], ast.Constant):
                     called.add(str(node.args[0].value))

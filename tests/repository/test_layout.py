@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import parse_python
+
 ROOT = Path(__file__).resolve().parents[2]
 # What each package may import from the project's own packages.
 ALLOWED = {
@@ -38,7 +40,7 @@ PROJECT_PACKAGES = {
 def imported_packages(package: str) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for path in sorted((ROOT / package).rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parse_python(path)):
             names = []
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
@@ -93,7 +95,7 @@ def test_configuration_objects_are_called_config():
     offenders = []
     for package in sorted(PROJECT_PACKAGES):
         for path in sorted((ROOT / package).rglob("*.py")):
-            for node in ast.walk(ast.parse(path.read_text())):
+            for node in ast.walk(parse_python(path)):
                 if isinstance(node, ast.ClassDef) and "Settings" in node.name:
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
     assert offenders == []

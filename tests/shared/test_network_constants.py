@@ -7,6 +7,7 @@ import ast
 from pathlib import Path
 
 from shared.network_constants import ANYWHERE, HTTP_PORT, HTTPS_PORT
+from tests.helpers import parse_python
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSTANTS = {"ANYWHERE", "HTTP_PORT", "HTTPS_PORT", "HTTPS"}
@@ -23,7 +24,7 @@ def test_the_constants_are_what_aws_expects() -> None:
 def test_no_layer_defines_its_own_copy_of_a_shared_network_constant() -> None:
     copies = []
     for path in _layer_sources():
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        for node in ast.walk(parse_python(path)):
             targets = node.targets if isinstance(node, ast.Assign) else []
             if isinstance(node, ast.AnnAssign):
                 targets = [node.target]
@@ -39,7 +40,7 @@ def test_no_layer_writes_the_anywhere_block_out() -> None:
     literal = [
         f"{path.relative_to(ROOT)}:{node.lineno}"
         for path in _layer_sources()
-        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        for node in ast.walk(parse_python(path))
         if isinstance(node, ast.Constant) and node.value == ANYWHERE
     ]
     assert not literal, f"use shared.network_constants.ANYWHERE: {literal}"

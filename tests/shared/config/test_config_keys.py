@@ -13,6 +13,7 @@ from shared.config import ConfigReader, NetworkConfig, PlatformConfig, ServicesC
 from shared.config.keys import LAYER_KEYS, Key
 from shared.config.render import TABLE_BEGIN, TABLE_END, markdown_table, replace_between, with_config_block
 from shared.layers import LAYERS
+from tests.helpers import parse_python
 
 ROOT = Path(__file__).resolve().parents[3]
 LOADERS = {"network": NetworkConfig.load, "platform": PlatformConfig.load, "services": ServicesConfig.load}
@@ -74,7 +75,7 @@ def test_no_default_or_limit_is_written_at_a_read():
     """The readers take defaults and bounds from the declarations: no positional default anywhere."""
     offenders = []
     for path in sorted((ROOT / "shared" / "config").glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parse_python(path)):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
